@@ -1,0 +1,79 @@
+// Configuration: one table of options, each settable (lowest precedence first) by its
+// default, the config file (`name = value` lines, `#` comments), an environment variable
+// LATCHKEY_<NAME>, and a command-line flag --name=value (or --name value). Secret options
+// can instead be read from a file: <name>_file / LATCHKEY_<NAME>_FILE / --<name>-file.
+// Loading is pure (file text, environment and arguments are inputs), so it is unit-tested;
+// the first invalid option stops loading with one message naming it.
+#pragma once
+
+#include "latchkey/error.hpp"
+#include "latchkey/redis/url.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <variant>
+#include <string>
+#include <vector>
+
+namespace latchkey {
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  unsigned threads = 0;  // 0: one per core
+  std::string redis_url = "redis://127.0.0.1:6379/0";
+  redis::Endpoint redis;  // parsed from redis_url
+  std::chrono::milliseconds redis_timeout{1000};
+  std::chrono::milliseconds redis_connect_timeout{1000};
+  std::chrono::milliseconds redis_reconnect_min{50};
+  std::chrono::milliseconds redis_reconnect_max{2000};
+  bool redis_allow_eviction = false;
+  std::string key_prefix = "lk:";
+  std::vector<std::string> admin_api_keys;
+  std::string secrets_dir = "/etc/latchkey/secrets";
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 8 * 1024;
+  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds shutdown_grace{10000};
+  bool access_log = true;
+  unsigned retry_after_seconds = 1;
+
+  unsigned effective_threads() const noexcept;
+};
+
+struct ConfigInputs {
+  std::optional<std::string> file_text;             // contents of --config FILE
+  std::string file_name;                            // for messages
+  std::map<std::string, std::string> environment;   // LATCHKEY_* variables
+  std::vector<std::string> args;                    // flags after the subcommand
+  // Reads a secret file; replaceable in tests.
+  std::function<std::optional<std::string>(const std::string& path)> read_file;
+};
+
+struct ConfigError {
+  std::string message;  // names the option and the source
+};
+
+// Returns the config or the first error. `args` may hold --config FILE; the caller reads it
+// (see load_config_from_process) so this stays pure.
+[[nodiscard]] std::variant<Config, ConfigError> load_config(const ConfigInputs& in);
+
+// The process's environment and arguments, with --config FILE read from disk.
+[[nodiscard]] std::variant<Config, ConfigError> load_config_from_process(const std::vector<std::string>& args,
+                                                                         char** envp);
+
+struct OptionDoc {
+  std::string name;
+  std::string default_value;
+  std::string description;
+  bool secret;
+};
+const std::vector<OptionDoc>& option_docs();
+// docs/configuration.md, generated from the option table (a test keeps the file in step).
+std::string configuration_markdown();
+
+}  // namespace latchkey

@@ -1,0 +1,21 @@
+// Structured logging: one JSON object per line, written with a single write(2) so lines from
+// several threads never interleave. Callers must never pass a secret (tokens, keys,
+// passwords, codes); log hashes or ids instead.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace latchkey::log {
+
+enum class Level { debug, info, warn, error };
+
+// Event log (stderr): {"ts": "<ISO 8601 UTC>", "level": ..., "msg": ...}
+void event(Level level, std::string_view msg);
+void event(std::string_view level, std::string_view msg);
+// Writes an already serialized JSON object plus newline to stdout (the access log).
+void access_line(std::string_view json_object);
+// UTC, ISO 8601 with milliseconds: 2026-11-26T10:01:07.709Z
+std::string timestamp();
+
+}  // namespace latchkey::log

@@ -1,0 +1,49 @@
+// Prometheus metrics. Each I/O shard owns one Metrics object and is its only writer; the
+// scrape merges all shards. A per-shard mutex makes the scrape safe and is uncontended on the
+// request path (only the scrape ever takes another shard's lock).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace latchkey {
+
+struct LatencyHistogram {
+  // Upper bounds in seconds; the last bucket (+Inf) is implicit.
+  static constexpr std::array<double, 14> kBounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                  0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
+  std::array<std::uint64_t, kBounds.size() + 1> buckets{};
+  double sum = 0;
+  std::uint64_t count = 0;
+
+  void observe(double seconds) noexcept;
+  void merge(const LatencyHistogram& other) noexcept;
+};
+
+class Metrics {
+ public:
+  void observe_http(const std::string& route, const std::string& method, unsigned status, double seconds);
+  void observe_redis(const std::string& op, bool error, double seconds);
+  void merge_into(Metrics& total) const;
+
+  // Prometheus text exposition (format 0.0.4) of the merged metrics of all shards.
+  static std::string render(const std::vector<const Metrics*>& shards);
+
+ private:
+  using HttpKey = std::tuple<std::string, std::string, unsigned>;
+  struct RedisSeries {
+    std::uint64_t calls = 0;
+    std::uint64_t errors = 0;
+    LatencyHistogram latency;
+  };
+  mutable std::mutex mu_;
+  std::map<HttpKey, LatencyHistogram> http_;
+  std::map<std::string, RedisSeries> redis_;
+};
+
+}  // namespace latchkey

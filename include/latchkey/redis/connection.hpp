@@ -1,0 +1,91 @@
+// One asynchronous Redis connection, owned by one I/O thread (one io_context); all calls must
+// come from that thread. Many coroutines may exec() at once: their commands are coalesced
+// into one write and replies are matched in order (Multiplexer).
+//
+// Lifecycle: start() spawns a supervisor that connects, performs the handshake (AUTH, SELECT,
+// the maxmemory-policy check, SCRIPT LOAD of every script), then serves calls until any
+// failure, and reconnects with exponential backoff and jitter, forever, until stop().
+// While not ready, exec() fails at once with errc::unavailable (no queueing behind a dead
+// socket). A call that passes its deadline fails with errc::timeout and tears the
+// connection down: replies stuck behind a frozen Redis would time out as well.
+//
+// Later layers (Sentinel, Cluster) plug in here: `resolve` picks the endpoint on every
+// (re)connect, and a Cluster router would own one Connection per node and choose by slot.
+#pragma once
+
+#include "latchkey/error.hpp"
+#include "latchkey/redis/multiplexer.hpp"
+#include "latchkey/redis/reply.hpp"
+#include "latchkey/redis/request.hpp"
+#include "latchkey/redis/scripts.hpp"
+#include "latchkey/redis/url.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey {
+class Metrics;
+}
+
+namespace latchkey::redis {
+
+struct ConnectionOptions {
+  Endpoint endpoint;
+  // Called on every (re)connect; defaults to the static endpoint above.
+  std::function<Endpoint()> resolve;
+  std::chrono::milliseconds call_timeout{1000};
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds reconnect_min{50};
+  std::chrono::milliseconds reconnect_max{2000};
+  bool allow_eviction = false;
+  std::shared_ptr<const ScriptSet> scripts;
+  Metrics* metrics = nullptr;  // optional; owned by the shard
+  // level is "info", "warn" or "error"; msg never contains credentials.
+  std::function<void(std::string_view level, std::string_view msg)> log;
+};
+
+enum class ConnState { connecting, ready, stopped };
+
+class Connection {
+ public:
+  Connection(boost::asio::any_io_executor ex, ConnectionOptions opts);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start();
+  // Stops reconnecting, fails pending calls with unavailable and closes the socket.
+  void stop();
+
+  // Sends every command of `req`; yields their replies in order (error replies included as
+  // values), or unavailable / timeout. `op` names the call in metrics (a fixed string).
+  [[nodiscard]] boost::asio::awaitable<result<Replies>> exec(Request req, std::string op = "command");
+  // EVALSHA of a script by name, with one transparent SCRIPT LOAD + retry on NOSCRIPT (safe:
+  // a NOSCRIPT reply means the script did not run).
+  [[nodiscard]] boost::asio::awaitable<result<Reply>> eval(std::string script,
+                                                           std::vector<std::string> keys,
+                                                           std::vector<std::string> args);
+
+  ConnState state() const noexcept;
+  bool ready() const noexcept { return state() == ConnState::ready; }
+  // Why the last connect or handshake failed (empty when ready); no credentials.
+  std::string last_error() const;
+  // True when the last handshake failed because the server evicts keys and the operator did
+  // not allow it: a configuration problem, not an outage.
+  bool refused_eviction_policy() const noexcept;
+  std::uint64_t connects() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace latchkey::redis

@@ -1,0 +1,54 @@
+// The pipelining multiplexer, without I/O. Many callers add requests; the connection takes
+// one coalesced write buffer of everything not yet written, and feeds replies back in the
+// order Redis sends them; each request completes when its `size()` replies have arrived.
+//
+// Invariants: entries complete strictly in FIFO order; an abandoned entry (its caller gave up
+// at its deadline) still consumes its replies, so the order is never broken; fail_all()
+// completes every entry with the same error (the connection is gone and no reply will come).
+//
+// A completion handler is called exactly once, from inside on_reply() or fail_all().
+#pragma once
+
+#include "latchkey/error.hpp"
+#include "latchkey/redis/reply.hpp"
+#include "latchkey/redis/request.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace latchkey::redis {
+
+using Replies = std::vector<Reply>;
+using Completion = std::function<void(boost::system::error_code, Replies)>;
+
+class Multiplexer {
+ public:
+  // Queues a request; returns its id (for abandon()).
+  std::uint64_t add(const Request& req, Completion done);
+  // Everything queued since the last call, as one buffer; marks those entries as written.
+  std::string take_writes();
+  bool has_unwritten() const noexcept { return written_ < entries_.size(); }
+  // Feeds one reply. Returns false when no entry was waiting for a reply (protocol error).
+  [[nodiscard]] bool on_reply(Reply r);
+  // The caller no longer wants the answer; its replies are still consumed in order.
+  void abandon(std::uint64_t id) noexcept;
+  void fail_all(boost::system::error_code ec);
+  std::size_t pending() const noexcept { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::uint64_t id;
+    std::string payload;
+    std::size_t expected;
+    Replies replies;
+    Completion done;  // empty once abandoned
+  };
+  std::deque<Entry> entries_;
+  std::size_t written_ = 0;  // entries_[0, written_) have been handed to the socket
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace latchkey::redis

@@ -1,0 +1,33 @@
+// A request: a buffer of one or more RESP commands, separate from any connection. Sending
+// one command, a pipeline or a script call is the same operation on a connection: the
+// connection writes the buffer and collects exactly `size()` replies, in order.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+#include <initializer_list>
+
+namespace latchkey::redis {
+
+class Request {
+ public:
+  Request() = default;
+  Request(std::initializer_list<std::string_view> args) { push(args); }
+
+  // Appends one command; args[0] is the command name.
+  Request& push(std::initializer_list<std::string_view> args);
+  Request& push(const std::vector<std::string_view>& args);
+  Request& push(const std::vector<std::string>& args);
+
+  std::size_t size() const noexcept { return commands_; }
+  const std::string& payload() const noexcept { return payload_; }
+  bool empty() const noexcept { return commands_ == 0; }
+
+ private:
+  void append(int argc, const char** argv, const std::size_t* lens);
+  std::string payload_;
+  std::size_t commands_ = 0;
+};
+
+}  // namespace latchkey::redis

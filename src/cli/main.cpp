@@ -1,0 +1,166 @@
+// The latchkey executable: a thin shell over the engine and the HTTP server.
+//   latchkey serve [--config FILE] [--option=value ...]
+//   latchkey keys init --dir DIR
+//   latchkey config --markdown
+//   latchkey version
+#include "../server/routes.hpp"
+#include "../server/server.hpp"
+
+#include "latchkey/config.hpp"
+#include "latchkey/log.hpp"
+#include "latchkey/redis/connection.hpp"
+#include "latchkey/secrets.hpp"
+#include "latchkey/version.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+using namespace latchkey;
+
+int usage(std::FILE* out, int code) {
+  std::fputs(
+      "usage: latchkey <command> [options]\n"
+      "  serve [--config FILE] [--name=value ...]   run the server (options: docs/configuration.md)\n"
+      "  keys init --dir DIR                        create missing key rings in DIR\n"
+      "  config --markdown                          print the option reference\n"
+      "  version                                    print the version\n",
+      out);
+  return code;
+}
+
+// One connection attempt before serving: an evicting maxmemory-policy is a configuration
+// error and stops start-up; an unreachable Redis is not (the server starts not-ready and
+// becomes ready when Redis appears).
+int check_redis_at_start(const Config& cfg) {
+  boost::asio::io_context ioc{1};
+  redis::ConnectionOptions ro;
+  ro.endpoint = cfg.redis;
+  ro.call_timeout = cfg.redis_timeout;
+  ro.connect_timeout = cfg.redis_connect_timeout;
+  ro.allow_eviction = cfg.redis_allow_eviction;
+  ro.reconnect_min = std::chrono::hours(1);  // one attempt only
+  ro.reconnect_max = std::chrono::hours(1);
+  ro.log = [](std::string_view level, std::string_view msg) {
+    if (level != "info") log::event(level, "startup check: " + std::string(msg));
+  };
+  redis::Connection conn(ioc.get_executor(), ro);
+  conn.start();
+  auto deadline = std::chrono::steady_clock::now() + cfg.redis_connect_timeout + 5 * cfg.redis_timeout;
+  while (std::chrono::steady_clock::now() < deadline && !conn.ready() && !conn.refused_eviction_policy()) {
+    ioc.run_for(std::chrono::milliseconds(5));
+    if (conn.connects() > 0 && !conn.ready() && !conn.last_error().empty() && conn.state() == redis::ConnState::connecting) {
+      // The handshake failed; last_error says why.
+      if (conn.last_error() != "not connected yet") break;
+    }
+    if (conn.connects() == 0 && conn.last_error() != "not connected yet") break;  // connect failed
+  }
+  bool refused = conn.refused_eviction_policy();
+  std::string why = conn.last_error();
+  bool ready = conn.ready();
+  conn.stop();
+  ioc.run_for(std::chrono::milliseconds(50));
+  if (refused) {
+    std::cerr << "latchkey: refusing to start: " << why << "\n";
+    return 2;
+  }
+  if (!ready)
+    log::event(log::Level::warn, "redis is not reachable at start-up (" + why +
+                                     "); serving with /readyz = 503 until it is");
+  return 0;
+}
+
+int serve(const std::vector<std::string>& args) {
+  auto loaded = load_config_from_process(args, environ);
+  if (auto* err = std::get_if<ConfigError>(&loaded)) {
+    std::cerr << "latchkey: configuration error: " << err->message << "\n";
+    return 2;
+  }
+  Config cfg = std::get<Config>(std::move(loaded));
+  auto secrets = load_secrets(cfg.secrets_dir);
+  if (auto* err = std::get_if<std::string>(&secrets)) {
+    std::cerr << "latchkey: refusing to start: " << *err << "\n";
+    return 2;
+  }
+  if (int rc = check_redis_at_start(cfg); rc != 0) return rc;
+
+  // Block the stop signals in every thread; the main thread takes them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::string listen = cfg.listen_host;
+  unsigned threads = cfg.effective_threads();
+  server::Server srv(std::move(cfg), std::get<Secrets>(std::move(secrets)), server::make_routes());
+  if (auto err = srv.start()) {
+    std::cerr << "latchkey: " << *err << "\n";
+    return 1;
+  }
+  log::event(log::Level::info, "latchkey " LATCHKEY_VERSION " listening on http://" + listen + ":" +
+                                   std::to_string(srv.port()) + " with " + std::to_string(threads) + " I/O threads");
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log::event(log::Level::info, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                                   ": draining in-flight requests");
+  // A second signal cuts the drain short.
+  std::thread([stop_signals]() mutable {
+    int again = 0;
+    sigwait(&stop_signals, &again);
+    std::_Exit(130);
+  }).detach();
+  srv.request_stop();
+  srv.wait();
+  log::event(log::Level::info, "stopped");
+  return 0;
+}
+
+int keys(const std::vector<std::string>& args) {
+  if (args.size() < 3 || args[0] != "init" || args[1] != "--dir") {
+    if (!(args.size() == 2 && args[0] == "init" && args[1].starts_with("--dir="))) return usage(stderr, 2);
+  }
+  std::string dir = args.size() == 2 ? args[1].substr(6) : args[2];
+  std::string created;
+  if (auto err = init_secrets(dir, &created)) {
+    std::cerr << "latchkey: " << *err << "\n";
+    return 1;
+  }
+  std::cout << (created.empty() ? "key rings already present in " + dir + "\n" : "created:\n" + created);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return usage(stderr, 2);
+  std::string cmd = args.front();
+  args.erase(args.begin());
+  try {
+    if (cmd == "serve") return serve(args);
+    if (cmd == "version" || cmd == "--version") {
+      std::cout << "latchkey " LATCHKEY_VERSION "\n";
+      return 0;
+    }
+    if (cmd == "keys") return keys(args);
+    if (cmd == "config" && args.size() == 1 && args[0] == "--markdown") {
+      std::cout << configuration_markdown();
+      return 0;
+    }
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") return usage(stdout, 0);
+  } catch (const std::exception& e) {
+    std::cerr << "latchkey: fatal: " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << "latchkey: unknown command '" << cmd << "'\n";
+  return usage(stderr, 2);
+}

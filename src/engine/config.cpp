@@ -1,0 +1,334 @@
+// Config loading: the option table, its sources and their precedence.
+#include "latchkey/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace latchkey {
+namespace {
+
+using Setter = std::function<bool(Config&, const std::string& value, std::string& why)>;
+
+struct Option {
+  OptionDoc doc;
+  Setter set;
+};
+
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+template <class T>
+bool parse_uint(const std::string& v, T& out, T min, T max, std::string& why) {
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
+    why = "expected a non-negative integer, got '" + v + "'";
+    return false;
+  }
+  if (n < min || n > max) {
+    why = "must be between " + std::to_string(min) + " and " + std::to_string(max);
+    return false;
+  }
+  out = static_cast<T>(n);
+  return true;
+}
+
+Setter ms_setter(std::chrono::milliseconds Config::*field, std::uint64_t min, std::uint64_t max) {
+  return [=](Config& c, const std::string& v, std::string& why) {
+    std::uint64_t n = 0;
+    if (!parse_uint<std::uint64_t>(v, n, min, max, why)) return false;
+    c.*field = std::chrono::milliseconds(n);
+    return true;
+  };
+}
+
+Setter size_setter(std::size_t Config::*field, std::size_t min, std::size_t max) {
+  return [=](Config& c, const std::string& v, std::string& why) {
+    return parse_uint<std::size_t>(v, c.*field, min, max, why);
+  };
+}
+
+Setter bool_setter(bool Config::*field) {
+  return [=](Config& c, const std::string& v, std::string& why) {
+    if (v == "true" || v == "1" || v == "yes" || v == "on") c.*field = true;
+    else if (v == "false" || v == "0" || v == "no" || v == "off") c.*field = false;
+    else {
+      why = "expected true or false, got '" + v + "'";
+      return false;
+    }
+    return true;
+  };
+}
+
+const std::vector<Option>& options() {
+  static const std::vector<Option> table{
+      {{"listen", "127.0.0.1:8080", "Address and port of the HTTP listener (`host:port`; port 0 picks a free port).", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         auto colon = v.rfind(':');
+         if (colon == std::string::npos || colon == 0) {
+           why = "expected host:port, got '" + v + "'";
+           return false;
+         }
+         std::string host = v.substr(0, colon);
+         if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+         c.listen_host = host;
+         return parse_uint<std::uint16_t>(v.substr(colon + 1), c.listen_port, 0, 65535, why);
+       }},
+      {{"threads", "0", "I/O threads (shards), each with its own event loop and Redis connection; 0 means one per core.", false},
+       [](Config& c, const std::string& v, std::string& why) { return parse_uint<unsigned>(v, c.threads, 0, 256, why); }},
+      {{"redis_url", "redis://127.0.0.1:6379/0", "Redis server: `redis://[[user]:password@]host[:port][/db]`. Contains a password when AUTH is used, so it is a secret option.", true},
+       [](Config& c, const std::string& v, std::string& why) {
+         auto ep = redis::parse_url(v, &why);
+         if (!ep) return false;
+         c.redis_url = v;
+         c.redis = *ep;
+         return true;
+       }},
+      {{"redis_timeout_ms", "1000", "Deadline of every Redis call. A call past it fails (503 to the client) and the connection is re-established.", false},
+       ms_setter(&Config::redis_timeout, 1, 60000)},
+      {{"redis_connect_timeout_ms", "1000", "Deadline of one connection attempt to Redis.", false},
+       ms_setter(&Config::redis_connect_timeout, 1, 60000)},
+      {{"redis_reconnect_min_ms", "50", "First delay before reconnecting to Redis; doubles per failed attempt (with jitter).", false},
+       ms_setter(&Config::redis_reconnect_min, 1, 60000)},
+      {{"redis_reconnect_max_ms", "2000", "Largest delay between reconnection attempts.", false},
+       ms_setter(&Config::redis_reconnect_max, 1, 600000)},
+      {{"redis_allow_eviction", "false", "Run even when Redis's maxmemory-policy evicts keys. Off by default: every latchkey key has a TTL, so an evicting policy (even volatile-*) silently drops revocations, lockouts and sessions.", false},
+       bool_setter(&Config::redis_allow_eviction)},
+      {{"key_prefix", "lk:", "Prefix of every Redis key latchkey writes (1-32 characters, no spaces or braces).", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v.empty() || v.size() > 32 || v.find_first_of(" {}\t\r\n") != std::string::npos) {
+           why = "must be 1-32 characters without spaces or braces";
+           return false;
+         }
+         c.key_prefix = v;
+         return true;
+       }},
+      {{"admin_api_keys", "(none; required)", "Comma-separated API keys accepted as `Authorization: Bearer <key>` on /v1/...; each at least 32 characters. Compared in constant time.", true},
+       [](Config& c, const std::string& v, std::string& why) {
+         std::vector<std::string> keys;
+         std::stringstream ss(v);
+         std::string item;
+         while (std::getline(ss, item, ',')) {
+           item = trim(item);
+           if (item.empty()) continue;
+           if (item.size() < 32 || item.size() > 256) {
+             why = "each key must be 32 to 256 characters (a short key is guessable)";
+             return false;
+           }
+           for (char ch : item) {
+             if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7f) {
+               why = "keys must be printable ASCII without spaces";
+               return false;
+             }
+           }
+           keys.push_back(item);
+         }
+         if (keys.empty()) {
+           why = "at least one key is required";
+           return false;
+         }
+         c.admin_api_keys = std::move(keys);
+         return true;
+       }},
+      {{"secrets_dir", "/etc/latchkey/secrets", "Directory of the key rings (`encryption.json`); create them with `latchkey keys init --dir DIR`.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v.empty()) {
+           why = "must not be empty";
+           return false;
+         }
+         c.secrets_dir = v;
+         return true;
+       }},
+      {{"max_body_bytes", "65536", "Largest request body accepted; larger bodies get 413 payload_too_large.", false},
+       size_setter(&Config::max_body_bytes, 1024, 16 * 1024 * 1024)},
+      {{"max_header_bytes", "8192", "Largest request line plus headers accepted; larger get 431.", false},
+       size_setter(&Config::max_header_bytes, 1024, 1024 * 1024)},
+      {{"read_timeout_ms", "10000", "Deadline for reading one whole request once its first byte arrived (slow clients are cut off).", false},
+       ms_setter(&Config::read_timeout, 10, 600000)},
+      {{"idle_timeout_ms", "60000", "How long a keep-alive connection may wait for its next request.", false},
+       ms_setter(&Config::idle_timeout, 10, 3600000)},
+      {{"shutdown_grace_ms", "10000", "On SIGTERM/SIGINT: how long in-flight requests may run before the process exits anyway.", false},
+       ms_setter(&Config::shutdown_grace, 0, 600000)},
+      {{"access_log", "true", "Write one JSON line per request to stdout (never a token, a body or a query string).", false},
+       bool_setter(&Config::access_log)},
+      {{"retry_after_seconds", "1", "Value of `Retry-After` on 503 unavailable answers.", false},
+       [](Config& c, const std::string& v, std::string& why) { return parse_uint<unsigned>(v, c.retry_after_seconds, 1, 3600, why); }},
+  };
+  return table;
+}
+
+const Option* find_option(std::string_view name) {
+  for (const auto& o : options())
+    if (o.doc.name == name) return &o;
+  return nullptr;
+}
+
+std::string env_name(std::string_view option) {
+  std::string out = "LATCHKEY_";
+  for (char c : option) out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
+struct Setting {
+  std::string name;
+  std::string value;
+  std::string source;
+  bool from_file;  // value names a file holding the secret
+};
+
+}  // namespace
+
+unsigned Config::effective_threads() const noexcept {
+  if (threads != 0) return threads;
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
+  std::vector<Setting> settings;
+  auto classify = [&](std::string name, std::string value, const std::string& source) -> std::optional<ConfigError> {
+    std::replace(name.begin(), name.end(), '-', '_');
+    bool from_file = false;
+    if (!find_option(name) && name.size() > 5 && name.ends_with("_file")) {
+      name.resize(name.size() - 5);
+      from_file = true;
+    }
+    const Option* opt = find_option(name);
+    if (!opt) return ConfigError{source + ": unknown option '" + name + "'"};
+    if (from_file && !opt->doc.secret) return ConfigError{source + ": option '" + name + "' cannot be read from a file"};
+    settings.push_back({name, std::move(value), source, from_file});
+    return std::nullopt;
+  };
+
+  if (in.file_text) {
+    std::istringstream lines(*in.file_text);
+    std::string line;
+    int lineno = 0;
+    while (std::getline(lines, line)) {
+      ++lineno;
+      std::string t = trim(line);
+      if (t.empty() || t.front() == '#') continue;
+      auto eq = t.find('=');
+      std::string where = in.file_name + ":" + std::to_string(lineno);
+      if (eq == std::string::npos) return ConfigError{where + ": expected 'name = value'"};
+      if (auto e = classify(trim(t.substr(0, eq)), trim(t.substr(eq + 1)), where)) return *e;
+    }
+  }
+  for (const auto& [k, v] : in.environment) {
+    if (!k.starts_with("LATCHKEY_")) continue;
+    std::string name = k.substr(9);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (auto e = classify(name, v, "environment variable " + k)) return *e;
+  }
+  for (std::size_t i = 0; i < in.args.size(); ++i) {
+    const std::string& a = in.args[i];
+    if (!a.starts_with("--")) return ConfigError{"unexpected argument '" + a + "'"};
+    std::string name = a.substr(2), value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    } else {
+      if (i + 1 >= in.args.size()) return ConfigError{"flag --" + name + " needs a value"};
+      value = in.args[++i];
+    }
+    if (name == "config") continue;  // read by the caller
+    if (auto e = classify(name, value, "flag --" + name)) return *e;
+  }
+
+  Config cfg;
+  cfg.redis = *redis::parse_url(cfg.redis_url);  // the default URL always parses
+  for (auto& s : settings) {
+    const Option* opt = find_option(s.name);
+    std::string value = s.value;
+    if (s.from_file) {
+      auto text = in.read_file ? in.read_file(s.value) : std::nullopt;
+      if (!text) return ConfigError{"option '" + s.name + "' (" + s.source + "): cannot read file '" + s.value + "'"};
+      value = trim(*text);
+    }
+    std::string why;
+    if (!opt->set(cfg, value, why)) {
+      // Never echo a secret's value back.
+      if (opt->doc.secret) {
+        auto quote = why.find('\'');
+        if (quote != std::string::npos) why = why.substr(0, quote) + "(value hidden)";
+      }
+      return ConfigError{"option '" + s.name + "' (" + s.source + "): " + why};
+    }
+  }
+  if (cfg.redis_reconnect_min > cfg.redis_reconnect_max)
+    return ConfigError{"option 'redis_reconnect_min_ms': must not exceed redis_reconnect_max_ms"};
+  if (cfg.admin_api_keys.empty())
+    return ConfigError{"option 'admin_api_keys': at least one admin API key is required (LATCHKEY_ADMIN_API_KEYS, "
+                       "or admin_api_keys_file pointing at a file of comma-separated keys)"};
+  return cfg;
+}
+
+std::variant<Config, ConfigError> load_config_from_process(const std::vector<std::string>& args, char** envp) {
+  ConfigInputs in;
+  in.args = args;
+  in.read_file = [](const std::string& path) -> std::optional<std::string> {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return std::nullopt;
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  };
+  for (char** e = envp; e && *e; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    in.environment.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  std::optional<std::string> config_path;
+  if (auto it = in.environment.find("LATCHKEY_CONFIG"); it != in.environment.end()) {
+    config_path = it->second;
+    in.environment.erase(it);
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) config_path = args[i + 1];
+    else if (args[i].starts_with("--config=")) config_path = args[i].substr(9);
+  }
+  if (config_path) {
+    in.file_text = in.read_file(*config_path);
+    if (!in.file_text) return ConfigError{"cannot read config file '" + *config_path + "'"};
+    in.file_name = *config_path;
+  }
+  return load_config(in);
+}
+
+const std::vector<OptionDoc>& option_docs() {
+  static const std::vector<OptionDoc> docs = [] {
+    std::vector<OptionDoc> d;
+    for (const auto& o : options()) d.push_back(o.doc);
+    return d;
+  }();
+  return docs;
+}
+
+std::string configuration_markdown() {
+  std::string out =
+      "# Configuration\n\n"
+      "<!-- Generated by `latchkey config --markdown` from src/engine/config.cpp; a test keeps it in step. -->\n\n"
+      "Every option can be set, from lowest to highest precedence, by its default, the config file given with\n"
+      "`--config FILE` (or `LATCHKEY_CONFIG`; lines of `name = value`, `#` starts a comment), an environment\n"
+      "variable `LATCHKEY_<NAME>`, and a flag `--name=value`. Options marked secret can instead be read from a\n"
+      "file: `name_file = PATH`, `LATCHKEY_<NAME>_FILE=PATH` or `--name-file=PATH` (surrounding whitespace is\n"
+      "trimmed). An invalid value stops start-up with one message naming the option; a secret's value is never\n"
+      "echoed.\n\n"
+      "| option | environment | default | secret | meaning |\n"
+      "|---|---|---|---|---|\n";
+  for (const auto& o : options()) {
+    out += "| `" + o.doc.name + "` | `" + env_name(o.doc.name) + "` | `" + o.doc.default_value + "` | " +
+           (o.doc.secret ? "yes" : "no") + " | " + o.doc.description + " |\n";
+  }
+  return out;
+}
+
+}  // namespace latchkey

@@ -1,0 +1,139 @@
+// OpenSSL-backed implementations of the primitives in crypto/primitives.hpp.
+#include "latchkey/crypto/primitives.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace latchkey::crypto {
+
+void random_bytes(std::span<std::uint8_t> out) {
+  if (out.empty()) return;
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
+    std::fputs("latchkey: fatal: the CSPRNG failed (RAND_bytes)\n", stderr);
+    std::abort();
+  }
+}
+
+std::string random_token() {
+  std::array<std::uint8_t, 32> raw{};
+  random_bytes(raw);
+  auto token = base64url_encode(raw);
+  OPENSSL_cleanse(raw.data(), raw.size());
+  return token;
+}
+
+Sha256Digest sha256(bytes_view data) noexcept {
+  Sha256Digest out{};
+  SHA256(data.data(), data.size(), out.data());
+  return out;
+}
+
+Sha256Digest hmac_sha256(bytes_view key, bytes_view data) noexcept {
+  Sha256Digest out{};
+  unsigned int len = 0;
+  static const std::uint8_t empty = 0;
+  HMAC(EVP_sha256(), key.empty() ? &empty : key.data(), static_cast<int>(key.size()),
+       data.data(), data.size(), out.data(), &len);
+  return out;
+}
+
+namespace {
+constexpr char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+constexpr std::array<std::int8_t, 256> make_b64url_table() {
+  std::array<std::int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kB64Url[i])] = static_cast<std::int8_t>(i);
+  return t;
+}
+constexpr auto kB64UrlTable = make_b64url_table();
+}  // namespace
+
+std::string base64url_encode(bytes_view data) {
+  std::string out;
+  out.reserve((data.size() * 4 + 2) / 3);
+  std::size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3) {
+    std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8) | data[i + 2];
+    out.push_back(kB64Url[(v >> 18) & 63]);
+    out.push_back(kB64Url[(v >> 12) & 63]);
+    out.push_back(kB64Url[(v >> 6) & 63]);
+    out.push_back(kB64Url[v & 63]);
+  }
+  std::size_t rest = data.size() - i;
+  if (rest == 1) {
+    std::uint32_t v = std::uint32_t{data[i]} << 16;
+    out.push_back(kB64Url[(v >> 18) & 63]);
+    out.push_back(kB64Url[(v >> 12) & 63]);
+  } else if (rest == 2) {
+    std::uint32_t v = (std::uint32_t{data[i]} << 16) | (std::uint32_t{data[i + 1]} << 8);
+    out.push_back(kB64Url[(v >> 18) & 63]);
+    out.push_back(kB64Url[(v >> 12) & 63]);
+    out.push_back(kB64Url[(v >> 6) & 63]);
+  }
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    auto v = kB64UrlTable[static_cast<unsigned char>(c)];
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  // Canonical form: the unused low bits of the last character must be zero.
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+std::string hex_encode(bytes_view data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (auto b : data) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> hex_decode(std::string_view text) {
+  if (text.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    int hi = nibble(text[i]), lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>((hi << 4) | lo));
+  }
+  return out;
+}
+
+bool constant_time_equal(bytes_view a, bytes_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace latchkey::crypto

@@ -1,0 +1,48 @@
+// The latchkey error category: names and messages of errc.
+#include "latchkey/error.hpp"
+
+namespace latchkey {
+namespace {
+
+class category final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "latchkey"; }
+  std::string message(int ev) const override { return error_name(static_cast<errc>(ev)); }
+};
+
+}  // namespace
+
+const boost::system::error_category& latchkey_category() noexcept {
+  static const category cat;
+  return cat;
+}
+
+const char* error_name(errc e) noexcept {
+  switch (e) {
+    case errc::ok: return "ok";
+    case errc::invalid_request: return "invalid_request";
+    case errc::unauthorized: return "unauthorized";
+    case errc::invalid_session: return "invalid_session";
+    case errc::invalid_token: return "invalid_token";
+    case errc::invalid_grant: return "invalid_grant";
+    case errc::not_found: return "not_found";
+    case errc::method_not_allowed: return "method_not_allowed";
+    case errc::version_conflict: return "version_conflict";
+    case errc::session_limit_reached: return "session_limit_reached";
+    case errc::payload_too_large: return "payload_too_large";
+    case errc::unsupported_media_type: return "unsupported_media_type";
+    case errc::header_too_large: return "header_too_large";
+    case errc::rate_limited: return "rate_limited";
+    case errc::account_locked: return "account_locked";
+    case errc::unavailable: return "unavailable";
+    case errc::timeout: return "timeout";
+    case errc::redis_error: return "redis_error";
+    case errc::protocol_error: return "protocol_error";
+    case errc::crypto_error: return "crypto_error";
+    case errc::config_error: return "config_error";
+    case errc::internal: return "internal";
+  }
+  return "internal";
+}
+
+}  // namespace latchkey

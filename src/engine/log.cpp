@@ -1,0 +1,60 @@
+// JSON-lines logging to stderr (events) and stdout (access log).
+#include "latchkey/log.hpp"
+
+#include <boost/json.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace latchkey::log {
+namespace {
+
+void write_all(int fd, const std::string& s) {
+  const char* p = s.data();
+  std::size_t left = s.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n <= 0) return;  // nowhere to report a logging failure
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::string timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+namespace {
+
+}  // namespace
+
+void event(std::string_view level, std::string_view msg) {
+  boost::json::object o{{"ts", timestamp()}, {"level", level}, {"msg", msg}};
+  write_all(2, boost::json::serialize(o) + "\n");
+}
+
+void event(Level level, std::string_view msg) {
+  static constexpr std::string_view names[] = {"debug", "info", "warn", "error"};
+  event(names[static_cast<int>(level)], msg);
+}
+
+void access_line(std::string_view json_object) {
+  std::string line(json_object);
+  line.push_back('\n');
+  write_all(1, line);
+}
+
+}  // namespace latchkey::log

@@ -1,0 +1,370 @@
+// Connection: the Asio side of the Redis client (socket, reader and writer coroutines,
+// deadlines, reconnect). The pure matching logic lives in Multiplexer.
+#include "latchkey/redis/connection.hpp"
+
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/metrics.hpp"
+#include "latchkey/redis/resp_reader.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <array>
+#include <random>
+
+namespace latchkey::redis {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+namespace {
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+using clock = std::chrono::steady_clock;
+
+bool is_evicting(std::string_view policy) { return policy != "noeviction"; }
+}  // namespace
+
+struct Connection::Impl : std::enable_shared_from_this<Impl> {
+  Impl(asio::any_io_executor e, ConnectionOptions o)
+      : ex(e), opts(std::move(o)), socket(e), write_kick(e), hold(e), backoff(e) {
+    std::array<std::uint8_t, 8> seed{};
+    crypto::random_bytes(seed);
+    std::uint64_t s = 0;
+    for (auto b : seed) s = (s << 8) | b;
+    rng.seed(s);  // jitter only; not security-relevant
+  }
+
+  asio::any_io_executor ex;
+  ConnectionOptions opts;
+  tcp::socket socket;
+  asio::steady_timer write_kick;  // the writer sleeps on it; cancel() wakes it
+  asio::steady_timer hold;        // the handshake coroutine parks on it while ready
+  asio::steady_timer backoff;
+  Multiplexer mux;
+  RespReader reader;
+  std::array<char, 16 * 1024> read_buf{};
+  std::atomic<ConnState> st{ConnState::connecting};
+  bool stopping = false;
+  bool eviction_refused = false;
+  bool was_ready = false;
+  std::string last_error = "not connected yet";
+  std::uint64_t connects = 0;
+  std::mt19937_64 rng;
+
+  void log(std::string_view level, std::string_view msg) {
+    if (opts.log) opts.log(level, msg);
+  }
+
+  // Ends the current connection; the supervisor notices through the reader.
+  void teardown(std::string why) {
+    if (st == ConnState::ready) log("warn", "redis connection lost: " + why);
+    if (st != ConnState::stopped) st = ConnState::connecting;
+    last_error = std::move(why);
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    write_kick.cancel();
+    hold.cancel();
+  }
+
+  void record(const std::string& op, bool error, clock::time_point start) {
+    if (!opts.metrics) return;
+    opts.metrics->observe_redis(op, error, std::chrono::duration<double>(clock::now() - start).count());
+  }
+
+  struct Waiter {
+    explicit Waiter(asio::any_io_executor e) : timer(e) {}
+    asio::steady_timer timer;
+    bool done = false;
+    boost::system::error_code ec;
+    Replies replies;
+  };
+
+  awaitable<result<Replies>> call(Request req, std::string op, bool internal) {
+    auto self = shared_from_this();
+    auto start = clock::now();
+    if (req.empty()) co_return make_error_code(errc::internal);
+    if (stopping || !socket.is_open() || (!internal && st != ConnState::ready)) {
+      record(op, true, start);
+      co_return make_error_code(errc::unavailable);
+    }
+    auto w = std::make_shared<Waiter>(ex);
+    w->timer.expires_after(opts.call_timeout);
+    auto id = mux.add(req, [w](boost::system::error_code ec, Replies replies) {
+      w->done = true;
+      w->ec = ec;
+      w->replies = std::move(replies);
+      w->timer.cancel();
+    });
+    write_kick.cancel();
+    co_await w->timer.async_wait(tuple_awaitable);
+    if (!w->done) {
+      mux.abandon(id);
+      auto cs = co_await asio::this_coro::cancellation_state;
+      record(op, true, start);
+      if (cs.cancelled() != asio::cancellation_type::none) co_return make_error_code(errc::unavailable);
+      teardown("a call timed out after " + std::to_string(opts.call_timeout.count()) + " ms");
+      co_return make_error_code(errc::timeout);
+    }
+    bool any_error = static_cast<bool>(w->ec);
+    for (const auto& r : w->replies) any_error = any_error || r.is_error();
+    record(op, any_error, start);
+    if (w->ec) co_return w->ec;
+    co_return std::move(w->replies);
+  }
+
+  awaitable<void> read_loop() {
+    for (;;) {
+      auto [ec, n] = co_await socket.async_read_some(asio::buffer(read_buf), tuple_awaitable);
+      if (ec) {
+        if (ec != asio::error::operation_aborted)
+          teardown(ec == asio::error::eof ? "connection closed by the server" : "read failed: " + ec.message());
+        co_return;
+      }
+      reader.feed({read_buf.data(), n});
+      for (;;) {
+        auto r = reader.next();
+        if (!r) {
+          teardown("malformed RESP from the server");
+          co_return;
+        }
+        if (!*r) break;
+        if (!mux.on_reply(std::move(**r))) {
+          teardown("a reply arrived that no request was waiting for");
+          co_return;
+        }
+      }
+    }
+  }
+
+  awaitable<void> write_loop() {
+    for (;;) {
+      if (!socket.is_open()) co_return;
+      if (mux.has_unwritten()) {
+        std::string buf = mux.take_writes();
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(buf), tuple_awaitable);
+        if (ec) {
+          if (ec != asio::error::operation_aborted) teardown("write failed: " + ec.message());
+          co_return;
+        }
+        continue;
+      }
+      write_kick.expires_at(asio::steady_timer::time_point::max());
+      co_await write_kick.async_wait(tuple_awaitable);
+      auto cs = co_await asio::this_coro::cancellation_state;
+      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+  }
+
+  // Runs the handshake, then parks until the connection ends.
+  awaitable<void> handshake_and_hold() {
+    auto fail_with = [this](std::string why) { teardown(std::move(why)); };
+    const Endpoint& ep = current;
+    if (!ep.password.empty()) {
+      Request auth;
+      if (ep.user.empty()) auth.push({"AUTH", ep.password});
+      else auth.push({"AUTH", ep.user, ep.password});
+      auto r = co_await call(std::move(auth), "auth", true);
+      if (!r) {
+        fail_with("AUTH failed: " + r.error().message());
+        co_return;
+      }
+      if (r->front().is_error()) {
+        fail_with("AUTH refused: " + r->front().str);
+        co_return;
+      }
+    }
+    if (ep.db != 0) {
+      Request select;
+      select.push(std::vector<std::string>{"SELECT", std::to_string(ep.db)});
+      auto r = co_await call(std::move(select), "select", true);
+      if (!r) {
+        fail_with("SELECT failed: " + r.error().message());
+        co_return;
+      }
+      if (r->front().is_error()) {
+        fail_with("SELECT refused: " + r->front().str);
+        co_return;
+      }
+    }
+    {
+      Request config_get;
+      config_get.push(std::vector<std::string>{"CONFIG", "GET", "maxmemory-policy"});
+      auto r = co_await call(std::move(config_get), "config_get", true);
+      if (!r) {
+        fail_with("CONFIG GET failed: " + r.error().message());
+        co_return;
+      }
+      const Reply& rep = r->front();
+      if (rep.is_error() || !rep.is_array() || rep.elements.size() != 2) {
+        log("warn", "cannot read maxmemory-policy (" + (rep.is_error() ? rep.str : std::string("unexpected reply")) +
+                        "); make sure the server uses 'noeviction', or revocations, lockouts and sessions can be "
+                        "evicted before they expire");
+      } else if (is_evicting(rep.elements[1].str)) {
+        std::string msg = "Redis maxmemory-policy is '" + rep.elements[1].str +
+                          "': every key latchkey writes has a TTL, so an evicting policy (even volatile-*) "
+                          "silently drops revocations, lockouts and sessions under memory pressure. Set "
+                          "'maxmemory-policy noeviction' on the server, or set redis_allow_eviction=true to "
+                          "accept that risk.";
+        if (!opts.allow_eviction) {
+          eviction_refused = true;
+          {
+        fail_with(msg);
+        co_return;
+      }
+        }
+        if (!warned_eviction) log("warn", msg + " (allowed by redis_allow_eviction)");
+        warned_eviction = true;
+      }
+    }
+    eviction_refused = false;
+    if (opts.scripts && !opts.scripts->all().empty()) {
+      Request load;
+      for (const auto& s : opts.scripts->all()) load.push({"SCRIPT", "LOAD", s.source});
+      auto r = co_await call(std::move(load), "script_load", true);
+      if (!r) {
+        fail_with("SCRIPT LOAD failed: " + r.error().message());
+        co_return;
+      }
+      for (std::size_t i = 0; i < r->size(); ++i) {
+        const Reply& rep = (*r)[i];
+        if (rep.is_error() || rep.str != opts.scripts->all()[i].sha1)
+          {
+        fail_with("SCRIPT LOAD of " + opts.scripts->all()[i].name + " failed: " + rep.str);
+        co_return;
+      }
+      }
+    }
+    st = ConnState::ready;
+    was_ready = true;
+    last_error.clear();
+    log("info", "redis connection ready: " + current.describe());
+    hold.expires_at(asio::steady_timer::time_point::max());
+    co_await hold.async_wait(tuple_awaitable);
+  }
+
+  awaitable<void> wait_timer(asio::steady_timer& t) { co_await t.async_wait(tuple_awaitable); }
+
+  awaitable<boost::system::error_code> resolve_and_connect() {
+    tcp::resolver resolver(ex);
+    auto [rec, endpoints] = co_await resolver.async_resolve(current.host, std::to_string(current.port), tuple_awaitable);
+    if (rec) co_return rec;
+    auto [cec, ep] = co_await asio::async_connect(socket, endpoints, tuple_awaitable);
+    co_return cec;
+  }
+
+  awaitable<void> supervise() {
+    auto self = shared_from_this();
+    auto delay = opts.reconnect_min;
+    std::string last_logged;
+    while (!stopping) {
+      current = opts.resolve ? opts.resolve() : opts.endpoint;
+      asio::steady_timer deadline(ex);
+      deadline.expires_after(opts.connect_timeout);
+      auto outcome = co_await (resolve_and_connect() || wait_timer(deadline));
+      bool connected = false;
+      if (outcome.index() == 1) {
+        last_error = "connect to " + current.describe() + " timed out";
+      } else if (auto ec = std::get<0>(outcome)) {
+        last_error = "connect to " + current.describe() + " failed: " + ec.message();
+      } else {
+        connected = true;
+      }
+      if (connected && !stopping) {
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        socket.set_option(asio::socket_base::keep_alive(true), ignored);
+        reader.reset();
+        ++connects;
+        was_ready = false;
+        co_await (read_loop() || write_loop() || handshake_and_hold());
+      }
+      if (st != ConnState::stopped) st = ConnState::connecting;
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      mux.fail_all(make_error_code(errc::unavailable));
+      if (stopping) break;
+      if (last_error != last_logged) {
+        log(eviction_refused ? "error" : "warn", "redis unavailable: " + last_error);
+        last_logged = last_error;
+      }
+      if (was_ready) delay = opts.reconnect_min;
+      std::uniform_int_distribution<long> jitter(0, std::max<long>(1, static_cast<long>(delay.count() / 4)));
+      backoff.expires_after(delay + std::chrono::milliseconds(jitter(rng)));
+      co_await backoff.async_wait(tuple_awaitable);
+      delay = std::min(delay * 2, opts.reconnect_max);
+    }
+    st = ConnState::stopped;
+  }
+
+  Endpoint current;
+  bool warned_eviction = false;
+};
+
+Connection::Connection(asio::any_io_executor ex, ConnectionOptions opts)
+    : impl_(std::make_shared<Impl>(ex, std::move(opts))) {}
+
+Connection::~Connection() { stop(); }
+
+void Connection::start() {
+  asio::co_spawn(impl_->ex, [impl = impl_]() { return impl->supervise(); }, asio::detached);
+}
+
+void Connection::stop() {
+  if (!impl_ || impl_->stopping) return;
+  impl_->stopping = true;
+  impl_->st = ConnState::stopped;
+  impl_->backoff.cancel();
+  impl_->teardown("stopped");
+  impl_->mux.fail_all(make_error_code(errc::unavailable));
+}
+
+awaitable<result<Replies>> Connection::exec(Request req, std::string op) {
+  auto impl = impl_;
+  co_return co_await impl->call(std::move(req), std::move(op), false);
+}
+
+awaitable<result<Reply>> Connection::eval(std::string script, std::vector<std::string> keys,
+                                          std::vector<std::string> args) {
+  auto impl = impl_;
+  const Script* s = impl->opts.scripts ? impl->opts.scripts->find(script) : nullptr;
+  if (!s) co_return make_error_code(errc::internal);
+  std::string numkeys = std::to_string(keys.size());
+  std::vector<std::string_view> argv{"EVALSHA", s->sha1, numkeys};
+  for (const auto& k : keys) argv.push_back(k);
+  for (const auto& a : args) argv.push_back(a);
+  std::string op = "script:" + s->name;
+
+  Request first;
+  first.push(argv);
+  auto r = co_await impl->call(std::move(first), op, false);
+  if (!r) co_return r.error();
+  if (!(r->front().is_error() && r->front().error_code() == "NOSCRIPT")) co_return std::move(r->front());
+
+  impl->log("info", "script cache lost (NOSCRIPT); reloading " + s->name);
+  Request retry;
+  retry.push({"SCRIPT", "LOAD", s->source});
+  retry.push(argv);
+  auto r2 = co_await impl->call(std::move(retry), op, false);
+  if (!r2) co_return r2.error();
+  if ((*r2)[0].is_error()) co_return make_error_code(errc::redis_error);
+  co_return std::move((*r2)[1]);
+}
+
+ConnState Connection::state() const noexcept { return impl_->st; }
+std::string Connection::last_error() const { return impl_->last_error; }
+bool Connection::refused_eviction_policy() const noexcept { return impl_->eviction_refused; }
+std::uint64_t Connection::connects() const noexcept { return impl_->connects; }
+
+}  // namespace latchkey::redis

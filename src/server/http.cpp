@@ -1,0 +1,99 @@
+// HTTP helpers: the one errc -> status mapping, error bodies, JSON bodies.
+#include "http.hpp"
+
+#include <boost/json.hpp>
+
+namespace latchkey::server {
+
+std::string_view HttpRequest::header(std::string_view lower_name) const noexcept {
+  for (const auto& [k, v] : headers)
+    if (k == lower_name) return v;
+  return {};
+}
+
+std::string_view RequestContext::param(std::string_view name) const noexcept {
+  for (const auto& [k, v] : params)
+    if (k == name) return v;
+  return {};
+}
+
+HttpResponse HttpResponse::json(unsigned status, const boost::json::value& v) {
+  HttpResponse r;
+  r.status = status;
+  r.body = boost::json::serialize(v);
+  return r;
+}
+
+HttpResponse HttpResponse::empty(unsigned status) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type.clear();
+  return r;
+}
+
+unsigned http_status(errc e) noexcept {
+  switch (e) {
+    case errc::ok: return 200;
+    case errc::invalid_request: return 400;
+    case errc::invalid_grant: return 400;  // OAuth token endpoint; /v1/tokens/refresh overrides to 401
+    case errc::unauthorized:
+    case errc::invalid_session:
+    case errc::invalid_token: return 401;
+    case errc::not_found: return 404;
+    case errc::method_not_allowed: return 405;
+    case errc::version_conflict:
+    case errc::session_limit_reached: return 409;
+    case errc::payload_too_large: return 413;
+    case errc::unsupported_media_type: return 415;
+    case errc::rate_limited:
+    case errc::account_locked: return 429;
+    case errc::header_too_large: return 431;
+    case errc::unavailable:
+    case errc::timeout:
+    case errc::redis_error: return 503;
+    case errc::protocol_error:
+    case errc::crypto_error:
+    case errc::config_error:
+    case errc::internal: return 500;
+  }
+  return 500;
+}
+
+HttpResponse error_response(errc e, std::string_view description, unsigned retry_after_seconds) {
+  unsigned status = http_status(e);
+  // Engine-internal codes reach clients only under their public names.
+  errc wire = e;
+  if (status == 503) wire = errc::unavailable;
+  if (status == 500) wire = errc::internal;
+  auto r = HttpResponse::json(status, boost::json::object{{"error", error_name(wire)}, {"error_description", description}});
+  if (status == 503) r.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
+  if (e == errc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"latchkey\"");
+  return r;
+}
+
+result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why) {
+  std::string_view ct = req.header("content-type");
+  std::string_view media = ct.substr(0, ct.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  std::string lower(media);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower != "application/json") {
+    why = "Content-Type must be application/json";
+    return make_error_code(errc::unsupported_media_type);
+  }
+  boost::json::parse_options opts;
+  opts.max_depth = 32;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(req.body, ec, {}, opts);
+  if (ec) {
+    why = "malformed JSON body";
+    return make_error_code(errc::invalid_request);
+  }
+  if (!v.is_object()) {
+    why = "the JSON body must be an object";
+    return make_error_code(errc::invalid_request);
+  }
+  return std::move(v.as_object());
+}
+
+}  // namespace latchkey::server

@@ -1,0 +1,76 @@
+// The HTTP vocabulary of handlers, free of Beast: handlers see an HttpRequest and return an
+// HttpResponse; only server.cpp knows the wire. Errors use the one body shape of API.md,
+// {"error", "error_description"}, with the errc -> status mapping in http.cpp.
+#pragma once
+
+#include "latchkey/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace latchkey {
+class Metrics;
+struct Config;
+struct Secrets;
+namespace redis {
+class Connection;
+}
+}  // namespace latchkey
+
+namespace latchkey::server {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // upper case, e.g. "GET"
+  std::string path;    // without the query string
+  std::string query;   // without '?'
+  Headers headers;     // names in lower case
+  std::string body;
+  std::string remote;  // peer address
+
+  std::string_view header(std::string_view lower_name) const noexcept;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  Headers headers;
+
+  static HttpResponse json(unsigned status, const boost::json::value& v);
+  static HttpResponse empty(unsigned status);
+};
+
+unsigned http_status(errc e) noexcept;
+// The error response of API.md; unavailable adds Retry-After.
+HttpResponse error_response(errc e, std::string_view description, unsigned retry_after_seconds = 1);
+
+// What a handler may use. References stay valid for the whole request.
+struct RequestContext {
+  const HttpRequest& request;
+  std::vector<std::pair<std::string, std::string>> params;  // path parameters
+  std::string request_id;
+  const Config& config;
+  const Secrets& secrets;
+  redis::Connection& redis;  // this shard's connection
+  Metrics& metrics;          // this shard's metrics
+  const std::vector<const Metrics*>& all_metrics;
+
+  std::string_view param(std::string_view name) const noexcept;
+};
+
+using Handler = std::function<boost::asio::awaitable<HttpResponse>(RequestContext&)>;
+
+// Reads the body as a JSON object: 415 unless Content-Type is application/json, 400 on
+// malformed JSON, nesting deeper than 32, or a non-object document.
+result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why);
+
+}  // namespace latchkey::server

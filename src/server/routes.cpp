@@ -1,0 +1,12 @@
+// make_routes: the one routing table.
+#include "routes.hpp"
+
+namespace latchkey::server {
+
+Router make_routes() {
+  Router r;
+  handlers::add_operations(r);
+  return r;
+}
+
+}  // namespace latchkey::server

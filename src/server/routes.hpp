@@ -1,0 +1,15 @@
+// The routing table of latchkey: every endpoint, in one place. Handlers live in
+// src/server/handlers/, one file per capability.
+#pragma once
+
+#include "router.hpp"
+
+namespace latchkey::server {
+
+Router make_routes();
+
+namespace handlers {
+void add_operations(Router& r);  // /healthz, /readyz, /metrics
+}
+
+}  // namespace latchkey::server

@@ -1,0 +1,415 @@
+// The Beast side of the server: listeners, the per-connection coroutine (limits, deadlines,
+// keep-alive), dispatch through the router with API-key authentication, access log and
+// metrics, and graceful shutdown. The only translation unit that includes Beast.
+#include "server.hpp"
+
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/log.hpp"
+#include "latchkey/metrics.hpp"
+#include "latchkey/redis/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <thread>
+
+namespace latchkey::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::ip::tcp;
+
+namespace {
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+struct ConnEntry {
+  beast::tcp_stream* stream;
+  bool busy;
+};
+
+std::string sanitize_method(std::string_view m) {
+  static constexpr std::string_view known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+  for (auto k : known)
+    if (k == m) return std::string(k);
+  return "other";
+}
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Names of query parameters that would carry a credential. Credentials are accepted only in
+// headers and bodies (ASVS V3.1.1, V8.3.1); such a request is refused outright.
+bool query_carries_credential(std::string_view query) {
+  static constexpr std::string_view names[] = {"token", "access_token", "refresh_token", "session", "session_token",
+                                               "id_token", "code", "code_verifier", "client_secret", "api_key",
+                                               "password"};
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    std::string_view name = pair.substr(0, pair.find('='));
+    for (auto n : names)
+      if (name == n) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Shard {
+  Shard(Server::Impl& s, unsigned i) : server(s), index(i) {}
+  Server::Impl& server;
+  unsigned index;
+  asio::io_context ioc{1};
+  std::optional<tcp::acceptor> acceptor;
+  Metrics metrics;
+  std::unique_ptr<redis::Connection> redis;
+  std::list<ConnEntry> conns;
+  bool stopping = false;
+  std::optional<asio::steady_timer> grace;
+  std::thread thread;
+  std::string rid_prefix;
+  std::uint64_t rid_counter = 0;
+
+  void begin_shutdown();
+  void maybe_finish();
+  awaitable<void> accept_loop();
+  awaitable<void> serve_connection(tcp::socket socket);
+  awaitable<HttpResponse> dispatch(HttpRequest& req, std::string& route_name, const std::string& rid);
+};
+
+struct Server::Impl {
+  Impl(Config c, Secrets sec, Router r) : config(std::move(c)), secrets(std::move(sec)), router(std::move(r)) {}
+  Config config;
+  Secrets secrets;
+  Router router;
+  std::shared_ptr<const redis::ScriptSet> scripts;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::vector<const Metrics*> all_metrics;
+  std::vector<crypto::Sha256Digest> admin_key_hashes;
+  std::uint16_t port = 0;
+  std::atomic<bool> stop_requested{false};
+  bool started = false;
+
+  bool authorized(std::string_view authorization) const {
+    // "Bearer <key>", scheme case-insensitive (RFC 6750 section 2.1).
+    if (authorization.size() < 7) return false;
+    std::string scheme(authorization.substr(0, 7));
+    for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (scheme != "bearer ") return false;
+    std::string_view key = authorization.substr(7);
+    while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+    if (key.empty()) return false;
+    // Compare digests, so the comparison time depends on neither the key's length nor its
+    // contents; every configured key is compared (no early exit).
+    auto presented = crypto::sha256(key);
+    bool ok = false;
+    for (const auto& h : admin_key_hashes) ok = crypto::constant_time_equal(presented, h) || ok;
+    return ok;
+  }
+};
+
+awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_name, const std::string& rid) {
+  const Config& cfg = server.config;
+  if (req.path == "/v1" || req.path.starts_with("/v1/")) {
+    if (!server.authorized(req.header("authorization"))) {
+      route_name = "unauthorized";
+      co_return error_response(errc::unauthorized, "missing or wrong admin API key");
+    }
+  }
+  if (query_carries_credential(req.query)) {
+    route_name = "rejected";
+    co_return error_response(errc::invalid_request, "credentials are accepted only in headers or the body, never in the URL");
+  }
+  auto m = server.router.match(req.method, req.path);
+  if (m.result == RouteMatch::outcome::not_found) {
+    route_name = "unmatched";
+    co_return error_response(errc::not_found, "no such route");
+  }
+  if (m.result == RouteMatch::outcome::method_not_allowed) {
+    route_name = "method_not_allowed";
+    auto r = error_response(errc::method_not_allowed, "method not allowed on this route");
+    r.headers.emplace_back("Allow", m.allow);
+    co_return r;
+  }
+  route_name = m.route->pattern;
+  RequestContext ctx{req, std::move(m.params), rid, cfg, server.secrets, *redis, metrics, server.all_metrics};
+  std::string failure;
+  try {
+    co_return co_await m.route->handler(ctx);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  log::event(log::Level::error, "handler of " + route_name + " threw: " + failure + " (request " + rid + ")");
+  co_return error_response(errc::internal, "internal error");
+}
+
+awaitable<void> Shard::serve_connection(tcp::socket socket) {
+  const Config& cfg = server.config;
+  beast::tcp_stream stream(std::move(socket));
+  boost::system::error_code ignored;
+  std::string remote = stream.socket().remote_endpoint(ignored).address().to_string();
+  auto entry = conns.insert(conns.end(), ConnEntry{&stream, false});
+  beast::flat_buffer buffer;
+
+  for (;;) {
+    if (stopping) break;
+    if (buffer.size() == 0) {
+      // Idle: wait for the first byte of the next request.
+      entry->busy = false;
+      stream.expires_after(cfg.idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), tuple_awaitable);
+      if (ec) break;
+      buffer.commit(n);
+    }
+    entry->busy = true;
+    auto started = std::chrono::steady_clock::now();
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
+    parser.body_limit(cfg.max_body_bytes);
+    // One deadline for the whole request once its first byte is here: slow clients are cut.
+    stream.expires_after(cfg.read_timeout);
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
+    boost::system::error_code ec = hec;
+    if (!ec && !parser.is_done()) {
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        auto [wec, wn] = co_await http::async_write(stream, cont, tuple_awaitable);
+        ec = wec;
+      }
+      if (!ec) {
+        auto [bec, bn] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+        ec = bec;
+      }
+    }
+
+    std::string rid;
+    if (!ec && valid_request_id(parser.get()["x-request-id"])) rid = std::string(parser.get()["x-request-id"]);
+    else rid = rid_prefix + std::to_string(++rid_counter);
+
+    HttpResponse resp;
+    std::string route_name;
+    HttpRequest req;
+    bool keep_alive = false;
+    if (ec) {
+      if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == http::error::partial_message)
+        break;
+      route_name = "malformed";
+      req.method = "other";
+      if (ec == http::error::header_limit) resp = error_response(errc::header_too_large, "request headers too large");
+      else if (ec == http::error::body_limit) resp = error_response(errc::payload_too_large, "request body too large (limit " + std::to_string(cfg.max_body_bytes) + " bytes)");
+      else resp = error_response(errc::invalid_request, "malformed HTTP request");
+    } else {
+      auto& breq = parser.get();
+      req.method = std::string(breq.method_string());
+      std::string_view target = breq.target();
+      auto q = target.find('?');
+      req.path = std::string(target.substr(0, q));
+      if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
+      req.headers.reserve(16);
+      for (const auto& f : breq) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers.emplace_back(std::move(name), std::string(f.value()));
+      }
+      req.body = std::move(breq.body());
+      req.remote = remote;
+      keep_alive = breq.keep_alive();
+      resp = co_await dispatch(req, route_name, rid);
+    }
+    keep_alive = keep_alive && !stopping;
+
+    http::response<http::string_body> res{static_cast<http::status>(resp.status), 11};
+    if (!resp.content_type.empty()) res.set(http::field::content_type, resp.content_type);
+    res.set("X-Request-Id", rid);
+    bool has_cache_control = false;
+    for (const auto& [k, v] : resp.headers) {
+      if (beast::iequals(k, "cache-control")) has_cache_control = true;
+      res.insert(k, v);
+    }
+    if (!has_cache_control) res.set(http::field::cache_control, "no-store");
+    res.keep_alive(keep_alive);
+    std::size_t bytes_out = resp.body.size();
+    res.body() = std::move(resp.body);
+    res.prepare_payload();
+    stream.expires_after(cfg.read_timeout);
+    auto [wec, wn] = co_await http::async_write(stream, res, tuple_awaitable);
+
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::string method = sanitize_method(req.method);
+    metrics.observe_http(route_name, method, resp.status, seconds);
+    if (cfg.access_log) {
+      // Never the path's values, the query string, headers or bodies: only the route pattern.
+      boost::json::object line{
+          {"ts", log::timestamp()},
+          {"type", "access"},
+          {"request_id", rid},
+          {"method", method},
+          {"route", route_name},
+          {"status", resp.status},
+          {"duration_us", static_cast<std::int64_t>(seconds * 1e6)},
+          {"bytes_out", bytes_out},
+          {"remote", remote}};
+      log::access_line(boost::json::serialize(line));
+    }
+    if (wec || !keep_alive || ec) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.close();
+  conns.erase(entry);
+  maybe_finish();
+}
+
+awaitable<void> Shard::accept_loop() {
+  for (;;) {
+    auto [ec, sock] = co_await acceptor->async_accept(tuple_awaitable);
+    if (stopping) co_return;
+    if (ec) {
+      // Out of descriptors or similar: back off briefly instead of spinning.
+      asio::steady_timer t(ioc, std::chrono::milliseconds(20));
+      co_await t.async_wait(tuple_awaitable);
+      continue;
+    }
+    boost::system::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(ioc, [this, s = std::move(sock)]() mutable { return serve_connection(std::move(s)); }, asio::detached);
+  }
+}
+
+void Shard::begin_shutdown() {
+  if (stopping) return;
+  stopping = true;
+  boost::system::error_code ignored;
+  if (acceptor) acceptor->close(ignored);
+  for (auto& c : conns)
+    if (!c.busy) c.stream->socket().cancel(ignored);
+  grace.emplace(ioc, server.config.shutdown_grace);
+  grace->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    boost::system::error_code ignored2;
+    for (auto& c : conns) c.stream->socket().close(ignored2);
+    if (redis) redis->stop();
+  });
+  maybe_finish();
+}
+
+void Shard::maybe_finish() {
+  if (!stopping || !conns.empty()) return;
+  if (redis) redis->stop();
+  if (grace) grace->cancel();
+}
+
+Server::Server(Config config, Secrets secrets, Router router)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(secrets), std::move(router))) {}
+
+Server::~Server() {
+  request_stop();
+  wait();
+}
+
+std::optional<std::string> Server::start() {
+  Impl& s = *impl_;
+  s.scripts = std::make_shared<const redis::ScriptSet>(redis::ScriptSet::embedded());
+  for (const auto& k : s.config.admin_api_keys) s.admin_key_hashes.push_back(crypto::sha256(k));
+
+  boost::system::error_code ec;
+  asio::ip::address address = asio::ip::make_address(s.config.listen_host, ec);
+  if (ec) {
+    asio::io_context tmp;
+    tcp::resolver resolver(tmp);
+    auto results = resolver.resolve(s.config.listen_host, "", ec);
+    if (ec || results.empty()) return "listen: cannot resolve host '" + s.config.listen_host + "'";
+    address = results.begin()->endpoint().address();
+  }
+  std::uint16_t port = s.config.listen_port;
+  unsigned n = s.config.effective_threads();
+  for (unsigned i = 0; i < n; ++i) {
+    auto shard = std::make_unique<Shard>(s, i);
+    std::array<std::uint8_t, 4> rnd{};
+    crypto::random_bytes(rnd);
+    shard->rid_prefix = crypto::hex_encode(rnd) + "-";
+    tcp::acceptor acc(shard->ioc);
+    tcp::endpoint ep(address, port);
+    acc.open(ep.protocol(), ec);
+    if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acc.set_option(reuse_port(true), ec);
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return "listen: cannot listen on " + s.config.listen_host + ":" + std::to_string(port) + ": " + ec.message();
+    if (port == 0) port = acc.local_endpoint().port();  // the other shards join the same port
+    shard->acceptor.emplace(std::move(acc));
+
+    redis::ConnectionOptions ro;
+    ro.endpoint = s.config.redis;
+    ro.call_timeout = s.config.redis_timeout;
+    ro.connect_timeout = s.config.redis_connect_timeout;
+    ro.reconnect_min = s.config.redis_reconnect_min;
+    ro.reconnect_max = s.config.redis_reconnect_max;
+    ro.allow_eviction = s.config.redis_allow_eviction;
+    ro.scripts = s.scripts;
+    ro.metrics = &shard->metrics;
+    ro.log = [i](std::string_view level, std::string_view msg) {
+      log::event(level, "shard " + std::to_string(i) + ": " + std::string(msg));
+    };
+    shard->redis = std::make_unique<redis::Connection>(shard->ioc.get_executor(), std::move(ro));
+    s.all_metrics.push_back(&shard->metrics);
+    s.shards.push_back(std::move(shard));
+  }
+  s.port = port;
+  for (auto& shard : s.shards) {
+    Shard* sh = shard.get();
+    sh->redis->start();
+    asio::co_spawn(sh->ioc, [sh]() { return sh->accept_loop(); }, asio::detached);
+    sh->thread = std::thread([sh] { sh->ioc.run(); });
+  }
+  s.started = true;
+  return std::nullopt;
+}
+
+std::uint16_t Server::port() const noexcept { return impl_->port; }
+
+void Server::request_stop() {
+  if (!impl_ || impl_->stop_requested.exchange(true)) return;
+  for (auto& shard : impl_->shards) {
+    Shard* sh = shard.get();
+    asio::post(sh->ioc, [sh] { sh->begin_shutdown(); });
+  }
+}
+
+void Server::wait() {
+  for (auto& shard : impl_->shards)
+    if (shard->thread.joinable()) shard->thread.join();
+}
+
+bool Server::redis_ready() const {
+  for (const auto& shard : impl_->shards)
+    if (!shard->redis->ready()) return false;
+  return !impl_->shards.empty();
+}
+
+}  // namespace latchkey::server

@@ -1,0 +1,43 @@
+// The HTTP server: N shards, each an I/O thread with its own io_context, its own listener
+// on the shared port (SO_REUSEPORT: the kernel spreads connections), its own Redis
+// connection and its own metrics. Nothing on the request path is shared between shards.
+//
+// Shutdown (request_stop, safe from any thread or a signal handler's thread): every shard
+// stops accepting, closes idle keep-alive connections, lets in-flight requests finish (their
+// responses carry `Connection: close`), then closes its Redis connection; after
+// shutdown_grace anything left is cut. wait() returns when every shard has stopped.
+#pragma once
+
+#include "latchkey/config.hpp"
+#include "latchkey/secrets.hpp"
+#include "router.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace latchkey::server {
+
+class Server {
+ public:
+  Server(Config config, Secrets secrets, Router router);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listeners and starts the shard threads and Redis connections. Returns an error
+  // message on failure (e.g. the port is taken).
+  [[nodiscard]] std::optional<std::string> start();
+  std::uint16_t port() const noexcept;
+  void request_stop();
+  void wait();
+  // True when every shard's Redis connection is ready.
+  bool redis_ready() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace latchkey::server
