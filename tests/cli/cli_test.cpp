@@ -1,0 +1,207 @@
+// The latchkey executable as an operator runs it: subcommands, start-up refusals with one
+// clear message, start-up while Redis is down, SIGTERM draining in-flight requests, and an
+// access log that never carries a secret.
+#include "../support/http_client.hpp"
+#include "../support/process.hpp"
+#include "../support/redis_server.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <future>
+#include <thread>
+
+using namespace latchkey::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kAdminKey = "cli-admin-key-0123456789abcdef0123456789";
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/latchkey-cli-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string path;
+};
+
+int run(std::vector<std::string> args, std::map<std::string, std::string> env = {}, std::string* out = nullptr,
+        std::string* err = nullptr) {
+  args.insert(args.begin(), latchkey_binary());
+  Process p(args, env);
+  auto code = p.wait(30s);
+  if (out) *out = p.out();
+  if (err) *err = p.err();
+  return code.value_or(-999);
+}
+
+std::string init_keys(const TempDir& d) {
+  std::string dir = d.path + "/secrets";
+  EXPECT_EQ(run({"keys", "init", "--dir", dir}), 0);
+  return dir;
+}
+
+std::map<std::string, std::string> serve_env(const std::string& secrets, const std::string& redis_url, std::uint16_t port) {
+  return {{"LATCHKEY_ADMIN_API_KEYS", kAdminKey},
+          {"LATCHKEY_SECRETS_DIR", secrets},
+          {"LATCHKEY_REDIS_URL", redis_url},
+          {"LATCHKEY_LISTEN", "127.0.0.1:" + std::to_string(port)},
+          {"LATCHKEY_REDIS_TIMEOUT_MS", "2000"},
+          {"LATCHKEY_REDIS_RECONNECT_MAX_MS", "200"}};
+}
+
+bool wait_for_status(std::uint16_t port, const std::string& path, int status, std::chrono::milliseconds max) {
+  auto deadline = std::chrono::steady_clock::now() + max;
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (http_request(port, "GET", path).status == status) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST(Cli, VersionAndUsage) {
+  std::string out, err;
+  EXPECT_EQ(run({"version"}, {}, &out), 0);
+  EXPECT_EQ(out.rfind("latchkey ", 0), 0u) << out;
+  EXPECT_EQ(run({}, {}, nullptr, &err), 2);
+  EXPECT_NE(err.find("usage"), std::string::npos);
+  EXPECT_EQ(run({"frobnicate"}, {}, nullptr, &err), 2);
+  EXPECT_NE(err.find("unknown command 'frobnicate'"), std::string::npos);
+}
+
+TEST(Cli, KeysInitCreatesPrivateRingsAndNeverOverwrites) {
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::string ring = dir + "/encryption.json";
+  struct stat st{};
+  ASSERT_EQ(::stat(ring.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string before = read_file(ring);
+  EXPECT_EQ(run({"keys", "init", "--dir", dir}), 0);
+  EXPECT_EQ(read_file(ring), before);
+}
+
+TEST(Cli, InvalidConfigStopsStartupNamingTheOption) {
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::string err;
+  auto env = serve_env(dir, "redis://127.0.0.1:1/0", 1);
+  env["LATCHKEY_THREADS"] = "lots";
+  EXPECT_EQ(run({"serve"}, env, nullptr, &err), 2);
+  EXPECT_NE(err.find("'threads'"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one clear message: " << err;
+
+  std::string conf = d.path + "/bad.conf";
+  std::ofstream(conf) << "listen = 127.0.0.1:8080\nmax_body_bytes = tiny\n";
+  EXPECT_EQ(run({"serve", "--config", conf}, serve_env(dir, "redis://127.0.0.1:1/0", 1), nullptr, &err), 2);
+  EXPECT_NE(err.find("'max_body_bytes'"), std::string::npos) << err;
+  EXPECT_NE(err.find("bad.conf:2"), std::string::npos) << err;
+
+  auto no_keys = serve_env(dir, "redis://127.0.0.1:1/0", 1);
+  no_keys.erase("LATCHKEY_ADMIN_API_KEYS");
+  EXPECT_EQ(run({"serve"}, no_keys, nullptr, &err), 2);
+  EXPECT_NE(err.find("admin_api_keys"), std::string::npos) << err;
+}
+
+TEST(Cli, RefusesToStartWithoutKeyRings) {
+  TempDir d;
+  std::string err;
+  EXPECT_EQ(run({"serve"}, serve_env(d.path + "/nothing", "redis://127.0.0.1:1/0", 1), nullptr, &err), 2);
+  EXPECT_NE(err.find("encryption.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("keys init"), std::string::npos) << err;
+}
+
+TEST(Cli, RefusesAnEvictingRedisAndSaysWhy) {
+  RedisServer rs({"--maxmemory-policy", "allkeys-lru"});
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::string err;
+  EXPECT_EQ(run({"serve"}, serve_env(dir, rs.url(), free_port()), nullptr, &err), 2);
+  EXPECT_NE(err.find("allkeys-lru"), std::string::npos) << err;
+  EXPECT_NE(err.find("revocations"), std::string::npos) << err;
+  EXPECT_NE(err.find("redis_allow_eviction"), std::string::npos) << err;
+}
+
+TEST(Cli, StartsWithRedisDownAndBecomesReadyWhenItAppears) {
+  RedisServer rs;
+  rs.kill();
+  TempDir d;
+  std::string dir = init_keys(d);
+  auto port = free_port();
+  Process p({latchkey_binary(), "serve"}, serve_env(dir, rs.url(), port));
+  ASSERT_TRUE(wait_for_status(port, "/healthz", 200, 10s)) << p.err();
+  EXPECT_EQ(http_request(port, "GET", "/readyz").status, 503);
+  rs.start();
+  EXPECT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(10s), 0) << p.err();
+}
+
+TEST(Cli, SigtermDrainsInFlightRequests) {
+  RedisServer rs;
+  TempDir d;
+  std::string dir = init_keys(d);
+  auto port = free_port();
+  Process p({latchkey_binary(), "serve"}, serve_env(dir, rs.url(), port));
+  ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
+  // Freeze Redis for 0.8 s, so /readyz requests are in flight when SIGTERM arrives.
+  auto sleeper = std::async(std::launch::async, [&] { return rs.command({"DEBUG", "SLEEP", "0.8"}); });
+  std::this_thread::sleep_for(100ms);
+  std::vector<std::future<HttpResult>> inflight;
+  for (int i = 0; i < 8; ++i)
+    inflight.push_back(std::async(std::launch::async, [port] { return http_request(port, "GET", "/readyz"); }));
+  std::this_thread::sleep_for(200ms);
+  p.signal(SIGTERM);
+  for (auto& f : inflight) EXPECT_EQ(f.get().status, 200) << "in-flight request lost at shutdown";
+  EXPECT_EQ(sleeper.get(), "OK");
+  EXPECT_EQ(p.wait(10s), 0) << p.err();
+  EXPECT_NE(p.err().find("draining"), std::string::npos);
+}
+
+TEST(Cli, AccessLogIsJsonAndCarriesNoSecret) {
+  RedisServer rs;
+  TempDir d;
+  std::string dir = init_keys(d);
+  auto port = free_port();
+  Process p({latchkey_binary(), "serve"}, serve_env(dir, rs.url(), port));
+  ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
+  const std::string secret_token = "SECRETTOKENVALUE0123456789abcdefghijklmnopq";
+  http_request(port, "POST", "/v1/sessions/validate", "{\"token\":\"" + secret_token + "\"}",
+               {{"Authorization", "Bearer " + kAdminKey}, {"Content-Type", "application/json"},
+                {"X-Session-Token", secret_token}, {"Cookie", "sid=" + secret_token}});
+  http_request(port, "GET", "/healthz?token=" + secret_token);
+  http_request(port, "GET", "/v1/users/" + secret_token + "/sessions", "", {{"Authorization", "Bearer wrong"}});
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.wait(10s), 0);
+  std::string out = p.out(), err = p.err();
+  EXPECT_EQ(out.find(secret_token), std::string::npos) << out;
+  EXPECT_EQ(out.find(kAdminKey), std::string::npos);
+  EXPECT_EQ(err.find(secret_token), std::string::npos);
+  EXPECT_EQ(err.find(kAdminKey), std::string::npos);
+  // One JSON object per line, with the fields an operator filters on.
+  std::istringstream lines(out);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    ++n;
+    EXPECT_EQ(line.front(), '{');
+    EXPECT_NE(line.find("\"request_id\""), std::string::npos);
+    EXPECT_NE(line.find("\"status\""), std::string::npos);
+    EXPECT_NE(line.find("\"route\""), std::string::npos);
+  }
+  EXPECT_GE(n, 4);
+}

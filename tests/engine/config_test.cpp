@@ -1,0 +1,156 @@
+// Configuration: defaults, precedence (file < environment < flags), secrets from files, and
+// one clear error naming the option for each kind of mistake.
+#include "latchkey/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+using namespace latchkey;
+
+namespace {
+const std::string kKey = "k-0123456789abcdef0123456789abcdef";
+
+ConfigInputs base() {
+  ConfigInputs in;
+  in.environment["LATCHKEY_ADMIN_API_KEYS"] = kKey;
+  return in;
+}
+
+Config ok(const ConfigInputs& in) {
+  auto r = load_config(in);
+  if (auto* e = std::get_if<ConfigError>(&r)) ADD_FAILURE() << e->message;
+  return std::get_if<Config>(&r) ? std::get<Config>(r) : Config{};
+}
+
+std::string error(const ConfigInputs& in) {
+  auto r = load_config(in);
+  auto* e = std::get_if<ConfigError>(&r);
+  return e ? e->message : "(no error)";
+}
+}  // namespace
+
+TEST(Config, DefaultsMatchTheOperatorContract) {
+  Config c = ok(base());
+  EXPECT_EQ(c.listen_host, "127.0.0.1");
+  EXPECT_EQ(c.listen_port, 8080);
+  EXPECT_EQ(c.redis_url, "redis://127.0.0.1:6379/0");
+  EXPECT_EQ(c.redis.port, 6379);
+  EXPECT_EQ(c.admin_api_keys, std::vector<std::string>{kKey});
+  EXPECT_FALSE(c.redis_allow_eviction);
+  EXPECT_GE(c.effective_threads(), 1u);
+}
+
+TEST(Config, PrecedenceFileThenEnvironmentThenFlags) {
+  auto in = base();
+  in.file_text = "# comment\nlisten = 0.0.0.0:9000\nthreads = 3\nredis_timeout_ms = 250\n";
+  in.file_name = "test.conf";
+  in.environment["LATCHKEY_THREADS"] = "4";
+  in.args = {"--threads", "5", "--redis-timeout-ms=300"};
+  Config c = ok(in);
+  EXPECT_EQ(c.listen_host, "0.0.0.0");
+  EXPECT_EQ(c.listen_port, 9000);
+  EXPECT_EQ(c.threads, 5u);
+  EXPECT_EQ(c.redis_timeout.count(), 300);
+}
+
+TEST(Config, SecretsFromFiles) {
+  ConfigInputs in;
+  in.environment["LATCHKEY_ADMIN_API_KEYS_FILE"] = "/run/secrets/keys";
+  in.args = {"--redis-url-file=/run/secrets/redis"};
+  in.read_file = [](const std::string& p) -> std::optional<std::string> {
+    if (p == "/run/secrets/keys") return kKey + ", " + kKey + "2\n";
+    if (p == "/run/secrets/redis") return "redis://:pw@db:6390/2\n";
+    return std::nullopt;
+  };
+  Config c = ok(in);
+  ASSERT_EQ(c.admin_api_keys.size(), 2u);
+  EXPECT_EQ(c.admin_api_keys[1], kKey + "2");
+  EXPECT_EQ(c.redis.password, "pw");
+  EXPECT_EQ(c.redis.db, 2);
+}
+
+TEST(Config, ErrorsNameTheOption) {
+  {
+    auto in = base();
+    in.environment["LATCHKEY_THREADS"] = "many";
+    auto e = error(in);
+    EXPECT_NE(e.find("'threads'"), std::string::npos) << e;
+    EXPECT_NE(e.find("LATCHKEY_THREADS"), std::string::npos) << e;
+  }
+  {
+    auto in = base();
+    in.args = {"--listen=nowhere"};
+    EXPECT_NE(error(in).find("'listen'"), std::string::npos);
+  }
+  {
+    auto in = base();
+    in.file_text = "redis_url = http://x\n";
+    in.file_name = "f.conf";
+    auto e = error(in);
+    EXPECT_NE(e.find("'redis_url'"), std::string::npos) << e;
+    EXPECT_NE(e.find("f.conf:1"), std::string::npos) << e;
+  }
+  {
+    auto in = base();
+    in.file_text = "no_such_option = 1\n";
+    in.file_name = "f.conf";
+    EXPECT_NE(error(in).find("unknown option 'no_such_option'"), std::string::npos);
+  }
+  {
+    auto in = base();
+    in.file_text = "just words\n";
+    in.file_name = "f.conf";
+    EXPECT_NE(error(in).find("f.conf:1"), std::string::npos);
+  }
+  {
+    auto in = base();
+    in.args = {"--threads"};
+    EXPECT_NE(error(in).find("--threads needs a value"), std::string::npos);
+  }
+  {
+    auto in = base();
+    in.args = {"--threads-file=/x"};
+    EXPECT_NE(error(in).find("cannot be read from a file"), std::string::npos);
+  }
+  {
+    auto in = base();
+    in.environment["LATCHKEY_REDIS_RECONNECT_MIN_MS"] = "5000";
+    in.environment["LATCHKEY_REDIS_RECONNECT_MAX_MS"] = "100";
+    EXPECT_NE(error(in).find("redis_reconnect_min_ms"), std::string::npos);
+  }
+  {
+    auto in = base();
+    in.environment["LATCHKEY_ACCESS_LOG"] = "maybe";
+    EXPECT_NE(error(in).find("'access_log'"), std::string::npos);
+  }
+}
+
+TEST(Config, AdminKeysAreRequiredAndStrong) {
+  ConfigInputs none;
+  EXPECT_NE(error(none).find("'admin_api_keys'"), std::string::npos);
+  auto in = base();
+  in.environment["LATCHKEY_ADMIN_API_KEYS"] = "tooShortKeyValue";
+  auto e = error(in);
+  EXPECT_NE(e.find("'admin_api_keys'"), std::string::npos);
+  EXPECT_EQ(e.find("tooShortKeyValue"), std::string::npos) << "a secret's value must never be echoed: " << e;
+}
+
+TEST(Config, SecretValuesAreNeverEchoed) {
+  auto in = base();
+  in.environment["LATCHKEY_REDIS_URL"] = "redis://user:hunter2@host:badport";
+  auto e = error(in);
+  EXPECT_NE(e.find("'redis_url'"), std::string::npos);
+  EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
+}
+
+// docs/configuration.md is generated from the option table; this keeps them in step.
+TEST(Config, DocumentationIsCurrent) {
+  std::ifstream f(std::string(LATCHKEY_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_TRUE(f) << "docs/configuration.md is missing";
+  std::stringstream ss;
+  ss << f.rdbuf();
+  EXPECT_EQ(ss.str(), configuration_markdown())
+      << "regenerate with: build/latchkey config --markdown > docs/configuration.md";
+}

@@ -1,0 +1,121 @@
+// The pipelining multiplexer without sockets: coalesced writes, in-order matching,
+// multi-command requests, abandoned callers, failure of everything pending.
+#include "latchkey/redis/multiplexer.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace latchkey;
+using namespace latchkey::redis;
+
+namespace {
+struct Outcome {
+  bool called = false;
+  int calls = 0;
+  boost::system::error_code ec;
+  Replies replies;
+};
+Completion capture(Outcome& o) {
+  return [&o](boost::system::error_code ec, Replies r) {
+    o.called = true;
+    ++o.calls;
+    o.ec = ec;
+    o.replies = std::move(r);
+  };
+}
+}  // namespace
+
+TEST(Multiplexer, CoalescesWritesAndMatchesRepliesInOrder) {
+  Multiplexer m;
+  Outcome a, b, c;
+  m.add(Request{"GET", "a"}, capture(a));
+  m.add(Request{"GET", "b"}, capture(b));
+  std::string wire = m.take_writes();
+  EXPECT_EQ(wire, (Request{"GET", "a"}.payload() + Request{"GET", "b"}.payload()));
+  EXPECT_FALSE(m.has_unwritten());
+  m.add(Request{"GET", "c"}, capture(c));
+  EXPECT_TRUE(m.has_unwritten());
+  EXPECT_EQ(m.take_writes(), (Request{"GET", "c"}.payload()));
+
+  ASSERT_TRUE(m.on_reply(Reply::make_string("A")));
+  EXPECT_TRUE(a.called);
+  EXPECT_FALSE(b.called);
+  ASSERT_TRUE(m.on_reply(Reply::make_error("ERR wrong type")));
+  ASSERT_TRUE(m.on_reply(Reply::make_string("C")));
+  EXPECT_EQ(a.replies[0].str, "A");
+  EXPECT_TRUE(b.replies[0].is_error());  // an error reply is a value, not a failure
+  EXPECT_FALSE(b.ec);
+  EXPECT_EQ(c.replies[0].str, "C");
+  EXPECT_EQ(m.pending(), 0u);
+}
+
+TEST(Multiplexer, MultiCommandRequestCompletesAfterAllItsReplies) {
+  Multiplexer m;
+  Outcome p, q;
+  Request pipeline;
+  pipeline.push({"SET", "k", "v"}).push({"GET", "k"}).push({"DEL", "k"});
+  m.add(pipeline, capture(p));
+  m.add(Request{"PING"}, capture(q));
+  (void)m.take_writes();
+  ASSERT_TRUE(m.on_reply(Reply::make_status("OK")));
+  ASSERT_TRUE(m.on_reply(Reply::make_string("v")));
+  EXPECT_FALSE(p.called);
+  ASSERT_TRUE(m.on_reply(Reply::make_integer(1)));
+  ASSERT_TRUE(p.called);
+  ASSERT_EQ(p.replies.size(), 3u);
+  EXPECT_EQ(p.replies[2].integer, 1);
+  EXPECT_FALSE(q.called);
+  ASSERT_TRUE(m.on_reply(Reply::make_status("PONG")));
+  EXPECT_TRUE(q.called);
+}
+
+TEST(Multiplexer, AbandonedEntryStillConsumesItsReply) {
+  Multiplexer m;
+  Outcome a, b;
+  auto id = m.add(Request{"GET", "slow"}, capture(a));
+  m.add(Request{"GET", "next"}, capture(b));
+  (void)m.take_writes();
+  m.abandon(id);
+  ASSERT_TRUE(m.on_reply(Reply::make_string("late answer for slow")));
+  EXPECT_FALSE(a.called);
+  EXPECT_FALSE(b.called);
+  ASSERT_TRUE(m.on_reply(Reply::make_string("next")));
+  EXPECT_EQ(b.replies[0].str, "next");
+}
+
+TEST(Multiplexer, AbandonedUnwrittenEntryIsNeverSent) {
+  Multiplexer m;
+  Outcome a, b;
+  auto id = m.add(Request{"GET", "x"}, capture(a));
+  m.add(Request{"GET", "y"}, capture(b));
+  m.abandon(id);
+  EXPECT_EQ(m.take_writes(), (Request{"GET", "y"}.payload()));
+  ASSERT_TRUE(m.on_reply(Reply::make_string("y")));
+  EXPECT_TRUE(b.called);
+  EXPECT_FALSE(a.called);
+}
+
+TEST(Multiplexer, ReplyWithoutRequestIsRejected) {
+  Multiplexer m;
+  EXPECT_FALSE(m.on_reply(Reply::make_status("OK")));
+  Outcome a;
+  m.add(Request{"PING"}, capture(a));
+  EXPECT_FALSE(m.on_reply(Reply::make_status("PONG")));  // not written yet
+}
+
+TEST(Multiplexer, FailAllCompletesEveryEntryOnce) {
+  Multiplexer m;
+  Outcome a, b, c;
+  m.add(Request{"GET", "a"}, capture(a));
+  m.add(Request{"GET", "b"}, capture(b));
+  (void)m.take_writes();
+  m.add(Request{"GET", "c"}, capture(c));
+  m.fail_all(make_error_code(errc::unavailable));
+  for (auto* o : {&a, &b, &c}) {
+    EXPECT_EQ(o->calls, 1);
+    EXPECT_EQ(o->ec, make_error_code(errc::unavailable));
+  }
+  EXPECT_EQ(m.pending(), 0u);
+  EXPECT_FALSE(m.has_unwritten());
+  m.fail_all(make_error_code(errc::unavailable));
+  EXPECT_EQ(a.calls, 1);
+}

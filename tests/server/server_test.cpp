@@ -1,0 +1,293 @@
+// The HTTP server over real sockets against a real Redis: routing, API keys, JSON errors,
+// limits, deadlines, keep-alive, readiness, metrics and graceful shutdown.
+#include "routes.hpp"
+#include "server.hpp"
+
+#include "latchkey/redis/connection.hpp"
+#include "../support/http_client.hpp"
+#include "../support/redis_server.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+using namespace latchkey;
+using namespace latchkey::server;
+using test::HttpConnection;
+using test::http_request;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kAdminKey = "test-admin-key-0123456789abcdef0123456789";
+const std::map<std::string, std::string> kAuth{{"Authorization", "Bearer " + kAdminKey}};
+
+// Production routes plus two test-only ones: a slow handler (for drain tests) and a JSON
+// echo under /v1 (for body-parsing and API-key tests).
+Router test_routes() {
+  Router r = make_routes();
+  r.add("GET", "/test/slow", [](RequestContext&) -> boost::asio::awaitable<HttpResponse> {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 400ms);
+    co_await t.async_wait(boost::asio::use_awaitable);
+    co_return HttpResponse::json(200, boost::json::object{{"slow", true}});
+  });
+  r.add("POST", "/v1/test/echo", [](RequestContext& ctx) -> boost::asio::awaitable<HttpResponse> {
+    std::string why;
+    auto body = parse_json_object(ctx.request, why);
+    if (!body) co_return error_response(static_cast<errc>(body.error().value()), why);
+    co_return HttpResponse::json(200, boost::json::object{{"echo", *body}});
+  });
+  return r;
+}
+
+Config test_config(const test::RedisServer& rs) {
+  Config c;
+  c.listen_host = "127.0.0.1";
+  c.listen_port = 0;
+  c.threads = 2;
+  c.redis_url = rs.url();
+  c.redis = *redis::parse_url(c.redis_url);
+  c.redis_timeout = 500ms;
+  c.redis_reconnect_min = 20ms;
+  c.redis_reconnect_max = 200ms;
+  c.admin_api_keys = {kAdminKey};
+  c.max_body_bytes = 2048;
+  c.max_header_bytes = 2048;
+  c.read_timeout = 500ms;
+  c.idle_timeout = 800ms;
+  c.shutdown_grace = 5000ms;
+  c.access_log = false;
+  return c;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server = std::make_unique<Server>(test_config(rs), Secrets{crypto::KeyRing::generate()}, test_routes());
+    auto err = server->start();
+    ASSERT_FALSE(err) << *err;
+    port = server->port();
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!server->redis_ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    ASSERT_TRUE(server->redis_ready());
+  }
+  void TearDown() override {
+    if (server) {
+      server->request_stop();
+      server->wait();
+    }
+  }
+  static boost::json::value json(const test::HttpResult& r) { return boost::json::parse(r.body); }
+  static void expect_error(const test::HttpResult& r, int status, const std::string& code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    ASSERT_EQ(r.header("content-type"), "application/json");
+    auto v = json(r);
+    EXPECT_EQ(v.at("error").as_string(), code) << r.body;
+    EXPECT_TRUE(v.at("error_description").is_string());
+  }
+
+  test::RedisServer rs;
+  std::unique_ptr<Server> server;
+  std::uint16_t port = 0;
+};
+
+}  // namespace
+
+TEST_F(ServerTest, HealthzAndRequestIds) {
+  auto r = http_request(port, "GET", "/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json(r).at("status").as_string(), "ok");
+  EXPECT_FALSE(r.header("x-request-id").empty());
+  EXPECT_EQ(r.header("cache-control"), "no-store");
+  auto echoed = http_request(port, "GET", "/healthz", "", {{"X-Request-Id", "abc-123"}});
+  EXPECT_EQ(echoed.header("x-request-id"), "abc-123");
+  auto unsafe = http_request(port, "GET", "/healthz", "", {{"X-Request-Id", "bad id\" injected"}});
+  EXPECT_NE(unsafe.header("x-request-id").find_first_not_of("0123456789abcdef-"), 0u);
+  EXPECT_EQ(unsafe.header("x-request-id").find(' '), std::string::npos);
+}
+
+TEST_F(ServerTest, ReadyzFollowsRedisAndRecoversWithoutRestart) {
+  EXPECT_EQ(http_request(port, "GET", "/readyz").status, 200);
+  rs.kill();
+  auto down = http_request(port, "GET", "/readyz");
+  expect_error(down, 503, "unavailable");
+  EXPECT_EQ(down.header("retry-after"), "1");
+  EXPECT_EQ(http_request(port, "GET", "/healthz").status, 200) << "liveness does not depend on Redis";
+  rs.start();
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    // Both shards must recover: ask several times over fresh connections.
+    int ok = 0;
+    for (int i = 0; i < 6; ++i) ok += http_request(port, "GET", "/readyz").status == 200;
+    if (ok == 6) {
+      status = 200;
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(status, 200);
+}
+
+TEST_F(ServerTest, ReadyzSurvivesScriptFlush) {
+  EXPECT_EQ(http_request(port, "GET", "/readyz").status, 200);
+  EXPECT_EQ(rs.command({"SCRIPT", "FLUSH"}), "OK");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(http_request(port, "GET", "/readyz").status, 200);
+}
+
+TEST_F(ServerTest, MetricsCountRequestsAndRedisCalls) {
+  http_request(port, "GET", "/healthz");
+  http_request(port, "GET", "/readyz");
+  http_request(port, "GET", "/nope");
+  auto m = http_request(port, "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.header("content-type").find("text/plain"), std::string::npos);
+  EXPECT_NE(m.body.find("latchkey_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("latchkey_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1"), std::string::npos);
+  EXPECT_NE(m.body.find("latchkey_http_request_duration_seconds_bucket{route=\"/readyz\""), std::string::npos);
+  EXPECT_NE(m.body.find("latchkey_redis_calls_total{op=\"script:ping\"} 1"), std::string::npos);
+  EXPECT_NE(m.body.find("latchkey_redis_errors_total{op=\"script:ping\"} 0"), std::string::npos);
+  EXPECT_NE(m.body.find("latchkey_redis_call_duration_seconds_bucket{op=\"script:ping\""), std::string::npos);
+}
+
+TEST_F(ServerTest, UnknownRouteAndWrongMethod) {
+  expect_error(http_request(port, "GET", "/nope"), 404, "not_found");
+  auto r = http_request(port, "POST", "/healthz", "{}");
+  expect_error(r, 405, "method_not_allowed");
+  EXPECT_EQ(r.header("allow"), "GET");
+}
+
+TEST_F(ServerTest, ApiKeyIsRequiredOnV1) {
+  const std::string body = R"({"a":1})";
+  const std::map<std::string, std::string> json_ct{{"Content-Type", "application/json"}};
+  auto missing = http_request(port, "POST", "/v1/test/echo", body, json_ct);
+  expect_error(missing, 401, "unauthorized");
+  EXPECT_EQ(missing.header("www-authenticate"), "Bearer realm=\"latchkey\"");
+  for (const std::string& bad : std::vector<std::string>{"Bearer wrong", "Bearer " + kAdminKey + "x", "Bearer " + kAdminKey.substr(1), "Basic " + kAdminKey,
+                          "Bearer", kAdminKey}) {
+    expect_error(http_request(port, "POST", "/v1/test/echo", body, {{"Content-Type", "application/json"}, {"Authorization", bad}}),
+                 401, "unauthorized");
+  }
+  // Unknown /v1 routes are not revealed to unauthenticated callers.
+  expect_error(http_request(port, "GET", "/v1/nope"), 401, "unauthorized");
+  expect_error(http_request(port, "GET", "/v1/nope", "", kAuth), 404, "not_found");
+  auto ok = http_request(port, "POST", "/v1/test/echo", body, {{"Content-Type", "application/json"}, {"Authorization", "bearer " + kAdminKey}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(json(ok).at("echo").at("a").as_int64(), 1);
+}
+
+TEST_F(ServerTest, JsonBodyErrors) {
+  auto h = kAuth;
+  h["Content-Type"] = "application/json";
+  expect_error(http_request(port, "POST", "/v1/test/echo", "{not json", h), 400, "invalid_request");
+  expect_error(http_request(port, "POST", "/v1/test/echo", "[1,2]", h), 400, "invalid_request");
+  expect_error(http_request(port, "POST", "/v1/test/echo", "", h), 400, "invalid_request");
+  expect_error(http_request(port, "POST", "/v1/test/echo", std::string(40, '[') + std::string(40, ']'), h), 400, "invalid_request");
+  auto wrong_type = kAuth;
+  wrong_type["Content-Type"] = "text/plain";
+  expect_error(http_request(port, "POST", "/v1/test/echo", "{}", wrong_type), 415, "unsupported_media_type");
+  expect_error(http_request(port, "POST", "/v1/test/echo", "{}", kAuth), 415, "unsupported_media_type");
+  auto with_charset = kAuth;
+  with_charset["Content-Type"] = "application/json; charset=utf-8";
+  EXPECT_EQ(http_request(port, "POST", "/v1/test/echo", "{}", with_charset).status, 200);
+}
+
+TEST_F(ServerTest, OversizeBodyIsRejectedBeforeReading) {
+  auto h = kAuth;
+  h["Content-Type"] = "application/json";
+  std::string big = "{\"a\":\"" + std::string(3000, 'x') + "\"}";
+  expect_error(http_request(port, "POST", "/v1/test/echo", big, h), 413, "payload_too_large");
+  // Declared length alone decides: the server answers without waiting for the body.
+  HttpConnection c(port);
+  c.send_raw("POST /v1/test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n");
+  expect_error(c.read_response(2s), 413, "payload_too_large");
+  // Chunked bodies are limited too.
+  HttpConnection chunked(port);
+  std::string req = "POST /v1/test/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kAdminKey +
+                    "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 4; ++i) req += "400\r\n" + std::string(1024, 'x') + "\r\n";
+  req += "0\r\n\r\n";
+  chunked.send_raw(req);
+  expect_error(chunked.read_response(2s), 413, "payload_too_large");
+}
+
+TEST_F(ServerTest, OversizeHeadersAndMalformedRequests) {
+  auto r = http_request(port, "GET", "/healthz", "", {{"X-Big", std::string(4000, 'a')}});
+  expect_error(r, 431, "header_too_large");
+  HttpConnection bad(port);
+  bad.send_raw("THIS IS NOT HTTP\r\n\r\n");
+  expect_error(bad.read_response(2s), 400, "invalid_request");
+  HttpConnection bad_version(port);
+  bad_version.send_raw("GET /healthz HTTP/9.9\r\n\r\n");
+  EXPECT_EQ(bad_version.read_response(2s).status, 400);
+}
+
+TEST_F(ServerTest, CredentialsInTheQueryStringAreRefused) {
+  expect_error(http_request(port, "GET", "/healthz?token=abc"), 400, "invalid_request");
+  expect_error(http_request(port, "GET", "/v1/nope?access_token=abc", "", kAuth), 400, "invalid_request");
+  EXPECT_EQ(http_request(port, "GET", "/healthz?verbose=1").status, 200);
+}
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  HttpConnection c(port);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(c.request("GET", "/healthz").status, 200);
+  // Pipelined requests are answered in order.
+  c.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 200);
+  EXPECT_EQ(c.read_response().status, 404);
+  auto last = c.request("GET", "/healthz", "", {{"Connection", "close"}});
+  EXPECT_EQ(last.status, 200);
+  EXPECT_TRUE(c.closed_by_peer(2s));
+}
+
+TEST_F(ServerTest, SlowClientIsCutOffByTheReadDeadline) {
+  HttpConnection c(port);
+  c.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // never finishes its headers
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_peer(5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  // Trickling one byte at a time does not extend the deadline.
+  HttpConnection trickle(port);
+  bool closed = false;
+  std::string header = "GET /healthz HTTP/1.1\r\nX-Slow: " + std::string(100, 'a');
+  auto start = std::chrono::steady_clock::now();
+  for (char ch : header) {
+    if (!trickle.send_raw(std::string(1, ch))) {
+      closed = true;
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+    if (std::chrono::steady_clock::now() - start > 4s) break;
+  }
+  EXPECT_TRUE(closed || trickle.closed_by_peer(3s));
+}
+
+TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
+  HttpConnection c(port);
+  EXPECT_EQ(c.request("GET", "/healthz").status, 200);
+  EXPECT_TRUE(c.closed_by_peer(5s));
+}
+
+TEST_F(ServerTest, ShutdownDrainsInFlightRequests) {
+  std::vector<std::future<test::HttpResult>> inflight;
+  for (int i = 0; i < 6; ++i)
+    inflight.push_back(std::async(std::launch::async, [this] { return http_request(port, "GET", "/test/slow"); }));
+  HttpConnection idle(port);
+  EXPECT_EQ(idle.request("GET", "/healthz").status, 200);
+  std::this_thread::sleep_for(100ms);
+  server->request_stop();
+  for (auto& f : inflight) {
+    auto r = f.get();
+    EXPECT_EQ(r.status, 200) << "an in-flight request was dropped by shutdown";
+    EXPECT_EQ(r.header("connection"), "close");
+  }
+  EXPECT_TRUE(idle.closed_by_peer(2s)) << "idle keep-alive connections are closed at shutdown";
+  server->wait();
+  EXPECT_THROW(HttpConnection late(port), std::runtime_error) << "no longer accepting";
+  server.reset();
+}

@@ -1,0 +1,156 @@
+// RedisServer: fork/exec of redis-server, readiness by PING, teardown by pid.
+#include "redis_server.hpp"
+
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+namespace latchkey::test {
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind failed");
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+RedisServer::RedisServer(std::vector<std::string> extra) : port_(free_port()), extra_(std::move(extra)) {
+  char tmpl[] = "/tmp/latchkey-redis-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  start();
+}
+
+RedisServer::~RedisServer() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGCONT);
+    kill();
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void RedisServer::start() {
+  if (pid_ > 0) return;
+  std::vector<std::string> args{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", dir_, "--daemonize", "no",
+                                "--logfile", dir_ + "/redis.log", "--maxmemory-policy", "noeviction",
+                                "--enable-debug-command", "local"};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp("redis-server", argv.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 500; ++i) {
+    std::string pong = command({"PING"});
+    if (pong == "PONG" || pong.starts_with("ERR:NOAUTH")) return;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("redis-server exited at start (is it installed?)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("redis-server did not answer PING");
+}
+
+void RedisServer::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void RedisServer::pause() { ::kill(pid_, SIGSTOP); }
+void RedisServer::resume() { ::kill(pid_, SIGCONT); }
+
+namespace {
+std::string render(const redisReply* r) {
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS: return std::string(r->str, r->len);
+    case REDIS_REPLY_ERROR: return "ERR:" + std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER: return std::to_string(r->integer);
+    case REDIS_REPLY_NIL: return "(nil)";
+    case REDIS_REPLY_ARRAY: {
+      std::string out;
+      for (std::size_t i = 0; i < r->elements; ++i) {
+        if (i) out += "\n";
+        out += render(r->element[i]);
+      }
+      return out;
+    }
+    default: return "?";
+  }
+}
+}  // namespace
+
+std::string RedisServer::command(const std::vector<std::string>& args, int db) const {
+  timeval tv{1, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
+  if (!c || c->err) {
+    if (c) redisFree(c);
+    return "ERR:connect";
+  }
+  redisSetTimeout(c, timeval{5, 0});
+  if (db != 0) {
+    auto* r = static_cast<redisReply*>(redisCommand(c, "SELECT %d", db));
+    if (r) freeReplyObject(r);
+  }
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+  std::string out = r ? render(r) : "ERR:io";
+  if (r) freeReplyObject(r);
+  redisFree(c);
+  return out;
+}
+
+std::string RedisServer::dump_all() const {
+  std::string out;
+  for (int db = 0; db < 16; ++db) {
+    std::string keys = command({"KEYS", "*"}, db);
+    std::size_t start = 0;
+    while (start < keys.size()) {
+      auto end = keys.find('\n', start);
+      if (end == std::string::npos) end = keys.size();
+      std::string key = keys.substr(start, end - start);
+      start = end + 1;
+      if (key.empty()) continue;
+      out += key + "\n";
+      std::string type = command({"TYPE", key}, db);
+      if (type == "string") out += command({"GET", key}, db) + "\n";
+      else if (type == "hash") out += command({"HGETALL", key}, db) + "\n";
+      else if (type == "zset") out += command({"ZRANGE", key, "0", "-1", "WITHSCORES"}, db) + "\n";
+      else if (type == "set") out += command({"SMEMBERS", key}, db) + "\n";
+      else if (type == "list") out += command({"LRANGE", key, "0", "-1"}, db) + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace latchkey::test

@@ -1,0 +1,44 @@
+// Test harness: a real redis-server on a free port, started and owned by the test, plus a
+// small blocking hiredis client to inspect and disturb it (SCRIPT FLUSH, DEBUG SLEEP, ...).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace latchkey::test {
+
+// A port that was free a moment ago (bind to 0, read, close).
+std::uint16_t free_port();
+
+class RedisServer {
+ public:
+  // extra: more redis-server arguments, e.g. {"--maxmemory-policy", "allkeys-lru"}.
+  explicit RedisServer(std::vector<std::string> extra = {});
+  ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string url(int db = 0) const { return "redis://127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db); }
+
+  void start();           // (re)starts on the same port; waits until it answers PING
+  void kill();            // SIGKILL, waits for exit
+  void pause();           // SIGSTOP
+  void resume();          // SIGCONT
+  bool running() const { return pid_ > 0; }
+
+  // One command over a fresh blocking connection; returns the reply rendered as text
+  // (integers as digits, arrays joined by '\n', nil as "(nil)", errors prefixed "ERR:").
+  std::string command(const std::vector<std::string>& args, int db = 0) const;
+  // Every key/value in every database, as text (for "no secret at rest" checks).
+  std::string dump_all() const;
+
+ private:
+  std::uint16_t port_;
+  int pid_ = -1;
+  std::vector<std::string> extra_;
+  std::string dir_;
+};
+
+}  // namespace latchkey::test
