@@ -9,7 +9,7 @@ namespace latchkey::server {
 Router make_routes();
 
 namespace handlers {
-void add_operations(Router& r);  // /healthz, /readyz, /metrics
+void add_operations(Router& r);  // /healthz, /readyz, /metrics, /v1/server
 }
 
 }  // namespace latchkey::server

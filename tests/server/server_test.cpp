@@ -155,6 +155,17 @@ TEST_F(ServerTest, MetricsCountRequestsAndRedisCalls) {
   EXPECT_NE(m.body.find("latchkey_redis_call_duration_seconds_bucket{op=\"script:ping\""), std::string::npos);
 }
 
+TEST_F(ServerTest, ServerInfoNeedsTheApiKeyAndReportsRedis) {
+  expect_error(http_request(port, "GET", "/v1/server"), 401, "unauthorized");
+  auto r = http_request(port, "GET", "/v1/server", "", kAuth);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = json(r);
+  EXPECT_EQ(v.at("name").as_string(), "latchkey");
+  EXPECT_TRUE(v.at("redis").at("ready").as_bool());
+  EXPECT_GT(v.at("redis").at("time").as_int64(), 1700000000);
+  EXPECT_EQ(r.body.find(kAdminKey), std::string::npos);
+}
+
 TEST_F(ServerTest, UnknownRouteAndWrongMethod) {
   expect_error(http_request(port, "GET", "/nope"), 404, "not_found");
   auto r = http_request(port, "POST", "/healthz", "{}");

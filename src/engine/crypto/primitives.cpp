@@ -28,9 +28,19 @@ std::string random_token() {
   return token;
 }
 
+namespace {
+// Fetched once: OpenSSL 3's implicit per-call algorithm lookup (SHA256(), HMAC()) costs more
+// than hashing a token.
+const EVP_MD* sha256_md() noexcept {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+}  // namespace
+
 Sha256Digest sha256(bytes_view data) noexcept {
   Sha256Digest out{};
-  SHA256(data.data(), data.size(), out.data());
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, sha256_md(), nullptr);
   return out;
 }
 
@@ -38,7 +48,7 @@ Sha256Digest hmac_sha256(bytes_view key, bytes_view data) noexcept {
   Sha256Digest out{};
   unsigned int len = 0;
   static const std::uint8_t empty = 0;
-  HMAC(EVP_sha256(), key.empty() ? &empty : key.data(), static_cast<int>(key.size()),
+  HMAC(sha256_md(), key.empty() ? &empty : key.data(), static_cast<int>(key.size()),
        data.data(), data.size(), out.data(), &len);
   return out;
 }

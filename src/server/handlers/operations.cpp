@@ -5,8 +5,11 @@
 #include "latchkey/config.hpp"
 #include "latchkey/metrics.hpp"
 #include "latchkey/redis/connection.hpp"
+#include "latchkey/version.hpp"
 
 #include <boost/json.hpp>
+
+#include <charconv>
 
 namespace latchkey::server::handlers {
 namespace {
@@ -26,6 +29,23 @@ boost::asio::awaitable<HttpResponse> readyz(RequestContext& ctx) {
   co_return HttpResponse::json(200, boost::json::object{{"status", "ready"}});
 }
 
+// GET /v1/server (admin): what this server is and whether its shard reaches Redis, with the
+// Redis server's clock as read through a script (the same probe as /readyz).
+boost::asio::awaitable<HttpResponse> server_info(RequestContext& ctx) {
+  std::vector<std::string> keys(1, ctx.config.key_prefix + "probe:{readyz}");
+  auto r = co_await ctx.redis.eval("ping", std::move(keys), std::vector<std::string>());
+  boost::json::object redis{{"endpoint", ctx.config.redis.describe()}, {"ready", r && r->is_array()}};
+  if (r && r->is_array() && r->elements.size() == 2) {
+    const std::string& t = r->elements[0].str;
+    std::int64_t seconds = 0;
+    if (std::from_chars(t.data(), t.data() + t.size(), seconds).ec == std::errc()) redis["time"] = seconds;
+  }
+  co_return HttpResponse::json(200, boost::json::object{{"name", "latchkey"},
+                                                        {"version", LATCHKEY_VERSION},
+                                                        {"threads", ctx.config.effective_threads()},
+                                                        {"redis", std::move(redis)}});
+}
+
 boost::asio::awaitable<HttpResponse> metrics(RequestContext& ctx) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -39,6 +59,7 @@ void add_operations(Router& r) {
   r.add("GET", "/healthz", healthz);
   r.add("GET", "/readyz", readyz);
   r.add("GET", "/metrics", metrics);
+  r.add("GET", "/v1/server", server_info);
 }
 
 }  // namespace latchkey::server::handlers
