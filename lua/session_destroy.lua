@@ -1,0 +1,16 @@
+-- session_destroy: logout. Deletes the session (and, for a forwarding key left by a rotation
+-- overlap, the session it forwards to) and removes it from its user's index.
+-- KEYS[1]  session key    ARGV[1] session_id    ARGV[2] session key prefix    ARGV[3] index key prefix
+-- Returns  number of sessions deleted (0 when already gone: logout is idempotent)
+local function destroy(key, sid)
+  local uh = redis.call('HGET', key, 'uh')
+  local n = redis.call('DEL', key)
+  if uh then redis.call('ZREM', ARGV[3] .. uh, sid) end
+  return uh and n or 0
+end
+local fw = redis.call('HGET', KEYS[1], 'fw')
+if fw then
+  redis.call('DEL', KEYS[1])
+  return destroy(ARGV[2] .. fw, fw)
+end
+return destroy(KEYS[1], ARGV[1])

@@ -1,0 +1,58 @@
+// Hash-slot arithmetic and the table of one short tag per slot.
+#include "latchkey/redis/slot.hpp"
+
+#include <array>
+#include <mutex>
+#include <vector>
+
+namespace latchkey::redis {
+
+std::uint16_t crc16(std::string_view data) noexcept {
+  std::uint16_t crc = 0;
+  for (unsigned char c : data) {
+    crc = static_cast<std::uint16_t>(crc ^ (c << 8));
+    for (int i = 0; i < 8; ++i)
+      crc = (crc & 0x8000) ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021) : static_cast<std::uint16_t>(crc << 1);
+  }
+  return crc;
+}
+
+std::uint16_t key_slot(std::string_view key) noexcept {
+  auto open = key.find('{');
+  if (open != std::string_view::npos) {
+    auto close = key.find('}', open + 1);
+    if (close != std::string_view::npos && close != open + 1) key = key.substr(open + 1, close - open - 1);
+  }
+  return static_cast<std::uint16_t>(crc16(key) % kSlotCount);
+}
+
+const std::string& slot_tag(std::uint16_t slot) {
+  static const std::vector<std::string> table = [] {
+    std::vector<std::string> t(kSlotCount);
+    std::size_t filled = 0;
+    static constexpr char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    constexpr std::size_t n = sizeof(alphabet) - 1;
+    // Shortest first: 1..4 characters cover all 16384 slots.
+    for (std::size_t len = 1; len <= 4 && filled < kSlotCount; ++len) {
+      std::size_t total = 1;
+      for (std::size_t i = 0; i < len; ++i) total *= n;
+      for (std::size_t k = 0; k < total && filled < kSlotCount; ++k) {
+        std::string s(len, '0');
+        std::size_t v = k;
+        for (std::size_t i = 0; i < len; ++i) {
+          s[len - 1 - i] = alphabet[v % n];
+          v /= n;
+        }
+        auto slot = crc16(s) % kSlotCount;
+        if (t[slot].empty()) {
+          t[slot] = "{" + s + "}";
+          ++filled;
+        }
+      }
+    }
+    return t;
+  }();
+  return table[slot % kSlotCount];
+}
+
+}  // namespace latchkey::redis
