@@ -42,6 +42,20 @@ struct Config {
   bool access_log = true;
   unsigned retry_after_seconds = 1;
 
+  // Sessions (seconds unless noted).
+  std::int64_t session_idle_ttl = 1800;
+  std::int64_t session_absolute_ttl = 43200;
+  std::int64_t session_max_idle_ttl = 86400;
+  std::int64_t session_max_absolute_ttl = 2592000;
+  std::int64_t session_limit = 5;
+  std::string session_limit_policy = "evict_oldest";
+  std::int64_t session_touch_interval = 60;
+  std::int64_t session_rotate_overlap = 0;
+  std::size_t session_max_data_bytes = 16384;
+  std::string session_cookie_name = "__Host-session";
+  std::string session_cookie_samesite = "Lax";
+  bool session_cookie_secure = true;
+
   unsigned effective_threads() const noexcept;
 };
 

@@ -55,6 +55,15 @@ Setter size_setter(std::size_t Config::*field, std::size_t min, std::size_t max)
   };
 }
 
+Setter seconds_setter(std::int64_t Config::*field, std::int64_t min, std::int64_t max) {
+  return [=](Config& c, const std::string& v, std::string& why) {
+    std::uint64_t n = 0;
+    if (!parse_uint<std::uint64_t>(v, n, static_cast<std::uint64_t>(min), static_cast<std::uint64_t>(max), why)) return false;
+    c.*field = static_cast<std::int64_t>(n);
+    return true;
+  };
+}
+
 Setter bool_setter(bool Config::*field) {
   return [=](Config& c, const std::string& v, std::string& why) {
     if (v == "true" || v == "1" || v == "yes" || v == "on") c.*field = true;
@@ -160,6 +169,51 @@ const std::vector<Option>& options() {
        bool_setter(&Config::access_log)},
       {{"retry_after_seconds", "1", "Value of `Retry-After` on 503 unavailable answers.", false},
        [](Config& c, const std::string& v, std::string& why) { return parse_uint<unsigned>(v, c.retry_after_seconds, 1, 3600, why); }},
+      {{"session_idle_ttl", "1800", "Default idle timeout of a session (s): unused this long, it is gone. Each validation slides it, never past the absolute deadline.", false},
+       seconds_setter(&Config::session_idle_ttl, 1, 31536000)},
+      {{"session_absolute_ttl", "43200", "Default absolute lifetime of a session (s), whatever its activity.", false},
+       seconds_setter(&Config::session_absolute_ttl, 1, 31536000)},
+      {{"session_max_idle_ttl", "86400", "Largest `idle_ttl` a create request may ask for (s).", false},
+       seconds_setter(&Config::session_max_idle_ttl, 1, 31536000)},
+      {{"session_max_absolute_ttl", "2592000", "Largest `absolute_ttl` a create request may ask for (s).", false},
+       seconds_setter(&Config::session_max_absolute_ttl, 1, 31536000)},
+      {{"session_limit", "5", "Live sessions per user; what happens beyond it is `session_limit_policy`.", false},
+       seconds_setter(&Config::session_limit, 1, 1000)},
+      {{"session_limit_policy", "evict_oldest", "`evict_oldest` (the oldest session goes; its id is returned in `evicted`) or `reject_new` (409 session_limit_reached).", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v != "evict_oldest" && v != "reject_new") {
+           why = "expected evict_oldest or reject_new, got '" + v + "'";
+           return false;
+         }
+         c.session_limit_policy = v;
+         return true;
+       }},
+      {{"session_touch_interval", "60", "Validation slides the idle deadline every time, but rewrites `last_seen_at` at most this often (s).", false},
+       seconds_setter(&Config::session_touch_interval, 1, 86400)},
+      {{"session_rotate_overlap", "0", "After a rotation the old token keeps working (as its successor) for this long (s); 0: it stops at once.", false},
+       seconds_setter(&Config::session_rotate_overlap, 0, 300)},
+      {{"session_max_data_bytes", "16384", "Largest serialized `data` object of a session (bytes); `device` is limited to 2048.", false},
+       size_setter(&Config::session_max_data_bytes, 64, 1024 * 1024)},
+      {{"session_cookie_name", "__Host-session", "Cookie name for cookie mode. The `__Host-` prefix (recommended) requires `session_cookie_secure`.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v.empty() || v.size() > 64 || v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos) {
+           why = "must be 1-64 characters of letters, digits, '-', '_' or '.'";
+           return false;
+         }
+         c.session_cookie_name = v;
+         return true;
+       }},
+      {{"session_cookie_samesite", "Lax", "`SameSite` attribute of the session cookie: Strict, Lax or None (None requires Secure).", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v != "Strict" && v != "Lax" && v != "None") {
+           why = "expected Strict, Lax or None, got '" + v + "'";
+           return false;
+         }
+         c.session_cookie_samesite = v;
+         return true;
+       }},
+      {{"session_cookie_secure", "true", "Mark the session cookie `Secure` (HTTPS only). Turn off only for plain-HTTP development without the `__Host-` prefix.", false},
+       bool_setter(&Config::session_cookie_secure)},
   };
   return table;
 }
@@ -264,6 +318,14 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
   }
   if (cfg.redis_reconnect_min > cfg.redis_reconnect_max)
     return ConfigError{"option 'redis_reconnect_min_ms': must not exceed redis_reconnect_max_ms"};
+  if (cfg.session_idle_ttl > cfg.session_max_idle_ttl)
+    return ConfigError{"option 'session_idle_ttl': must not exceed session_max_idle_ttl"};
+  if (cfg.session_absolute_ttl > cfg.session_max_absolute_ttl)
+    return ConfigError{"option 'session_absolute_ttl': must not exceed session_max_absolute_ttl"};
+  if (cfg.session_cookie_name.starts_with("__Host-") && !cfg.session_cookie_secure)
+    return ConfigError{"option 'session_cookie_secure': a __Host- cookie must be Secure (rename the cookie or keep Secure)"};
+  if (cfg.session_cookie_samesite == "None" && !cfg.session_cookie_secure)
+    return ConfigError{"option 'session_cookie_samesite': SameSite=None requires session_cookie_secure=true"};
   if (cfg.admin_api_keys.empty())
     return ConfigError{"option 'admin_api_keys': at least one admin API key is required (LATCHKEY_ADMIN_API_KEYS, "
                        "or admin_api_keys_file pointing at a file of comma-separated keys)"};

@@ -1,6 +1,8 @@
 // HTTP helpers: the one errc -> status mapping, error bodies, JSON bodies.
 #include "http.hpp"
 
+#include "latchkey/config.hpp"
+
 #include <boost/json.hpp>
 
 namespace latchkey::server {
@@ -69,6 +71,58 @@ HttpResponse error_response(errc e, std::string_view description, unsigned retry
   if (status == 503) r.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
   if (e == errc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"latchkey\"");
   return r;
+}
+
+HttpResponse engine_error(const RequestContext& ctx, const boost::system::error_code& ec) {
+  errc e = ec.category() == latchkey_category() ? static_cast<errc>(ec.value()) : errc::internal;
+  const char* description = "internal error";
+  switch (e) {
+    case errc::invalid_session: description = "unknown, expired or malformed session token"; break;
+    case errc::version_conflict: description = "the session changed since this version was read"; break;
+    case errc::session_limit_reached: description = "the user has reached the session limit"; break;
+    case errc::not_found: description = "no such resource"; break;
+    case errc::invalid_request: description = "invalid request"; break;
+    case errc::unavailable:
+    case errc::timeout:
+    case errc::redis_error: description = "the session store is unavailable; retry later"; break;
+    default: break;
+  }
+  return error_response(e, description, ctx.config.retry_after_seconds);
+}
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
 }
 
 result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why) {

@@ -10,6 +10,7 @@
 #include <boost/json/value.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,6 +27,7 @@ class Connection;
 
 namespace latchkey::server {
 
+struct Services;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
@@ -60,6 +62,7 @@ struct RequestContext {
   std::string request_id;
   const Config& config;
   const Secrets& secrets;
+  const Services& services;
   redis::Connection& redis;  // this shard's connection
   Metrics& metrics;          // this shard's metrics
   const std::vector<const Metrics*>& all_metrics;
@@ -68,6 +71,14 @@ struct RequestContext {
 };
 
 using Handler = std::function<boost::asio::awaitable<HttpResponse>(RequestContext&)>;
+
+// Maps an engine error to its response (503s get Retry-After from the config).
+HttpResponse engine_error(const RequestContext& ctx, const boost::system::error_code& ec);
+
+// Percent-decodes a path segment or query value; nullopt on a malformed escape.
+std::optional<std::string> percent_decode(std::string_view s);
+// The value of one query parameter (decoded), nullopt when absent or malformed.
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
 // Reads the body as a JSON object: 415 unless Content-Type is application/json, 400 on
 // malformed JSON, nesting deeper than 32, or a non-object document.

@@ -6,6 +6,7 @@ namespace latchkey::server {
 Router make_routes() {
   Router r;
   handlers::add_operations(r);
+  handlers::add_sessions(r);
   return r;
 }
 

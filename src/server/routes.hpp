@@ -10,6 +10,7 @@ Router make_routes();
 
 namespace handlers {
 void add_operations(Router& r);  // /healthz, /readyz, /metrics, /v1/server
+void add_sessions(Router& r);    // /v1/sessions..., /v1/users/{user_id}/sessions...
 }
 
 }  // namespace latchkey::server

@@ -3,6 +3,8 @@
 // metrics, and graceful shutdown. The only translation unit that includes Beast.
 #include "server.hpp"
 
+#include "services.hpp"
+
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/metrics.hpp"
@@ -107,6 +109,7 @@ struct Server::Impl {
   Config config;
   Secrets secrets;
   Router router;
+  std::unique_ptr<Services> services;
   std::shared_ptr<const redis::ScriptSet> scripts;
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<const Metrics*> all_metrics;
@@ -157,7 +160,7 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
     co_return r;
   }
   route_name = m.route->pattern;
-  RequestContext ctx{req, std::move(m.params), rid, cfg, server.secrets, *redis, metrics, server.all_metrics};
+  RequestContext ctx{req, std::move(m.params), rid, cfg, server.secrets, *server.services, *redis, metrics, server.all_metrics};
   std::string failure;
   try {
     co_return co_await m.route->handler(ctx);
@@ -335,6 +338,7 @@ Server::~Server() {
 std::optional<std::string> Server::start() {
   Impl& s = *impl_;
   s.scripts = std::make_shared<const redis::ScriptSet>(redis::ScriptSet::embedded());
+  s.services = std::make_unique<Services>(s.config, s.secrets);
   for (const auto& k : s.config.admin_api_keys) s.admin_key_hashes.push_back(crypto::sha256(k));
 
   boost::system::error_code ec;

@@ -43,9 +43,9 @@ const std::string& slot_tag(std::uint16_t slot) {
           s[len - 1 - i] = alphabet[v % n];
           v /= n;
         }
-        auto slot = crc16(s) % kSlotCount;
-        if (t[slot].empty()) {
-          t[slot] = "{" + s + "}";
+        auto hit = crc16(s) % kSlotCount;
+        if (t[hit].empty()) {
+          t[hit] = "{" + s + "}";
           ++filled;
         }
       }

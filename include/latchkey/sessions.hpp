@@ -1,0 +1,138 @@
+// Server-side sessions: the engine API behind /v1/sessions. Pure helpers (token format, key
+// names) plus the Service, whose every multi-step change is one Lua script (lua/session_*.lua).
+//
+// Token:      base64url( 0x01 | slot (2 bytes, big endian) | 32 CSPRNG bytes ), 47 characters.
+//             The slot is the Redis Cluster slot of the user's keys (14 bits of a hash of the
+//             user id: it names no user), so a token alone finds its keys.
+// session_id: base64url(SHA-256(token)), 43 characters; public, and the only form of the token
+//             Redis ever sees. The token cannot be recovered from it.
+// At rest:    data and device+ip are AES-256-GCM ciphertexts whose associated data is the
+//             Redis key they live under, so a value copied to another session fails to decrypt.
+// Key schema: docs/redis.md.
+#pragma once
+
+#include "latchkey/crypto/aead.hpp"
+#include "latchkey/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey {
+struct Config;
+namespace redis {
+class Connection;
+}
+}  // namespace latchkey
+
+namespace latchkey::sessions {
+
+struct Settings {
+  std::string key_prefix = "lk:";
+  std::int64_t idle_ttl = 1800;
+  std::int64_t absolute_ttl = 43200;
+  std::int64_t max_idle_ttl = 86400;
+  std::int64_t max_absolute_ttl = 2592000;
+  std::int64_t limit = 5;
+  bool reject_new = false;  // policy: false = evict_oldest, true = reject_new
+  std::int64_t touch_interval = 60;
+  std::int64_t rotate_overlap = 0;
+
+  static Settings from(const Config& c);
+};
+
+struct ParsedToken {
+  std::uint16_t slot;
+  std::string session_id;
+};
+
+std::string new_token(std::uint16_t slot);
+// Strict: exact length, canonical base64url, known version, slot in range. Anything else is
+// not a token (and never reaches Redis).
+std::optional<ParsedToken> parse_token(std::string_view token);
+bool valid_session_id(std::string_view id) noexcept;
+std::string user_hash(std::string_view user_id);
+std::uint16_t user_slot(std::string_view user_id);
+
+struct KeyNames {
+  std::string session_prefix;  // <prefix>s:{T}:
+  std::string index_prefix;    // <prefix>u:{T}:
+  static KeyNames for_slot(const std::string& key_prefix, std::uint16_t slot);
+};
+
+struct NewSession {
+  std::string user_id;
+  std::string data_json = "{}";    // serialized JSON object
+  std::string device_json = "{}";  // serialized JSON object
+  std::string ip;
+  std::optional<std::int64_t> idle_ttl;
+  std::optional<std::int64_t> absolute_ttl;
+};
+
+struct View {
+  std::string session_id;
+  std::string user_id;
+  std::string data_json;
+  std::string device_json;
+  std::string ip;
+  std::int64_t created_at = 0;
+  std::int64_t last_seen_at = 0;
+  std::int64_t idle_expires_at = 0;
+  std::int64_t expires_at = 0;
+  std::int64_t version = 0;
+};
+
+struct Issued {
+  std::string token;
+  View view;
+  std::vector<std::string> evicted;  // session ids removed by evict_oldest
+};
+
+struct Summary {
+  std::string session_id;
+  std::int64_t created_at = 0;
+  std::int64_t last_seen_at = 0;
+  std::int64_t idle_expires_at = 0;
+  std::int64_t expires_at = 0;
+  std::string device_json;
+  std::string ip;
+};
+
+class Service {
+ public:
+  Service(Settings settings, const crypto::KeyRing& ring) : s_(std::move(settings)), ring_(ring) {}
+  const Settings& settings() const noexcept { return s_; }
+
+  // errc: invalid_request (TTL beyond the maxima), session_limit_reached, unavailable.
+  boost::asio::awaitable<result<Issued>> create(redis::Connection& redis, NewSession req) const;
+  // errc: invalid_session, unavailable.
+  boost::asio::awaitable<result<View>> validate(redis::Connection& redis, std::string token, bool touch) const;
+  // errc: invalid_session, version_conflict, unavailable.
+  boost::asio::awaitable<result<View>> update(redis::Connection& redis, std::string token, std::string data_json,
+                                              std::int64_t version) const;
+  boost::asio::awaitable<result<Issued>> rotate(redis::Connection& redis, std::string token) const;
+  // Idempotent: a malformed, unknown or expired token is simply nothing to destroy.
+  boost::asio::awaitable<result<void>> destroy(redis::Connection& redis, std::string token) const;
+  boost::asio::awaitable<result<std::vector<Summary>>> list(redis::Connection& redis, std::string user_id) const;
+  // Returns how many live sessions were deleted.
+  boost::asio::awaitable<result<std::int64_t>> destroy_all(redis::Connection& redis, std::string user_id,
+                                                           std::string except_session_id) const;
+  // errc: not_found when the user has no such live session.
+  boost::asio::awaitable<result<void>> destroy_one(redis::Connection& redis, std::string user_id,
+                                                   std::string session_id) const;
+
+ private:
+  boost::asio::awaitable<result<View>> read(redis::Connection& redis, const ParsedToken& t, bool touch) const;
+  std::string seal_data(std::string_view data_json, const std::string& key) const;
+  std::string seal_meta(std::string_view device_json, std::string_view ip, const std::string& key) const;
+  bool open_meta(const std::string& sealed, const std::string& key, std::string& device_json, std::string& ip) const;
+
+  Settings s_;
+  const crypto::KeyRing& ring_;
+};
+
+}  // namespace latchkey::sessions

@@ -1,0 +1,346 @@
+// Sessions: token format, key names, and the Service calling lua/session_*.lua.
+#include "latchkey/sessions.hpp"
+
+#include "latchkey/config.hpp"
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/log.hpp"
+#include "latchkey/redis/connection.hpp"
+#include "latchkey/redis/slot.hpp"
+
+#include <charconv>
+
+namespace latchkey::sessions {
+
+using boost::asio::awaitable;
+using redis::Reply;
+
+namespace {
+
+constexpr std::uint8_t kTokenVersion = 1;
+constexpr std::size_t kTokenBytes = 35;
+constexpr std::size_t kTokenChars = 47;
+constexpr std::size_t kSessionIdChars = 43;
+
+boost::system::error_code err(errc e) { return make_error_code(e); }
+
+std::int64_t int_of(const Reply& r) {
+  if (r.is_integer()) return r.integer;
+  std::int64_t v = 0;
+  std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
+  return v;
+}
+
+std::string session_id_of(std::string_view token) { return crypto::base64url_encode(crypto::sha256(token)); }
+
+// A script reply of the wrong shape is a bug or a foreign writer: never a "valid".
+boost::system::error_code bad_reply(const char* script) {
+  log::event(log::Level::error, std::string("unexpected reply shape from ") + script);
+  return err(errc::internal);
+}
+
+}  // namespace
+
+Settings Settings::from(const Config& c) {
+  Settings s;
+  s.key_prefix = c.key_prefix;
+  s.idle_ttl = c.session_idle_ttl;
+  s.absolute_ttl = c.session_absolute_ttl;
+  s.max_idle_ttl = c.session_max_idle_ttl;
+  s.max_absolute_ttl = c.session_max_absolute_ttl;
+  s.limit = c.session_limit;
+  s.reject_new = c.session_limit_policy == "reject_new";
+  s.touch_interval = c.session_touch_interval;
+  s.rotate_overlap = c.session_rotate_overlap;
+  return s;
+}
+
+std::string new_token(std::uint16_t slot) {
+  std::array<std::uint8_t, kTokenBytes> raw{};
+  raw[0] = kTokenVersion;
+  raw[1] = static_cast<std::uint8_t>(slot >> 8);
+  raw[2] = static_cast<std::uint8_t>(slot & 0xFF);
+  crypto::random_bytes(std::span<std::uint8_t>(raw).subspan(3));
+  return crypto::base64url_encode(raw);
+}
+
+std::optional<ParsedToken> parse_token(std::string_view token) {
+  if (token.size() != kTokenChars) return std::nullopt;
+  auto raw = crypto::base64url_decode(token);
+  if (!raw || raw->size() != kTokenBytes || static_cast<std::uint8_t>((*raw)[0]) != kTokenVersion) return std::nullopt;
+  auto slot = static_cast<std::uint16_t>((static_cast<std::uint8_t>((*raw)[1]) << 8) | static_cast<std::uint8_t>((*raw)[2]));
+  if (slot >= redis::kSlotCount) return std::nullopt;
+  return ParsedToken{slot, session_id_of(token)};
+}
+
+bool valid_session_id(std::string_view id) noexcept {
+  if (id.size() != kSessionIdChars) return false;
+  auto raw = crypto::base64url_decode(id);
+  return raw && raw->size() == 32;
+}
+
+std::string user_hash(std::string_view user_id) { return crypto::base64url_encode(crypto::sha256(user_id)); }
+
+std::uint16_t user_slot(std::string_view user_id) { return redis::key_slot(user_hash(user_id)); }
+
+KeyNames KeyNames::for_slot(const std::string& key_prefix, std::uint16_t slot) {
+  const std::string& tag = redis::slot_tag(slot);
+  return {key_prefix + "s:" + tag + ":", key_prefix + "u:" + tag + ":"};
+}
+
+std::string Service::seal_data(std::string_view data_json, const std::string& key) const {
+  return ring_.encrypt(data_json, key + "|d");
+}
+
+std::string Service::seal_meta(std::string_view device_json, std::string_view ip, const std::string& key) const {
+  std::string meta(device_json);
+  meta.push_back('\n');  // serialized JSON never contains a raw newline; ip is validated
+  meta.append(ip);
+  return ring_.encrypt(meta, key + "|m");
+}
+
+bool Service::open_meta(const std::string& sealed, const std::string& key, std::string& device_json,
+                        std::string& ip) const {
+  auto meta = ring_.decrypt(sealed, key + "|m");
+  if (!meta) return false;
+  auto nl = meta->rfind('\n');
+  if (nl == std::string::npos) return false;
+  device_json = meta->substr(0, nl);
+  ip = meta->substr(nl + 1);
+  return true;
+}
+
+awaitable<result<Issued>> Service::create(redis::Connection& redis, NewSession req) const {
+  std::int64_t idle = req.idle_ttl.value_or(s_.idle_ttl);
+  std::int64_t absolute = req.absolute_ttl.value_or(s_.absolute_ttl);
+  if (idle < 1 || idle > s_.max_idle_ttl || absolute < 1 || absolute > s_.max_absolute_ttl)
+    co_return err(errc::invalid_request);
+  idle = std::min(idle, absolute);
+
+  std::string uh = user_hash(req.user_id);
+  std::uint16_t slot = redis::key_slot(uh);
+  KeyNames names = KeyNames::for_slot(s_.key_prefix, slot);
+  Issued out;
+  out.token = new_token(slot);
+  std::string sid = session_id_of(out.token);
+  std::string key = names.session_prefix + sid;
+  std::vector<std::string> keys{key, names.index_prefix + uh};
+  std::vector<std::string> args{sid,
+                                req.user_id,
+                                uh,
+                                std::to_string(idle),
+                                std::to_string(absolute),
+                                std::to_string(s_.limit),
+                                s_.reject_new ? "reject_new" : "evict_oldest",
+                                seal_data(req.data_json, key),
+                                seal_meta(req.device_json, req.ip, key),
+                                names.session_prefix};
+  auto r = co_await redis.eval("session_create", std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return err(errc::redis_error);
+  if (!r->is_array() || r->elements.empty()) co_return bad_reply("session_create");
+  const auto& e = r->elements;
+  if (e[0].str == "limit") co_return err(errc::session_limit_reached);
+  if (e[0].str != "ok" || e.size() < 4) co_return bad_reply("session_create");
+  View& v = out.view;
+  v.session_id = sid;
+  v.user_id = std::move(req.user_id);
+  v.data_json = std::move(req.data_json);
+  v.device_json = std::move(req.device_json);
+  v.ip = std::move(req.ip);
+  v.created_at = v.last_seen_at = int_of(e[1]);
+  v.idle_expires_at = int_of(e[2]);
+  v.expires_at = int_of(e[3]);
+  v.version = 1;
+  for (std::size_t i = 4; i < e.size(); ++i) out.evicted.push_back(e[i].str);
+  co_return out;
+}
+
+awaitable<result<View>> Service::read(redis::Connection& redis, const ParsedToken& t, bool touch) const {
+  KeyNames names = KeyNames::for_slot(s_.key_prefix, t.slot);
+  std::vector<std::string> keys{names.session_prefix + t.session_id};
+  std::vector<std::string> args{t.session_id, touch ? "1" : "0", std::to_string(s_.touch_interval),
+                                names.session_prefix, names.index_prefix};
+  auto r = co_await redis.eval("session_validate", std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return err(errc::redis_error);
+  if (r->is_nil()) co_return err(errc::invalid_session);
+  if (!r->is_array() || r->elements.size() != 9) co_return bad_reply("session_validate");
+  auto& e = r->elements;
+  View v;
+  v.session_id = std::move(e[0].str);
+  v.user_id = std::move(e[1].str);
+  v.created_at = int_of(e[2]);
+  v.last_seen_at = int_of(e[3]);
+  v.idle_expires_at = int_of(e[4]);
+  v.expires_at = int_of(e[5]);
+  v.version = int_of(e[6]);
+  std::string key = names.session_prefix + v.session_id;
+  auto data = ring_.decrypt(e[7].str, key + "|d");
+  if (!data || !open_meta(e[8].str, key, v.device_json, v.ip)) {
+    // Unreadable at rest (a key removed from the ring, or a tampered value): not a session.
+    log::event(log::Level::warn, "session " + v.session_id.substr(0, 12) + "... could not be decrypted");
+    co_return err(errc::invalid_session);
+  }
+  v.data_json = std::move(*data);
+  co_return v;
+}
+
+awaitable<result<View>> Service::validate(redis::Connection& redis, std::string token, bool touch) const {
+  auto t = parse_token(token);
+  if (!t) co_return err(errc::invalid_session);
+  co_return co_await read(redis, *t, touch);
+}
+
+awaitable<result<View>> Service::update(redis::Connection& redis, std::string token, std::string data_json,
+                                        std::int64_t version) const {
+  auto t = parse_token(token);
+  if (!t) co_return err(errc::invalid_session);
+  KeyNames names = KeyNames::for_slot(s_.key_prefix, t->slot);
+  std::string sid = t->session_id;
+  // At most one hop: a token inside its rotation overlap updates its successor.
+  for (int hop = 0; hop < 2; ++hop) {
+    std::string key = names.session_prefix + sid;
+    std::vector<std::string> keys{key};
+    std::vector<std::string> args{std::to_string(version), seal_data(data_json, key), std::to_string(s_.touch_interval),
+                                  names.index_prefix, sid};
+    auto r = co_await redis.eval("session_update", std::move(keys), std::move(args));
+    if (!r) co_return r.error();
+    if (r->is_error()) co_return err(errc::redis_error);
+    if (!r->is_array() || r->elements.empty()) co_return bad_reply("session_update");
+    auto& e = r->elements;
+    const std::string& status = e[0].str;
+    if (status == "gone") co_return err(errc::invalid_session);
+    if (status == "conflict") co_return err(errc::version_conflict);
+    if (status == "moved" && e.size() == 2) {
+      sid = e[1].str;
+      continue;
+    }
+    if (status != "ok" || e.size() != 8) co_return bad_reply("session_update");
+    View v;
+    v.session_id = sid;
+    v.created_at = int_of(e[1]);
+    v.last_seen_at = int_of(e[2]);
+    v.idle_expires_at = int_of(e[3]);
+    v.expires_at = int_of(e[4]);
+    v.version = int_of(e[5]);
+    v.user_id = std::move(e[6].str);
+    v.data_json = std::move(data_json);
+    if (!open_meta(e[7].str, key, v.device_json, v.ip)) co_return err(errc::invalid_session);
+    co_return v;
+  }
+  co_return err(errc::invalid_session);
+}
+
+awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string token) const {
+  auto t = parse_token(token);
+  if (!t) co_return err(errc::invalid_session);
+  KeyNames names = KeyNames::for_slot(s_.key_prefix, t->slot);
+  // Read, re-encrypt for the new key, swap if unchanged meanwhile; a concurrent writer makes
+  // the swap report a conflict and we read again.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto current = co_await read(redis, *t, false);
+    if (!current) co_return current.error();
+    Issued out;
+    out.token = new_token(t->slot);
+    std::string new_sid = session_id_of(out.token);
+    std::string old_key = names.session_prefix + current->session_id;
+    std::string new_key = names.session_prefix + new_sid;
+    std::vector<std::string> keys{old_key, new_key};
+    std::vector<std::string> args{std::to_string(current->version),
+                                  current->session_id,
+                                  new_sid,
+                                  seal_data(current->data_json, new_key),
+                                  seal_meta(current->device_json, current->ip, new_key),
+                                  std::to_string(s_.rotate_overlap),
+                                  std::to_string(s_.touch_interval),
+                                  names.index_prefix};
+    auto r = co_await redis.eval("session_rotate", std::move(keys), std::move(args));
+    if (!r) co_return r.error();
+    if (r->is_error()) co_return err(errc::redis_error);
+    if (!r->is_array() || r->elements.empty()) co_return bad_reply("session_rotate");
+    auto& e = r->elements;
+    const std::string& status = e[0].str;
+    if (status == "gone") co_return err(errc::invalid_session);
+    if (status == "conflict" || status == "moved") continue;
+    if (status != "ok" || e.size() != 7) co_return bad_reply("session_rotate");
+    View& v = out.view;
+    v = std::move(*current);
+    v.session_id = new_sid;
+    v.created_at = int_of(e[1]);
+    v.last_seen_at = int_of(e[2]);
+    v.idle_expires_at = int_of(e[3]);
+    v.expires_at = int_of(e[4]);
+    v.version = int_of(e[5]);
+    co_return out;
+  }
+  co_return err(errc::version_conflict);
+}
+
+awaitable<result<void>> Service::destroy(redis::Connection& redis, std::string token) const {
+  auto t = parse_token(token);
+  if (!t) co_return result<void>{};
+  KeyNames names = KeyNames::for_slot(s_.key_prefix, t->slot);
+  std::vector<std::string> keys{names.session_prefix + t->session_id};
+  std::vector<std::string> args{t->session_id, names.session_prefix, names.index_prefix};
+  auto r = co_await redis.eval("session_destroy", std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return err(errc::redis_error);
+  co_return result<void>{};
+}
+
+awaitable<result<std::vector<Summary>>> Service::list(redis::Connection& redis, std::string user_id) const {
+  std::string uh = user_hash(user_id);
+  KeyNames names = KeyNames::for_slot(s_.key_prefix, redis::key_slot(uh));
+  std::vector<std::string> keys{names.index_prefix + uh};
+  std::vector<std::string> args{names.session_prefix};
+  auto r = co_await redis.eval("session_list", std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return err(errc::redis_error);
+  if (!r->is_array() || r->elements.size() % 6 != 0) co_return bad_reply("session_list");
+  std::vector<Summary> out;
+  auto& e = r->elements;
+  for (std::size_t i = 0; i + 6 <= e.size(); i += 6) {
+    Summary s;
+    s.session_id = e[i].str;
+    s.created_at = int_of(e[i + 1]);
+    s.last_seen_at = int_of(e[i + 2]);
+    s.idle_expires_at = int_of(e[i + 3]);
+    s.expires_at = int_of(e[i + 4]);
+    if (!open_meta(e[i + 5].str, names.session_prefix + s.session_id, s.device_json, s.ip)) {
+      s.device_json = "{}";
+      s.ip.clear();
+    }
+    out.push_back(std::move(s));
+  }
+  co_return out;
+}
+
+awaitable<result<std::int64_t>> Service::destroy_all(redis::Connection& redis, std::string user_id,
+                                                     std::string except_session_id) const {
+  std::string uh = user_hash(user_id);
+  KeyNames names = KeyNames::for_slot(s_.key_prefix, redis::key_slot(uh));
+  std::vector<std::string> keys{names.index_prefix + uh};
+  std::vector<std::string> args{names.session_prefix, "all", std::move(except_session_id)};
+  auto r = co_await redis.eval("session_destroy_user", std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return err(errc::redis_error);
+  if (!r->is_integer()) co_return bad_reply("session_destroy_user");
+  co_return r->integer;
+}
+
+awaitable<result<void>> Service::destroy_one(redis::Connection& redis, std::string user_id,
+                                             std::string session_id) const {
+  if (!valid_session_id(session_id)) co_return err(errc::not_found);
+  std::string uh = user_hash(user_id);
+  KeyNames names = KeyNames::for_slot(s_.key_prefix, redis::key_slot(uh));
+  std::vector<std::string> keys{names.index_prefix + uh};
+  std::vector<std::string> args{names.session_prefix, "one", std::move(session_id)};
+  auto r = co_await redis.eval("session_destroy_user", std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return err(errc::redis_error);
+  if (!r->is_integer()) co_return bad_reply("session_destroy_user");
+  if (r->integer == 0) co_return err(errc::not_found);
+  co_return result<void>{};
+}
+
+}  // namespace latchkey::sessions

@@ -1,0 +1,344 @@
+// /v1/sessions and /v1/users/{user_id}/sessions: JSON in and out, field validation, cookie
+// mode. The session logic itself is sessions::Service (src/engine/sessions/).
+//
+// Input policy: unknown fields are rejected (400 naming the field), so a typo such as
+// "idle_tll" never silently falls back to a default.
+#include "../routes.hpp"
+#include "../services.hpp"
+
+#include "latchkey/config.hpp"
+#include "latchkey/log.hpp"
+
+#include <arpa/inet.h>
+#include <boost/json.hpp>
+
+#include <initializer_list>
+
+namespace latchkey::server::handlers {
+namespace {
+
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+constexpr std::size_t kMaxUserIdBytes = 256;
+constexpr std::size_t kMaxDeviceBytes = 2048;
+
+HttpResponse bad(const RequestContext& ctx, std::string description) {
+  return error_response(errc::invalid_request, description, ctx.config.retry_after_seconds);
+}
+
+// The body as an object with only the allowed fields; or the error response.
+std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx, std::initializer_list<std::string_view> allowed) {
+  std::string why;
+  auto body = parse_json_object(ctx.request, why);
+  if (!body) return error_response(static_cast<errc>(body.error().value()), why);
+  for (const auto& [k, v] : *body) {
+    bool known = false;
+    for (auto a : allowed) known = known || k == a;
+    if (!known) return bad(ctx, "unknown field '" + std::string(k) + "'");
+  }
+  return std::move(*body);
+}
+
+bool valid_user_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxUserIdBytes) return false;
+  for (unsigned char c : id)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+bool valid_ip(const std::string& ip) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, ip.c_str(), buf) == 1 || inet_pton(AF_INET6, ip.c_str(), buf) == 1;
+}
+
+// The session token of a /current request: X-Session-Token, else the session cookie.
+struct PresentedToken {
+  std::string value;
+  bool from_cookie = false;
+};
+
+std::optional<PresentedToken> presented_token(const RequestContext& ctx) {
+  std::string_view header = ctx.request.header("x-session-token");
+  if (!header.empty()) return PresentedToken{std::string(header), false};
+  for (const auto& [name, value] : ctx.request.headers) {
+    if (name != "cookie") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      auto eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == ctx.config.session_cookie_name)
+        return PresentedToken{std::string(pair.substr(eq + 1)), true};
+      if (semi == std::string_view::npos) break;
+      rest.remove_prefix(semi + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string cookie(const Config& c, std::string_view value, std::int64_t max_age) {
+  std::string out = c.session_cookie_name + "=" + std::string(value) + "; Path=/; Max-Age=" + std::to_string(max_age) +
+                    "; HttpOnly; SameSite=" + c.session_cookie_samesite;
+  if (c.session_cookie_secure) out += "; Secure";
+  return out;
+}
+
+// Session view JSON; data and device are spliced in as stored (they were serialized by us).
+std::string view_json(const sessions::View& v) {
+  std::string s = json::serialize(json::object{{"session_id", v.session_id},
+                                                {"user_id", v.user_id},
+                                                {"ip", v.ip},
+                                                {"created_at", v.created_at},
+                                                {"last_seen_at", v.last_seen_at},
+                                                {"idle_expires_at", v.idle_expires_at},
+                                                {"expires_at", v.expires_at},
+                                                {"version", v.version}});
+  s.insert(1, "\"data\":" + v.data_json + ",\"device\":" + v.device_json + ",");
+  return s;
+}
+
+HttpResponse issued_response(const RequestContext& ctx, unsigned status, const sessions::Issued& out, bool with_evicted,
+                             bool set_cookie) {
+  json::object o{{"token", out.token},
+                 {"session_id", out.view.session_id},
+                 {"user_id", out.view.user_id},
+                 {"created_at", out.view.created_at},
+                 {"last_seen_at", out.view.last_seen_at},
+                 {"idle_expires_at", out.view.idle_expires_at},
+                 {"expires_at", out.view.expires_at},
+                 {"version", out.view.version}};
+  if (with_evicted) {
+    json::array ev;
+    for (const auto& id : out.evicted) ev.push_back(json::string(id));
+    o["evicted"] = std::move(ev);
+  }
+  auto r = HttpResponse::json(status, o);
+  if (set_cookie)
+    r.headers.emplace_back("Set-Cookie", cookie(ctx.config, out.token, out.view.expires_at - out.view.last_seen_at));
+  return r;
+}
+
+std::optional<std::int64_t> positive_int(const json::value& v) {
+  if (v.is_int64() && v.as_int64() >= 1) return v.as_int64();
+  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(v.as_uint64());
+  return std::nullopt;
+}
+
+std::string short_id(std::string_view sid) { return std::string(sid.substr(0, 12)); }
+
+// POST /v1/sessions
+awaitable<HttpResponse> create(RequestContext& ctx) {
+  auto parsed = read_body(ctx, {"user_id", "data", "device", "ip", "idle_ttl", "absolute_ttl", "cookie"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  auto& body = std::get<json::object>(parsed);
+  sessions::NewSession req;
+
+  const auto* uid = body.if_contains("user_id");
+  if (!uid || !uid->is_string()) co_return bad(ctx, "user_id is required and must be a string");
+  if (!valid_user_id(uid->as_string())) co_return bad(ctx, "user_id must be 1-256 bytes without control characters");
+  req.user_id = std::string(uid->as_string());
+
+  if (const auto* d = body.if_contains("data")) {
+    if (!d->is_object()) co_return bad(ctx, "data must be an object");
+    req.data_json = json::serialize(*d);
+    if (req.data_json.size() > ctx.config.session_max_data_bytes)
+      co_return error_response(errc::payload_too_large,
+                               "data is larger than " + std::to_string(ctx.config.session_max_data_bytes) + " bytes");
+  }
+  if (const auto* d = body.if_contains("device")) {
+    if (!d->is_object()) co_return bad(ctx, "device must be an object");
+    req.device_json = json::serialize(*d);
+    if (req.device_json.size() > kMaxDeviceBytes)
+      co_return error_response(errc::payload_too_large, "device is larger than 2048 bytes");
+  }
+  if (const auto* ip = body.if_contains("ip")) {
+    if (!ip->is_string()) co_return bad(ctx, "ip must be a string");
+    req.ip = std::string(ip->as_string());
+    if (req.ip.size() > 45 || !valid_ip(req.ip)) co_return bad(ctx, "ip must be an IPv4 or IPv6 address");
+  }
+  const auto& s = ctx.services.sessions.settings();
+  if (const auto* t = body.if_contains("idle_ttl")) {
+    auto v = positive_int(*t);
+    if (!v) co_return bad(ctx, "idle_ttl must be a positive integer (seconds)");
+    if (*v > s.max_idle_ttl) co_return bad(ctx, "idle_ttl exceeds the configured maximum of " + std::to_string(s.max_idle_ttl));
+    req.idle_ttl = *v;
+  }
+  if (const auto* t = body.if_contains("absolute_ttl")) {
+    auto v = positive_int(*t);
+    if (!v) co_return bad(ctx, "absolute_ttl must be a positive integer (seconds)");
+    if (*v > s.max_absolute_ttl)
+      co_return bad(ctx, "absolute_ttl exceeds the configured maximum of " + std::to_string(s.max_absolute_ttl));
+    req.absolute_ttl = *v;
+  }
+  bool want_cookie = false;
+  if (const auto* c = body.if_contains("cookie")) {
+    if (!c->is_bool()) co_return bad(ctx, "cookie must be a boolean");
+    want_cookie = c->as_bool();
+  }
+
+  auto out = co_await ctx.services.sessions.create(ctx.redis, std::move(req));
+  if (!out) co_return engine_error(ctx, out.error());
+  std::string evicted;
+  for (const auto& e : out->evicted) evicted += " " + short_id(e);
+  log::event(log::Level::info, "session created " + short_id(out->view.session_id) +
+                                   (evicted.empty() ? "" : "; evicted" + evicted) + " (request " + ctx.request_id + ")");
+  co_return issued_response(ctx, 201, *out, true, want_cookie);
+}
+
+HttpResponse view_response(const sessions::View& v) {
+  HttpResponse r;
+  r.body = view_json(v);
+  return r;
+}
+
+// POST /v1/sessions/validate
+awaitable<HttpResponse> validate(RequestContext& ctx) {
+  auto parsed = read_body(ctx, {"token", "touch"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  auto& body = std::get<json::object>(parsed);
+  const auto* token = body.if_contains("token");
+  if (!token || !token->is_string()) co_return bad(ctx, "token is required and must be a string");
+  bool touch = true;
+  if (const auto* t = body.if_contains("touch")) {
+    if (!t->is_bool()) co_return bad(ctx, "touch must be a boolean");
+    touch = t->as_bool();
+  }
+  auto v = co_await ctx.services.sessions.validate(ctx.redis, std::string(token->as_string()), touch);
+  if (!v) co_return engine_error(ctx, v.error());
+  co_return view_response(*v);
+}
+
+HttpResponse missing_token(const RequestContext& ctx) {
+  return error_response(errc::invalid_session,
+                        "no session token: send X-Session-Token or the " + ctx.config.session_cookie_name + " cookie");
+}
+
+// GET /v1/sessions/current
+awaitable<HttpResponse> current(RequestContext& ctx) {
+  auto token = presented_token(ctx);
+  if (!token) co_return missing_token(ctx);
+  auto v = co_await ctx.services.sessions.validate(ctx.redis, std::move(token->value), true);
+  if (!v) co_return engine_error(ctx, v.error());
+  co_return view_response(*v);
+}
+
+// PATCH /v1/sessions/current
+awaitable<HttpResponse> update(RequestContext& ctx) {
+  auto token = presented_token(ctx);
+  if (!token) co_return missing_token(ctx);
+  auto parsed = read_body(ctx, {"data", "version"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  auto& body = std::get<json::object>(parsed);
+  const auto* d = body.if_contains("data");
+  if (!d || !d->is_object()) co_return bad(ctx, "data is required and must be an object");
+  std::string data_json = json::serialize(*d);
+  if (data_json.size() > ctx.config.session_max_data_bytes)
+    co_return error_response(errc::payload_too_large,
+                             "data is larger than " + std::to_string(ctx.config.session_max_data_bytes) + " bytes");
+  const auto* ver = body.if_contains("version");
+  std::optional<std::int64_t> version = ver ? positive_int(*ver) : std::nullopt;
+  if (!version) co_return bad(ctx, "version is required and must be a positive integer");
+  auto v = co_await ctx.services.sessions.update(ctx.redis, std::move(token->value), std::move(data_json), *version);
+  if (!v) co_return engine_error(ctx, v.error());
+  co_return view_response(*v);
+}
+
+// POST /v1/sessions/current/rotate
+awaitable<HttpResponse> rotate(RequestContext& ctx) {
+  auto token = presented_token(ctx);
+  if (!token) co_return missing_token(ctx);
+  auto out = co_await ctx.services.sessions.rotate(ctx.redis, std::move(token->value));
+  if (!out) co_return engine_error(ctx, out.error());
+  log::event(log::Level::info, "session rotated to " + short_id(out->view.session_id) + " (request " + ctx.request_id + ")");
+  co_return issued_response(ctx, 200, *out, false, token->from_cookie);
+}
+
+// DELETE /v1/sessions/current
+awaitable<HttpResponse> destroy(RequestContext& ctx) {
+  auto token = presented_token(ctx);
+  if (!token) co_return missing_token(ctx);
+  auto r = co_await ctx.services.sessions.destroy(ctx.redis, std::move(token->value));
+  if (!r) co_return engine_error(ctx, r.error());
+  auto resp = HttpResponse::empty(204);
+  // Logout clears the cookie too (OWASP session cheat sheet).
+  resp.headers.emplace_back("Set-Cookie", cookie(ctx.config, "", 0));
+  co_return resp;
+}
+
+std::optional<std::string> user_param(const RequestContext& ctx) {
+  auto id = percent_decode(ctx.param("user_id"));
+  if (!id || !valid_user_id(*id)) return std::nullopt;
+  return id;
+}
+
+// GET /v1/users/{user_id}/sessions
+awaitable<HttpResponse> list(RequestContext& ctx) {
+  auto user = user_param(ctx);
+  if (!user) co_return bad(ctx, "user_id must be 1-256 bytes without control characters (percent-encoded in the path)");
+  auto items = co_await ctx.services.sessions.list(ctx.redis, std::move(*user));
+  if (!items) co_return engine_error(ctx, items.error());
+  std::string body = "{\"sessions\":[";
+  bool first = true;
+  for (const auto& s : *items) {
+    std::string o = json::serialize(json::object{{"session_id", s.session_id},
+                                                  {"created_at", s.created_at},
+                                                  {"last_seen_at", s.last_seen_at},
+                                                  {"idle_expires_at", s.idle_expires_at},
+                                                  {"expires_at", s.expires_at},
+                                                  {"ip", s.ip}});
+    o.insert(1, "\"device\":" + s.device_json + ",");
+    if (!first) body += ",";
+    body += o;
+    first = false;
+  }
+  body += "]}";
+  HttpResponse r;
+  r.body = std::move(body);
+  co_return r;
+}
+
+// DELETE /v1/users/{user_id}/sessions[?except=<session_id>]
+awaitable<HttpResponse> destroy_all(RequestContext& ctx) {
+  auto user = user_param(ctx);
+  if (!user) co_return bad(ctx, "user_id must be 1-256 bytes without control characters (percent-encoded in the path)");
+  std::string except;
+  if (auto e = query_param(ctx.request.query, "except")) {
+    if (!sessions::valid_session_id(*e)) co_return bad(ctx, "except must be a session_id");
+    except = std::move(*e);
+  }
+  auto n = co_await ctx.services.sessions.destroy_all(ctx.redis, std::move(*user), std::move(except));
+  if (!n) co_return engine_error(ctx, n.error());
+  log::event(log::Level::info, "sessions revoked for a user: " + std::to_string(*n) + " (request " + ctx.request_id + ")");
+  co_return HttpResponse::json(200, json::object{{"revoked", *n}});
+}
+
+// DELETE /v1/users/{user_id}/sessions/{session_id}
+awaitable<HttpResponse> destroy_one(RequestContext& ctx) {
+  auto user = user_param(ctx);
+  if (!user) co_return bad(ctx, "user_id must be 1-256 bytes without control characters (percent-encoded in the path)");
+  auto r = co_await ctx.services.sessions.destroy_one(ctx.redis, std::move(*user), std::string(ctx.param("session_id")));
+  if (!r) {
+    if (r.error() == make_error_code(errc::not_found))
+      co_return error_response(errc::not_found, "this user has no live session with that id");
+    co_return engine_error(ctx, r.error());
+  }
+  co_return HttpResponse::empty(204);
+}
+
+}  // namespace
+
+void add_sessions(Router& r) {
+  r.add("POST", "/v1/sessions", create);
+  r.add("POST", "/v1/sessions/validate", validate);
+  r.add("GET", "/v1/sessions/current", current);
+  r.add("PATCH", "/v1/sessions/current", update);
+  r.add("DELETE", "/v1/sessions/current", destroy);
+  r.add("POST", "/v1/sessions/current/rotate", rotate);
+  r.add("GET", "/v1/users/{user_id}/sessions", list);
+  r.add("DELETE", "/v1/users/{user_id}/sessions", destroy_all);
+  r.add("DELETE", "/v1/users/{user_id}/sessions/{session_id}", destroy_one);
+}
+
+}  // namespace latchkey::server::handlers
