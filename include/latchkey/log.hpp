@@ -3,6 +3,7 @@
 // passwords, codes); log hashes or ids instead.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -15,7 +16,20 @@ void event(Level level, std::string_view msg);
 void event(std::string_view level, std::string_view msg);
 // Writes an already serialized JSON object plus newline to stdout (the access log).
 void access_line(std::string_view json_object);
+// Writes bytes to stdout as they are (already complete lines).
+void write_stdout(std::string_view bytes);
 // UTC, ISO 8601 with milliseconds: 2026-11-26T10:01:07.709Z
 std::string timestamp();
+
+// Appends the current timestamp (format above) to `out`, formatting the date part only when
+// the second changes. One per thread; not thread-safe.
+class TimestampCache {
+ public:
+  void append(std::string& out);
+
+ private:
+  std::int64_t second_ = -1;
+  std::string prefix_;  // "2026-11-26T10:01:07."
+};
 
 }  // namespace latchkey::log

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -27,8 +28,8 @@ struct LatencyHistogram {
 
 class Metrics {
  public:
-  void observe_http(const std::string& route, const std::string& method, unsigned status, double seconds);
-  void observe_redis(const std::string& op, bool error, double seconds);
+  void observe_http(std::string_view route, std::string_view method, unsigned status, double seconds);
+  void observe_redis(std::string_view op, bool error, double seconds);
   void merge_into(Metrics& total) const;
 
   // Prometheus text exposition (format 0.0.4) of the merged metrics of all shards.
@@ -42,8 +43,9 @@ class Metrics {
     LatencyHistogram latency;
   };
   mutable std::mutex mu_;
-  std::map<HttpKey, LatencyHistogram> http_;
-  std::map<std::string, RedisSeries> redis_;
+  // Transparent comparators: lookups by string_view allocate only for a new series.
+  std::map<HttpKey, LatencyHistogram, std::less<>> http_;
+  std::map<std::string, RedisSeries, std::less<>> redis_;
 };
 
 }  // namespace latchkey

@@ -51,6 +51,25 @@ void event(Level level, std::string_view msg) {
   event(names[static_cast<int>(level)], msg);
 }
 
+void write_stdout(std::string_view bytes) { write_all(1, std::string(bytes)); }
+
+void TimestampCache::append(std::string& out) {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::int64_t sec = ms / 1000;
+  if (sec != second_) {
+    std::string full = timestamp();
+    prefix_ = full.substr(0, full.size() - 4);  // without "mmmZ"
+    second_ = sec;
+  }
+  out += prefix_;
+  int frac = static_cast<int>(ms % 1000);
+  out.push_back(static_cast<char>('0' + frac / 100));
+  out.push_back(static_cast<char>('0' + frac / 10 % 10));
+  out.push_back(static_cast<char>('0' + frac % 10));
+  out.push_back('Z');
+}
+
 void access_line(std::string_view json_object) {
   std::string line(json_object);
   line.push_back('\n');

@@ -19,14 +19,18 @@ void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
   count += other.count;
 }
 
-void Metrics::observe_http(const std::string& route, const std::string& method, unsigned status, double seconds) {
+void Metrics::observe_http(std::string_view route, std::string_view method, unsigned status, double seconds) {
   std::lock_guard lock(mu_);
-  http_[HttpKey{route, method, status}].observe(seconds);
+  auto it = http_.find(std::tuple<std::string_view, std::string_view, unsigned>{route, method, status});
+  if (it == http_.end()) it = http_.emplace(HttpKey{std::string(route), std::string(method), status}, LatencyHistogram{}).first;
+  it->second.observe(seconds);
 }
 
-void Metrics::observe_redis(const std::string& op, bool error, double seconds) {
+void Metrics::observe_redis(std::string_view op, bool error, double seconds) {
   std::lock_guard lock(mu_);
-  auto& s = redis_[op];
+  auto it = redis_.find(op);
+  if (it == redis_.end()) it = redis_.emplace(std::string(op), RedisSeries{}).first;
+  auto& s = it->second;
   ++s.calls;
   if (error) ++s.errors;
   s.latency.observe(seconds);

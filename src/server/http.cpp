@@ -125,7 +125,26 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
   return std::nullopt;
 }
 
-result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why) {
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 15]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why, boost::json::storage_ptr storage) {
   std::string_view ct = req.header("content-type");
   std::string_view media = ct.substr(0, ct.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
@@ -138,7 +157,7 @@ result<boost::json::object> parse_json_object(const HttpRequest& req, std::strin
   boost::json::parse_options opts;
   opts.max_depth = 32;
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(req.body, ec, {}, opts);
+  boost::json::value v = boost::json::parse(req.body, ec, std::move(storage), opts);
   if (ec) {
     why = "malformed JSON body";
     return make_error_code(errc::invalid_request);

@@ -82,6 +82,11 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 
 // Reads the body as a JSON object: 415 unless Content-Type is application/json, 400 on
 // malformed JSON, nesting deeper than 32, or a non-object document.
-result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why);
+// `storage` lets a handler parse into its own (e.g. monotonic) memory.
+result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why,
+                                              boost::json::storage_ptr storage = {});
+
+// Appends `s` to `out` as a JSON string literal (quoted, escaped).
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace latchkey::server

@@ -14,6 +14,7 @@ struct Route {
   std::string method;
   std::string pattern;
   Handler handler;
+  std::vector<std::string> segments;  // the pattern split at '/', computed by Router::add
 };
 
 struct RouteMatch {

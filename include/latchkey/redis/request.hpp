@@ -22,6 +22,7 @@ class Request {
 
   std::size_t size() const noexcept { return commands_; }
   const std::string& payload() const noexcept { return payload_; }
+  std::string take_payload() noexcept { return std::move(payload_); }
   bool empty() const noexcept { return commands_ == 0; }
 
  private:

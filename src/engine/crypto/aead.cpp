@@ -21,6 +21,18 @@ struct CtxDeleter {
 };
 using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
 
+// Fetched once: OpenSSL 3's implicit lookup behind EVP_aes_256_gcm() takes a lock per call.
+const EVP_CIPHER* aes_256_gcm() noexcept {
+  static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
+// One context per thread, reset by each Init: no allocation per operation.
+EVP_CIPHER_CTX* thread_ctx() noexcept {
+  thread_local CtxPtr ctx(EVP_CIPHER_CTX_new());
+  return ctx.get();
+}
+
 const unsigned char* uc(const char* p) { return reinterpret_cast<const unsigned char*>(p); }
 
 }  // namespace
@@ -62,18 +74,18 @@ std::string KeyRing::encrypt(std::string_view plaintext, std::string_view associ
   random_bytes({iv, kIvLen});
   unsigned char* ct = iv + kIvLen;
 
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = thread_ctx();
   int len = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, k.key.data(), iv) == 1;
+  bool ok = ctx && EVP_EncryptInit_ex2(ctx, aes_256_gcm(), k.key.data(), iv, nullptr) == 1;
   // The header (version, kid) is authenticated too, so a kid swap cannot go unnoticed.
-  ok = ok && EVP_EncryptUpdate(ctx.get(), nullptr, &len, p, static_cast<int>(2 + k.kid.size())) == 1;
+  ok = ok && EVP_EncryptUpdate(ctx, nullptr, &len, p, static_cast<int>(2 + k.kid.size())) == 1;
   ok = ok && (associated_data.empty() ||
-              EVP_EncryptUpdate(ctx.get(), nullptr, &len, uc(associated_data.data()),
+              EVP_EncryptUpdate(ctx, nullptr, &len, uc(associated_data.data()),
                                 static_cast<int>(associated_data.size())) == 1);
-  ok = ok && (plaintext.empty() || EVP_EncryptUpdate(ctx.get(), ct, &len, uc(plaintext.data()),
+  ok = ok && (plaintext.empty() || EVP_EncryptUpdate(ctx, ct, &len, uc(plaintext.data()),
                                                      static_cast<int>(plaintext.size())) == 1);
-  ok = ok && EVP_EncryptFinal_ex(ctx.get(), ct + plaintext.size(), &len) == 1;
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagLen, ct + plaintext.size()) == 1;
+  ok = ok && EVP_EncryptFinal_ex(ctx, ct + plaintext.size(), &len) == 1;
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagLen, ct + plaintext.size()) == 1;
   if (!ok) {
     std::fputs("latchkey: fatal: AES-256-GCM encryption failed\n", stderr);
     std::abort();
@@ -96,17 +108,17 @@ result<std::string> KeyRing::decrypt(std::string_view ciphertext, std::string_vi
   std::string plain(ct_len, '\0');
   auto* out = reinterpret_cast<unsigned char*>(plain.data());
 
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  EVP_CIPHER_CTX* ctx = thread_ctx();
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, k->key.data(), iv) == 1;
-  ok = ok && EVP_DecryptUpdate(ctx.get(), nullptr, &len, p, static_cast<int>(2 + kid_len)) == 1;
+  bool ok = ctx && EVP_DecryptInit_ex2(ctx, aes_256_gcm(), k->key.data(), iv, nullptr) == 1;
+  ok = ok && EVP_DecryptUpdate(ctx, nullptr, &len, p, static_cast<int>(2 + kid_len)) == 1;
   ok = ok && (associated_data.empty() ||
-              EVP_DecryptUpdate(ctx.get(), nullptr, &len, uc(associated_data.data()),
+              EVP_DecryptUpdate(ctx, nullptr, &len, uc(associated_data.data()),
                                 static_cast<int>(associated_data.size())) == 1);
-  ok = ok && (ct_len == 0 || EVP_DecryptUpdate(ctx.get(), out, &len, ct, static_cast<int>(ct_len)) == 1);
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagLen,
+  ok = ok && (ct_len == 0 || EVP_DecryptUpdate(ctx, out, &len, ct, static_cast<int>(ct_len)) == 1);
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagLen,
                                  const_cast<unsigned char*>(ct + ct_len)) == 1;
-  ok = ok && EVP_DecryptFinal_ex(ctx.get(), out + ct_len, &len) == 1;
+  ok = ok && EVP_DecryptFinal_ex(ctx, out + ct_len, &len) == 1;
   if (!ok) {
     OPENSSL_cleanse(plain.data(), plain.size());
     return fail;

@@ -66,8 +66,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     if (opts.log) opts.log(level, msg);
   }
 
-  // Ends the current connection; the supervisor notices through the reader.
-  void teardown(std::string why) {
+  // Ends the current connection: pending calls fail now with `fail` (their replies can no
+  // longer arrive); the supervisor notices through the reader and reconnects.
+  void teardown(std::string why, boost::system::error_code fail = make_error_code(errc::unavailable)) {
     if (st == ConnState::ready) log("warn", "redis connection lost: " + why);
     if (st != ConnState::stopped) st = ConnState::connecting;
     last_error = std::move(why);
@@ -76,6 +77,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     socket.close(ignored);
     write_kick.cancel();
     hold.cancel();
+    mux.fail_all(fail);
   }
 
   void record(const std::string& op, bool error, clock::time_point start) {
@@ -83,13 +85,28 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     opts.metrics->observe_redis(op, error, std::chrono::duration<double>(clock::now() - start).count());
   }
 
-  struct Waiter {
-    explicit Waiter(asio::any_io_executor e) : timer(e) {}
-    asio::steady_timer timer;
-    bool done = false;
-    boost::system::error_code ec;
-    Replies replies;
-  };
+  // Queues the request and suspends until its replies (or a failure) arrive. The handler is
+  // resumed through the executor (post), never inline inside the reader's loop. Deadlines
+  // are enforced by the watchdog, which fails everything when the oldest call is overdue.
+  template <class Token>
+  auto async_roundtrip(Request req, Token&& token) {
+    return asio::async_initiate<Token, void(boost::system::error_code, Replies)>(
+        [this](auto handler, Request r) {
+          using H = decltype(handler);
+          auto h = std::make_shared<H>(std::move(handler));
+          mux.add(std::move(r), [h](boost::system::error_code ec, Replies replies) {
+            auto target = asio::get_associated_executor(*h);
+            asio::post(target, [h, ec, replies = std::move(replies)]() mutable { (*h)(ec, std::move(replies)); });
+          }, now_ms());
+          write_kick.cancel();
+        },
+        token, std::move(req));
+  }
+
+  static std::uint64_t now_ms() {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count());
+  }
 
   awaitable<result<Replies>> call(Request req, std::string op, bool internal) {
     auto self = shared_from_this();
@@ -99,29 +116,30 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       record(op, true, start);
       co_return make_error_code(errc::unavailable);
     }
-    auto w = std::make_shared<Waiter>(ex);
-    w->timer.expires_after(opts.call_timeout);
-    auto id = mux.add(req, [w](boost::system::error_code ec, Replies replies) {
-      w->done = true;
-      w->ec = ec;
-      w->replies = std::move(replies);
-      w->timer.cancel();
-    });
-    write_kick.cancel();
-    co_await w->timer.async_wait(tuple_awaitable);
-    if (!w->done) {
-      mux.abandon(id);
-      auto cs = co_await asio::this_coro::cancellation_state;
-      record(op, true, start);
-      if (cs.cancelled() != asio::cancellation_type::none) co_return make_error_code(errc::unavailable);
-      teardown("a call timed out after " + std::to_string(opts.call_timeout.count()) + " ms");
-      co_return make_error_code(errc::timeout);
-    }
-    bool any_error = static_cast<bool>(w->ec);
-    for (const auto& r : w->replies) any_error = any_error || r.is_error();
+    auto [ec, replies] = co_await async_roundtrip(std::move(req), tuple_awaitable);
+    bool any_error = static_cast<bool>(ec);
+    for (const auto& r : replies) any_error = any_error || r.is_error();
     record(op, any_error, start);
-    if (w->ec) co_return w->ec;
-    co_return std::move(w->replies);
+    if (ec) co_return ec;
+    co_return std::move(replies);
+  }
+
+  // Fails every pending call once the oldest has waited longer than call_timeout, and tears the
+  // connection down: replies queued behind a frozen server would all be late as well.
+  awaitable<void> watchdog() {
+    asio::steady_timer tick(ex);
+    auto period = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(5), opts.call_timeout / 10);
+    for (;;) {
+      tick.expires_after(period);
+      auto [ec] = co_await tick.async_wait(tuple_awaitable);
+      if (ec) co_return;
+      auto oldest = mux.oldest_stamp();
+      if (oldest && now_ms() - *oldest > static_cast<std::uint64_t>(opts.call_timeout.count())) {
+        teardown("a call timed out after " + std::to_string(opts.call_timeout.count()) + " ms",
+                 make_error_code(errc::timeout));
+        co_return;
+      }
+    }
   }
 
   awaitable<void> read_loop() {
@@ -288,7 +306,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         reader.reset();
         ++connects;
         was_ready = false;
-        co_await (read_loop() || write_loop() || handshake_and_hold());
+        co_await (read_loop() || write_loop() || handshake_and_hold() || watchdog());
       }
       if (st != ConnState::stopped) st = ConnState::connecting;
       boost::system::error_code ignored;

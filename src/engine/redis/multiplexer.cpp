@@ -3,10 +3,11 @@
 
 namespace latchkey::redis {
 
-std::uint64_t Multiplexer::add(const Request& req, Completion done) {
+std::uint64_t Multiplexer::add(Request req, Completion done, std::uint64_t stamp) {
   std::uint64_t id = next_id_++;
-  entries_.push_back(Entry{id, req.payload(), req.size(), {}, std::move(done)});
-  entries_.back().replies.reserve(req.size());
+  std::size_t n = req.size();
+  entries_.push_back(Entry{id, stamp, req.take_payload(), n, {}, std::move(done)});
+  entries_.back().replies.reserve(n);
   return id;
 }
 
@@ -30,19 +31,6 @@ bool Multiplexer::on_reply(Reply r) {
   --written_;
   if (done.done) done.done({}, std::move(done.replies));
   return true;
-}
-
-void Multiplexer::abandon(std::uint64_t id) noexcept {
-  for (std::size_t i = 0; i < entries_.size(); ++i) {
-    if (entries_[i].id != id) continue;
-    if (i >= written_) {
-      // Never sent: it can simply go.
-      entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
-    } else {
-      entries_[i].done = nullptr;
-    }
-    return;
-  }
 }
 
 void Multiplexer::fail_all(boost::system::error_code ec) {

@@ -68,30 +68,18 @@ TEST(Multiplexer, MultiCommandRequestCompletesAfterAllItsReplies) {
   EXPECT_TRUE(q.called);
 }
 
-TEST(Multiplexer, AbandonedEntryStillConsumesItsReply) {
+TEST(Multiplexer, ReportsTheOldestPendingStamp) {
   Multiplexer m;
+  EXPECT_FALSE(m.oldest_stamp());
   Outcome a, b;
-  auto id = m.add(Request{"GET", "slow"}, capture(a));
-  m.add(Request{"GET", "next"}, capture(b));
+  m.add(Request{"GET", "a"}, capture(a), 100);
+  m.add(Request{"GET", "b"}, capture(b), 250);
+  EXPECT_EQ(m.oldest_stamp(), 100u);
   (void)m.take_writes();
-  m.abandon(id);
-  ASSERT_TRUE(m.on_reply(Reply::make_string("late answer for slow")));
-  EXPECT_FALSE(a.called);
-  EXPECT_FALSE(b.called);
-  ASSERT_TRUE(m.on_reply(Reply::make_string("next")));
-  EXPECT_EQ(b.replies[0].str, "next");
-}
-
-TEST(Multiplexer, AbandonedUnwrittenEntryIsNeverSent) {
-  Multiplexer m;
-  Outcome a, b;
-  auto id = m.add(Request{"GET", "x"}, capture(a));
-  m.add(Request{"GET", "y"}, capture(b));
-  m.abandon(id);
-  EXPECT_EQ(m.take_writes(), (Request{"GET", "y"}.payload()));
-  ASSERT_TRUE(m.on_reply(Reply::make_string("y")));
-  EXPECT_TRUE(b.called);
-  EXPECT_FALSE(a.called);
+  ASSERT_TRUE(m.on_reply(Reply::make_string("a")));
+  EXPECT_EQ(m.oldest_stamp(), 250u);
+  ASSERT_TRUE(m.on_reply(Reply::make_string("b")));
+  EXPECT_FALSE(m.oldest_stamp());
 }
 
 TEST(Multiplexer, ReplyWithoutRequestIsRejected) {
