@@ -1,5 +1,5 @@
 // The pipelining multiplexer without sockets: coalesced writes, in-order matching,
-// multi-command requests, abandoned callers, failure of everything pending.
+// multi-command requests, the oldest pending stamp, failure of everything pending.
 #include "latchkey/redis/multiplexer.hpp"
 
 #include <gtest/gtest.h>
