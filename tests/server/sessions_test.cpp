@@ -631,3 +631,25 @@ TEST_F(SessionsTest, RotateRacingValidateLeavesOneLiveToken) {
   EXPECT_EQ(live, 1) << "never two live tokens (overlap is 0)";
   EXPECT_EQ(json_of(srv->get("/v1/users/spinner/sessions")).at("sessions").as_array().size(), 1u);
 }
+
+// F9: under maxmemory, writes that need memory are refused (503, never a false success),
+// while existing sessions and revocations keep being enforced exactly.
+TEST_F(SessionsTest, OutOfMemoryRefusesNewStateButEnforcesExistingState) {
+  auto live = create("omar");
+  auto revoked = create("omar");
+  ASSERT_EQ(srv->del("/v1/sessions/current", {{"X-Session-Token", revoked.token}}).status, 204);
+  ASSERT_EQ(rs.command({"CONFIG", "SET", "maxmemory", "1"}), "OK");
+  auto created = srv->post("/v1/sessions", R"({"user_id":"omar"})");
+  auto still_valid = validate(live.token);
+  auto still_revoked = validate(revoked.token);
+  auto logout = srv->del("/v1/sessions/current", {{"X-Session-Token", live.token}});
+  auto after_logout = validate(live.token);
+  ASSERT_EQ(rs.command({"CONFIG", "SET", "maxmemory", "0"}), "OK");
+  EXPECT_EQ(created.status, 503) << created.body;
+  EXPECT_EQ(error_code(created), "unavailable");
+  EXPECT_EQ(still_valid.status, 200) << still_valid.body;
+  EXPECT_EQ(still_revoked.status, 401);
+  EXPECT_EQ(logout.status, 204) << "logout (a delete) works under memory pressure";
+  EXPECT_EQ(after_logout.status, 401);
+  EXPECT_EQ(srv->post("/v1/sessions", R"({"user_id":"omar"})").status, 201) << "and creation recovers";
+}
