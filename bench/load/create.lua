@@ -12,6 +12,8 @@ local data = '{"role":"member","name":"Benchmark User","email":"bench.user@examp
              '"theme":"dark","flags":{"beta":true,"mfa":false}}'
 
 function init(args)
+  -- A fresh prefix per run and thread (wrk does not seed Lua's generator).
+  math.randomseed(os.time() + math.floor(os.clock() * 1000000) + (id or 0) * 7919)
   prefix = (args[1] or "bench") .. "-" .. tostring(math.random(1000000000))
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
