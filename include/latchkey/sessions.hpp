@@ -127,6 +127,9 @@ class Service {
 
  private:
   boost::asio::awaitable<result<View>> read(redis::Connection& redis, const ParsedToken& t, bool touch) const;
+  // lua/session_destroy_user.lua: mode "all" (keeping session_id) or "one" (only session_id).
+  boost::asio::awaitable<result<std::int64_t>> destroy_for_user(redis::Connection& redis, std::string user_id,
+                                                                const char* mode, std::string session_id) const;
   std::string seal_data(std::string_view data_json, const std::string& key) const;
   std::string seal_meta(std::string_view device_json, std::string_view ip, const std::string& key) const;
   bool open_meta(const std::string& sealed, const std::string& key, std::string& device_json, std::string& ip) const;

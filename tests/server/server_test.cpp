@@ -6,6 +6,7 @@
 #include "latchkey/redis/connection.hpp"
 #include "../support/http_client.hpp"
 #include "../support/redis_server.hpp"
+#include "../support/test_server.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -24,7 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kAdminKey = "test-admin-key-0123456789abcdef0123456789";
+using test::kAdminKey;
 const std::map<std::string, std::string> kAuth{{"Authorization", "Bearer " + kAdminKey}};
 
 // Production routes plus two test-only ones: a slow handler (for drain tests) and a JSON
@@ -45,30 +46,20 @@ Router test_routes() {
   return r;
 }
 
-Config test_config(const test::RedisServer& rs) {
-  Config c;
-  c.listen_host = "127.0.0.1";
-  c.listen_port = 0;
-  c.threads = 2;
-  c.redis_url = rs.url();
-  c.redis = *redis::parse_url(c.redis_url);
-  c.redis_timeout = 500ms;
-  c.redis_reconnect_min = 20ms;
-  c.redis_reconnect_max = 200ms;
-  c.admin_api_keys = {kAdminKey};
+// Tight limits and deadlines, so the limit and slow-client tests run fast.
+Config server_test_config(const test::RedisServer& rs) {
+  Config c = test::test_config(rs);
   c.max_body_bytes = 2048;
   c.max_header_bytes = 2048;
   c.read_timeout = 500ms;
   c.idle_timeout = 800ms;
-  c.shutdown_grace = 5000ms;
-  c.access_log = false;
   return c;
 }
 
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server = std::make_unique<Server>(test_config(rs), Secrets{crypto::KeyRing::generate()}, test_routes());
+    server = std::make_unique<Server>(server_test_config(rs), Secrets{crypto::KeyRing::generate()}, test_routes());
     auto err = server->start();
     ASSERT_FALSE(err) << *err;
     port = server->port();

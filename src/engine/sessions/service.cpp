@@ -315,12 +315,12 @@ awaitable<result<std::vector<Summary>>> Service::list(redis::Connection& redis, 
   co_return out;
 }
 
-awaitable<result<std::int64_t>> Service::destroy_all(redis::Connection& redis, std::string user_id,
-                                                     std::string except_session_id) const {
+awaitable<result<std::int64_t>> Service::destroy_for_user(redis::Connection& redis, std::string user_id,
+                                                          const char* mode, std::string session_id) const {
   std::string uh = user_hash(user_id);
   KeyNames names = KeyNames::for_slot(s_.key_prefix, redis::key_slot(uh));
   std::vector<std::string> keys{names.index_prefix + uh};
-  std::vector<std::string> args{names.session_prefix, "all", std::move(except_session_id)};
+  std::vector<std::string> args{names.session_prefix, mode, std::move(session_id)};
   auto r = co_await redis.eval("session_destroy_user", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);
@@ -328,18 +328,17 @@ awaitable<result<std::int64_t>> Service::destroy_all(redis::Connection& redis, s
   co_return r->integer;
 }
 
+awaitable<result<std::int64_t>> Service::destroy_all(redis::Connection& redis, std::string user_id,
+                                                     std::string except_session_id) const {
+  co_return co_await destroy_for_user(redis, std::move(user_id), "all", std::move(except_session_id));
+}
+
 awaitable<result<void>> Service::destroy_one(redis::Connection& redis, std::string user_id,
                                              std::string session_id) const {
   if (!valid_session_id(session_id)) co_return err(errc::not_found);
-  std::string uh = user_hash(user_id);
-  KeyNames names = KeyNames::for_slot(s_.key_prefix, redis::key_slot(uh));
-  std::vector<std::string> keys{names.index_prefix + uh};
-  std::vector<std::string> args{names.session_prefix, "one", std::move(session_id)};
-  auto r = co_await redis.eval("session_destroy_user", std::move(keys), std::move(args));
-  if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_integer()) co_return bad_reply("session_destroy_user");
-  if (r->integer == 0) co_return err(errc::not_found);
+  auto n = co_await destroy_for_user(redis, std::move(user_id), "one", std::move(session_id));
+  if (!n) co_return n.error();
+  if (*n == 0) co_return err(errc::not_found);
   co_return result<void>{};
 }
 
