@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -78,6 +79,46 @@ bool query_carries_credential(std::string_view query) {
     query.remove_prefix(amp + 1);
   }
   return false;
+}
+
+// The status line and headers of a response, written directly: the hot path needs none of a
+// general serializer's generality. Header values come from our own code (cookies, numbers,
+// fixed strings); any value with a CR or LF is dropped rather than risk header injection.
+std::string response_head(const HttpResponse& resp, const std::string& rid, bool keep_alive, bool http10) {
+  std::string h;
+  h.reserve(192);
+  h += "HTTP/1.1 ";
+  h += std::to_string(resp.status);
+  h.push_back(' ');
+  h += http::obsolete_reason(static_cast<http::status>(resp.status));
+  h += "\r\n";
+  if (!resp.content_type.empty()) {
+    h += "Content-Type: ";
+    h += resp.content_type;
+    h += "\r\n";
+  }
+  h += "X-Request-Id: ";
+  h += rid;
+  h += "\r\n";
+  bool has_cache_control = false;
+  for (const auto& [k, v] : resp.headers) {
+    if (k.find_first_of("\r\n:") != std::string::npos || v.find_first_of("\r\n") != std::string::npos) continue;
+    if (beast::iequals(k, "cache-control")) has_cache_control = true;
+    h += k;
+    h += ": ";
+    h += v;
+    h += "\r\n";
+  }
+  if (!has_cache_control) h += "Cache-Control: no-store\r\n";
+  if (resp.status != 204 && resp.status != 304 && resp.status >= 200) {
+    h += "Content-Length: ";
+    h += std::to_string(resp.body.size());
+    h += "\r\n";
+  }
+  if (!keep_alive) h += "Connection: close\r\n";
+  else if (http10) h += "Connection: keep-alive\r\n";
+  h += "\r\n";
+  return h;
 }
 
 }  // namespace
@@ -227,6 +268,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket) {
     std::string route_name;
     HttpRequest req;
     bool keep_alive = false;
+    bool http10 = false;
     if (ec) {
       if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == http::error::partial_message)
@@ -252,25 +294,16 @@ awaitable<void> Shard::serve_connection(tcp::socket socket) {
       req.body = std::move(breq.body());
       req.remote = remote;
       keep_alive = breq.keep_alive();
+      http10 = breq.version() == 10;
       resp = co_await dispatch(req, route_name, rid);
     }
     keep_alive = keep_alive && !stopping;
 
-    http::response<http::string_body> res{static_cast<http::status>(resp.status), 11};
-    if (!resp.content_type.empty()) res.set(http::field::content_type, resp.content_type);
-    res.set("X-Request-Id", rid);
-    bool has_cache_control = false;
-    for (const auto& [k, v] : resp.headers) {
-      if (beast::iequals(k, "cache-control")) has_cache_control = true;
-      res.insert(k, v);
-    }
-    if (!has_cache_control) res.set(http::field::cache_control, "no-store");
-    res.keep_alive(keep_alive);
     std::size_t bytes_out = resp.body.size();
-    res.body() = std::move(resp.body);
-    res.prepare_payload();
+    std::string head = response_head(resp, rid, keep_alive, http10);
+    std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(resp.body)};
     stream.expires_after(cfg.read_timeout);
-    auto [wec, wn] = co_await http::async_write(stream, res, tuple_awaitable);
+    auto [wec, wn] = co_await asio::async_write(stream, wire, tuple_awaitable);
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::string method = sanitize_method(req.method);

@@ -247,6 +247,21 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_TRUE(c.closed_by_peer(2s));
 }
 
+TEST_F(ServerTest, Http10KeepAliveOnlyWhenAsked) {
+  HttpConnection keep(port);
+  keep.send_raw("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  auto r = keep.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("connection"), "keep-alive");
+  EXPECT_EQ(keep.request("GET", "/healthz").status, 200);
+  HttpConnection once(port);
+  once.send_raw("GET /healthz HTTP/1.0\r\n\r\n");
+  auto r2 = once.read_response();
+  EXPECT_EQ(r2.status, 200);
+  EXPECT_EQ(r2.header("connection"), "close");
+  EXPECT_TRUE(once.closed_by_peer(2s));
+}
+
 TEST_F(ServerTest, SlowClientIsCutOffByTheReadDeadline) {
   HttpConnection c(port);
   c.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // never finishes its headers
