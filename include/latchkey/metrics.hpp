@@ -37,6 +37,17 @@ class Metrics {
 
  private:
   using HttpKey = std::tuple<std::string, std::string, unsigned>;
+  using HttpKeyView = std::tuple<std::string_view, std::string_view, unsigned>;
+  // Orders owned keys and views alike, so a lookup by view allocates nothing.
+  struct HttpKeyLess {
+    using is_transparent = void;
+    static HttpKeyView view(const HttpKey& k) { return {std::get<0>(k), std::get<1>(k), std::get<2>(k)}; }
+    static HttpKeyView view(const HttpKeyView& k) { return k; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) < view(b);
+    }
+  };
   struct RedisSeries {
     std::uint64_t calls = 0;
     std::uint64_t errors = 0;
@@ -44,7 +55,7 @@ class Metrics {
   };
   mutable std::mutex mu_;
   // Transparent comparators: lookups by string_view allocate only for a new series.
-  std::map<HttpKey, LatencyHistogram, std::less<>> http_;
+  std::map<HttpKey, LatencyHistogram, HttpKeyLess> http_;
   std::map<std::string, RedisSeries, std::less<>> redis_;
 };
 

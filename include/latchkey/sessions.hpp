@@ -51,6 +51,8 @@ struct ParsedToken {
 };
 
 std::string new_token(std::uint16_t slot);
+// base64url(SHA-256(token)): the public handle and the Redis key suffix of a session.
+std::string session_id_of(std::string_view token);
 // Strict: exact length, canonical base64url, known version, slot in range. Anything else is
 // not a token (and never reaches Redis).
 std::optional<ParsedToken> parse_token(std::string_view token);

@@ -21,7 +21,7 @@ void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
 
 void Metrics::observe_http(std::string_view route, std::string_view method, unsigned status, double seconds) {
   std::lock_guard lock(mu_);
-  auto it = http_.find(std::tuple<std::string_view, std::string_view, unsigned>{route, method, status});
+  auto it = http_.find(HttpKeyView{route, method, status});
   if (it == http_.end()) it = http_.emplace(HttpKey{std::string(route), std::string(method), status}, LatencyHistogram{}).first;
   it->second.observe(seconds);
 }

@@ -1,4 +1,4 @@
-// Sessions: token format, key names, and the Service calling lua/session_*.lua.
+// Sessions: the Service, calling lua/session_*.lua (the pure helpers are in token.cpp).
 #include "latchkey/sessions.hpp"
 
 #include "latchkey/config.hpp"
@@ -16,11 +16,6 @@ using redis::Reply;
 
 namespace {
 
-constexpr std::uint8_t kTokenVersion = 1;
-constexpr std::size_t kTokenBytes = 35;
-constexpr std::size_t kTokenChars = 47;
-constexpr std::size_t kSessionIdChars = 43;
-
 boost::system::error_code err(errc e) { return make_error_code(e); }
 
 std::int64_t int_of(const Reply& r) {
@@ -29,8 +24,6 @@ std::int64_t int_of(const Reply& r) {
   std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
   return v;
 }
-
-std::string session_id_of(std::string_view token) { return crypto::base64url_encode(crypto::sha256(token)); }
 
 // A script reply of the wrong shape is a bug or a foreign writer: never a "valid".
 boost::system::error_code bad_reply(const char* script) {
@@ -52,39 +45,6 @@ Settings Settings::from(const Config& c) {
   s.touch_interval = c.session_touch_interval;
   s.rotate_overlap = c.session_rotate_overlap;
   return s;
-}
-
-std::string new_token(std::uint16_t slot) {
-  std::array<std::uint8_t, kTokenBytes> raw{};
-  raw[0] = kTokenVersion;
-  raw[1] = static_cast<std::uint8_t>(slot >> 8);
-  raw[2] = static_cast<std::uint8_t>(slot & 0xFF);
-  crypto::random_bytes(std::span<std::uint8_t>(raw).subspan(3));
-  return crypto::base64url_encode(raw);
-}
-
-std::optional<ParsedToken> parse_token(std::string_view token) {
-  if (token.size() != kTokenChars) return std::nullopt;
-  auto raw = crypto::base64url_decode(token);
-  if (!raw || raw->size() != kTokenBytes || static_cast<std::uint8_t>((*raw)[0]) != kTokenVersion) return std::nullopt;
-  auto slot = static_cast<std::uint16_t>((static_cast<std::uint8_t>((*raw)[1]) << 8) | static_cast<std::uint8_t>((*raw)[2]));
-  if (slot >= redis::kSlotCount) return std::nullopt;
-  return ParsedToken{slot, session_id_of(token)};
-}
-
-bool valid_session_id(std::string_view id) noexcept {
-  if (id.size() != kSessionIdChars) return false;
-  auto raw = crypto::base64url_decode(id);
-  return raw && raw->size() == 32;
-}
-
-std::string user_hash(std::string_view user_id) { return crypto::base64url_encode(crypto::sha256(user_id)); }
-
-std::uint16_t user_slot(std::string_view user_id) { return redis::key_slot(user_hash(user_id)); }
-
-KeyNames KeyNames::for_slot(const std::string& key_prefix, std::uint16_t slot) {
-  const std::string& tag = redis::slot_tag(slot);
-  return {key_prefix + "s:" + tag + ":", key_prefix + "u:" + tag + ":"};
 }
 
 std::string Service::seal_data(std::string_view data_json, const std::string& key) const {
