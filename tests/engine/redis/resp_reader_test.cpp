@@ -84,3 +84,30 @@ TEST(RespReader, ResetForgetsBufferedBytes) {
   r.feed(":5\r\n");
   EXPECT_EQ(next_reply(r).integer, 5);
 }
+
+// Regression (found by fuzz/resp_reader_fuzz): an announced array size is capped before any
+// allocation, instead of hiredis calloc'ing 8.9 GB for "*1111111111".
+TEST(RespReader, HugeAnnouncedArrayIsAProtocolErrorNotAnAllocation) {
+  RespReader r;
+  r.feed("*1111111111\r\n$3\r\n:4");
+  auto out = r.next();
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error(), make_error_code(errc::protocol_error));
+  RespReader nested;
+  nested.feed("*1\r\n*2000000\r\n");
+  EXPECT_FALSE(nested.next());
+}
+
+TEST(RespReader, NestedArraysAndNilsInsideArrays) {
+  RespReader r;
+  r.feed("*3\r\n*2\r\n:1\r\n$-1\r\n*0\r\n-ERR x\r\n");
+  auto out = r.next();
+  ASSERT_TRUE(out && *out);
+  const Reply& v = **out;
+  ASSERT_EQ(v.elements.size(), 3u);
+  EXPECT_EQ(v.elements[0].elements[0].integer, 1);
+  EXPECT_TRUE(v.elements[0].elements[1].is_nil());
+  EXPECT_TRUE(v.elements[1].is_array());
+  EXPECT_TRUE(v.elements[1].elements.empty());
+  EXPECT_EQ(v.elements[2].error_code(), "ERR");
+}
