@@ -1,6 +1,8 @@
 // A request: a buffer of one or more RESP commands, separate from any connection. Sending
 // one command, a pipeline or a script call is the same operation on a connection: the
 // connection writes the buffer and collects exactly `size()` replies, in order.
+// Commands are encoded here directly (no printf, no temporary argv arrays); a unit test
+// checks the bytes against hiredis's redisFormatCommandArgv.
 #pragma once
 
 #include <string>
@@ -20,13 +22,18 @@ class Request {
   Request& push(const std::vector<std::string_view>& args);
   Request& push(const std::vector<std::string>& args);
 
+  // Incremental form: begin(n) then exactly n arg() calls make one command.
+  Request& begin(std::size_t argc);
+  Request& arg(std::string_view a);
+
   std::size_t size() const noexcept { return commands_; }
   const std::string& payload() const noexcept { return payload_; }
   std::string take_payload() noexcept { return std::move(payload_); }
   bool empty() const noexcept { return commands_ == 0; }
 
  private:
-  void append(int argc, const char** argv, const std::size_t* lens);
+  template <class It>
+  Request& push_range(It first, It last, std::size_t n);
   std::string payload_;
   std::size_t commands_ = 0;
 };

@@ -17,6 +17,7 @@ struct Script {
   std::string name;
   std::string source;
   std::string sha1;  // lowercase hex, as Redis computes it
+  std::string op;    // "script:<name>", its label in metrics
 };
 
 // Every script in lua/, in file-name order.

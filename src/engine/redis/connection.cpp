@@ -18,6 +18,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <array>
 #include <random>
@@ -80,7 +81,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     mux.fail_all(fail);
   }
 
-  void record(const std::string& op, bool error, clock::time_point start) {
+  void record(std::string_view op, bool error, clock::time_point start) {
     if (!opts.metrics) return;
     opts.metrics->observe_redis(op, error, std::chrono::duration<double>(clock::now() - start).count());
   }
@@ -108,7 +109,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch()).count());
   }
 
-  awaitable<result<Replies>> call(Request req, std::string op, bool internal) {
+  awaitable<result<Replies>> call(Request req, std::string_view op, bool internal) {
     auto self = shared_from_this();
     auto start = clock::now();
     if (req.empty()) co_return make_error_code(errc::internal);
@@ -358,23 +359,26 @@ awaitable<result<Reply>> Connection::eval(std::string script, std::vector<std::s
   auto impl = impl_;
   const Script* s = impl->opts.scripts ? impl->opts.scripts->find(script) : nullptr;
   if (!s) co_return make_error_code(errc::internal);
-  std::string numkeys = std::to_string(keys.size());
-  std::vector<std::string_view> argv{"EVALSHA", s->sha1, numkeys};
-  for (const auto& k : keys) argv.push_back(k);
-  for (const auto& a : args) argv.push_back(a);
-  std::string op = "script:" + s->name;
+  auto evalsha = [&](Request& r) {
+    r.begin(3 + keys.size() + args.size()).arg("EVALSHA").arg(s->sha1);
+    char buf[24];
+    auto n = std::to_chars(buf, buf + sizeof buf, keys.size());
+    r.arg(std::string_view(buf, static_cast<std::size_t>(n.ptr - buf)));
+    for (const auto& k : keys) r.arg(k);
+    for (const auto& a : args) r.arg(a);
+  };
 
   Request first;
-  first.push(argv);
-  auto r = co_await impl->call(std::move(first), op, false);
+  evalsha(first);
+  auto r = co_await impl->call(std::move(first), s->op, false);
   if (!r) co_return r.error();
   if (!(r->front().is_error() && r->front().error_code() == "NOSCRIPT")) co_return std::move(r->front());
 
   impl->log("info", "script cache lost (NOSCRIPT); reloading " + s->name);
   Request retry;
   retry.push({"SCRIPT", "LOAD", s->source});
-  retry.push(argv);
-  auto r2 = co_await impl->call(std::move(retry), op, false);
+  evalsha(retry);
+  auto r2 = co_await impl->call(std::move(retry), s->op, false);
   if (!r2) co_return r2.error();
   if ((*r2)[0].is_error()) co_return make_error_code(errc::redis_error);
   co_return std::move((*r2)[1]);

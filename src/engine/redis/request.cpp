@@ -1,41 +1,53 @@
-// Request: RESP command formatting through hiredis's redisFormatCommandArgv.
+// Request: RESP encoding of commands (arrays of bulk strings).
 #include "latchkey/redis/request.hpp"
 
-#include <hiredis/hiredis.h>
-
-#include <new>
+#include <charconv>
 
 namespace latchkey::redis {
+namespace {
 
-void Request::append(int argc, const char** argv, const std::size_t* lens) {
-  char* cmd = nullptr;
-  int n = redisFormatCommandArgv(&cmd, argc, argv, lens);
-  if (n < 0 || !cmd) throw std::bad_alloc();
-  payload_.append(cmd, static_cast<std::size_t>(n));
-  redisFreeCommand(cmd);
+void append_number(std::string& out, std::size_t n) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+Request& Request::begin(std::size_t argc) {
+  payload_.push_back('*');
+  append_number(payload_, argc);
+  payload_ += "\r\n";
   ++commands_;
-}
-
-Request& Request::push(std::initializer_list<std::string_view> args) {
-  return push(std::vector<std::string_view>(args));
-}
-
-Request& Request::push(const std::vector<std::string_view>& args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  append(static_cast<int>(args.size()), argv.data(), lens.data());
   return *this;
 }
 
+Request& Request::arg(std::string_view a) {
+  payload_.push_back('$');
+  append_number(payload_, a.size());
+  payload_ += "\r\n";
+  payload_.append(a);
+  payload_ += "\r\n";
+  return *this;
+}
+
+template <class It>
+Request& Request::push_range(It first, It last, std::size_t n) {
+  begin(n);
+  for (; first != last; ++first) arg(*first);
+  return *this;
+}
+
+Request& Request::push(std::initializer_list<std::string_view> args) {
+  return push_range(args.begin(), args.end(), args.size());
+}
+
+Request& Request::push(const std::vector<std::string_view>& args) {
+  return push_range(args.begin(), args.end(), args.size());
+}
+
 Request& Request::push(const std::vector<std::string>& args) {
-  std::vector<std::string_view> views(args.begin(), args.end());
-  return push(views);
+  return push_range(args.begin(), args.end(), args.size());
 }
 
 }  // namespace latchkey::redis

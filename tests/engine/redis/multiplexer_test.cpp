@@ -3,6 +3,7 @@
 #include "latchkey/redis/multiplexer.hpp"
 
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 
 using namespace latchkey;
 using namespace latchkey::redis;
@@ -106,4 +107,32 @@ TEST(Multiplexer, FailAllCompletesEveryEntryOnce) {
   EXPECT_FALSE(m.has_unwritten());
   m.fail_all(make_error_code(errc::unavailable));
   EXPECT_EQ(a.calls, 1);
+}
+
+// Our RESP encoder writes exactly what hiredis's redisFormatCommandArgv writes.
+TEST(Request, EncodesLikeHiredis) {
+  std::vector<std::vector<std::string>> commands{
+      {"PING"},
+      {"SET", "key", "value", "EX", "60"},
+      {"EVALSHA", std::string(40, 'a'), "2", "k1", "k2", "", std::string("bin\0ary\r\n", 9)},
+      {"HSET", "k", "f", std::string(100000, 'x')}};
+  for (const auto& cmd : commands) {
+    Request ours;
+    ours.push(cmd);
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    char* theirs = nullptr;
+    int n = redisFormatCommandArgv(&theirs, static_cast<int>(cmd.size()), argv.data(), lens.data());
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(ours.payload(), std::string(theirs, static_cast<std::size_t>(n))) << cmd[0];
+    redisFreeCommand(theirs);
+  }
+  Request incremental;
+  incremental.begin(2).arg("GET").arg("a");
+  EXPECT_EQ(incremental.payload(), "*2\r\n$3\r\nGET\r\n$1\r\na\r\n");
+  EXPECT_EQ(incremental.size(), 1u);
 }
