@@ -14,8 +14,6 @@ enum class Level { debug, info, warn, error };
 // Event log (stderr): {"ts": "<ISO 8601 UTC>", "level": ..., "msg": ...}
 void event(Level level, std::string_view msg);
 void event(std::string_view level, std::string_view msg);
-// Writes an already serialized JSON object plus newline to stdout (the access log).
-void access_line(std::string_view json_object);
 // Writes bytes to stdout as they are (already complete lines).
 void write_stdout(std::string_view bytes);
 // UTC, ISO 8601 with milliseconds: 2026-11-26T10:01:07.709Z

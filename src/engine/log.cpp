@@ -70,10 +70,4 @@ void TimestampCache::append(std::string& out) {
   out.push_back('Z');
 }
 
-void access_line(std::string_view json_object) {
-  std::string line(json_object);
-  line.push_back('\n');
-  write_all(1, line);
-}
-
 }  // namespace latchkey::log

@@ -299,16 +299,17 @@ awaitable<void> Shard::serve_connection(tcp::socket socket) {
     }
     keep_alive = keep_alive && !stopping;
 
-    std::size_t bytes_out = resp.body.size();
+    // Recorded before the response is written, so a scrape made after a client has its answer
+    // always counts it; the duration is the time to a ready response.
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::string method = sanitize_method(req.method);
+    metrics.observe_http(route_name, method, resp.status, seconds);
+    if (cfg.access_log) log_access(rid, method, route_name, resp.status, seconds, resp.body.size(), remote);
+
     std::string head = response_head(resp, rid, keep_alive, http10);
     std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(resp.body)};
     stream.expires_after(cfg.read_timeout);
     auto [wec, wn] = co_await asio::async_write(stream, wire, tuple_awaitable);
-
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::string method = sanitize_method(req.method);
-    metrics.observe_http(route_name, method, resp.status, seconds);
-    if (cfg.access_log) log_access(rid, method, route_name, resp.status, seconds, bytes_out, remote);
     if (wec || !keep_alive || ec) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -131,6 +131,8 @@ TEST_F(ServerTest, ReadyzSurvivesScriptFlush) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(http_request(port, "GET", "/readyz").status, 200);
 }
 
+// Regression: a scrape right after a response arrived missed it (the metric was recorded
+// after the write; the next request could land on the other shard first).
 TEST_F(ServerTest, MetricsCountRequestsAndRedisCalls) {
   http_request(port, "GET", "/healthz");
   http_request(port, "GET", "/readyz");
