@@ -1,4 +1,4 @@
-// Connection: the Asio side of the Redis client (socket, reader and writer coroutines,
+// Connection: the Asio side of the Redis client (socket; reader, writer and watchdog coroutines;
 // deadlines, reconnect). The pure matching logic lives in Multiplexer.
 #include "latchkey/redis/connection.hpp"
 
