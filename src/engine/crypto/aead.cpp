@@ -163,9 +163,10 @@ std::string KeyRing::serialize() const {
 
 KeyRing KeyRing::generate() {
   AeadKey k;
-  std::array<std::uint8_t, 8> id{};
+  // Short: the kid is stored in every ciphertext. 32 random bits keep a ring's ids distinct.
+  std::array<std::uint8_t, 4> id{};
   random_bytes(id);
-  k.kid = "enc-" + hex_encode(id);
+  k.kid = "e" + hex_encode(id);
   random_bytes(k.key);
   k.created_at = std::chrono::duration_cast<std::chrono::seconds>(
                      std::chrono::system_clock::now().time_since_epoch()).count();

@@ -51,7 +51,10 @@ std::string Service::seal_data(std::string_view data_json, const std::string& ke
   return ring_.encrypt(data_json, key + "|d");
 }
 
+// An empty device and ip (the common case) are stored as an empty field rather than a
+// ciphertext of nothing: ~60 bytes less per session, and nothing secret to protect.
 std::string Service::seal_meta(std::string_view device_json, std::string_view ip, const std::string& key) const {
+  if (device_json == "{}" && ip.empty()) return {};
   std::string meta(device_json);
   meta.push_back('\n');  // serialized JSON never contains a raw newline; ip is validated
   meta.append(ip);
@@ -60,6 +63,11 @@ std::string Service::seal_meta(std::string_view device_json, std::string_view ip
 
 bool Service::open_meta(const std::string& sealed, const std::string& key, std::string& device_json,
                         std::string& ip) const {
+  if (sealed.empty()) {
+    device_json = "{}";
+    ip.clear();
+    return true;
+  }
   auto meta = ring_.decrypt(sealed, key + "|m");
   if (!meta) return false;
   auto nl = meta->rfind('\n');
