@@ -19,7 +19,6 @@
 namespace latchkey {
 class Metrics;
 struct Config;
-struct Secrets;
 namespace redis {
 class Connection;
 }
@@ -61,8 +60,7 @@ struct RequestContext {
   std::vector<std::pair<std::string, std::string>> params;  // path parameters
   std::string request_id;
   const Config& config;
-  const Secrets& secrets;
-  const Services& services;
+  const Services& services;  // built from the key rings; handlers never see raw secrets
   redis::Connection& redis;  // this shard's connection
   Metrics& metrics;          // this shard's metrics
   const std::vector<const Metrics*>& all_metrics;

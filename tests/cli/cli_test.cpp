@@ -59,6 +59,19 @@ std::map<std::string, std::string> serve_env(const std::string& secrets, const s
           {"LATCHKEY_REDIS_RECONNECT_MAX_MS", "200"}};
 }
 
+bool wait_for_status(std::uint16_t port, const std::string& path, int status, std::chrono::milliseconds max);
+
+// `latchkey serve` on a free port against `rs`, with fresh key rings.
+struct Serving {
+  explicit Serving(const RedisServer& rs)
+      : secrets(init_keys(dir)), port(free_port()),
+        process({latchkey_binary(), "serve"}, serve_env(secrets, rs.url(), port)) {}
+  TempDir dir;
+  std::string secrets;
+  std::uint16_t port;
+  Process process;
+};
+
 bool wait_for_status(std::uint16_t port, const std::string& path, int status, std::chrono::milliseconds max) {
   auto deadline = std::chrono::steady_clock::now() + max;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -139,10 +152,9 @@ TEST(Cli, RefusesAnEvictingRedisAndSaysWhy) {
 TEST(Cli, StartsWithRedisDownAndBecomesReadyWhenItAppears) {
   RedisServer rs;
   rs.kill();
-  TempDir d;
-  std::string dir = init_keys(d);
-  auto port = free_port();
-  Process p({latchkey_binary(), "serve"}, serve_env(dir, rs.url(), port));
+  Serving s(rs);
+  auto port = s.port;
+  Process& p = s.process;
   ASSERT_TRUE(wait_for_status(port, "/healthz", 200, 10s)) << p.err();
   EXPECT_EQ(http_request(port, "GET", "/readyz").status, 503);
   rs.start();
@@ -153,10 +165,9 @@ TEST(Cli, StartsWithRedisDownAndBecomesReadyWhenItAppears) {
 
 TEST(Cli, SigtermDrainsInFlightRequests) {
   RedisServer rs;
-  TempDir d;
-  std::string dir = init_keys(d);
-  auto port = free_port();
-  Process p({latchkey_binary(), "serve"}, serve_env(dir, rs.url(), port));
+  Serving s(rs);
+  auto port = s.port;
+  Process& p = s.process;
   ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
   // Freeze Redis for 0.8 s, so /readyz requests are in flight when SIGTERM arrives.
   auto sleeper = std::async(std::launch::async, [&] { return rs.command({"DEBUG", "SLEEP", "0.8"}); });
@@ -174,10 +185,9 @@ TEST(Cli, SigtermDrainsInFlightRequests) {
 
 TEST(Cli, AccessLogIsJsonAndCarriesNoSecret) {
   RedisServer rs;
-  TempDir d;
-  std::string dir = init_keys(d);
-  auto port = free_port();
-  Process p({latchkey_binary(), "serve"}, serve_env(dir, rs.url(), port));
+  Serving s(rs);
+  auto port = s.port;
+  Process& p = s.process;
   ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
   const std::string secret_token = "SECRETTOKENVALUE0123456789abcdefghijklmnopq";
   http_request(port, "POST", "/v1/sessions/validate", "{\"token\":\"" + secret_token + "\"}",

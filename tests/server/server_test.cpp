@@ -98,8 +98,10 @@ TEST_F(ServerTest, HealthzAndRequestIds) {
   auto echoed = http_request(port, "GET", "/healthz", "", {{"X-Request-Id", "abc-123"}});
   EXPECT_EQ(echoed.header("x-request-id"), "abc-123");
   auto unsafe = http_request(port, "GET", "/healthz", "", {{"X-Request-Id", "bad id\" injected"}});
-  EXPECT_NE(unsafe.header("x-request-id").find_first_not_of("0123456789abcdef-"), 0u);
-  EXPECT_EQ(unsafe.header("x-request-id").find(' '), std::string::npos);
+  // An unsafe incoming id is replaced by a generated one (hex prefix, '-', counter).
+  std::string replaced = unsafe.header("x-request-id");
+  EXPECT_FALSE(replaced.empty());
+  EXPECT_EQ(replaced.find_first_not_of("0123456789abcdef-"), std::string::npos) << replaced;
 }
 
 TEST_F(ServerTest, ReadyzFollowsRedisAndRecoversWithoutRestart) {

@@ -52,6 +52,14 @@ ConnectionOptions options(const RedisServer& rs, Logs* logs = nullptr, std::stri
   return o;
 }
 
+// A started connection that has completed its handshake.
+std::unique_ptr<Connection> ready_connection(asio::io_context& ioc, ConnectionOptions opts) {
+  auto c = std::make_unique<Connection>(ioc.get_executor(), std::move(opts));
+  c->start();
+  EXPECT_TRUE(test::run_until(ioc, [&] { return c->ready(); })) << c->last_error();
+  return c;
+}
+
 asio::awaitable<result<Replies>> exec(Connection& c, std::vector<std::string> args) {
   Request r;
   r.push(args);
@@ -63,9 +71,9 @@ asio::awaitable<result<Replies>> exec(Connection& c, std::vector<std::string> ar
 TEST(RedisConnection, ExecReturnsTypedRepliesAndErrorValues) {
   RedisServer rs;
   asio::io_context ioc{1};
-  Connection c(ioc.get_executor(), options(rs));
-  c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }));
+  auto conn = ready_connection(ioc, options(rs));
+  ASSERT_TRUE(conn->ready());
+  Connection& c = *conn;
 
   Request pipeline;
   pipeline.push({"SET", "lk:test:a", "1", "EX", "60"}).push({"INCR", "lk:test:a"}).push({"HGET", "lk:test:a", "x"}).push({"GET", "lk:test:none"});
@@ -85,9 +93,9 @@ TEST(RedisConnection, ManyConcurrentCallersOnOneSocketGetTheirOwnReplies) {
   Metrics metrics;
   auto opts = options(rs);
   opts.metrics = &metrics;
-  Connection c(ioc.get_executor(), opts);
-  c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }));
+  auto conn = ready_connection(ioc, opts);
+  ASSERT_TRUE(conn->ready());
+  Connection& c = *conn;
 
   constexpr int kCallers = 2000;
   std::vector<std::string> got(kCallers);
@@ -116,9 +124,9 @@ TEST(RedisConnection, ScriptIsReloadedAfterScriptFlush) {
   RedisServer rs;
   asio::io_context ioc{1};
   Logs logs;
-  Connection c(ioc.get_executor(), options(rs, &logs));
-  c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }));
+  auto conn = ready_connection(ioc, options(rs, &logs));
+  ASSERT_TRUE(conn->ready());
+  Connection& c = *conn;
   auto eval = [&] {
     return test::run_awaitable(ioc, c.eval("ping", std::vector<std::string>{"lk:probe:{t}"}, std::vector<std::string>{}));
   };
@@ -144,9 +152,9 @@ TEST(RedisConnection, KilledMidLoadFailsFastThenReconnectsByItself) {
   RedisServer rs;
   asio::io_context ioc{1};
   auto opts = options(rs);
-  Connection c(ioc.get_executor(), opts);
-  c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }));
+  auto conn = ready_connection(ioc, opts);
+  ASSERT_TRUE(conn->ready());
+  Connection& c = *conn;
 
   std::atomic<bool> stop_load{false};
   int ok = 0, failed = 0, in_flight = 0;
@@ -193,9 +201,9 @@ TEST(RedisConnection, KilledMidLoadFailsFastThenReconnectsByItself) {
 TEST(RedisConnection, FrozenServerTimesOutAtTheDeadlineThenRecovers) {
   RedisServer rs;
   asio::io_context ioc{1};
-  Connection c(ioc.get_executor(), options(rs));
-  c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }));
+  auto conn = ready_connection(ioc, options(rs));
+  ASSERT_TRUE(conn->ready());
+  Connection& c = *conn;
   rs.pause();
   auto t0 = std::chrono::steady_clock::now();
   auto r = test::run_awaitable(ioc, exec(c, {"GET", "x"}));
@@ -218,9 +226,9 @@ TEST(RedisConnection, AuthAndSelectFromTheUrl) {
   RedisServer rs({"--requirepass", "s3cret"});
   asio::io_context ioc{1};
   std::string url = "redis://:s3cret@127.0.0.1:" + std::to_string(rs.port()) + "/3";
-  Connection c(ioc.get_executor(), options(rs, nullptr, url));
-  c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); })) << c.last_error();
+  auto conn = ready_connection(ioc, options(rs, nullptr, url));
+  ASSERT_TRUE(conn->ready());
+  Connection& c = *conn;
   ASSERT_TRUE(test::run_awaitable(ioc, exec(c, {"SET", "lk:test:db3", "yes", "EX", "60"})));
   EXPECT_EQ(rs.command({"GET", "lk:test:db3"}, 3).substr(0, 10), "ERR:NOAUTH");  // the server does require it
 
@@ -236,9 +244,9 @@ TEST(RedisConnection, AuthAndSelectFromTheUrl) {
 TEST(RedisConnection, SelectsTheDatabase) {
   RedisServer rs;
   asio::io_context ioc{1};
-  Connection c(ioc.get_executor(), options(rs, nullptr, rs.url(5)));
-  c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }));
+  auto conn = ready_connection(ioc, options(rs, nullptr, rs.url(5)));
+  ASSERT_TRUE(conn->ready());
+  Connection& c = *conn;
   ASSERT_TRUE(test::run_awaitable(ioc, exec(c, {"SET", "lk:test:db5", "here", "EX", "60"})));
   EXPECT_EQ(rs.command({"GET", "lk:test:db5"}, 5), "here");
   EXPECT_EQ(rs.command({"GET", "lk:test:db5"}, 0), "(nil)");
@@ -269,9 +277,8 @@ TEST(RedisConnection, WarnsWhenConfigIsNotPermitted) {
   RedisServer rs({"--rename-command", "CONFIG", "\"\""});
   asio::io_context ioc{1};
   Logs logs;
-  Connection c(ioc.get_executor(), options(rs, &logs));
-  c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); })) << c.last_error();
+  auto conn = ready_connection(ioc, options(rs, &logs));
+  ASSERT_TRUE(conn->ready());
   EXPECT_TRUE(logs.contains("cannot read maxmemory-policy"));
 }
 
@@ -294,9 +301,9 @@ TEST(RedisConnection, StartsWhileRedisIsDownAndConnectsWhenItAppears) {
 TEST(RedisConnection, StopFailsPendingCallsAndStopsReconnecting) {
   RedisServer rs;
   asio::io_context ioc{1};
-  Connection c(ioc.get_executor(), options(rs));
-  c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }));
+  auto conn = ready_connection(ioc, options(rs));
+  ASSERT_TRUE(conn->ready());
+  Connection& c = *conn;
   rs.pause();
   std::optional<result<Replies>> pending;
   asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
