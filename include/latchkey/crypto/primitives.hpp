@@ -32,6 +32,21 @@ inline Sha256Digest sha256(std::string_view s) noexcept { return sha256(as_bytes
 
 Sha256Digest hmac_sha256(bytes_view key, bytes_view data) noexcept;
 
+// HMAC-SHA-256 with the key's inner and outer hash states computed once: a MAC of a short
+// message is then two SHA-256 finalisations with no allocation and no algorithm lookup
+// (about 5x cheaper than hmac_sha256() per call). Immutable after construction, so one
+// instance may be used from many threads.
+class PreparedHmacSha256 {
+ public:
+  explicit PreparedHmacSha256(bytes_view key) noexcept;
+  Sha256Digest mac(bytes_view data) const noexcept;
+
+ private:
+  // Two OpenSSL SHA256_CTX values after absorbing the padded key (size checked in the .cpp).
+  alignas(8) unsigned char inner_[112]{};
+  alignas(8) unsigned char outer_[112]{};
+};
+
 // base64url (RFC 4648 section 5) without padding.
 std::string base64url_encode(bytes_view data);
 inline std::string base64url_encode(std::string_view s) { return base64url_encode(as_bytes(s)); }

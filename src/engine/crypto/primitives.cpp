@@ -1,4 +1,7 @@
 // OpenSSL-backed implementations of the primitives in crypto/primitives.hpp.
+// The low-level SHA256_* calls (deprecated in OpenSSL 3, still supported) are used only by
+// PreparedHmacSha256, which needs to copy a hash state without allocating.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "latchkey/crypto/primitives.hpp"
 
 #include <openssl/crypto.h>
@@ -7,7 +10,9 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 
 namespace latchkey::crypto {
@@ -50,6 +55,43 @@ Sha256Digest hmac_sha256(bytes_view key, bytes_view data) noexcept {
   static const std::uint8_t empty = 0;
   HMAC(sha256_md(), key.empty() ? &empty : key.data(), static_cast<int>(key.size()),
        data.data(), data.size(), out.data(), &len);
+  return out;
+}
+
+static_assert(sizeof(SHA256_CTX) <= 112 && alignof(SHA256_CTX) <= 8);
+
+PreparedHmacSha256::PreparedHmacSha256(bytes_view key) noexcept {
+  std::array<std::uint8_t, 64> block{};
+  if (key.size() > block.size()) {
+    auto d = sha256(key);
+    std::copy(d.begin(), d.end(), block.begin());
+  } else {
+    std::copy(key.begin(), key.end(), block.begin());
+  }
+  std::array<std::uint8_t, 64> pad{};
+  for (std::size_t i = 0; i < 64; ++i) pad[i] = block[i] ^ 0x36;
+  auto* in = reinterpret_cast<SHA256_CTX*>(inner_);
+  SHA256_Init(in);
+  SHA256_Update(in, pad.data(), pad.size());
+  for (std::size_t i = 0; i < 64; ++i) pad[i] = block[i] ^ 0x5c;
+  auto* out = reinterpret_cast<SHA256_CTX*>(outer_);
+  SHA256_Init(out);
+  SHA256_Update(out, pad.data(), pad.size());
+  OPENSSL_cleanse(block.data(), block.size());
+  OPENSSL_cleanse(pad.data(), pad.size());
+}
+
+Sha256Digest PreparedHmacSha256::mac(bytes_view data) const noexcept {
+  SHA256_CTX c;
+  std::memcpy(&c, inner_, sizeof c);
+  SHA256_Update(&c, data.data(), data.size());
+  Sha256Digest inner_digest{};
+  SHA256_Final(inner_digest.data(), &c);
+  std::memcpy(&c, outer_, sizeof c);
+  SHA256_Update(&c, inner_digest.data(), inner_digest.size());
+  Sha256Digest out{};
+  SHA256_Final(out.data(), &c);
+  OPENSSL_cleanse(&c, sizeof c);
   return out;
 }
 

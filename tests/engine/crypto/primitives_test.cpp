@@ -24,7 +24,23 @@ TEST(Hmac, Rfc4231Vectors) {
     std::string data = from_hex(c.at("data_hex").as_string());
     auto mac = hmac_sha256(as_bytes(key), as_bytes(data));
     EXPECT_EQ(hex_encode(mac), c.at("hmac_sha256_hex").as_string()) << "test case " << c.at("tc");
+    PreparedHmacSha256 prepared(as_bytes(key));
+    EXPECT_EQ(hex_encode(prepared.mac(as_bytes(data))), c.at("hmac_sha256_hex").as_string()) << "test case " << c.at("tc");
   }
+}
+
+TEST(Hmac, PreparedMatchesOneShotForKeysLongerThanABlockAndEveryMessageLength) {
+  std::string key(131, '\xaa');  // RFC 4231 test case 6 shape: the key is hashed first
+  PreparedHmacSha256 prepared(as_bytes(key));
+  std::string data;
+  for (int n = 0; n < 300; ++n) {
+    EXPECT_EQ(hex_encode(prepared.mac(as_bytes(data))), hex_encode(hmac_sha256(as_bytes(key), as_bytes(data)))) << n;
+    data.push_back(static_cast<char>(n));
+  }
+  auto doc = test::load_vector("rfc4231_hmac_sha256.json");
+  const auto& tc6 = doc.at("extra_cases_outside_requested_scope").as_array().at(1);
+  std::string msg(tc6.at("data_ascii").as_string());
+  EXPECT_EQ(hex_encode(prepared.mac(as_bytes(msg))), tc6.at("hmac_sha256_hex").as_string());
 }
 
 TEST(Hmac, Rfc7515AppendixA1SignatureThroughBase64url) {
