@@ -2,9 +2,11 @@
 // `latchkey serve` refuses to start unless every ring is present and valid, and names the
 // one that is not.
 //   DIR/encryption.json   AES-256-GCM ring (crypto/aead.hpp format), mode 0600
+//   DIR/signing.json      JWT signing ring (crypto/signing_ring.hpp format), mode 0600
 #pragma once
 
 #include "latchkey/crypto/aead.hpp"
+#include "latchkey/crypto/signing_ring.hpp"
 
 #include <optional>
 #include <string>
@@ -14,15 +16,24 @@ namespace latchkey {
 
 struct Secrets {
   crypto::KeyRing encryption;
+  crypto::SigningRing signing;
 };
 
 inline constexpr const char* kEncryptionRingFile = "encryption.json";
+inline constexpr const char* kSigningRingFile = "signing.json";
 
 // The secrets, or a message naming the missing or invalid file.
 std::variant<Secrets, std::string> load_secrets(const std::string& dir);
 
-// Creates DIR (0700) and each ring file that does not exist yet (0600). Never overwrites a
-// ring. Returns an error message, or nothing on success; `created` lists the new files.
-std::optional<std::string> init_secrets(const std::string& dir, std::string* created = nullptr);
+// Creates DIR (0700) and each ring file that does not exist yet (0600); a new signing ring
+// holds one key of `signing_alg`. Never overwrites a ring. Returns an error message, or
+// nothing on success; `created` lists the new files.
+std::optional<std::string> init_secrets(const std::string& dir, std::string* created = nullptr,
+                                        crypto::jws::Alg signing_alg = crypto::jws::Alg::EdDSA);
+
+// Reads DIR/signing.json, or a message saying why not.
+std::variant<crypto::SigningRing, std::string> load_signing_ring(const std::string& dir);
+// Replaces DIR/signing.json atomically (write to a temporary 0600 file, fsync, rename).
+std::optional<std::string> store_signing_ring(const std::string& dir, const crypto::SigningRing& ring);
 
 }  // namespace latchkey

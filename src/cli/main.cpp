@@ -1,6 +1,6 @@
 // The latchkey executable: a thin shell over the engine and the HTTP server.
 //   latchkey serve [--config FILE] [--option=value ...]
-//   latchkey keys init --dir DIR
+//   latchkey keys init|add|remove|list --dir DIR ...
 //   latchkey config --markdown
 //   latchkey version
 #include "../server/routes.hpp"
@@ -14,7 +14,9 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <csignal>
+#include <map>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -29,7 +31,11 @@ int usage(std::FILE* out, int code) {
   std::fputs(
       "usage: latchkey <command> [options]\n"
       "  serve [--config FILE] [--name=value ...]   run the server (options: docs/configuration.md)\n"
-      "  keys init --dir DIR                        create missing key rings in DIR\n"
+      "  keys init --dir DIR [--alg ALG]            create missing key rings in DIR (signing: EdDSA by default)\n"
+      "  keys add --dir DIR [--alg ALG] [--activate-in SECONDS]\n"
+      "                                             add a JWT signing key (newest active key signs)\n"
+      "  keys remove --dir DIR --kid KID            remove a signing key\n"
+      "  keys list --dir DIR                        list signing keys (no secrets)\n"
       "  config --markdown                          print the option reference\n"
       "  version                                    print the version\n",
       out);
@@ -124,18 +130,80 @@ int serve(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Options of a keys subcommand: --name VALUE or --name=VALUE.
+std::optional<std::map<std::string, std::string>> key_options(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> out;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (!a.starts_with("--")) return std::nullopt;
+    auto eq = a.find('=');
+    if (eq != std::string::npos) {
+      out[a.substr(2, eq - 2)] = a.substr(eq + 1);
+    } else {
+      if (i + 1 >= args.size()) return std::nullopt;
+      out[a.substr(2)] = args[++i];
+    }
+  }
+  return out;
+}
+
+int keys_fail(const std::string& why) {
+  std::cerr << "latchkey: " << why << "\n";
+  return 1;
+}
+
+// keys init --dir DIR [--alg ALG]
+// keys add --dir DIR [--alg ALG] [--activate-in SECONDS]
+// keys remove --dir DIR --kid KID
+// keys list --dir DIR
 int keys(const std::vector<std::string>& args) {
-  if (args.size() < 3 || args[0] != "init" || args[1] != "--dir") {
-    if (!(args.size() == 2 && args[0] == "init" && args[1].starts_with("--dir="))) return usage(stderr, 2);
+  auto opts = args.empty() ? std::nullopt : key_options(args);
+  if (!opts || !opts->count("dir")) return usage(stderr, 2);
+  const std::string& sub = args[0];
+  const std::string dir = (*opts)["dir"];
+  auto alg = crypto::jws::alg_from_name(opts->count("alg") ? (*opts)["alg"] : "EdDSA");
+  if (!alg) return keys_fail("--alg must be one of EdDSA, ES256, RS256, HS256");
+  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  if (sub == "init") {
+    std::string created;
+    if (auto err = init_secrets(dir, &created, *alg)) return keys_fail(*err);
+    std::cout << (created.empty() ? "key rings already present in " + dir + "\n" : "created:\n" + created);
+    return 0;
   }
-  std::string dir = args.size() == 2 ? args[1].substr(6) : args[2];
-  std::string created;
-  if (auto err = init_secrets(dir, &created)) {
-    std::cerr << "latchkey: " << *err << "\n";
-    return 1;
+  auto loaded = load_signing_ring(dir);
+  if (auto* why = std::get_if<std::string>(&loaded)) return keys_fail(*why);
+  auto& ring = std::get<crypto::SigningRing>(loaded);
+  if (sub == "list") {
+    for (const auto& k : ring.keys())
+      std::cout << k.key.kid() << " " << crypto::jws::alg_name(k.key.alg()) << " created_at=" << k.created_at
+                << " activates_at=" << k.activates_at << (&k.key == &ring.signer(now) ? " (signing)" : "") << "\n";
+    return 0;
   }
-  std::cout << (created.empty() ? "key rings already present in " + dir + "\n" : "created:\n" + created);
-  return 0;
+  if (sub == "add") {
+    std::int64_t delay = 0;
+    if (opts->count("activate-in")) {
+      try {
+        delay = std::stoll((*opts)["activate-in"]);
+      } catch (const std::exception&) {
+        delay = -1;
+      }
+      if (delay < 0) return keys_fail("--activate-in must be a number of seconds >= 0");
+    }
+    std::string kid = ring.add(*alg, now, now + delay);
+    if (auto err = store_signing_ring(dir, ring)) return keys_fail(*err);
+    std::cout << "added " << crypto::jws::alg_name(*alg) << " key " << kid << " (signs from " << now + delay
+              << "; running servers pick it up when restarted)\n";
+    return 0;
+  }
+  if (sub == "remove") {
+    if (!opts->count("kid")) return usage(stderr, 2);
+    if (!ring.remove((*opts)["kid"])) return keys_fail("no key '" + (*opts)["kid"] + "', or it is the last key of the ring");
+    if (auto err = store_signing_ring(dir, ring)) return keys_fail(*err);
+    std::cout << "removed " << (*opts)["kid"] << ": tokens it signed no longer verify once servers restart\n";
+    return 0;
+  }
+  return usage(stderr, 2);
 }
 
 }  // namespace

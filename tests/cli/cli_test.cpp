@@ -104,8 +104,57 @@ TEST(Cli, KeysInitCreatesPrivateRingsAndNeverOverwrites) {
   ASSERT_EQ(::stat(ring.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::string before = read_file(ring);
+  std::string signing = dir + "/signing.json";
+  ASSERT_EQ(::stat(signing.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string signing_before = read_file(signing);
+  EXPECT_NE(signing_before.find("\"alg\":\"EdDSA\""), std::string::npos) << "asymmetric by default";
   EXPECT_EQ(run({"keys", "init", "--dir", dir}), 0);
   EXPECT_EQ(read_file(ring), before);
+  EXPECT_EQ(read_file(signing), signing_before);
+}
+
+TEST(Cli, KeysAddListRemoveRotateTheSigningRing) {
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::string out, err;
+  ASSERT_EQ(run({"keys", "list", "--dir", dir}, {}, &out), 0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  std::string first_kid = out.substr(0, out.find(' '));
+  EXPECT_NE(out.find("(signing)"), std::string::npos);
+  for (std::string alg : {"ES256", "RS256", "HS256"}) ASSERT_EQ(run({"keys", "add", "--dir", dir, "--alg", alg}, {}, &out), 0) << alg;
+  ASSERT_EQ(run({"keys", "add", "--dir", dir, "--alg=EdDSA", "--activate-in", "3600"}, {}, &out), 0);
+  ASSERT_EQ(run({"keys", "list", "--dir", dir}, {}, &out), 0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 5) << out;
+  // The HS256 key (newest active) signs; the one activating in an hour does not yet.
+  auto signing_line = out.substr(out.rfind('\n', out.find("(signing)")) + 1);
+  EXPECT_NE(signing_line.find("HS256"), std::string::npos) << out;
+  EXPECT_EQ(out.find("PRIVATE"), std::string::npos) << "list never prints key material";
+  struct stat st{};
+  ASSERT_EQ(::stat((dir + "/signing.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(run({"keys", "remove", "--dir", dir, "--kid", first_kid}, {}, &out), 0);
+  ASSERT_EQ(run({"keys", "list", "--dir", dir}, {}, &out), 0);
+  EXPECT_EQ(out.find(first_kid), std::string::npos);
+  EXPECT_EQ(run({"keys", "remove", "--dir", dir, "--kid", "nope"}, {}, nullptr, &err), 1);
+  EXPECT_EQ(run({"keys", "add", "--dir", dir, "--alg", "none"}, {}, nullptr, &err), 1);
+  EXPECT_NE(err.find("--alg"), std::string::npos) << err;
+  EXPECT_EQ(run({"keys", "add", "--dir", dir, "--alg", "HS512"}, {}, nullptr, &err), 1);
+}
+
+TEST(Cli, RefusesAWeakOrBrokenSigningRingNamingTheKey) {
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::ofstream(dir + "/signing.json") << R"({"keys":[{"kid":"short","alg":"HS256","secret":"c2hvcnQ"}]})";
+  std::string err;
+  EXPECT_EQ(run({"serve"}, serve_env(dir, "redis://127.0.0.1:1/0", 1), nullptr, &err), 2);
+  EXPECT_NE(err.find("signing.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("'short'"), std::string::npos) << err;
+  EXPECT_NE(err.find("32"), std::string::npos) << err;
+  ::unlink((dir + "/signing.json").c_str());
+  EXPECT_EQ(run({"serve"}, serve_env(dir, "redis://127.0.0.1:1/0", 1), nullptr, &err), 2);
+  EXPECT_NE(err.find("signing key ring"), std::string::npos) << err;
+  EXPECT_NE(err.find("keys init"), std::string::npos) << err;
 }
 
 TEST(Cli, InvalidConfigStopsStartupNamingTheOption) {

@@ -59,7 +59,7 @@ Config server_test_config(const test::RedisServer& rs) {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server = std::make_unique<Server>(server_test_config(rs), Secrets{crypto::KeyRing::generate()}, test_routes());
+    server = std::make_unique<Server>(server_test_config(rs), test::test_secrets(), test_routes());
     auto err = server->start();
     ASSERT_FALSE(err) << *err;
     port = server->port();

@@ -480,13 +480,13 @@ TEST_F(SessionsTest, CiphertextMovedToAnotherSessionDoesNotDecrypt) {
 TEST_F(SessionsTest, KeyRotationLosesNoSession) {
   srv.reset();
   auto old_ring = crypto::KeyRing::generate();
-  srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, Secrets{old_ring});
+  srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, test_secrets(old_ring));
   auto s = create("xena", R"(,"data":{"kept":true})");
   srv.reset();
   auto fresh = crypto::KeyRing::generate();
   auto rotated = crypto::KeyRing::create({old_ring.keys()[0], fresh.keys()[0]});
   ASSERT_TRUE(rotated);
-  srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, Secrets{*rotated});
+  srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, test_secrets(*rotated));
   auto v = validate(s.token);
   ASSERT_EQ(v.status, 200) << v.body;
   EXPECT_TRUE(json_of(v).at("data").at("kept").as_bool());

@@ -11,6 +11,13 @@ namespace latchkey::test {
 
 using namespace std::chrono_literals;
 
+Secrets test_secrets(std::optional<crypto::KeyRing> encryption, crypto::jws::Alg alg) {
+  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  return Secrets{encryption ? std::move(*encryption) : crypto::KeyRing::generate(),
+                 crypto::SigningRing::generate(alg, now)};
+}
+
 Config test_config(const RedisServer& rs) {
   Config c;
   c.listen_host = "127.0.0.1";
@@ -35,7 +42,7 @@ TestServer::TestServer(RedisServer& rs, const std::function<void(Config&)>& twea
                        std::optional<Secrets> secrets)
     : config_(test_config(rs)) {
   if (tweak) tweak(config_);
-  Secrets sec = secrets ? std::move(*secrets) : Secrets{crypto::KeyRing::generate()};
+  Secrets sec = secrets ? std::move(*secrets) : test_secrets();
   server_ = std::make_unique<server::Server>(config_, std::move(sec), routes ? std::move(*routes) : server::make_routes());
   if (auto err = server_->start()) throw std::runtime_error(*err);
   port_ = server_->port();

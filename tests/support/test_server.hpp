@@ -19,6 +19,11 @@ namespace latchkey::test {
 
 inline const std::string kAdminKey = "test-admin-key-0123456789abcdef0123456789";
 
+// Fresh key rings for a test server: the given encryption ring (else a new one) and a signing
+// ring with one key of `alg`.
+Secrets test_secrets(std::optional<crypto::KeyRing> encryption = std::nullopt,
+                     crypto::jws::Alg alg = crypto::jws::Alg::EdDSA);
+
 // A config for tests: small limits and short deadlines, no access log.
 Config test_config(const RedisServer& rs);
 
