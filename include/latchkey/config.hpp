@@ -31,6 +31,8 @@ struct Config {
   std::chrono::milliseconds redis_reconnect_min{50};
   std::chrono::milliseconds redis_reconnect_max{2000};
   bool redis_allow_eviction = false;
+  unsigned redis_wait_replicas = 0;  // WAIT for this many replicas after revocation writes
+  std::chrono::milliseconds redis_wait_timeout{500};
   std::string key_prefix = "lk:";
   std::vector<std::string> admin_api_keys;
   std::string secrets_dir = "/etc/latchkey/secrets";
@@ -55,6 +57,18 @@ struct Config {
   std::string session_cookie_name = "__Host-session";
   std::string session_cookie_samesite = "Lax";
   bool session_cookie_secure = true;
+
+  // Tokens (seconds unless noted).
+  std::string token_issuer = "latchkey";
+  std::int64_t token_access_ttl = 900;
+  std::int64_t token_leeway = 30;
+  std::string token_algorithms = "EdDSA,ES256,RS256,HS256";
+  std::int64_t token_refresh_idle_ttl = 1209600;
+  std::int64_t token_refresh_absolute_ttl = 2592000;
+  std::int64_t token_refresh_grace = 10;
+  std::size_t token_max_bytes = 8192;
+  std::size_t token_max_claims_bytes = 4096;
+  std::int64_t token_max_families_per_user = 100;
 
   unsigned effective_threads() const noexcept;
 };

@@ -95,6 +95,19 @@ int serve(const std::vector<std::string>& args) {
     std::cerr << "latchkey: refusing to start: " << *err << "\n";
     return 2;
   }
+  auto allowed = crypto::jws::AlgSet::parse(cfg.token_algorithms);
+  for (const auto& k : std::get<Secrets>(secrets).signing.keys()) {
+    if (!allowed || !allowed->contains(k.key.alg())) {
+      std::cerr << "latchkey: refusing to start: signing key '" << k.key.kid() << "' uses "
+                << crypto::jws::alg_name(k.key.alg()) << ", which 'token_algorithms' (" << cfg.token_algorithms
+                << ") does not allow\n";
+      return 2;
+    }
+  }
+  if (cfg.redis_wait_replicas > 0 && cfg.redis_wait_timeout >= cfg.redis_timeout) {
+    std::cerr << "latchkey: refusing to start: 'redis_wait_timeout_ms' must be below 'redis_timeout_ms'\n";
+    return 2;
+  }
   if (int rc = check_redis_at_start(cfg); rc != 0) return rc;
 
   // Block the stop signals in every thread; the main thread takes them with sigwait.

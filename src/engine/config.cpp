@@ -1,5 +1,6 @@
 // Config loading: the option table, its sources and their precedence.
 #include "latchkey/config.hpp"
+#include "latchkey/crypto/jws.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -110,6 +111,10 @@ const std::vector<Option>& options() {
        ms_setter(&Config::redis_reconnect_max, 1, 600000)},
       {{"redis_allow_eviction", "false", "Run even when Redis's maxmemory-policy evicts keys. Off by default: every latchkey key has a TTL, so an evicting policy (even volatile-*) silently drops revocations, lockouts and sessions.", false},
        bool_setter(&Config::redis_allow_eviction)},
+      {{"redis_wait_replicas", "0", "After every revocation write (token revoke, logout everywhere, refresh rotation, reuse detection), `WAIT` until this many replicas have it; fewer within `redis_wait_timeout_ms` answers 503 instead of a success a failover could undo. 0: no WAIT (standalone Redis).", false},
+       [](Config& c, const std::string& v, std::string& why) { return parse_uint<unsigned>(v, c.redis_wait_replicas, 0, 16, why); }},
+      {{"redis_wait_timeout_ms", "500", "How long a revocation waits for `redis_wait_replicas` replicas.", false},
+       ms_setter(&Config::redis_wait_timeout, 1, 60000)},
       {{"key_prefix", "lk:", "Prefix of every Redis key latchkey writes (1-32 characters, no spaces or braces).", false},
        [](Config& c, const std::string& v, std::string& why) {
          if (v.empty() || v.size() > 32 || v.find_first_of(" {}\t\r\n") != std::string::npos) {
@@ -214,6 +219,40 @@ const std::vector<Option>& options() {
        }},
       {{"session_cookie_secure", "true", "Mark the session cookie `Secure` (HTTPS only). Turn off only for plain-HTTP development without the `__Host-` prefix.", false},
        bool_setter(&Config::session_cookie_secure)},
+      {{"token_issuer", "latchkey", "`iss` of every access token, and the only issuer verification accepts (1-256 printable characters; usually this server's public URL).", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v.empty() || v.size() > 256 || std::any_of(v.begin(), v.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; })) {
+           why = "must be 1-256 printable characters";
+           return false;
+         }
+         c.token_issuer = v;
+         return true;
+       }},
+      {{"token_access_ttl", "900", "Lifetime of an access token (s).", false},
+       seconds_setter(&Config::token_access_ttl, 10, 86400)},
+      {{"token_leeway", "30", "Clock skew tolerated when checking `exp` and `nbf` (s).", false},
+       seconds_setter(&Config::token_leeway, 0, 300)},
+      {{"token_algorithms", "EdDSA,ES256,RS256,HS256", "Allowlist of JWS algorithms verification accepts (comma-separated subset of EdDSA, ES256, RS256, HS256). Every key of the signing ring must use one of them.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (!crypto::jws::AlgSet::parse(v)) {
+           why = "expected a comma-separated subset of EdDSA, ES256, RS256, HS256, got '" + v + "'";
+           return false;
+         }
+         c.token_algorithms = v;
+         return true;
+       }},
+      {{"token_refresh_idle_ttl", "1209600", "A refresh-token family unused for this long expires (s).", false},
+       seconds_setter(&Config::token_refresh_idle_ttl, 60, 31536000)},
+      {{"token_refresh_absolute_ttl", "2592000", "A refresh-token family expires this long after the login that created it, however it is used (s).", false},
+       seconds_setter(&Config::token_refresh_absolute_ttl, 60, 31536000)},
+      {{"token_refresh_grace", "10", "After a refresh, the token just retired may be presented again for this long and returns the same new pair (two tabs refreshing at once); any other reuse revokes the family (s). 0 disables.", false},
+       seconds_setter(&Config::token_refresh_grace, 0, 300)},
+      {{"token_max_bytes", "8192", "Longest token accepted for verification; longer ones are refused before any decoding (bytes).", false},
+       size_setter(&Config::token_max_bytes, 1024, 65536)},
+      {{"token_max_claims_bytes", "4096", "Largest serialized custom `claims` object of an access token (bytes).", false},
+       size_setter(&Config::token_max_claims_bytes, 16, 16384)},
+      {{"token_max_families_per_user", "100", "Refresh-token families (logins) a user may hold; a new login beyond it revokes the oldest family.", false},
+       seconds_setter(&Config::token_max_families_per_user, 1, 10000)},
   };
   return table;
 }

@@ -84,7 +84,9 @@ HttpResponse engine_error(const RequestContext& ctx, const boost::system::error_
     case errc::invalid_request: description = "invalid request"; break;
     case errc::unavailable:
     case errc::timeout:
-    case errc::redis_error: description = "the session store is unavailable; retry later"; break;
+    case errc::redis_error: description = "the store (Redis) is unavailable; retry later"; break;
+    case errc::invalid_token: description = "invalid, expired or revoked token"; break;
+    case errc::invalid_grant: description = "invalid, expired, revoked or reused refresh token"; break;
     default: break;
   }
   return error_response(e, description, ctx.config.retry_after_seconds);

@@ -7,6 +7,7 @@ Router make_routes() {
   Router r;
   handlers::add_operations(r);
   handlers::add_sessions(r);
+  handlers::add_tokens(r);
   return r;
 }
 

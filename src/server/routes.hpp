@@ -11,6 +11,7 @@ Router make_routes();
 namespace handlers {
 void add_operations(Router& r);  // /healthz, /readyz, /metrics, /v1/server
 void add_sessions(Router& r);    // /v1/sessions..., /v1/users/{user_id}/sessions...
+void add_tokens(Router& r);      // /v1/tokens..., /v1/users/{user_id}/tokens, /.well-known/jwks.json
 }
 
 }  // namespace latchkey::server

@@ -5,13 +5,16 @@
 #include "latchkey/config.hpp"
 #include "latchkey/secrets.hpp"
 #include "latchkey/sessions.hpp"
+#include "latchkey/tokens.hpp"
 
 namespace latchkey::server {
 
 struct Services {
   Services(const Config& config, const Secrets& secrets)
-      : sessions(sessions::Settings::from(config), secrets.encryption) {}
+      : sessions(sessions::Settings::from(config), secrets.encryption),
+        tokens(tokens::Settings::from(config), secrets.signing, secrets.encryption) {}
   sessions::Service sessions;
+  tokens::Service tokens;
 };
 
 }  // namespace latchkey::server

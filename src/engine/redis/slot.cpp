@@ -1,6 +1,10 @@
 // Hash-slot arithmetic and the table of one short tag per slot.
 #include "latchkey/redis/slot.hpp"
 
+#include "latchkey/crypto/primitives.hpp"
+
+#include <openssl/crypto.h>
+
 #include <array>
 #include <mutex>
 #include <vector>
@@ -53,6 +57,31 @@ const std::string& slot_tag(std::uint16_t slot) {
     return t;
   }();
   return table[slot % kSlotCount];
+}
+
+namespace {
+constexpr std::size_t kHandleBytes = 35;
+constexpr std::size_t kHandleChars = 47;
+}  // namespace
+
+std::string new_handle(std::uint8_t version, std::uint16_t slot) {
+  std::array<std::uint8_t, kHandleBytes> raw{};
+  raw[0] = version;
+  raw[1] = static_cast<std::uint8_t>(slot >> 8);
+  raw[2] = static_cast<std::uint8_t>(slot & 0xFF);
+  crypto::random_bytes(std::span<std::uint8_t>(raw).subspan(3));
+  auto out = crypto::base64url_encode(raw);
+  OPENSSL_cleanse(raw.data(), raw.size());
+  return out;
+}
+
+std::optional<std::uint16_t> handle_slot(std::string_view handle, std::uint8_t version) {
+  if (handle.size() != kHandleChars) return std::nullopt;
+  auto raw = crypto::base64url_decode(handle);
+  if (!raw || raw->size() != kHandleBytes || static_cast<std::uint8_t>((*raw)[0]) != version) return std::nullopt;
+  auto slot = static_cast<std::uint16_t>((static_cast<std::uint8_t>((*raw)[1]) << 8) | static_cast<std::uint8_t>((*raw)[2]));
+  if (slot >= kSlotCount) return std::nullopt;
+  return slot;
 }
 
 }  // namespace latchkey::redis

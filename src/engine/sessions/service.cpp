@@ -6,6 +6,7 @@
 #include "latchkey/log.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
+#include "../script_results.hpp"
 
 #include <charconv>
 
@@ -16,20 +17,9 @@ using redis::Reply;
 
 namespace {
 
-boost::system::error_code err(errc e) { return make_error_code(e); }
-
-std::int64_t int_of(const Reply& r) {
-  if (r.is_integer()) return r.integer;
-  std::int64_t v = 0;
-  std::from_chars(r.str.data(), r.str.data() + r.str.size(), v);
-  return v;
-}
-
-// A script reply of the wrong shape is a bug or a foreign writer: never a "valid".
-boost::system::error_code bad_reply(const char* script) {
-  log::event(log::Level::error, std::string("unexpected reply shape from ") + script);
-  return err(errc::internal);
-}
+using detail::bad_reply;
+using detail::err;
+using detail::int_of;
 
 }  // namespace
 

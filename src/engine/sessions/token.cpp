@@ -8,30 +8,18 @@ namespace latchkey::sessions {
 namespace {
 
 constexpr std::uint8_t kTokenVersion = 1;
-constexpr std::size_t kTokenBytes = 35;
-constexpr std::size_t kTokenChars = 47;
 constexpr std::size_t kSessionIdChars = 43;
 
 }  // namespace
 
 std::string session_id_of(std::string_view token) { return crypto::base64url_encode(crypto::sha256(token)); }
 
-std::string new_token(std::uint16_t slot) {
-  std::array<std::uint8_t, kTokenBytes> raw{};
-  raw[0] = kTokenVersion;
-  raw[1] = static_cast<std::uint8_t>(slot >> 8);
-  raw[2] = static_cast<std::uint8_t>(slot & 0xFF);
-  crypto::random_bytes(std::span<std::uint8_t>(raw).subspan(3));
-  return crypto::base64url_encode(raw);
-}
+std::string new_token(std::uint16_t slot) { return redis::new_handle(kTokenVersion, slot); }
 
 std::optional<ParsedToken> parse_token(std::string_view token) {
-  if (token.size() != kTokenChars) return std::nullopt;
-  auto raw = crypto::base64url_decode(token);
-  if (!raw || raw->size() != kTokenBytes || static_cast<std::uint8_t>((*raw)[0]) != kTokenVersion) return std::nullopt;
-  auto slot = static_cast<std::uint16_t>((static_cast<std::uint8_t>((*raw)[1]) << 8) | static_cast<std::uint8_t>((*raw)[2]));
-  if (slot >= redis::kSlotCount) return std::nullopt;
-  return ParsedToken{slot, session_id_of(token)};
+  auto slot = redis::handle_slot(token, kTokenVersion);
+  if (!slot) return std::nullopt;
+  return ParsedToken{*slot, session_id_of(token)};
 }
 
 bool valid_session_id(std::string_view id) noexcept {

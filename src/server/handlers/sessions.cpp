@@ -3,6 +3,7 @@
 //
 // Input policy: unknown fields are rejected (400 naming the field), so a typo such as
 // "idle_tll" never silently falls back to a default.
+#include "common.hpp"
 #include "../routes.hpp"
 #include "../services.hpp"
 
@@ -20,33 +21,7 @@ namespace {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-constexpr std::size_t kMaxUserIdBytes = 256;
 constexpr std::size_t kMaxDeviceBytes = 2048;
-
-HttpResponse bad(const RequestContext& ctx, std::string description) {
-  return error_response(errc::invalid_request, description, ctx.config.retry_after_seconds);
-}
-
-// The body as an object with only the allowed fields; or the error response.
-std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx, std::initializer_list<std::string_view> allowed,
-                                                   json::storage_ptr storage = {}) {
-  std::string why;
-  auto body = parse_json_object(ctx.request, why, std::move(storage));
-  if (!body) return error_response(static_cast<errc>(body.error().value()), why);
-  for (const auto& [k, v] : *body) {
-    bool known = false;
-    for (auto a : allowed) known = known || k == a;
-    if (!known) return bad(ctx, "unknown field '" + std::string(k) + "'");
-  }
-  return std::move(*body);
-}
-
-bool valid_user_id(std::string_view id) {
-  if (id.empty() || id.size() > kMaxUserIdBytes) return false;
-  for (unsigned char c : id)
-    if (c < 0x20 || c == 0x7f) return false;
-  return true;
-}
 
 bool valid_ip(const std::string& ip) {
   unsigned char buf[16];
@@ -284,16 +259,10 @@ awaitable<HttpResponse> destroy(RequestContext& ctx) {
   co_return resp;
 }
 
-std::optional<std::string> user_param(const RequestContext& ctx) {
-  auto id = percent_decode(ctx.param("user_id"));
-  if (!id || !valid_user_id(*id)) return std::nullopt;
-  return id;
-}
-
 // GET /v1/users/{user_id}/sessions
 awaitable<HttpResponse> list(RequestContext& ctx) {
   auto user = user_param(ctx);
-  if (!user) co_return bad(ctx, "user_id must be 1-256 bytes without control characters (percent-encoded in the path)");
+  if (!user) co_return bad(ctx, kBadUserParam);
   auto items = co_await ctx.services.sessions.list(ctx.redis, std::move(*user));
   if (!items) co_return engine_error(ctx, items.error());
   std::string body = "{\"sessions\":[";
@@ -319,7 +288,7 @@ awaitable<HttpResponse> list(RequestContext& ctx) {
 // DELETE /v1/users/{user_id}/sessions[?except=<session_id>]
 awaitable<HttpResponse> destroy_all(RequestContext& ctx) {
   auto user = user_param(ctx);
-  if (!user) co_return bad(ctx, "user_id must be 1-256 bytes without control characters (percent-encoded in the path)");
+  if (!user) co_return bad(ctx, kBadUserParam);
   std::string except;
   if (auto e = query_param(ctx.request.query, "except")) {
     if (!sessions::valid_session_id(*e)) co_return bad(ctx, "except must be a session_id");
@@ -334,7 +303,7 @@ awaitable<HttpResponse> destroy_all(RequestContext& ctx) {
 // DELETE /v1/users/{user_id}/sessions/{session_id}
 awaitable<HttpResponse> destroy_one(RequestContext& ctx) {
   auto user = user_param(ctx);
-  if (!user) co_return bad(ctx, "user_id must be 1-256 bytes without control characters (percent-encoded in the path)");
+  if (!user) co_return bad(ctx, kBadUserParam);
   auto r = co_await ctx.services.sessions.destroy_one(ctx.redis, std::move(*user), std::string(ctx.param("session_id")));
   if (!r) {
     if (r.error() == make_error_code(errc::not_found))

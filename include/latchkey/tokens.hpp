@@ -1,0 +1,130 @@
+// JWT access tokens and rotating refresh tokens: the engine API behind /v1/tokens.
+//
+// Access token: JWS (crypto/jws.hpp) with header {alg, kid, typ: "at+jwt"} and claims iss,
+//   sub (= user_id), aud (when given), iat, nbf, exp, jti, sid (the refresh family), scope
+//   (when given) and the caller's custom claims. Verified locally (signature, typ, iss, aud,
+//   exp/nbf with leeway), then against revocation in one Redis command: the jti denylist, the
+//   user's revocation epoch and the family's revocation marker (all in the user's slot).
+// Refresh token: an opaque handle (redis/slot.hpp, version 2), stored only as SHA-256. Each
+//   login starts a family; each refresh retires the presented token and issues a new pair.
+//   The token just retired may be presented again within the grace window and gets the very
+//   same pair back; any other retired token revokes the family (theft detection).
+// Key schema: docs/redis.md.
+#pragma once
+
+#include "latchkey/crypto/aead.hpp"
+#include "latchkey/crypto/signing_ring.hpp"
+#include "latchkey/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace latchkey {
+struct Config;
+namespace redis {
+class Connection;
+}
+}  // namespace latchkey
+
+namespace latchkey::tokens {
+
+struct Settings {
+  std::string key_prefix = "lk:";
+  std::string issuer = "latchkey";
+  std::int64_t access_ttl = 900;
+  std::int64_t leeway = 30;
+  crypto::jws::AlgSet allowed = crypto::jws::AlgSet::all();
+  std::int64_t refresh_idle_ttl = 1209600;
+  std::int64_t refresh_absolute_ttl = 2592000;
+  std::int64_t grace = 10;
+  std::size_t max_bytes = 8192;
+  std::int64_t max_families = 100;  // refresh families per user; the oldest beyond it are revoked
+  unsigned wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{500};
+
+  static Settings from(const Config& c);
+};
+
+// Claim names a caller may not set through `claims`: the ones latchkey sets or whose meaning
+// other parties rely on (RFC 7519 4.1, RFC 9068 2.2, RFC 8693, OpenID Connect).
+bool reserved_claim(std::string_view name) noexcept;
+
+struct Grant {
+  std::string user_id;
+  std::string claims_json = "{}";  // serialized JSON object of custom claims, validated
+  std::string scope;               // empty: no scope claim
+  std::string audience;            // empty: no aud claim
+};
+
+struct Pair {
+  std::string access_token;
+  std::string refresh_token;
+  std::int64_t expires_in = 0;
+};
+
+// A verified access token.
+struct AccessClaims {
+  std::string payload_json;  // the claims exactly as signed
+  std::string sub, jti, sid;
+  std::int64_t iat = 0, exp = 0;
+};
+
+// Signing and local verification (no I/O).
+class AccessTokens {
+ public:
+  AccessTokens(const crypto::SigningRing& ring, const Settings& s);
+  std::string mint(const Grant& g, std::string_view jti, std::string_view sid, std::int64_t now) const;
+  // Everything but revocation. `audience`: the caller's identity as a resource server; a
+  // token with an aud verifies only for a caller naming one of its audiences, and a token
+  // without aud only for a caller naming none (nullopt: not checked, for revocation). The
+  // string says why not (for logs).
+  std::variant<AccessClaims, std::string> check(std::string_view token, std::int64_t now,
+                                                std::optional<std::string_view> audience) const;
+
+ private:
+  const crypto::SigningRing& ring_;
+  const Settings& s_;
+  crypto::jws::Verifier verifier_;
+};
+
+class Service {
+ public:
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+  Service(Settings settings, const crypto::SigningRing& signing, const crypto::KeyRing& encryption)
+      : s_(std::move(settings)), signing_(signing), ring_(encryption), access_(signing, s_) {}
+  const Settings& settings() const noexcept { return s_; }
+  const AccessTokens& access() const noexcept { return access_; }
+
+  // A new family and its first pair. errc: unavailable.
+  boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g) const;
+  // errc: invalid_token, unavailable.
+  boost::asio::awaitable<result<AccessClaims>> verify(redis::Connection& redis, std::string token,
+                                                      std::string audience) const;
+  // errc: invalid_grant (unknown, expired, revoked or reused), unavailable.
+  boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token) const;
+  // An access token (by jti, until its exp) or a refresh token (its whole family, and the
+  // access tokens minted from it). False when there was nothing live to revoke.
+  boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token) const;
+  // Every token issued to the user before now: access tokens by the user's epoch, refresh
+  // families deleted. Returns the number of families revoked.
+  boost::asio::awaitable<result<std::int64_t>> revoke_user(redis::Connection& redis, std::string user_id) const;
+
+  boost::json::object jwks() const { return signing_.jwks(); }
+
+ private:
+  boost::asio::awaitable<result<void>> durable(redis::Connection& redis) const;
+  Settings s_;
+  const crypto::SigningRing& signing_;
+  const crypto::KeyRing& ring_;
+  AccessTokens access_;
+};
+
+}  // namespace latchkey::tokens

@@ -1,0 +1,26 @@
+-- token_issue: starts a refresh-token family with its first token (a login).
+-- KEYS[1]  family <prefix>rf:{T}:<family_id>     KEYS[2]  token record <prefix>rt:{T}:<sha256(token)>
+-- KEYS[3]  user's family index <prefix>ru:{T}:<user_hash>
+-- KEYS[4]  user's revocation epoch <prefix>te:{T}:<user_hash>
+-- ARGV[1]  family_id  ARGV[2] user_hash  ARGV[3] sealed grant  ARGV[4] absolute ttl (s)
+-- ARGV[5]  idle ttl (s)  ARGV[6] sha256 of the token  ARGV[7] families per user (oldest beyond it go)
+-- ARGV[8]  family key prefix of the slot (<prefix>rf:{T}:)
+-- Returns  {now, epoch}: Redis's clock, which the access token's iat must follow, and the
+--          user's revocation epoch (0 when none), which iat must exceed.
+local now = tonumber(redis.call('TIME')[1])
+local ae = now + tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'uh', ARGV[2], 'ct', now, 'ae', ae, 'le', now, 'cur', ARGV[6], 'prev', '', 'pt', 0)
+redis.call('EXPIREAT', KEYS[1], math.min(ae, now + tonumber(ARGV[5])))
+redis.call('HSET', KEYS[2], 'f', ARGV[1], 'u', ARGV[2], 'c', ARGV[3])
+redis.call('EXPIREAT', KEYS[2], ae)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZADD', KEYS[3], ae, ARGV[1])
+local excess = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[7])
+if excess > 0 then
+  for _, fid in ipairs(redis.call('ZRANGE', KEYS[3], 0, excess - 1)) do
+    redis.call('DEL', ARGV[8] .. fid)
+    redis.call('ZREM', KEYS[3], fid)
+  end
+end
+if redis.call('EXPIRETIME', KEYS[3]) < ae then redis.call('EXPIREAT', KEYS[3], ae) end
+return {now, tonumber(redis.call('GET', KEYS[4]) or '0')}

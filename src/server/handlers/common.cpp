@@ -1,0 +1,44 @@
+// Helpers shared by the JSON handlers.
+#include "common.hpp"
+
+#include "latchkey/config.hpp"
+
+#include <boost/json.hpp>
+
+namespace latchkey::server::handlers {
+
+namespace json = boost::json;
+
+constexpr std::size_t kMaxUserIdBytes = 256;
+
+HttpResponse bad(const RequestContext& ctx, std::string description) {
+  return error_response(errc::invalid_request, description, ctx.config.retry_after_seconds);
+}
+
+std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx, std::initializer_list<std::string_view> allowed,
+                                                   json::storage_ptr storage) {
+  std::string why;
+  auto body = parse_json_object(ctx.request, why, std::move(storage));
+  if (!body) return error_response(static_cast<errc>(body.error().value()), why);
+  for (const auto& [k, v] : *body) {
+    bool known = false;
+    for (auto a : allowed) known = known || k == a;
+    if (!known) return bad(ctx, "unknown field '" + std::string(k) + "'");
+  }
+  return std::move(*body);
+}
+
+bool valid_user_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxUserIdBytes) return false;
+  for (unsigned char c : id)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+std::optional<std::string> user_param(const RequestContext& ctx) {
+  auto id = percent_decode(ctx.param("user_id"));
+  if (!id || !valid_user_id(*id)) return std::nullopt;
+  return id;
+}
+
+}  // namespace latchkey::server::handlers

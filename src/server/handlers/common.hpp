@@ -1,0 +1,32 @@
+// Helpers shared by the JSON handlers of src/server/handlers/.
+#pragma once
+
+#include "../http.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace latchkey::server::handlers {
+
+// 400 invalid_request with this description.
+HttpResponse bad(const RequestContext& ctx, std::string description);
+
+// The body as an object with only the allowed fields (unknown ones are refused, naming the
+// field, so a typo never silently falls back to a default); or the error response.
+std::variant<boost::json::object, HttpResponse> read_body(const RequestContext& ctx,
+                                                          std::initializer_list<std::string_view> allowed,
+                                                          boost::json::storage_ptr storage = {});
+
+// A user id: 1-256 bytes without control characters.
+bool valid_user_id(std::string_view id);
+// The percent-decoded {user_id} path parameter, when valid.
+std::optional<std::string> user_param(const RequestContext& ctx);
+inline constexpr const char* kBadUserParam =
+    "user_id must be 1-256 bytes without control characters (percent-encoded in the path)";
+
+}  // namespace latchkey::server::handlers

@@ -1,0 +1,180 @@
+// /v1/tokens..., /v1/users/{user_id}/tokens and /.well-known/jwks.json: JSON in and out and
+// field validation. The token logic itself is tokens::Service (src/engine/tokens/).
+#include "common.hpp"
+#include "../routes.hpp"
+#include "../services.hpp"
+
+#include "latchkey/config.hpp"
+#include "latchkey/log.hpp"
+
+#include <boost/json.hpp>
+
+namespace latchkey::server::handlers {
+namespace {
+
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+constexpr std::size_t kMaxScopeBytes = 1024;
+constexpr std::size_t kMaxAudienceBytes = 256;
+
+// RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces.
+bool valid_scope(std::string_view s) {
+  if (s.empty() || s.size() > kMaxScopeBytes || s.front() == ' ' || s.back() == ' ') return false;
+  char prev = 0;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == ' ') {
+      if (prev == ' ') return false;
+    } else if (c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e) {
+      return false;
+    }
+    prev = ch;
+  }
+  return true;
+}
+
+bool valid_audience(std::string_view a) {
+  if (a.empty() || a.size() > kMaxAudienceBytes) return false;
+  for (unsigned char c : a)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+// Token responses carry credentials: never cached (RFC 6749 5.1).
+HttpResponse pair_response(const tokens::Pair& p) {
+  auto r = HttpResponse::json(200, json::object{{"access_token", p.access_token},
+                                                {"refresh_token", p.refresh_token},
+                                                {"token_type", "Bearer"},
+                                                {"expires_in", p.expires_in}});
+  r.headers.emplace_back("Pragma", "no-cache");
+  return r;
+}
+
+// A required string field holding a token; the error response otherwise.
+std::variant<std::string, HttpResponse> token_field(const RequestContext& ctx, const json::object& body, const char* name) {
+  const auto* t = body.if_contains(name);
+  if (!t || !t->is_string()) return bad(ctx, std::string(name) + " is required and must be a string");
+  return std::string(t->as_string());
+}
+
+// POST /v1/tokens
+awaitable<HttpResponse> issue(RequestContext& ctx) {
+  auto parsed = read_body(ctx, {"user_id", "claims", "scope", "audience"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  auto& body = std::get<json::object>(parsed);
+  tokens::Grant g;
+  const auto* uid = body.if_contains("user_id");
+  if (!uid || !uid->is_string()) co_return bad(ctx, "user_id is required and must be a string");
+  if (!valid_user_id(uid->as_string())) co_return bad(ctx, "user_id must be 1-256 bytes without control characters");
+  g.user_id = std::string(uid->as_string());
+  if (const auto* c = body.if_contains("claims")) {
+    if (!c->is_object()) co_return bad(ctx, "claims must be an object");
+    for (const auto& [k, v] : c->as_object())
+      if (tokens::reserved_claim(k))
+        co_return bad(ctx, "claim '" + std::string(k) + "' is registered; latchkey sets it (use user_id, scope, audience)");
+    g.claims_json = json::serialize(*c);
+    if (g.claims_json.size() > ctx.config.token_max_claims_bytes)
+      co_return error_response(errc::payload_too_large,
+                               "claims is larger than " + std::to_string(ctx.config.token_max_claims_bytes) + " bytes");
+  }
+  if (const auto* s = body.if_contains("scope")) {
+    if (!s->is_string() || !valid_scope(s->as_string()))
+      co_return bad(ctx, "scope must be a string of space-separated scope tokens (RFC 6749 3.3), at most 1024 bytes");
+    g.scope = std::string(s->as_string());
+  }
+  if (const auto* a = body.if_contains("audience")) {
+    if (!a->is_string() || !valid_audience(a->as_string()))
+      co_return bad(ctx, "audience must be a string of 1-256 bytes without control characters");
+    g.audience = std::string(a->as_string());
+  }
+  auto out = co_await ctx.services.tokens.issue(ctx.redis, std::move(g));
+  if (!out) co_return engine_error(ctx, out.error());
+  co_return pair_response(*out);
+}
+
+// POST /v1/tokens/verify
+awaitable<HttpResponse> verify(RequestContext& ctx) {
+  auto parsed = read_body(ctx, {"token", "audience"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  auto& body = std::get<json::object>(parsed);
+  auto token = token_field(ctx, body, "token");
+  if (auto* r = std::get_if<HttpResponse>(&token)) co_return std::move(*r);
+  std::string audience;
+  if (const auto* a = body.if_contains("audience")) {
+    if (!a->is_string() || !valid_audience(a->as_string()))
+      co_return bad(ctx, "audience must be a string of 1-256 bytes without control characters");
+    audience = std::string(a->as_string());
+  }
+  auto c = co_await ctx.services.tokens.verify(ctx.redis, std::move(std::get<std::string>(token)), std::move(audience));
+  if (!c) co_return engine_error(ctx, c.error());
+  // The claims exactly as signed: verified UTF-8 JSON produced by us (or by a key of our ring).
+  HttpResponse r;
+  r.body.reserve(32 + c->payload_json.size());
+  r.body = "{\"active\":true,\"claims\":";
+  r.body += c->payload_json;
+  r.body += "}";
+  co_return r;
+}
+
+// POST /v1/tokens/refresh
+awaitable<HttpResponse> refresh(RequestContext& ctx) {
+  auto parsed = read_body(ctx, {"refresh_token"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  auto token = token_field(ctx, std::get<json::object>(parsed), "refresh_token");
+  if (auto* r = std::get_if<HttpResponse>(&token)) co_return std::move(*r);
+  auto out = co_await ctx.services.tokens.refresh(ctx.redis, std::move(std::get<std::string>(token)));
+  if (!out) {
+    if (out.error() == make_error_code(errc::invalid_grant)) {
+      auto r = engine_error(ctx, out.error());
+      r.status = 401;  // API.md: invalid_grant is 401 here (400 only at /oauth2/token)
+      co_return r;
+    }
+    co_return engine_error(ctx, out.error());
+  }
+  co_return pair_response(*out);
+}
+
+// POST /v1/tokens/revoke
+awaitable<HttpResponse> revoke(RequestContext& ctx) {
+  auto parsed = read_body(ctx, {"token"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  auto token = token_field(ctx, std::get<json::object>(parsed), "token");
+  if (auto* r = std::get_if<HttpResponse>(&token)) co_return std::move(*r);
+  auto out = co_await ctx.services.tokens.revoke(ctx.redis, std::move(std::get<std::string>(token)));
+  if (!out) co_return engine_error(ctx, out.error());
+  co_return HttpResponse::json(200, json::object{{"revoked", *out}});
+}
+
+// DELETE /v1/users/{user_id}/tokens
+awaitable<HttpResponse> revoke_user(RequestContext& ctx) {
+  auto user = user_param(ctx);
+  if (!user) co_return bad(ctx, kBadUserParam);
+  auto n = co_await ctx.services.tokens.revoke_user(ctx.redis, std::move(*user));
+  if (!n) co_return engine_error(ctx, n.error());
+  log::event(log::Level::info, "tokens revoked for a user: " + std::to_string(*n) + " refresh families (request " +
+                                   ctx.request_id + ")");
+  co_return HttpResponse::json(200, json::object{{"revoked", true}, {"refresh_families", *n}});
+}
+
+// GET /.well-known/jwks.json: public keys only; caches may keep it a few minutes (a new key
+// should be added with `keys add --activate-in` at least that long before it signs).
+awaitable<HttpResponse> jwks(RequestContext& ctx) {
+  auto r = HttpResponse::json(200, ctx.services.tokens.jwks());
+  r.content_type = "application/jwk-set+json";
+  r.headers.emplace_back("Cache-Control", "public, max-age=300");
+  co_return r;
+}
+
+}  // namespace
+
+void add_tokens(Router& r) {
+  r.add("POST", "/v1/tokens", issue);
+  r.add("POST", "/v1/tokens/verify", verify);
+  r.add("POST", "/v1/tokens/refresh", refresh);
+  r.add("POST", "/v1/tokens/revoke", revoke);
+  r.add("DELETE", "/v1/users/{user_id}/tokens", revoke_user);
+  r.add("GET", "/.well-known/jwks.json", jwks);
+}
+
+}  // namespace latchkey::server::handlers
