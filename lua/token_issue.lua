@@ -7,14 +7,18 @@
 -- ARGV[8]  family key prefix of the slot (<prefix>rf:{T}:)
 -- Returns  {now, epoch}: Redis's clock, which the access token's iat must follow, and the
 --          user's revocation epoch (0 when none), which iat must exceed.
-local now = tonumber(redis.call('TIME')[1])
+local time = redis.call('TIME')
+local now = tonumber(time[1])
+local created_us = now * 1000000 + tonumber(time[2])
 local ae = now + tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'uh', ARGV[2], 'ct', now, 'ae', ae, 'le', now, 'cur', ARGV[6], 'prev', '', 'pt', 0)
 redis.call('EXPIREAT', KEYS[1], math.min(ae, now + tonumber(ARGV[5])))
 redis.call('HSET', KEYS[2], 'f', ARGV[1], 'u', ARGV[2], 'c', ARGV[3])
 redis.call('EXPIREAT', KEYS[2], ae)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-redis.call('ZADD', KEYS[3], ae, ARGV[1])
+-- The index is scored by creation time (microseconds): families older than the absolute
+-- lifetime are gone, and the oldest beyond the per-user bound are revoked first.
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ((now - tonumber(ARGV[4])) * 1000000))
+redis.call('ZADD', KEYS[3], created_us, ARGV[1])
 local excess = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[7])
 if excess > 0 then
   for _, fid in ipairs(redis.call('ZRANGE', KEYS[3], 0, excess - 1)) do
