@@ -14,6 +14,7 @@
 #include "latchkey/error.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -115,8 +116,9 @@ class Verifier {
  public:
   explicit Verifier(std::vector<Key> keys, VerifyOptions options = {})
       : keys_(std::move(keys)), options_(options) {}
-  // The verified header and payload, or why not.
-  std::variant<Verified, Reject> verify(std::string_view compact) const;
+  // The verified header and payload, or why not. Header and claims are allocated from
+  // `storage` (e.g. a monotonic resource on the caller's stack), which must outlive them.
+  std::variant<Verified, Reject> verify(std::string_view compact, const boost::json::storage_ptr& storage = {}) const;
   const std::vector<Key>& keys() const noexcept { return keys_; }
   const VerifyOptions& options() const noexcept { return options_; }
 

@@ -3,6 +3,7 @@
 #include "latchkey/crypto/jws.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -440,24 +441,34 @@ namespace {
 
 // Decodes one segment to a JSON object. Boost.JSON rejects invalid UTF-8 and, for duplicate
 // member names, keeps the last one (allowed by RFC 7515 4).
-std::optional<json::object> json_object(std::string_view text) {
-  json::parse_options opt;
-  opt.max_depth = 16;
+// One parser per thread, reused: constructing a parser per token costs more than parsing.
+std::optional<json::object> json_object(std::string_view text, const json::storage_ptr& sp) {
+  static thread_local json::parser parser = [] {
+    json::parse_options opt;
+    opt.max_depth = 16;
+    return json::parser({}, opt);
+  }();
+  parser.reset(sp);
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec, {}, opt);
-  if (ec || !v.is_object()) return std::nullopt;
+  parser.write(text.data(), text.size(), ec);
+  if (ec) {
+    parser.reset();
+    return std::nullopt;
+  }
+  json::value v = parser.release();
+  if (!v.is_object()) return std::nullopt;
   return std::move(v.as_object());
 }
 
-std::optional<json::object> json_segment(std::string_view b64) {
+std::optional<json::object> json_segment(std::string_view b64, const json::storage_ptr& sp) {
   auto bytes = base64url_decode(b64);
   if (!bytes) return std::nullopt;
-  return json_object(*bytes);
+  return json_object(*bytes, sp);
 }
 
 }  // namespace
 
-std::variant<Verified, Reject> Verifier::verify(std::string_view compact) const {
+std::variant<Verified, Reject> Verifier::verify(std::string_view compact, const json::storage_ptr& storage) const {
   if (compact.size() > options_.max_bytes) return Reject::too_large;
   auto d1 = compact.find('.');
   if (d1 == std::string_view::npos) return Reject::malformed;
@@ -468,7 +479,7 @@ std::variant<Verified, Reject> Verifier::verify(std::string_view compact) const 
   std::string_view sig_b64 = compact.substr(d2 + 1);
   if (header_b64.empty() || sig_b64.empty()) return Reject::malformed;
 
-  auto header = json_segment(header_b64);
+  auto header = json_segment(header_b64, storage);
   if (!header) return Reject::bad_header;
   for (const char* forbidden : {"jku", "jwk", "x5u", "x5c", "crit", "b64"})
     if (header->contains(forbidden)) return Reject::forbidden_header;
@@ -503,7 +514,7 @@ std::variant<Verified, Reject> Verifier::verify(std::string_view compact) const 
   if (!key->verify(compact.substr(0, d2), as_bytes(*sig))) return Reject::bad_signature;
   Verified out{key, std::move(*header), std::move(*payload), {}};
   if (options_.json_payload) {
-    auto claims = json_object(out.payload);
+    auto claims = json_object(out.payload, storage);
     if (!claims) return Reject::bad_payload;
     out.claims = std::move(*claims);
   }

@@ -133,23 +133,31 @@ std::string base64url_encode(bytes_view data) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    auto v = kB64UrlTable[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
+  const std::size_t n = text.size();
+  if (n % 4 == 1) return std::nullopt;
+  std::string out(n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1), '\0');
+  auto value = [&](std::size_t i) { return kB64UrlTable[static_cast<unsigned char>(text[i])]; };
+  std::size_t i = 0, o = 0;
+  // Four characters (24 bits) at a time; any invalid character makes the OR negative.
+  for (; i + 4 <= n; i += 4, o += 3) {
+    std::int32_t a = value(i), b = value(i + 1), c = value(i + 2), d = value(i + 3);
+    if ((a | b | c | d) < 0) return std::nullopt;
+    auto v = static_cast<std::uint32_t>((a << 18) | (b << 12) | (c << 6) | d);
+    out[o] = static_cast<char>(v >> 16);
+    out[o + 1] = static_cast<char>((v >> 8) & 0xFF);
+    out[o + 2] = static_cast<char>(v & 0xFF);
   }
-  // Canonical form: the unused low bits of the last character must be zero.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  const std::size_t rest = n - i;
+  if (rest > 0) {
+    std::int32_t a = value(i), b = value(i + 1), c = rest == 3 ? value(i + 2) : 0;
+    if ((a | b | c) < 0) return std::nullopt;
+    auto v = static_cast<std::uint32_t>((a << 18) | (b << 12) | (c << 6));
+    out[o] = static_cast<char>(v >> 16);
+    if (rest == 3) out[o + 1] = static_cast<char>((v >> 8) & 0xFF);
+    // Canonical form: the unused low bits of the last character must be zero.
+    std::uint32_t unused = rest == 2 ? (v & 0xFFFF) : (v & 0xFF);
+    if (unused != 0) return std::nullopt;
+  }
   return out;
 }
 
