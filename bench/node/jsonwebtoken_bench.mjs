@@ -27,6 +27,7 @@ function time(fn) {
 }
 
 for (const [alg, make] of Object.entries(keys)) {
+  if (alg === 'EdDSA') continue;  // jsonwebtoken 9 has no EdDSA: reported as not supported
   const [signKey, verifyKey] = make();
   const now = Math.floor(Date.now() / 1000);
   const claims = { iss: 'latchkey', sub: 'USER-001', iat: now, nbf: now, exp: now + 900,
