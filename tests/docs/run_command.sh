@@ -31,6 +31,15 @@ validated=$(curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: applicatio
   -d "{\"token\":\"$token\"}" "http://127.0.0.1:$port/v1/sessions/validate")
 echo "$validated"
 grep -q '"user_id":"alice"' <<<"$validated" || { echo "validation failed"; exit 1; }
+grep -q "http://127.0.0.1:$port/v1/tokens" "$log" || { echo "the printed token example is missing"; exit 1; }
+pair=$(curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"user_id":"alice"}' "http://127.0.0.1:$port/v1/tokens")
+access=$(sed -nE 's/.*"access_token":"([^"]+)".*/\1/p' <<<"$pair")
+[ -n "$access" ] || { echo "no access token: $pair"; exit 1; }
+verified=$(curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d "{\"token\":\"$access\"}" "http://127.0.0.1:$port/v1/tokens/verify")
+grep -q '"active":true' <<<"$verified" || { echo "token verification failed: $verified"; exit 1; }
+curl -s "http://127.0.0.1:$port/.well-known/jwks.json" | grep -q '"keys":\[{' || { echo "no JWKS"; exit 1; }
 
 kill -INT -- -"$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
