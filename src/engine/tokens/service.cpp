@@ -135,10 +135,20 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
   }
   auto& c = std::get<AccessClaims>(checked);
   std::string uh = sessions::user_hash(c.sub);
-  Keys k = Keys::of(s_.key_prefix, redis::key_slot(uh));
-  // One command, one slot: the jti denylist, the user's epoch, the family's marker.
+  const std::string& tag = redis::slot_tag(redis::key_slot(uh));
+  // One command, one slot: the jti denylist, the user's epoch, the family's marker. Key
+  // names are written straight into the command (this is the hot path).
+  auto name = [&](std::string& out, const char* kind, std::string_view id) {
+    out.reserve(s_.key_prefix.size() + 4 + tag.size() + id.size());
+    out.append(s_.key_prefix).append(kind).append(tag).push_back(':');
+    out.append(id);
+  };
+  std::string jti_key, epoch_key, marker_key;
+  name(jti_key, "tj:", c.jti);
+  name(epoch_key, "te:", uh);
+  name(marker_key, "tf:", c.sid.empty() ? std::string_view("-") : std::string_view(c.sid));
   redis::Request req;
-  req.begin(4).arg("MGET").arg(k.jti(c.jti)).arg(k.epoch(uh)).arg(k.marker(c.sid.empty() ? "-" : c.sid));
+  req.begin(4).arg("MGET").arg(jti_key).arg(epoch_key).arg(marker_key);
   auto r = co_await redis.exec(std::move(req), "token_verify");
   if (!r) co_return r.error();
   if (r->size() != 1) co_return bad_reply("MGET");
