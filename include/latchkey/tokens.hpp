@@ -117,7 +117,7 @@ class Service {
   // families deleted. Returns the number of families revoked.
   boost::asio::awaitable<result<std::int64_t>> revoke_user(redis::Connection& redis, std::string user_id) const;
 
-  boost::json::object jwks() const { return signing_.jwks(); }
+  boost::json::object jwks(std::int64_t now) const { return signing_.jwks(now); }
 
  private:
   boost::asio::awaitable<result<void>> durable(redis::Connection& redis) const;

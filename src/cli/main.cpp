@@ -34,6 +34,8 @@ int usage(std::FILE* out, int code) {
       "  keys init --dir DIR [--alg ALG]            create missing key rings in DIR (signing: EdDSA by default)\n"
       "  keys add --dir DIR [--alg ALG] [--activate-in SECONDS]\n"
       "                                             add a JWT signing key (newest active key signs)\n"
+      "  keys retire --dir DIR --kid KID [--in SECONDS]\n"
+      "                                             stop a key signing; it verifies for SECONDS more (86400)\n"
       "  keys remove --dir DIR --kid KID            remove a signing key\n"
       "  keys list --dir DIR                        list signing keys (no secrets)\n"
       "  config --markdown                          print the option reference\n"
@@ -167,6 +169,7 @@ int keys_fail(const std::string& why) {
 
 // keys init --dir DIR [--alg ALG]
 // keys add --dir DIR [--alg ALG] [--activate-in SECONDS]
+// keys retire --dir DIR --kid KID [--in SECONDS]
 // keys remove --dir DIR --kid KID
 // keys list --dir DIR
 int keys(const std::vector<std::string>& args) {
@@ -190,7 +193,8 @@ int keys(const std::vector<std::string>& args) {
   if (sub == "list") {
     for (const auto& k : ring.keys())
       std::cout << k.key.kid() << " " << crypto::jws::alg_name(k.key.alg()) << " created_at=" << k.created_at
-                << " activates_at=" << k.activates_at << (&k.key == &ring.signer(now) ? " (signing)" : "") << "\n";
+                << " activates_at=" << k.activates_at << " expires_at=" << k.expires_at
+                << (&k.key == &ring.signer(now) ? " (signing)" : k.expired(now) ? " (expired)" : "") << "\n";
     return 0;
   }
   if (sub == "add") {
@@ -207,6 +211,24 @@ int keys(const std::vector<std::string>& args) {
     if (auto err = store_signing_ring(dir, ring)) return keys_fail(*err);
     std::cout << "added " << crypto::jws::alg_name(*alg) << " key " << kid << " (signs from " << now + delay
               << "; running servers pick it up when restarted)\n";
+    return 0;
+  }
+  if (sub == "retire") {
+    if (!opts->count("kid")) return usage(stderr, 2);
+    std::int64_t in = 86400;
+    if (opts->count("in")) {
+      try {
+        in = std::stoll((*opts)["in"]);
+      } catch (const std::exception&) {
+        in = -1;
+      }
+      if (in < 0) return keys_fail("--in must be a number of seconds >= 0");
+    }
+    if (!ring.retire((*opts)["kid"], now + in))
+      return keys_fail("no key '" + (*opts)["kid"] + "', or no other key could sign (add one first)");
+    if (auto err = store_signing_ring(dir, ring)) return keys_fail(*err);
+    std::cout << "retired " << (*opts)["kid"] << ": signs no more once servers restart, verifies until " << now + in
+              << "\n";
     return 0;
   }
   if (sub == "remove") {

@@ -133,6 +133,11 @@ TEST(Cli, KeysAddListRemoveRotateTheSigningRing) {
   struct stat st{};
   ASSERT_EQ(::stat((dir + "/signing.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(run({"keys", "retire", "--dir", dir, "--kid", first_kid, "--in", "0"}, {}, &out), 0);
+  ASSERT_EQ(run({"keys", "list", "--dir", dir}, {}, &out), 0);
+  EXPECT_NE(out.find(first_kid + " EdDSA"), std::string::npos);
+  EXPECT_NE(out.substr(out.find(first_kid)).find("(expired)"), std::string::npos) << out;
+  EXPECT_EQ(run({"keys", "retire", "--dir", dir, "--kid", "nope"}, {}, nullptr, &err), 1);
   EXPECT_EQ(run({"keys", "remove", "--dir", dir, "--kid", first_kid}, {}, &out), 0);
   ASSERT_EQ(run({"keys", "list", "--dir", dir}, {}, &out), 0);
   EXPECT_EQ(out.find(first_kid), std::string::npos);

@@ -62,6 +62,7 @@ std::optional<SigningRing> SigningRing::parse(std::string_view text, std::string
     SigningKey entry{std::move(*key), 0, 0};
     if (const auto* c = o->if_contains("created_at"); c && c->is_int64()) entry.created_at = c->as_int64();
     if (const auto* a = o->if_contains("activates_at"); a && a->is_int64()) entry.activates_at = a->as_int64();
+    if (const auto* e = o->if_contains("expires_at"); e && e->is_int64()) entry.expires_at = e->as_int64();
     ring.keys_.push_back(std::move(entry));
   }
   return ring;
@@ -73,7 +74,8 @@ std::string SigningRing::serialize() const {
     json::object o{{"kid", k.key.kid()},
                    {"alg", jws::alg_name(k.key.alg())},
                    {"created_at", k.created_at},
-                   {"activates_at", k.activates_at}};
+                   {"activates_at", k.activates_at},
+                   {"expires_at", k.expires_at}};
     o[k.key.symmetric() ? "secret" : "private_key"] = k.key.private_material();
     arr.push_back(std::move(o));
   }
@@ -103,10 +105,30 @@ bool SigningRing::remove(std::string_view kid) {
   return false;
 }
 
+bool SigningRing::retire(std::string_view kid, std::int64_t expires_at) {
+  SigningKey* target = nullptr;
+  bool other_can_sign = false;
+  for (auto& k : keys_) {
+    if (k.key.kid() == kid) target = &k;
+    else other_can_sign = other_can_sign || k.expires_at == 0;
+  }
+  if (!target || !other_can_sign) return false;
+  target->expires_at = expires_at;
+  return true;
+}
+
+const SigningKey* SigningRing::find(std::string_view kid) const noexcept {
+  for (const auto& k : keys_)
+    if (k.key.kid() == kid) return &k;
+  return nullptr;
+}
+
 const jws::Key& SigningRing::signer(std::int64_t now) const noexcept {
   for (auto it = keys_.rbegin(); it != keys_.rend(); ++it)
-    if (it->activates_at <= now) return it->key;
-  return keys_.front().key;
+    if (it->activates_at <= now && it->expires_at == 0) return it->key;
+  for (auto it = keys_.rbegin(); it != keys_.rend(); ++it)
+    if (it->expires_at == 0) return it->key;
+  return keys_.back().key;
 }
 
 std::vector<jws::Key> SigningRing::verification_keys() const {
@@ -115,10 +137,12 @@ std::vector<jws::Key> SigningRing::verification_keys() const {
   return out;
 }
 
-json::object SigningRing::jwks() const {
+json::object SigningRing::jwks(std::int64_t now) const {
   json::array arr;
-  for (const auto& k : keys_)
+  for (const auto& k : keys_) {
+    if (k.expired(now)) continue;
     if (auto jwk = k.key.public_jwk()) arr.push_back(std::move(*jwk));
+  }
   return json::object{{"keys", std::move(arr)}};
 }
 

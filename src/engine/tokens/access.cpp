@@ -264,6 +264,7 @@ std::variant<AccessClaims, std::string> AccessTokens::check(std::string_view tok
   auto r = verifier_.verify(token, json::storage_ptr(&arena));
   if (auto* why = std::get_if<crypto::jws::Reject>(&r)) return std::string(crypto::jws::reject_name(*why));
   auto& v = std::get<crypto::jws::Verified>(r);
+  if (const auto* entry = ring_.find(v.key->kid()); !entry || entry->expired(now)) return std::string("key_expired");
   const auto* typ = string_claim(v.header, "typ");
   if (!typ || !typ_is_access_token(*typ)) return std::string("wrong_typ");
   auto read = read_claims(v.payload);

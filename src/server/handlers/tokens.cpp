@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
+
 namespace latchkey::server::handlers {
 namespace {
 
@@ -163,7 +165,8 @@ awaitable<HttpResponse> revoke_user(RequestContext& ctx) {
 // GET /.well-known/jwks.json: public keys only; caches may keep it a few minutes (a new key
 // should be added with `keys add --activate-in` at least that long before it signs).
 awaitable<HttpResponse> jwks(RequestContext& ctx) {
-  auto r = HttpResponse::json(200, ctx.services.tokens.jwks());
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto r = HttpResponse::json(200, ctx.services.tokens.jwks(now));
   r.content_type = "application/jwk-set+json";
   r.headers.emplace_back("Cache-Control", "public, max-age=300");
   co_return r;
