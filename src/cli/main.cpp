@@ -14,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <map>
@@ -162,6 +163,16 @@ std::optional<std::map<std::string, std::string>> key_options(const std::vector<
   return out;
 }
 
+// A --name SECONDS option: its value, `fallback` when absent, -1 when not a number >= 0.
+std::int64_t seconds_option(const std::map<std::string, std::string>& opts, const std::string& name, std::int64_t fallback) {
+  auto it = opts.find(name);
+  if (it == opts.end()) return fallback;
+  std::int64_t v = -1;
+  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc() || p != it->second.data() + it->second.size() || v < 0) return -1;
+  return v;
+}
+
 int keys_fail(const std::string& why) {
   std::cerr << "latchkey: " << why << "\n";
   return 1;
@@ -198,15 +209,8 @@ int keys(const std::vector<std::string>& args) {
     return 0;
   }
   if (sub == "add") {
-    std::int64_t delay = 0;
-    if (opts->count("activate-in")) {
-      try {
-        delay = std::stoll((*opts)["activate-in"]);
-      } catch (const std::exception&) {
-        delay = -1;
-      }
-      if (delay < 0) return keys_fail("--activate-in must be a number of seconds >= 0");
-    }
+    std::int64_t delay = seconds_option(*opts, "activate-in", 0);
+    if (delay < 0) return keys_fail("--activate-in must be a number of seconds >= 0");
     std::string kid = ring.add(*alg, now, now + delay);
     if (auto err = store_signing_ring(dir, ring)) return keys_fail(*err);
     std::cout << "added " << crypto::jws::alg_name(*alg) << " key " << kid << " (signs from " << now + delay
@@ -215,15 +219,8 @@ int keys(const std::vector<std::string>& args) {
   }
   if (sub == "retire") {
     if (!opts->count("kid")) return usage(stderr, 2);
-    std::int64_t in = 86400;
-    if (opts->count("in")) {
-      try {
-        in = std::stoll((*opts)["in"]);
-      } catch (const std::exception&) {
-        in = -1;
-      }
-      if (in < 0) return keys_fail("--in must be a number of seconds >= 0");
-    }
+    std::int64_t in = seconds_option(*opts, "in", 86400);
+    if (in < 0) return keys_fail("--in must be a number of seconds >= 0");
     if (!ring.retire((*opts)["kid"], now + in))
       return keys_fail("no key '" + (*opts)["kid"] + "', or no other key could sign (add one first)");
     if (auto err = store_signing_ring(dir, ring)) return keys_fail(*err);
