@@ -2,7 +2,8 @@
 -- detects reuse and revokes the family. One script, so concurrent refreshes are serialised.
 -- KEYS[1]  presented token record  KEYS[2] family  KEYS[3] new token record
 -- KEYS[4]  family revocation marker <prefix>tf:{T}:<family_id>  KEYS[5] user's family index
--- ARGV[1]  sha256 of the presented token  ARGV[2] sha256 of the new token
+-- ARGV[1]  sha256 of the presented token  ARGV[2] sha256 of the new token, or '' when the
+--          caller could not read the grant (then the live token is only ever 'invalid')
 -- ARGV[3]  sealed new pair (kept in the presented record for the grace window)
 -- ARGV[4]  grace (s; 0 disables)  ARGV[5] idle ttl (s)  ARGV[6] marker ttl (s)
 -- ARGV[7]  family_id read with the presented record  ARGV[8] token record prefix of the slot
@@ -20,6 +21,7 @@ if now >= ae or now >= le + tonumber(ARGV[5]) then
   return {'invalid'}
 end
 if fam[1] == ARGV[1] then
+  if ARGV[2] == '' then return {'invalid'} end
   redis.call('HSET', KEYS[1], 'n', ARGV[3])
   redis.call('HSET', KEYS[3], 'f', ARGV[7], 'u', t[3], 'c', t[2])
   redis.call('EXPIREAT', KEYS[3], ae)

@@ -445,6 +445,25 @@ TEST_F(TokensTest, UnknownAndMalformedRefreshTokensAreInvalidGrants) {
   EXPECT_EQ(rs.dump_all(), before);
 }
 
+// A grant that no longer decrypts (its encryption key left the ring) makes the refresh token
+// invalid without touching the family: with the key back, it refreshes again.
+TEST_F(TokensTest, UnreadableGrantIsInvalidAndLeavesTheFamilyIntact) {
+  auto t = issue("grace-less");
+  const std::string before = rs.dump_all();
+  auto original = *secrets;
+  srv.reset();
+  secrets = Secrets{crypto::KeyRing::generate(), original.signing};
+  srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, secrets);
+  auto r = refresh(t.refresh);
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_EQ(error_code(r), "invalid_grant");
+  EXPECT_EQ(rs.dump_all(), before);
+  srv.reset();
+  secrets = original;
+  srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, secrets);
+  EXPECT_EQ(refresh(t.refresh).status, 200);
+}
+
 TEST_F(TokensTest, NoTokenOrClaimInClearAtRest) {
   std::vector<Issued> made;
   for (int i = 0; i < 3; ++i) made.push_back(issue("gina" + std::to_string(i), R"(,"claims":{"secret_marker":"zebra-42"})"));

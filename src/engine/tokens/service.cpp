@@ -199,12 +199,12 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     next.expires_in = s_.access_ttl;
     sealed_pair = ring_.encrypt(json::serialize(json::object{{"a", next.access_token}, {"r", next.refresh_token}}), record);
   }
-  // Without a grant (a retired token whose grant was pruned) the script can only answer
-  // reuse or invalid; the new-token arguments are never used.
+  // Without a grant (a retired token whose grant was pruned, or one that no longer decrypts)
+  // the script can only answer reuse or invalid: it never rotates to an empty successor.
   std::vector<std::string> keys{record, family, k.token(grant ? hash_of(next.refresh_token) : "-"), k.marker(fid),
                                 k.index(uh)};
   std::vector<std::string> args{h,
-                                grant ? hash_of(next.refresh_token) : "-",
+                                grant ? hash_of(next.refresh_token) : std::string(),
                                 std::move(sealed_pair),
                                 std::to_string(grant ? s_.grace : 0),
                                 std::to_string(s_.refresh_idle_ttl),
