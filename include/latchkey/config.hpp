@@ -70,6 +70,10 @@ struct Config {
   std::size_t token_max_claims_bytes = 4096;
   std::int64_t token_max_families_per_user = 100;
 
+  // OAuth 2.0.
+  std::int64_t oauth_code_ttl = 60;
+  bool oauth_require_pkce = true;
+
   unsigned effective_threads() const noexcept;
 };
 

@@ -253,6 +253,10 @@ const std::vector<Option>& options() {
        size_setter(&Config::token_max_claims_bytes, 16, 16384)},
       {{"token_max_families_per_user", "100", "Refresh-token families (logins) a user may hold; a new login beyond it revokes the oldest family.", false},
        seconds_setter(&Config::token_max_families_per_user, 1, 10000)},
+      {{"oauth_code_ttl", "60", "Lifetime of an authorization code (s; RFC 6749 recommends at most 600).", false},
+       seconds_setter(&Config::oauth_code_ttl, 1, 600)},
+      {{"oauth_require_pkce", "true", "Require PKCE (S256) from confidential clients too; public clients always need it. `plain` is never accepted.", false},
+       bool_setter(&Config::oauth_require_pkce)},
   };
   return table;
 }

@@ -8,6 +8,7 @@ Router make_routes() {
   handlers::add_operations(r);
   handlers::add_sessions(r);
   handlers::add_tokens(r);
+  handlers::add_oauth(r);
   return r;
 }
 

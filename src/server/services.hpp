@@ -3,6 +3,7 @@
 #pragma once
 
 #include "latchkey/config.hpp"
+#include "latchkey/oauth.hpp"
 #include "latchkey/secrets.hpp"
 #include "latchkey/sessions.hpp"
 #include "latchkey/tokens.hpp"
@@ -12,9 +13,11 @@ namespace latchkey::server {
 struct Services {
   Services(const Config& config, const Secrets& secrets)
       : sessions(sessions::Settings::from(config), secrets.encryption),
-        tokens(tokens::Settings::from(config), secrets.signing, secrets.encryption) {}
+        tokens(tokens::Settings::from(config), secrets.signing, secrets.encryption),
+        oauth(oauth::Settings::from(config), secrets.encryption) {}
   sessions::Service sessions;
   tokens::Service tokens;
+  oauth::Service oauth;
 };
 
 }  // namespace latchkey::server

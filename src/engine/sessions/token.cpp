@@ -35,6 +35,13 @@ std::string user_hash(std::string_view user_id) {
   return crypto::base64url_encode(crypto::bytes_view(digest.data(), 16));
 }
 
+bool valid_user_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 256) return false;
+  for (unsigned char c : id)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
 std::uint16_t user_slot(std::string_view user_id) { return redis::key_slot(user_hash(user_id)); }
 
 KeyNames KeyNames::for_slot(const std::string& key_prefix, std::uint16_t slot) {

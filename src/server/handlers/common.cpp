@@ -2,6 +2,7 @@
 #include "common.hpp"
 
 #include "latchkey/config.hpp"
+#include "latchkey/sessions.hpp"
 
 #include <boost/json.hpp>
 
@@ -9,7 +10,6 @@ namespace latchkey::server::handlers {
 
 namespace json = boost::json;
 
-constexpr std::size_t kMaxUserIdBytes = 256;
 
 HttpResponse bad(const RequestContext& ctx, std::string description) {
   return error_response(errc::invalid_request, description, ctx.config.retry_after_seconds);
@@ -28,12 +28,7 @@ std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx, st
   return std::move(*body);
 }
 
-bool valid_user_id(std::string_view id) {
-  if (id.empty() || id.size() > kMaxUserIdBytes) return false;
-  for (unsigned char c : id)
-    if (c < 0x20 || c == 0x7f) return false;
-  return true;
-}
+bool valid_user_id(std::string_view id) { return sessions::valid_user_id(id); }
 
 std::optional<std::string> user_param(const RequestContext& ctx) {
   auto id = percent_decode(ctx.param("user_id"));

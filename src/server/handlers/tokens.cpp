@@ -6,6 +6,7 @@
 
 #include "latchkey/config.hpp"
 #include "latchkey/log.hpp"
+#include "latchkey/oauth.hpp"
 
 #include <boost/json.hpp>
 
@@ -17,24 +18,7 @@ namespace {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-constexpr std::size_t kMaxScopeBytes = 1024;
 constexpr std::size_t kMaxAudienceBytes = 256;
-
-// RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces.
-bool valid_scope(std::string_view s) {
-  if (s.empty() || s.size() > kMaxScopeBytes || s.front() == ' ' || s.back() == ' ') return false;
-  char prev = 0;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == ' ') {
-      if (prev == ' ') return false;
-    } else if (c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e) {
-      return false;
-    }
-    prev = ch;
-  }
-  return true;
-}
 
 bool valid_audience(std::string_view a) {
   if (a.empty() || a.size() > kMaxAudienceBytes) return false;
@@ -81,7 +65,7 @@ awaitable<HttpResponse> issue(RequestContext& ctx) {
                                "claims is larger than " + std::to_string(ctx.config.token_max_claims_bytes) + " bytes");
   }
   if (const auto* s = body.if_contains("scope")) {
-    if (!s->is_string() || !valid_scope(s->as_string()))
+    if (!s->is_string() || !oauth::valid_scope(s->as_string()))
       co_return bad(ctx, "scope must be a string of space-separated scope tokens (RFC 6749 3.3), at most 1024 bytes");
     g.scope = std::string(s->as_string());
   }

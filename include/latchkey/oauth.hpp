@@ -1,0 +1,142 @@
+// OAuth 2.0 authorization server core: the client registry and authorization codes (the
+// engine API behind /v1/oauth/...). The token endpoint, introspection and revocation build
+// on these (see docs/api.md#oauth-20 for what exists).
+//
+// Clients: `client_id` 22 characters (128 CSPRNG bits, base64url); confidential clients get
+//   a 256-bit `client_secret`, shown once, stored only as SHA-256. Stored under
+//   <prefix>oc:<client_id> (no TTL: clients live until deleted).
+// Codes: an opaque handle (redis/slot.hpp, version 3) carrying the user's slot, 256 random
+//   bits, stored only as SHA-256 under <prefix>ac:{T}:<hash> for `oauth_code_ttl` seconds,
+//   bound to the client, redirect URI, user, scope and PKCE challenge.
+#pragma once
+
+#include "latchkey/crypto/aead.hpp"
+#include "latchkey/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey {
+struct Config;
+namespace redis {
+class Connection;
+}
+}  // namespace latchkey
+
+namespace latchkey::oauth {
+
+struct Settings {
+  std::string key_prefix = "lk:";
+  std::int64_t code_ttl = 60;
+  bool require_pkce = true;  // for confidential clients too (RFC 9700 2.1.1 recommends it)
+  std::string issuer = "latchkey";  // the `iss` authorization response parameter (RFC 9207)
+  static Settings from(const Config& c);
+};
+
+enum class AuthMethod : std::uint8_t { client_secret_basic, client_secret_post, none };
+const char* auth_method_name(AuthMethod m) noexcept;
+std::optional<AuthMethod> auth_method_from_name(std::string_view s) noexcept;
+
+// Grant types a client may be registered for. `password` and `implicit` do not exist here
+// (RFC 9700 2.4, 2.1.2).
+inline constexpr std::string_view kGrantTypes[] = {"authorization_code", "refresh_token", "client_credentials"};
+
+struct Client {
+  std::string client_id;
+  std::string client_name;
+  std::vector<std::string> redirect_uris;
+  std::vector<std::string> grant_types;
+  std::string scope;  // space-separated; what the client may ever be granted
+  AuthMethod auth_method = AuthMethod::client_secret_basic;
+  std::int64_t created_at = 0;
+  std::string secret_hash;  // base64url(SHA-256(secret)); empty for public clients
+
+  bool is_public() const noexcept { return auth_method == AuthMethod::none; }
+  bool allows_grant(std::string_view g) const noexcept;
+};
+
+// Registration input errors, with RFC 7591 3.2.2 codes.
+struct MetadataError {
+  std::string code;  // invalid_redirect_uri | invalid_client_metadata
+  std::string description;
+};
+
+// Pure rules (unit-tested):
+// A registrable redirect URI: absolute, https (or http only for a loopback host: 127.0.0.1,
+// [::1], localhost), no fragment, no userinfo, at most 2000 bytes, no whitespace.
+bool valid_redirect_uri(std::string_view uri, std::string* why = nullptr);
+// RFC 9700 2.1: exact string match; for a loopback http URI the port may differ (RFC 8252 7.3).
+bool redirect_uri_matches(std::string_view registered, std::string_view presented);
+// RFC 6749 3.3 scope syntax: scope-tokens separated by single spaces.
+bool valid_scope(std::string_view scope);
+// Every token of `requested` is in `allowed` (both space-separated).
+bool scope_within(std::string_view requested, std::string_view allowed);
+// RFC 7636 4.1 / 4.2: a verifier of 43-128 unreserved characters; its S256 challenge.
+bool valid_code_verifier(std::string_view v);
+std::string s256_challenge(std::string_view verifier);
+// `uri` with `params` added to its query (values percent-encoded).
+std::string add_query(std::string_view uri, const std::vector<std::pair<std::string, std::string>>& params);
+
+struct NewClient {
+  std::string client_name;
+  std::vector<std::string> redirect_uris;
+  std::vector<std::string> grant_types = {"authorization_code"};
+  std::string scope;
+  AuthMethod auth_method = AuthMethod::client_secret_basic;
+};
+
+struct Registered {
+  Client client;
+  std::string client_secret;  // only for confidential clients, only here
+};
+
+// An authorization request as the backend received it, plus the user it authenticated.
+struct AuthorizationRequest {
+  std::string client_id, redirect_uri, response_type, scope, state, code_challenge, code_challenge_method, user_id;
+};
+
+// An error of the authorization endpoint (RFC 6749 4.1.2.1). `redirect_to` is set only when
+// the client and redirect URI were valid, so latchkey never becomes an open redirector.
+struct AuthorizationError {
+  std::string error;
+  std::string description;
+  std::string redirect_to;
+};
+
+struct IssuedCode {
+  std::string code;
+  std::string redirect_to;
+  std::int64_t expires_in = 0;
+};
+
+class Service {
+ public:
+  Service(Settings settings, const crypto::KeyRing& ring) : s_(std::move(settings)), ring_(ring) {}
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+  const Settings& settings() const noexcept { return s_; }
+
+  // Validates and stores a client. Returns the metadata error, or the client and its secret.
+  static std::optional<MetadataError> check(const NewClient& c);
+  boost::asio::awaitable<result<Registered>> register_client(redis::Connection& redis, NewClient c) const;
+  // errc: not_found, unavailable.
+  boost::asio::awaitable<result<Client>> client(redis::Connection& redis, std::string client_id) const;
+  // errc: not_found, unavailable.
+  boost::asio::awaitable<result<void>> delete_client(redis::Connection& redis, std::string client_id) const;
+
+  // The authorization endpoint. On success the code; on an invalid request the
+  // AuthorizationError (as an errc::invalid_request result plus `*error`).
+  boost::asio::awaitable<result<IssuedCode>> authorize(redis::Connection& redis, AuthorizationRequest req,
+                                                       AuthorizationError* error) const;
+
+ private:
+  Settings s_;
+  const crypto::KeyRing& ring_;
+};
+
+}  // namespace latchkey::oauth

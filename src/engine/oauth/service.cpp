@@ -1,0 +1,245 @@
+// OAuth: the Service (client registry and authorization codes) on Redis.
+#include "latchkey/config.hpp"
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/oauth.hpp"
+#include "latchkey/redis/connection.hpp"
+#include "latchkey/redis/slot.hpp"
+#include "latchkey/sessions.hpp"
+#include "../script_results.hpp"
+
+#include <chrono>
+
+namespace latchkey::oauth {
+
+using boost::asio::awaitable;
+using detail::bad_reply;
+using detail::err;
+using detail::int_of;
+
+namespace {
+
+constexpr std::uint8_t kCodeVersion = 3;
+constexpr std::size_t kMaxRedirectUris = 10;
+constexpr std::size_t kMaxStateBytes = 1024;
+
+std::string random_id(std::size_t bytes) {
+  std::vector<std::uint8_t> raw(bytes);
+  crypto::random_bytes(raw);
+  auto out = crypto::base64url_encode(raw);
+  return out;
+}
+
+bool valid_client_id(std::string_view id) {
+  if (id.size() != 22) return false;
+  auto raw = crypto::base64url_decode(id);
+  return raw && raw->size() == 16;
+}
+
+std::string join(const std::vector<std::string>& v, char sep) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out.push_back(sep);
+    out += s;
+  }
+  return out;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    auto p = s.find(sep);
+    out.emplace_back(s.substr(0, p));
+    if (p == std::string_view::npos) break;
+    s.remove_prefix(p + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+Settings Settings::from(const Config& c) {
+  Settings s;
+  s.key_prefix = c.key_prefix;
+  s.code_ttl = c.oauth_code_ttl;
+  s.require_pkce = c.oauth_require_pkce;
+  s.issuer = c.token_issuer;
+  return s;
+}
+
+std::optional<MetadataError> Service::check(const NewClient& c) {
+  if (c.client_name.size() > 200) return MetadataError{"invalid_client_metadata", "client_name is longer than 200 bytes"};
+  if (c.grant_types.empty()) return MetadataError{"invalid_client_metadata", "grant_types must not be empty"};
+  for (const auto& g : c.grant_types) {
+    if (std::find(std::begin(kGrantTypes), std::end(kGrantTypes), g) == std::end(kGrantTypes))
+      return MetadataError{"invalid_client_metadata",
+                           "grant type '" + g + "' is not supported (authorization_code, refresh_token, client_credentials)"};
+  }
+  auto has = [&](std::string_view g) { return std::find(c.grant_types.begin(), c.grant_types.end(), g) != c.grant_types.end(); };
+  if (c.auth_method == AuthMethod::none && has("client_credentials"))
+    return MetadataError{"invalid_client_metadata", "a public client (token_endpoint_auth_method none) cannot use client_credentials"};
+  if (has("refresh_token") && !has("authorization_code"))
+    return MetadataError{"invalid_client_metadata", "refresh_token needs authorization_code"};
+  if (has("authorization_code") && c.redirect_uris.empty())
+    return MetadataError{"invalid_redirect_uri", "authorization_code needs at least one redirect URI"};
+  if (c.redirect_uris.size() > kMaxRedirectUris)
+    return MetadataError{"invalid_redirect_uri", "at most 10 redirect URIs"};
+  for (const auto& u : c.redirect_uris) {
+    std::string why;
+    if (!valid_redirect_uri(u, &why)) return MetadataError{"invalid_redirect_uri", "redirect URI '" + u.substr(0, 100) + "' " + why};
+  }
+  if (!c.scope.empty() && !valid_scope(c.scope))
+    return MetadataError{"invalid_client_metadata", "scope must be space-separated scope tokens (RFC 6749 3.3)"};
+  return std::nullopt;
+}
+
+awaitable<result<Registered>> Service::register_client(redis::Connection& redis, NewClient c) const {
+  if (check(c)) co_return err(errc::invalid_request);
+  Registered out;
+  Client& cl = out.client;
+  cl.client_id = random_id(16);
+  cl.client_name = std::move(c.client_name);
+  cl.redirect_uris = std::move(c.redirect_uris);
+  cl.grant_types = std::move(c.grant_types);
+  cl.scope = std::move(c.scope);
+  cl.auth_method = c.auth_method;
+  cl.created_at = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+  if (!cl.is_public()) {
+    out.client_secret = random_id(32);
+    cl.secret_hash = crypto::base64url_encode(crypto::sha256(out.client_secret));
+  }
+  redis::Request req;
+  req.begin(16)
+      .arg("HSET")
+      .arg(s_.key_prefix + "oc:" + cl.client_id)
+      .arg("n").arg(cl.client_name)
+      .arg("r").arg(join(cl.redirect_uris, '\n'))
+      .arg("g").arg(join(cl.grant_types, ' '))
+      .arg("s").arg(cl.scope)
+      .arg("m").arg(auth_method_name(cl.auth_method))
+      .arg("h").arg(cl.secret_hash)
+      .arg("ct").arg(std::to_string(cl.created_at));
+  auto r = co_await redis.exec(std::move(req), "oauth_client_register");
+  if (!r) co_return r.error();
+  if (r->size() != 1 || (*r)[0].is_error()) co_return err(errc::redis_error);
+  co_return out;
+}
+
+awaitable<result<Client>> Service::client(redis::Connection& redis, std::string client_id) const {
+  if (!valid_client_id(client_id)) co_return err(errc::not_found);
+  redis::Request req;
+  req.begin(9).arg("HMGET").arg(s_.key_prefix + "oc:" + client_id).arg("n").arg("r").arg("g").arg("s").arg("m").arg("h").arg("ct");
+  auto r = co_await redis.exec(std::move(req), "oauth_client_read");
+  if (!r) co_return r.error();
+  if (r->size() != 1 || (*r)[0].is_error()) co_return err(errc::redis_error);
+  const auto& f = (*r)[0].elements;
+  if (f.size() != 7) co_return bad_reply("HMGET client");
+  if (f[4].is_nil()) co_return err(errc::not_found);
+  auto method = auth_method_from_name(f[4].str);
+  if (!method) co_return bad_reply("HMGET client (method)");
+  Client c;
+  c.client_id = std::move(client_id);
+  c.client_name = f[0].str;
+  c.redirect_uris = split(f[1].str, '\n');
+  c.grant_types = split(f[2].str, ' ');
+  c.scope = f[3].str;
+  c.auth_method = *method;
+  c.secret_hash = f[5].str;
+  c.created_at = int_of(f[6]);
+  co_return c;
+}
+
+awaitable<result<void>> Service::delete_client(redis::Connection& redis, std::string client_id) const {
+  if (!valid_client_id(client_id)) co_return err(errc::not_found);
+  redis::Request req;
+  req.begin(2).arg("DEL").arg(s_.key_prefix + "oc:" + client_id);
+  auto r = co_await redis.exec(std::move(req), "oauth_client_delete");
+  if (!r) co_return r.error();
+  if (r->size() != 1 || !(*r)[0].is_integer()) co_return err(errc::redis_error);
+  if ((*r)[0].integer == 0) co_return err(errc::not_found);
+  co_return result<void>{};
+}
+
+awaitable<result<IssuedCode>> Service::authorize(redis::Connection& redis, AuthorizationRequest q,
+                                                 AuthorizationError* error) const {
+  auto fail = [&](std::string code, std::string description, std::string_view redirect = {}) {
+    if (error) {
+      error->error = std::move(code);
+      error->description = std::move(description);
+      error->redirect_to.clear();
+      if (!redirect.empty()) {
+        std::vector<std::pair<std::string, std::string>> params{{"error", error->error},
+                                                                {"error_description", error->description}};
+        if (!q.state.empty()) params.emplace_back("state", q.state);
+        params.emplace_back("iss", s_.issuer);
+        error->redirect_to = add_query(redirect, params);
+      }
+    }
+    return err(errc::invalid_request);
+  };
+  // Errors the backend or the client itself must see: never redirected (RFC 6749 4.1.2.1,
+  // RFC 9700 2.1: no open redirector).
+  if (!sessions::valid_user_id(q.user_id)) co_return fail("invalid_request", "user_id must be 1-256 bytes without control characters");
+  if (q.client_id.empty()) co_return fail("invalid_request", "client_id is required");
+  auto c = co_await client(redis, q.client_id);
+  if (!c) {
+    if (c.error() == make_error_code(errc::not_found)) co_return fail("invalid_request", "unknown client_id");
+    co_return c.error();
+  }
+  std::string redirect;
+  if (q.redirect_uri.empty()) {
+    if (c->redirect_uris.size() != 1)
+      co_return fail("invalid_request", "redirect_uri is required (the client has several registered)");
+    redirect = c->redirect_uris.front();
+  } else {
+    for (const auto& r : c->redirect_uris)
+      if (redirect_uri_matches(r, q.redirect_uri)) redirect = q.redirect_uri;
+    if (redirect.empty()) co_return fail("invalid_request", "redirect_uri does not match a registered redirect URI");
+  }
+  if (q.state.size() > kMaxStateBytes) co_return fail("invalid_request", "state is longer than 1024 bytes");
+  // From here on the error goes back to the client through its redirect URI.
+  if (q.response_type != "code")
+    co_return fail("unsupported_response_type", "only response_type=code is supported", redirect);
+  if (!c->allows_grant("authorization_code"))
+    co_return fail("unauthorized_client", "the client is not registered for authorization_code", redirect);
+  std::string scope = q.scope.empty() ? c->scope : q.scope;
+  if (!scope.empty() && (!valid_scope(scope) || !scope_within(scope, c->scope)))
+    co_return fail("invalid_scope", "the requested scope is malformed or exceeds the client's", redirect);
+  if (q.code_challenge.empty()) {
+    if (!q.code_challenge_method.empty())
+      co_return fail("invalid_request", "code_challenge_method without code_challenge", redirect);
+    if (c->is_public() || s_.require_pkce)
+      co_return fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256", redirect);
+  } else {
+    if (q.code_challenge_method != "S256")
+      co_return fail("invalid_request", "code_challenge_method must be S256 (plain is not supported)", redirect);
+    auto raw = crypto::base64url_decode(q.code_challenge);
+    if (q.code_challenge.size() != 43 || !raw || raw->size() != 32)
+      co_return fail("invalid_request", "code_challenge must be BASE64URL(SHA256(code_verifier)), 43 characters", redirect);
+  }
+
+  std::string uh = sessions::user_hash(q.user_id);
+  std::uint16_t slot = redis::key_slot(uh);
+  IssuedCode out;
+  out.code = redis::new_handle(kCodeVersion, slot);
+  std::string key = s_.key_prefix + "ac:" + redis::slot_tag(slot) + ":" + crypto::base64url_encode(crypto::sha256(out.code));
+  std::vector<std::string> keys{key};
+  std::vector<std::string> args{std::to_string(s_.code_ttl),
+                                "c", c->client_id,
+                                "r", redirect,
+                                "s", scope,
+                                "cc", q.code_challenge,
+                                "u", ring_.encrypt(q.user_id, key),
+                                "uh", uh};
+  auto r = co_await redis.eval("oauth_code_create", std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return err(errc::redis_error);
+  std::vector<std::pair<std::string, std::string>> params{{"code", out.code}};
+  if (!q.state.empty()) params.emplace_back("state", q.state);
+  params.emplace_back("iss", s_.issuer);  // RFC 9207: lets the client detect mix-up attacks
+  out.redirect_to = add_query(redirect, params);
+  out.expires_in = s_.code_ttl;
+  co_return out;
+}
+
+}  // namespace latchkey::oauth

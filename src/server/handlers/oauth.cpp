@@ -1,0 +1,159 @@
+// /v1/oauth/clients... and /v1/oauth/authorizations: the admin side of the OAuth server
+// (JSON, admin key). The RFC endpoints under /oauth2/ come with the token endpoint. The
+// logic is oauth::Service (src/engine/oauth/).
+#include "common.hpp"
+#include "../routes.hpp"
+#include "../services.hpp"
+
+#include "latchkey/config.hpp"
+#include "latchkey/log.hpp"
+
+#include <boost/json.hpp>
+
+namespace latchkey::server::handlers {
+namespace {
+
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+HttpResponse metadata_error(const std::string& code, const std::string& description) {
+  return HttpResponse::json(400, json::object{{"error", code}, {"error_description", description}});
+}
+
+json::object client_json(const oauth::Client& c) {
+  json::array uris, grants;
+  for (const auto& u : c.redirect_uris) uris.push_back(json::string(u));
+  for (const auto& g : c.grant_types) grants.push_back(json::string(g));
+  json::array response_types;
+  if (c.allows_grant("authorization_code")) response_types.push_back("code");
+  return json::object{{"client_id", c.client_id},
+                      {"client_name", c.client_name},
+                      {"redirect_uris", std::move(uris)},
+                      {"grant_types", std::move(grants)},
+                      {"response_types", std::move(response_types)},
+                      {"scope", c.scope},
+                      {"token_endpoint_auth_method", oauth::auth_method_name(c.auth_method)},
+                      {"client_id_issued_at", c.created_at}};
+}
+
+// An array of strings, or why not.
+std::optional<std::vector<std::string>> string_array(const json::value& v) {
+  if (!v.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& e : v.as_array()) {
+    if (!e.is_string()) return std::nullopt;
+    out.emplace_back(e.as_string());
+  }
+  return out;
+}
+
+// POST /v1/oauth/clients (RFC 7591 style)
+awaitable<HttpResponse> register_client(RequestContext& ctx) {
+  auto parsed = read_body(ctx, {"client_name", "redirect_uris", "grant_types", "scope", "token_endpoint_auth_method"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  auto& body = std::get<json::object>(parsed);
+  oauth::NewClient c;
+  if (const auto* v = body.if_contains("client_name")) {
+    if (!v->is_string()) co_return metadata_error("invalid_client_metadata", "client_name must be a string");
+    c.client_name = std::string(v->as_string());
+  }
+  if (const auto* v = body.if_contains("redirect_uris")) {
+    auto a = string_array(*v);
+    if (!a) co_return metadata_error("invalid_redirect_uri", "redirect_uris must be an array of strings");
+    c.redirect_uris = std::move(*a);
+  }
+  if (const auto* v = body.if_contains("grant_types")) {
+    auto a = string_array(*v);
+    if (!a) co_return metadata_error("invalid_client_metadata", "grant_types must be an array of strings");
+    c.grant_types = std::move(*a);
+  }
+  if (const auto* v = body.if_contains("scope")) {
+    if (!v->is_string()) co_return metadata_error("invalid_client_metadata", "scope must be a string");
+    c.scope = std::string(v->as_string());
+  }
+  if (const auto* v = body.if_contains("token_endpoint_auth_method")) {
+    auto m = v->is_string() ? oauth::auth_method_from_name(v->as_string()) : std::nullopt;
+    if (!m)
+      co_return metadata_error("invalid_client_metadata",
+                               "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none");
+    c.auth_method = *m;
+  }
+  if (auto e = oauth::Service::check(c)) co_return metadata_error(e->code, e->description);
+  auto out = co_await ctx.services.oauth.register_client(ctx.redis, std::move(c));
+  if (!out) co_return engine_error(ctx, out.error());
+  auto o = client_json(out->client);
+  if (!out->client.is_public()) {
+    o["client_secret"] = out->client_secret;
+    o["client_secret_expires_at"] = 0;
+  }
+  log::event(log::Level::info, "oauth client registered: " + out->client.client_id + " (request " + ctx.request_id + ")");
+  auto r = HttpResponse::json(201, o);
+  r.headers.emplace_back("Pragma", "no-cache");
+  co_return r;
+}
+
+// GET /v1/oauth/clients/{client_id}
+awaitable<HttpResponse> get_client(RequestContext& ctx) {
+  auto c = co_await ctx.services.oauth.client(ctx.redis, std::string(ctx.param("client_id")));
+  if (!c) {
+    if (c.error() == make_error_code(errc::not_found)) co_return error_response(errc::not_found, "no such client");
+    co_return engine_error(ctx, c.error());
+  }
+  co_return HttpResponse::json(200, client_json(*c));
+}
+
+// DELETE /v1/oauth/clients/{client_id}
+awaitable<HttpResponse> delete_client(RequestContext& ctx) {
+  std::string id(ctx.param("client_id"));
+  auto r = co_await ctx.services.oauth.delete_client(ctx.redis, id);
+  if (!r) {
+    if (r.error() == make_error_code(errc::not_found)) co_return error_response(errc::not_found, "no such client");
+    co_return engine_error(ctx, r.error());
+  }
+  log::event(log::Level::info, "oauth client deleted: " + id + " (request " + ctx.request_id + ")");
+  co_return HttpResponse::empty(204);
+}
+
+// POST /v1/oauth/authorizations: the backend has authenticated user_id and hands latchkey the
+// authorization request it received; latchkey validates it and issues a code.
+awaitable<HttpResponse> authorize(RequestContext& ctx) {
+  auto parsed = read_body(ctx, {"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge",
+                                "code_challenge_method", "user_id"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  auto& body = std::get<json::object>(parsed);
+  oauth::AuthorizationRequest q;
+  const std::pair<const char*, std::string*> fields[] = {
+      {"client_id", &q.client_id},           {"redirect_uri", &q.redirect_uri},
+      {"response_type", &q.response_type},   {"scope", &q.scope},
+      {"state", &q.state},                   {"code_challenge", &q.code_challenge},
+      {"code_challenge_method", &q.code_challenge_method}, {"user_id", &q.user_id}};
+  for (const auto& [name, target] : fields) {
+    if (const auto* v = body.if_contains(name)) {
+      if (!v->is_string()) co_return bad(ctx, std::string(name) + " must be a string");
+      *target = std::string(v->as_string());
+    }
+  }
+  oauth::AuthorizationError e;
+  auto out = co_await ctx.services.oauth.authorize(ctx.redis, std::move(q), &e);
+  if (!out) {
+    if (out.error() != make_error_code(errc::invalid_request)) co_return engine_error(ctx, out.error());
+    json::object o{{"error", e.error}, {"error_description", e.description}};
+    if (!e.redirect_to.empty()) o["redirect_to"] = e.redirect_to;
+    co_return HttpResponse::json(400, o);
+  }
+  auto r = HttpResponse::json(201, json::object{{"code", out->code}, {"redirect_to", out->redirect_to},
+                                                {"expires_in", out->expires_in}});
+  r.headers.emplace_back("Pragma", "no-cache");
+  co_return r;
+}
+
+}  // namespace
+
+void add_oauth(Router& r) {
+  r.add("POST", "/v1/oauth/clients", register_client);
+  r.add("GET", "/v1/oauth/clients/{client_id}", get_client);
+  r.add("DELETE", "/v1/oauth/clients/{client_id}", delete_client);
+  r.add("POST", "/v1/oauth/authorizations", authorize);
+}
+
+}  // namespace latchkey::server::handlers
