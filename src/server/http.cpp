@@ -1,6 +1,8 @@
 // HTTP helpers: the one errc -> status mapping, error bodies, JSON bodies.
 #include "http.hpp"
 
+#include "latchkey/crypto/primitives.hpp"
+
 #include "latchkey/config.hpp"
 
 #include <boost/json.hpp>
@@ -169,6 +171,66 @@ result<boost::json::object> parse_json_object(const HttpRequest& req, std::strin
     return make_error_code(errc::invalid_request);
   }
   return std::move(v.as_object());
+}
+
+namespace {
+std::optional<std::string> form_decode(std::string_view s) {
+  std::string plus(s);
+  for (auto& c : plus)
+    if (c == '+') c = ' ';
+  return percent_decode(plus);
+}
+}  // namespace
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body, std::string& why) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!body.empty()) {
+    auto amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    auto name = form_decode(pair.substr(0, eq));
+    auto value = form_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!name || !value) {
+      why = "malformed percent-encoding in the form body";
+      return std::nullopt;
+    }
+    if (value->empty()) continue;  // RFC 6749 3.1: sent without a value = omitted
+    for (const auto& [n, v] : out) {
+      if (n == *name) {
+        why = "parameter '" + *name + "' is repeated";
+        return std::nullopt;
+      }
+    }
+    out.emplace_back(std::move(*name), std::move(*value));
+  }
+  return out;
+}
+
+std::optional<BasicCredentials> parse_basic(std::string_view authorization) {
+  if (authorization.size() < 6) return std::nullopt;
+  std::string scheme(authorization.substr(0, 6));
+  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "basic ") return std::nullopt;
+  std::string_view b64 = authorization.substr(6);
+  while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
+  // Standard base64 with padding (RFC 7617), converted to the base64url our decoder takes.
+  std::string url(b64);
+  while (!url.empty() && url.back() == '=') url.pop_back();
+  for (auto& c : url) {
+    if (c == '+') c = '-';
+    else if (c == '/') c = '_';
+    else if (c == '-' || c == '_') return std::nullopt;
+  }
+  auto raw = crypto::base64url_decode(url);
+  if (!raw) return std::nullopt;
+  auto colon = raw->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  auto id = form_decode(std::string_view(*raw).substr(0, colon));
+  auto secret = form_decode(std::string_view(*raw).substr(colon + 1));
+  if (!id || !secret || id->empty()) return std::nullopt;
+  return BasicCredentials{std::move(*id), std::move(*secret)};
 }
 
 }  // namespace latchkey::server

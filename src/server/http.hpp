@@ -78,6 +78,21 @@ std::optional<std::string> percent_decode(std::string_view s);
 // The value of one query parameter (decoded), nullopt when absent or malformed.
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
+// An application/x-www-form-urlencoded body (RFC 6749 3.1, 3.2, Appendix B): name=value pairs
+// separated by '&', '+' meaning a space, percent-escapes decoded. Parameters sent without a
+// value are treated as omitted (dropped); a name sent twice is an error (RFC 6749 3.1), as is
+// a malformed escape. On error: nullopt and `why`.
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body, std::string& why);
+
+// Client credentials from `Authorization: Basic ...` (RFC 6749 2.3.1: client id and secret are
+// each form-urlencoded, joined by ':', then base64). nullopt when the header is not Basic or
+// is malformed.
+struct BasicCredentials {
+  std::string id;
+  std::string secret;
+};
+std::optional<BasicCredentials> parse_basic(std::string_view authorization);
+
 // Reads the body as a JSON object: 415 unless Content-Type is application/json, 400 on
 // malformed JSON, nesting deeper than 32, or a non-object document.
 // `storage` lets a handler parse into its own (e.g. monotonic) memory.
