@@ -82,6 +82,28 @@ std::string s256_challenge(std::string_view verifier);
 // `uri` with `params` added to its query (values percent-encoded).
 std::string add_query(std::string_view uri, const std::vector<std::pair<std::string, std::string>>& params);
 
+// How a client presented itself at a token, introspection or revocation endpoint (RFC 6749
+// 2.3): by HTTP Basic, or by `client_id` (+ `client_secret`) in the body.
+struct PresentedClient {
+  bool basic = false;                // an Authorization: Basic header was sent
+  std::string basic_id, basic_secret;
+  std::optional<std::string> body_id, body_secret;
+};
+
+enum class ClientAuthFailure : std::uint8_t {
+  none,
+  malformed,      // invalid_request: two methods at once, or ids that disagree (RFC 6749 2.3)
+  no_client,      // invalid_client: no client identified
+  wrong_method,   // invalid_client: not the client's registered method (incl. a public client sending a secret)
+  bad_secret,     // invalid_client: missing or wrong secret
+};
+// The client id the request names (Basic wins), if any.
+std::optional<std::string> presented_client_id(const PresentedClient& p);
+// Pure decision for a loaded client: the registered method must be the one used, a public
+// client must not send a secret, a confidential one must send the right one (compared as
+// SHA-256 digests in constant time).
+ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p);
+
 struct NewClient {
   std::string client_name;
   std::vector<std::string> redirect_uris;

@@ -166,4 +166,35 @@ std::string add_query(std::string_view uri, const std::vector<std::pair<std::str
   return out;
 }
 
+std::optional<std::string> presented_client_id(const PresentedClient& p) {
+  if (p.basic) return p.basic_id;
+  if (p.body_id && !p.body_id->empty()) return p.body_id;
+  return std::nullopt;
+}
+
+ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p) {
+  // Two methods at once (RFC 6749 2.3: MUST NOT use more than one).
+  if (p.basic && p.body_secret) return ClientAuthFailure::malformed;
+  if (p.basic && p.body_id && *p.body_id != p.basic_id) return ClientAuthFailure::malformed;
+  std::optional<std::string_view> secret;
+  AuthMethod used = AuthMethod::none;
+  if (p.basic) {
+    used = AuthMethod::client_secret_basic;
+    secret = p.basic_secret;
+  } else if (p.body_secret) {
+    used = AuthMethod::client_secret_post;
+    secret = *p.body_secret;
+  }
+  if (c.is_public()) {
+    // A public client identifies itself by client_id only; any secret (Basic with an empty
+    // secret included) is refused rather than ignored.
+    if (used != AuthMethod::none) return ClientAuthFailure::wrong_method;
+    return ClientAuthFailure::none;
+  }
+  if (used != c.auth_method) return used == AuthMethod::none ? ClientAuthFailure::bad_secret : ClientAuthFailure::wrong_method;
+  if (!secret || secret->empty() || c.secret_hash.empty()) return ClientAuthFailure::bad_secret;
+  auto presented = crypto::base64url_encode(crypto::sha256(*secret));
+  return crypto::constant_time_equal(presented, c.secret_hash) ? ClientAuthFailure::none : ClientAuthFailure::bad_secret;
+}
+
 }  // namespace latchkey::oauth

@@ -1,5 +1,6 @@
 // OAuth rules without I/O: redirect URI registration and exact matching (RFC 9700 2.1, the
 // RFC 8252 loopback port exception), scopes, PKCE (RFC 7636 Appendix B), query building.
+#include "latchkey/crypto/primitives.hpp"
 #include "latchkey/oauth.hpp"
 
 #include "../../support/vectors.hpp"
@@ -72,4 +73,60 @@ TEST(OAuthRules, AddQueryEncodesValues) {
             "https://c.example/cb?code=abc&state=x%20y%26z%3D1");
   EXPECT_EQ(add_query("https://c.example/cb?a=1", {{"code", "abc"}}), "https://c.example/cb?a=1&code=abc");
   EXPECT_EQ(add_query("https://c.example/cb?", {{"code", "abc"}}), "https://c.example/cb?code=abc");
+}
+
+namespace {
+Client client(AuthMethod m, const std::string& secret) {
+  Client c;
+  c.client_id = "client-1";
+  c.auth_method = m;
+  if (!secret.empty()) c.secret_hash = latchkey::crypto::base64url_encode(latchkey::crypto::sha256(secret));
+  return c;
+}
+PresentedClient basic(const std::string& id, const std::string& secret) {
+  PresentedClient p;
+  p.basic = true;
+  p.basic_id = id;
+  p.basic_secret = secret;
+  return p;
+}
+PresentedClient body(const std::string& id, std::optional<std::string> secret) {
+  PresentedClient p;
+  p.body_id = id;
+  p.body_secret = std::move(secret);
+  return p;
+}
+}  // namespace
+
+TEST(OAuthClientAuth, ConfidentialClientsUseTheirRegisteredMethodAndSecret) {
+  auto b = client(AuthMethod::client_secret_basic, "s3cret");
+  EXPECT_EQ(check_client_auth(b, basic("client-1", "s3cret")), ClientAuthFailure::none);
+  EXPECT_EQ(check_client_auth(b, basic("client-1", "wrong")), ClientAuthFailure::bad_secret);
+  EXPECT_EQ(check_client_auth(b, basic("client-1", "")), ClientAuthFailure::bad_secret);
+  EXPECT_EQ(check_client_auth(b, body("client-1", "s3cret")), ClientAuthFailure::wrong_method);
+  EXPECT_EQ(check_client_auth(b, body("client-1", std::nullopt)), ClientAuthFailure::bad_secret);
+  auto p = client(AuthMethod::client_secret_post, "s3cret");
+  EXPECT_EQ(check_client_auth(p, body("client-1", "s3cret")), ClientAuthFailure::none);
+  EXPECT_EQ(check_client_auth(p, body("client-1", "S3cret")), ClientAuthFailure::bad_secret);
+  EXPECT_EQ(check_client_auth(p, basic("client-1", "s3cret")), ClientAuthFailure::wrong_method);
+}
+
+TEST(OAuthClientAuth, PublicClientsMustNotPresentASecret) {
+  auto pub = client(AuthMethod::none, "");
+  EXPECT_EQ(check_client_auth(pub, body("client-1", std::nullopt)), ClientAuthFailure::none);
+  EXPECT_EQ(check_client_auth(pub, body("client-1", "anything")), ClientAuthFailure::wrong_method);
+  EXPECT_EQ(check_client_auth(pub, basic("client-1", "")), ClientAuthFailure::wrong_method);
+}
+
+TEST(OAuthClientAuth, TwoMethodsAtOnceAreMalformed) {
+  auto b = client(AuthMethod::client_secret_basic, "s3cret");
+  auto both = basic("client-1", "s3cret");
+  both.body_secret = "s3cret";
+  EXPECT_EQ(check_client_auth(b, both), ClientAuthFailure::malformed);
+  auto other_id = basic("client-1", "s3cret");
+  other_id.body_id = "client-2";
+  EXPECT_EQ(check_client_auth(b, other_id), ClientAuthFailure::malformed);
+  EXPECT_EQ(presented_client_id(other_id), "client-1");
+  EXPECT_EQ(presented_client_id(body("client-9", std::nullopt)), "client-9");
+  EXPECT_EQ(presented_client_id(PresentedClient{}), std::nullopt);
 }
