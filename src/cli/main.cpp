@@ -1,6 +1,7 @@
 // The latchkey executable: a thin shell over the engine and the HTTP server.
 //   latchkey serve [--config FILE] [--option=value ...]
-//   latchkey keys init|add|remove|list --dir DIR ...
+//   latchkey keys init|add|retire|remove|list --dir DIR ...
+//   latchkey clients add|get|delete ...
 //   latchkey config --markdown
 //   latchkey version
 #include "../server/routes.hpp"
@@ -8,15 +9,18 @@
 
 #include "latchkey/config.hpp"
 #include "latchkey/log.hpp"
+#include "latchkey/oauth.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/secrets.hpp"
 #include "latchkey/version.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <map>
 #include <cstdio>
 #include <iostream>
@@ -39,10 +43,23 @@ int usage(std::FILE* out, int code) {
       "                                             stop a key signing; it verifies for SECONDS more (86400)\n"
       "  keys remove --dir DIR --kid KID            remove a signing key\n"
       "  keys list --dir DIR                        list signing keys (no secrets)\n"
+      "  clients add --redirect-uri URI [--redirect-uri URI ...] [--client-name N] [--grant-type G ...]\n"
+      "              [--scope S] [--auth-method client_secret_basic|client_secret_post|none]\n"
+      "  clients get ID | clients delete ID         OAuth clients (Redis and secrets as for serve)\n"
       "  config --markdown                          print the option reference\n"
       "  version                                    print the version\n",
       out);
   return code;
+}
+
+// The Redis connection options a CLI command uses, from the configuration.
+redis::ConnectionOptions connection_options(const Config& cfg) {
+  redis::ConnectionOptions ro;
+  ro.endpoint = cfg.redis;
+  ro.call_timeout = cfg.redis_timeout;
+  ro.connect_timeout = cfg.redis_connect_timeout;
+  ro.allow_eviction = cfg.redis_allow_eviction;
+  return ro;
 }
 
 // One connection attempt before serving: an evicting maxmemory-policy is a configuration
@@ -50,11 +67,7 @@ int usage(std::FILE* out, int code) {
 // becomes ready when Redis appears).
 int check_redis_at_start(const Config& cfg) {
   boost::asio::io_context ioc{1};
-  redis::ConnectionOptions ro;
-  ro.endpoint = cfg.redis;
-  ro.call_timeout = cfg.redis_timeout;
-  ro.connect_timeout = cfg.redis_connect_timeout;
-  ro.allow_eviction = cfg.redis_allow_eviction;
+  redis::ConnectionOptions ro = connection_options(cfg);
   ro.reconnect_min = std::chrono::hours(1);  // one attempt only
   ro.reconnect_max = std::chrono::hours(1);
   ro.log = [](std::string_view level, std::string_view msg) {
@@ -238,6 +251,110 @@ int keys(const std::vector<std::string>& args) {
   return usage(stderr, 2);
 }
 
+// Runs one engine call against the configured Redis: connects, waits until ready (or the
+// connect deadline), runs `call`, and returns its exit code. 3 when Redis is unreachable.
+int with_redis(const Config& cfg, const std::function<boost::asio::awaitable<int>(redis::Connection&)>& call) {
+  boost::asio::io_context ioc{1};
+  redis::Connection conn(ioc.get_executor(), connection_options(cfg));
+  conn.start();
+  auto deadline = std::chrono::steady_clock::now() + cfg.redis_connect_timeout + 5 * cfg.redis_timeout;
+  while (!conn.ready() && std::chrono::steady_clock::now() < deadline) ioc.run_for(std::chrono::milliseconds(5));
+  if (!conn.ready()) {
+    std::cerr << "latchkey: redis is not reachable: " << conn.last_error() << "\n";
+    conn.stop();
+    ioc.run_for(std::chrono::milliseconds(50));
+    return 3;
+  }
+  std::optional<int> rc;
+  boost::asio::co_spawn(ioc, call(conn), [&](std::exception_ptr e, int v) { rc = e ? 1 : v; });
+  while (!rc) ioc.run_for(std::chrono::milliseconds(5));
+  conn.stop();
+  ioc.run_for(std::chrono::milliseconds(50));
+  return *rc;
+}
+
+// clients add [--client-name N] --redirect-uri U [--redirect-uri U2] [--grant-type G ...]
+//             [--scope S] [--auth-method M] [--config FILE] [--option=value ...]
+// clients get ID | clients delete ID
+// The same configuration as `serve` (environment, --config, flags) says where Redis is.
+int clients(const std::vector<std::string>& args) {
+  if (args.empty()) return usage(stderr, 2);
+  const std::string sub = args[0];
+  oauth::NewClient nc;
+  bool grants_given = false;
+  std::string id;
+  std::vector<std::string> config_args;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* name) -> std::optional<std::string> {
+      std::string flag = std::string("--") + name;
+      if (a == flag && i + 1 < args.size()) return args[++i];
+      if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
+      return std::nullopt;
+    };
+    if (auto v = value("client-name")) nc.client_name = *v;
+    else if (auto v2 = value("redirect-uri")) nc.redirect_uris.push_back(*v2);
+    else if (auto v3 = value("grant-type")) {
+      if (!grants_given) nc.grant_types.clear();
+      grants_given = true;
+      nc.grant_types.push_back(*v3);
+    } else if (auto v4 = value("scope")) nc.scope = *v4;
+    else if (auto v5 = value("auth-method")) {
+      auto m = oauth::auth_method_from_name(*v5);
+      if (!m) return keys_fail("--auth-method must be client_secret_basic, client_secret_post or none");
+      nc.auth_method = *m;
+    } else if (!a.starts_with("--") && id.empty()) id = a;
+    else {
+      config_args.push_back(a);
+      if (a == "--config" && i + 1 < args.size()) config_args.push_back(args[++i]);
+    }
+  }
+  if ((sub == "get" || sub == "delete") == id.empty() || (sub != "add" && sub != "get" && sub != "delete"))
+    return usage(stderr, 2);
+  auto loaded = load_config_from_process(config_args, environ);
+  if (auto* e = std::get_if<ConfigError>(&loaded)) return keys_fail("configuration error: " + e->message);
+  Config cfg = std::get<Config>(std::move(loaded));
+  auto secrets = load_secrets(cfg.secrets_dir);
+  if (auto* e = std::get_if<std::string>(&secrets)) return keys_fail(*e);
+  oauth::Service service(oauth::Settings::from(cfg), std::get<Secrets>(secrets).encryption);
+  if (sub == "add") {
+    if (auto e = oauth::Service::check(nc)) return keys_fail(e->code + ": " + e->description);
+  }
+  return with_redis(cfg, [&](redis::Connection& conn) -> boost::asio::awaitable<int> {
+    if (sub == "add") {
+      auto r = co_await service.register_client(conn, nc);
+      if (!r) {
+        std::cerr << "latchkey: " << r.error().message() << "\n";
+        co_return 1;
+      }
+      std::cout << "client_id: " << r->client.client_id << "\n";
+      if (!r->client.is_public()) std::cout << "client_secret: " << r->client_secret << "   (shown once; stored hashed)\n";
+      co_return 0;
+    }
+    if (sub == "get") {
+      auto r = co_await service.client(conn, id);
+      if (!r) {
+        std::cerr << "latchkey: " << (r.error() == make_error_code(errc::not_found) ? "no such client" : r.error().message()) << "\n";
+        co_return 1;
+      }
+      std::cout << "client_id: " << r->client_id << "\nclient_name: " << r->client_name << "\nredirect_uris:";
+      for (const auto& u : r->redirect_uris) std::cout << " " << u;
+      std::cout << "\ngrant_types:";
+      for (const auto& g : r->grant_types) std::cout << " " << g;
+      std::cout << "\nscope: " << r->scope << "\ntoken_endpoint_auth_method: " << oauth::auth_method_name(r->auth_method)
+                << "\n";
+      co_return 0;
+    }
+    auto r = co_await service.delete_client(conn, id);
+    if (!r) {
+      std::cerr << "latchkey: " << (r.error() == make_error_code(errc::not_found) ? "no such client" : r.error().message()) << "\n";
+      co_return 1;
+    }
+    std::cout << "deleted " << id << "\n";
+    co_return 0;
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -252,6 +369,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "keys") return keys(args);
+    if (cmd == "clients") return clients(args);
     if (cmd == "config" && args.size() == 1 && args[0] == "--markdown") {
       std::cout << configuration_markdown();
       return 0;

@@ -269,3 +269,36 @@ TEST(Cli, AccessLogIsJsonAndCarriesNoSecret) {
   }
   EXPECT_GE(n, 4);
 }
+
+TEST(Cli, ClientsAddGetDeleteAgainstTheConfiguredRedis) {
+  RedisServer rs;
+  TempDir d;
+  std::string dir = init_keys(d);
+  auto env = serve_env(dir, rs.url(), 1);
+  std::string out, err;
+  ASSERT_EQ(run({"clients", "add", "--client-name", "Shop", "--redirect-uri", "https://shop.example/cb", "--grant-type",
+                 "authorization_code", "--grant-type", "client_credentials", "--scope", "read write"},
+                env, &out, &err),
+            0)
+      << err;
+  auto id_at = out.find("client_id: ");
+  ASSERT_NE(id_at, std::string::npos) << out;
+  std::string id = out.substr(id_at + 11, 22);
+  auto secret_at = out.find("client_secret: ");
+  ASSERT_NE(secret_at, std::string::npos) << out;
+  std::string secret = out.substr(secret_at + 15, 43);
+  EXPECT_EQ(rs.dump_all().find(secret), std::string::npos) << "stored hashed";
+  ASSERT_EQ(run({"clients", "get", id}, env, &out, &err), 0) << err;
+  EXPECT_NE(out.find("grant_types: authorization_code client_credentials"), std::string::npos) << out;
+  EXPECT_EQ(out.find(secret), std::string::npos);
+  ASSERT_EQ(run({"clients", "add", "--redirect-uri=https://app.example/cb", "--auth-method=none"}, env, &out, &err), 0) << err;
+  EXPECT_EQ(out.find("client_secret"), std::string::npos) << "public clients have no secret";
+  EXPECT_EQ(run({"clients", "delete", id}, env, &out, &err), 0) << err;
+  EXPECT_EQ(run({"clients", "get", id}, env, &out, &err), 1);
+  EXPECT_NE(err.find("no such client"), std::string::npos);
+  EXPECT_EQ(run({"clients", "add", "--redirect-uri", "http://shop.example/cb"}, env, &out, &err), 1);
+  EXPECT_NE(err.find("invalid_redirect_uri"), std::string::npos) << err;
+  EXPECT_EQ(run({"clients", "add", "--redirect-uri", "https://a.example/cb", "--auth-method", "jwt"}, env, &out, &err), 1);
+  EXPECT_EQ(run({"clients", "frobnicate"}, env, &out, &err), 2);
+  EXPECT_EQ(run({"clients", "get", "x"}, serve_env(dir, "redis://127.0.0.1:1/0", 1), &out, &err), 3) << "Redis down: " << err;
+}
