@@ -16,26 +16,8 @@ get=(-s "$PEERS_WRK/get.lua")
 
 [ "${SKIP_BUILD:-0}" = 1 ] || { scripts/install-deps; scripts/build >/dev/null; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_http() {
-  for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done
-  echo "bench: $1 did not come up" >&2; return 1
-}
-
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --maxmemory-policy noeviction \
-  --logfile "$work/redis.log" &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+source "$root/scripts/lib/processes.sh"
+start_redis
 rcli() { redis-cli -p "$redis_port" "$@"; }
 
 # start_latchkey [keys init options]: sets $lk.

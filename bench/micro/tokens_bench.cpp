@@ -2,6 +2,7 @@
 // verification (size check, base64url, header and claims JSON, signature, typ/iss/exp/nbf/aud
 // checks; no Redis). bench/jwt/run compares them with jsonwebtoken in Node.
 #include "latchkey/crypto/signing_ring.hpp"
+#include "latchkey/clock.hpp"
 #include "latchkey/tokens.hpp"
 
 #include <benchmark/benchmark.h>
@@ -13,12 +14,8 @@ namespace jws = latchkey::crypto::jws;
 
 namespace {
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 struct Fixture {
-  explicit Fixture(jws::Alg alg) : ring(crypto::SigningRing::generate(alg, now_s())), access(ring, settings) {
+  explicit Fixture(jws::Alg alg) : ring(crypto::SigningRing::generate(alg, unix_now())), access(ring, settings) {
     grant.user_id = "USER-001";
     grant.scope = "read write";
   }
@@ -30,14 +27,14 @@ struct Fixture {
 
 void BM_TokenMint(benchmark::State& state) {
   Fixture f(static_cast<jws::Alg>(state.range(0)));
-  auto now = now_s();
+  auto now = unix_now();
   for (auto _ : state) benchmark::DoNotOptimize(f.access.mint(f.grant, "Y2hlY2staWQtMDAwMDAx", "ZmFtaWx5LWlkLTAwMDAx", now));
   state.SetLabel(jws::alg_name(static_cast<jws::Alg>(state.range(0))));
 }
 
 void BM_TokenVerifyLocal(benchmark::State& state) {
   Fixture f(static_cast<jws::Alg>(state.range(0)));
-  auto now = now_s();
+  auto now = unix_now();
   std::string token = f.access.mint(f.grant, "Y2hlY2staWQtMDAwMDAx", "ZmFtaWx5LWlkLTAwMDAx", now);
   if (!std::holds_alternative<tokens::AccessClaims>(f.access.check(token, now, ""))) state.SkipWithError("does not verify");
   for (auto _ : state) benchmark::DoNotOptimize(f.access.check(token, now, ""));

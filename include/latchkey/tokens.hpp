@@ -101,7 +101,6 @@ class Service {
   Service(Settings settings, const crypto::SigningRing& signing, const crypto::KeyRing& encryption)
       : s_(std::move(settings)), signing_(signing), ring_(encryption), access_(signing, s_) {}
   const Settings& settings() const noexcept { return s_; }
-  const AccessTokens& access() const noexcept { return access_; }
 
   // A new family and its first pair. errc: unavailable.
   boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g) const;

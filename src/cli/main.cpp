@@ -8,6 +8,7 @@
 #include "../server/server.hpp"
 
 #include "latchkey/config.hpp"
+#include "latchkey/clock.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/oauth.hpp"
 #include "latchkey/redis/connection.hpp"
@@ -203,8 +204,7 @@ int keys(const std::vector<std::string>& args) {
   const std::string dir = (*opts)["dir"];
   auto alg = crypto::jws::alg_from_name(opts->count("alg") ? (*opts)["alg"] : "EdDSA");
   if (!alg) return keys_fail("--alg must be one of EdDSA, ES256, RS256, HS256");
-  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  std::int64_t now = unix_now();
   if (sub == "init") {
     std::string created;
     if (auto err = init_secrets(dir, &created, *alg)) return keys_fail(*err);

@@ -1,5 +1,6 @@
 // Reading and creating the key-ring files of the secrets directory.
 #include "latchkey/secrets.hpp"
+#include "latchkey/clock.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -44,10 +45,6 @@ std::optional<std::string> write_private(const fs::path& path, const std::string
   return std::nullopt;
 }
 
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 std::variant<crypto::SigningRing, std::string> load_signing_ring(const std::string& dir) {
@@ -81,7 +78,7 @@ std::optional<std::string> init_secrets(const std::string& dir, std::string* cre
     fs::path path = fs::path(dir) / name;
     if (fs::exists(path)) continue;
     std::string text = encryption ? crypto::KeyRing::generate().serialize()
-                                  : crypto::SigningRing::generate(signing_alg, now_seconds()).serialize();
+                                  : crypto::SigningRing::generate(signing_alg, unix_now()).serialize();
     if (auto e = write_private(path, text, false)) return e;
     if (created) *created += path.string() + "\n";
   }

@@ -5,20 +5,8 @@
 set -euo pipefail
 root=$1
 bin=$2
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --logfile "$work/redis.log" &
-pids+=($!)
-for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+source "$root/scripts/lib/processes.sh"
+start_redis
 
 mkdir -p "$work/var/secrets"
 "$bin" keys init --dir "$work/var/secrets" >/dev/null
@@ -28,7 +16,7 @@ LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_p
 LATCHKEY_SECRETS_DIR="$work/var/secrets" LATCHKEY_ADMIN_API_KEYS_FILE="$work/var/secrets/admin_api_key" \
   "$bin" serve >/dev/null 2>"$work/latchkey.err" &
 pids+=($!)
-for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.05; done
+wait_http "http://127.0.0.1:$port/readyz"
 
 sed -n '/<!-- readme-example:start -->/,/<!-- readme-example:end -->/p' "$root/README.md" \
   | sed '/^<!--/d; /^```/d' | sed "s#http://127.0.0.1:8080#http://127.0.0.1:$port#g" >"$work/example.sh"

@@ -2,6 +2,7 @@
 // python3-jwt) and in jose (npm) through latchkey's JWKS endpoint, and tokens they sign with
 // latchkey's keys verify in latchkey. Needs /usr/bin/python3 with python3-jwt and
 // tests/interop/node/node_modules (scripts/test runs `npm ci` there).
+#include "latchkey/clock.hpp"
 #include "../support/process.hpp"
 #include "../support/test_server.hpp"
 
@@ -42,10 +43,6 @@ std::string run(const Tool& tool, std::vector<std::string> args) {
   return out;
 }
 
-std::int64_t now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 class InteropTest : public ::testing::TestWithParam<jws::Alg> {
  protected:
   void SetUp() override {
@@ -61,7 +58,7 @@ class InteropTest : public ::testing::TestWithParam<jws::Alg> {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
   }
-  const jws::Key& signer() { return secrets->signing.signer(now_s()); }
+  const jws::Key& signer() { return secrets->signing.signer(unix_now()); }
   std::string jwks_url() { return "http://127.0.0.1:" + std::to_string(srv->port()) + "/.well-known/jwks.json"; }
   std::string issue(const std::string& user) {
     auto r = srv->post("/v1/tokens", "{\"user_id\":\"" + user + "\",\"claims\":{\"n\":1}}");
@@ -103,7 +100,7 @@ TEST_P(InteropTest, TheirTokensSignedWithOurKeysVerifyInOurs) {
     // Signed by them with a key we do not hold: refused.
     auto other = test_secrets(std::nullopt, GetParam());
     std::string other_file = dir + "/other";
-    std::ofstream(other_file) << other.signing.signer(now_s()).private_material();
+    std::ofstream(other_file) << other.signing.signer(unix_now()).private_material();
     std::string forged = run(tool, {"sign", jws::alg_name(GetParam()), signer().kid(), other_file, "latchkey", "x"});
     EXPECT_EQ(srv->post("/v1/tokens/verify", "{\"token\":\"" + forged + "\"}").status, 401) << tool.name;
   }

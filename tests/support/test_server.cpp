@@ -1,4 +1,5 @@
 // TestServer: in-process server on a free port; requests carry the admin key by default.
+#include "latchkey/clock.hpp"
 #include "test_server.hpp"
 
 #include "routes.hpp"
@@ -12,8 +13,7 @@ namespace latchkey::test {
 using namespace std::chrono_literals;
 
 Secrets test_secrets(std::optional<crypto::KeyRing> encryption, crypto::jws::Alg alg) {
-  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  std::int64_t now = unix_now();
   return Secrets{encryption ? std::move(*encryption) : crypto::KeyRing::generate(),
                  crypto::SigningRing::generate(alg, now)};
 }

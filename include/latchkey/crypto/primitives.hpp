@@ -24,11 +24,16 @@ inline bytes_view as_bytes(std::string_view s) noexcept {
 // predictable tokens would be worse than stopping.
 void random_bytes(std::span<std::uint8_t> out);
 
-// A fresh 256-bit CSPRNG token, base64url without padding (43 characters).
-std::string random_token();
+// A fresh CSPRNG token of `bytes` bytes (default 256 bits), base64url without padding (43
+// characters for 32 bytes, 22 for 16).
+std::string random_token(std::size_t bytes = 32);
 
 Sha256Digest sha256(bytes_view data) noexcept;
 inline Sha256Digest sha256(std::string_view s) noexcept { return sha256(as_bytes(s)); }
+
+// base64url(SHA-256(s)): how every bearer secret (session token, refresh token, code, client
+// secret) is named at rest; 43 characters.
+std::string sha256_base64url(std::string_view s);
 
 Sha256Digest hmac_sha256(bytes_view key, bytes_view data) noexcept;
 

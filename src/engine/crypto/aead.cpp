@@ -1,5 +1,6 @@
 // AES-256-GCM key ring; see crypto/aead.hpp for the ciphertext layout and failure policy.
 #include "latchkey/crypto/aead.hpp"
+#include "latchkey/clock.hpp"
 
 #include <boost/json.hpp>
 #include <openssl/crypto.h>
@@ -168,8 +169,7 @@ KeyRing KeyRing::generate() {
   random_bytes(id);
   k.kid = "e" + hex_encode(id);
   random_bytes(k.key);
-  k.created_at = std::chrono::duration_cast<std::chrono::seconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
+  k.created_at = unix_now();
   return KeyRing({std::move(k)});
 }
 

@@ -25,10 +25,11 @@ void random_bytes(std::span<std::uint8_t> out) {
   }
 }
 
-std::string random_token() {
-  std::array<std::uint8_t, 32> raw{};
-  random_bytes(raw);
-  auto token = base64url_encode(raw);
+std::string random_token(std::size_t bytes) {
+  std::array<std::uint8_t, 64> raw{};
+  auto out = std::span<std::uint8_t>(raw).first(std::min(bytes, raw.size()));
+  random_bytes(out);
+  auto token = base64url_encode(out);
   OPENSSL_cleanse(raw.data(), raw.size());
   return token;
 }
@@ -48,6 +49,8 @@ Sha256Digest sha256(bytes_view data) noexcept {
   EVP_Digest(data.data(), data.size(), out.data(), &len, sha256_md(), nullptr);
   return out;
 }
+
+std::string sha256_base64url(std::string_view s) { return base64url_encode(sha256(s)); }
 
 Sha256Digest hmac_sha256(bytes_view key, bytes_view data) noexcept {
   Sha256Digest out{};

@@ -140,7 +140,7 @@ bool valid_code_verifier(std::string_view v) {
   });
 }
 
-std::string s256_challenge(std::string_view verifier) { return crypto::base64url_encode(crypto::sha256(verifier)); }
+std::string s256_challenge(std::string_view verifier) { return crypto::sha256_base64url(verifier); }
 
 std::string add_query(std::string_view uri, const std::vector<std::pair<std::string, std::string>>& params) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -193,7 +193,7 @@ ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p) {
   }
   if (used != c.auth_method) return used == AuthMethod::none ? ClientAuthFailure::bad_secret : ClientAuthFailure::wrong_method;
   if (!secret || secret->empty() || c.secret_hash.empty()) return ClientAuthFailure::bad_secret;
-  auto presented = crypto::base64url_encode(crypto::sha256(*secret));
+  auto presented = crypto::sha256_base64url(*secret);
   return crypto::constant_time_equal(presented, c.secret_hash) ? ClientAuthFailure::none : ClientAuthFailure::bad_secret;
 }
 

@@ -1,5 +1,6 @@
 // OAuth: the Service (client registry and authorization codes) on Redis.
 #include "latchkey/config.hpp"
+#include "latchkey/clock.hpp"
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/oauth.hpp"
 #include "latchkey/redis/connection.hpp"
@@ -21,13 +22,6 @@ namespace {
 constexpr std::uint8_t kCodeVersion = 3;
 constexpr std::size_t kMaxRedirectUris = 10;
 constexpr std::size_t kMaxStateBytes = 1024;
-
-std::string random_id(std::size_t bytes) {
-  std::vector<std::uint8_t> raw(bytes);
-  crypto::random_bytes(raw);
-  auto out = crypto::base64url_encode(raw);
-  return out;
-}
 
 bool valid_client_id(std::string_view id) {
   if (id.size() != 22) return false;
@@ -96,17 +90,16 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
   if (check(c)) co_return err(errc::invalid_request);
   Registered out;
   Client& cl = out.client;
-  cl.client_id = random_id(16);
+  cl.client_id = crypto::random_token(16);
   cl.client_name = std::move(c.client_name);
   cl.redirect_uris = std::move(c.redirect_uris);
   cl.grant_types = std::move(c.grant_types);
   cl.scope = std::move(c.scope);
   cl.auth_method = c.auth_method;
-  cl.created_at = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
+  cl.created_at = unix_now();
   if (!cl.is_public()) {
-    out.client_secret = random_id(32);
-    cl.secret_hash = crypto::base64url_encode(crypto::sha256(out.client_secret));
+    out.client_secret = crypto::random_token(32);
+    cl.secret_hash = crypto::sha256_base64url(out.client_secret);
   }
   redis::Request req;
   req.begin(16)
@@ -222,7 +215,7 @@ awaitable<result<IssuedCode>> Service::authorize(redis::Connection& redis, Autho
   std::uint16_t slot = redis::key_slot(uh);
   IssuedCode out;
   out.code = redis::new_handle(kCodeVersion, slot);
-  std::string key = s_.key_prefix + "ac:" + redis::slot_tag(slot) + ":" + crypto::base64url_encode(crypto::sha256(out.code));
+  std::string key = s_.key_prefix + "ac:" + redis::slot_tag(slot) + ":" + crypto::sha256_base64url(out.code);
   std::vector<std::string> keys{key};
   std::vector<std::string> args{std::to_string(s_.code_ttl),
                                 "c", c->client_id,

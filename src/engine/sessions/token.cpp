@@ -12,7 +12,7 @@ constexpr std::size_t kSessionIdChars = 43;
 
 }  // namespace
 
-std::string session_id_of(std::string_view token) { return crypto::base64url_encode(crypto::sha256(token)); }
+std::string session_id_of(std::string_view token) { return crypto::sha256_base64url(token); }
 
 std::string new_token(std::uint16_t slot) { return redis::new_handle(kTokenVersion, slot); }
 

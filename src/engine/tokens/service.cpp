@@ -1,5 +1,6 @@
 // Tokens: the Service, calling lua/token_*.lua (minting and local checks are in access.cpp).
 #include "latchkey/tokens.hpp"
+#include "latchkey/clock.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/log.hpp"
@@ -31,14 +32,6 @@ using detail::int_of;
 
 // A failed result<bool> (an error_code would otherwise convert to the bool).
 result<bool> failed(boost::system::error_code ec) { return result<bool>(boost::system::in_place_error, ec); }
-
-std::string hash_of(std::string_view token) { return crypto::base64url_encode(crypto::sha256(token)); }
-
-std::string random_id() {
-  std::array<std::uint8_t, 16> raw{};
-  crypto::random_bytes(raw);
-  return crypto::base64url_encode(raw);
-}
 
 std::string short_id(std::string_view s) { return std::string(s.substr(0, 8)); }
 
@@ -102,16 +95,17 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g) const 
   Keys k = Keys::of(s_.key_prefix, slot);
   Pair out;
   out.refresh_token = redis::new_handle(kRefreshVersion, slot);
-  std::string fid = random_id();
+  std::string fid = crypto::random_token(16);
   std::string family = k.family(fid);
   std::string sealed = ring_.encrypt(seal_grant_json(g), family);
-  std::vector<std::string> keys{family, k.token(hash_of(out.refresh_token)), k.index(uh), k.epoch(uh)};
+  std::string refresh_hash = crypto::sha256_base64url(out.refresh_token);
+  std::vector<std::string> keys{family, k.token(refresh_hash), k.index(uh), k.epoch(uh)};
   std::vector<std::string> args{fid,
                                 uh,
                                 std::move(sealed),
                                 std::to_string(s_.refresh_absolute_ttl),
                                 std::to_string(s_.refresh_idle_ttl),
-                                hash_of(out.refresh_token),
+                                refresh_hash,
                                 std::to_string(s_.max_families),
                                 k.family_prefix()};
   auto r = co_await redis.eval("token_issue", std::move(keys), std::move(args));
@@ -120,14 +114,13 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g) const 
   if (!r->is_array() || r->elements.size() != 2) co_return bad_reply("token_issue");
   // Redis's clock for iat; strictly after a "revoke all" of this very second.
   std::int64_t now = std::max(int_of(r->elements[0]), int_of(r->elements[1]) + 1);
-  out.access_token = access_.mint(g, random_id(), fid, now);
+  out.access_token = access_.mint(g, crypto::random_token(16), fid, now);
   out.expires_in = s_.access_ttl;
   co_return out;
 }
 
 awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::string token, std::string audience) const {
-  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  std::int64_t now = unix_now();
   auto checked = access_.check(token, now, audience);
   if (auto* why = std::get_if<std::string>(&checked)) {
     log::event(log::Level::info, "access token rejected: " + *why);
@@ -167,7 +160,7 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   auto slot = redis::handle_slot(refresh_token, kRefreshVersion);
   if (!slot) co_return err(errc::invalid_grant);
   Keys k = Keys::of(s_.key_prefix, *slot);
-  std::string h = hash_of(refresh_token);
+  std::string h = crypto::sha256_base64url(refresh_token);
   std::string record = k.token(h);
   // Read the family and grant (and Redis's clock) first: the new access token must be
   // minted before the rotation script, which stores it for the grace window.
@@ -195,16 +188,17 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   std::string sealed_pair = "-";
   if (grant) {
     next.refresh_token = redis::new_handle(kRefreshVersion, *slot);
-    next.access_token = access_.mint(*grant, random_id(), fid, now);
+    next.access_token = access_.mint(*grant, crypto::random_token(16), fid, now);
     next.expires_in = s_.access_ttl;
     sealed_pair = ring_.encrypt(json::serialize(json::object{{"a", next.access_token}, {"r", next.refresh_token}}), record);
   }
   // Without a grant (a retired token whose grant was pruned, or one that no longer decrypts)
   // the script can only answer reuse or invalid: it never rotates to an empty successor.
-  std::vector<std::string> keys{record, family, k.token(grant ? hash_of(next.refresh_token) : "-"), k.marker(fid),
+  std::string next_hash = grant ? crypto::sha256_base64url(next.refresh_token) : std::string();
+  std::vector<std::string> keys{record, family, k.token(grant ? next_hash : "-"), k.marker(fid),
                                 k.index(uh)};
   std::vector<std::string> args{h,
-                                grant ? hash_of(next.refresh_token) : std::string(),
+                                next_hash,
                                 std::move(sealed_pair),
                                 std::to_string(grant ? s_.grace : 0),
                                 std::to_string(s_.refresh_idle_ttl),
@@ -247,7 +241,7 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
   if (auto slot = redis::handle_slot(token, kRefreshVersion)) {
     Keys k = Keys::of(s_.key_prefix, *slot);
     redis::Request read;
-    read.begin(4).arg("HMGET").arg(k.token(hash_of(token))).arg("f").arg("u");
+    read.begin(4).arg("HMGET").arg(k.token(crypto::sha256_base64url(token))).arg("f").arg("u");
     auto rr = co_await redis.exec(std::move(read), "token_revoke_read");
     if (!rr) co_return failed(rr.error());
     if (rr->size() != 1 || !(*rr)[0].is_array() || (*rr)[0].elements.size() != 2) co_return failed(err(errc::redis_error));
@@ -263,8 +257,7 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
     co_return r->is_integer() && r->integer == 1;
   }
   // An access token: only one we signed and that has not expired is worth a denylist entry.
-  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  std::int64_t now = unix_now();
   // The caller is revoking, not consuming the token: its audience does not matter.
   auto checked = access_.check(token, now, std::nullopt);
   auto* c = std::get_if<AccessClaims>(&checked);

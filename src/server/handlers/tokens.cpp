@@ -5,6 +5,7 @@
 #include "../services.hpp"
 
 #include "latchkey/config.hpp"
+#include "latchkey/clock.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/oauth.hpp"
 
@@ -18,14 +19,8 @@ namespace {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-constexpr std::size_t kMaxAudienceBytes = 256;
-
-bool valid_audience(std::string_view a) {
-  if (a.empty() || a.size() > kMaxAudienceBytes) return false;
-  for (unsigned char c : a)
-    if (c < 0x20 || c == 0x7f) return false;
-  return true;
-}
+// An audience follows the user-id rules: 1-256 bytes without control characters.
+bool valid_audience(std::string_view a) { return valid_user_id(a); }
 
 // Token responses carry credentials: never cached (RFC 6749 5.1).
 HttpResponse pair_response(const tokens::Pair& p) {
@@ -149,7 +144,7 @@ awaitable<HttpResponse> revoke_user(RequestContext& ctx) {
 // GET /.well-known/jwks.json: public keys only; caches may keep it a few minutes (a new key
 // should be added with `keys add --activate-in` at least that long before it signs).
 awaitable<HttpResponse> jwks(RequestContext& ctx) {
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto now = unix_now();
   auto r = HttpResponse::json(200, ctx.services.tokens.jwks(now));
   r.content_type = "application/jwk-set+json";
   r.headers.emplace_back("Cache-Control", "public, max-age=300");

@@ -1,0 +1,15 @@
+// The local wall clock in Unix seconds. Deadlines that must agree across nodes use Redis's
+// TIME instead (inside the scripts); this is for what is local by nature: JWT exp/nbf checks,
+// key activation, informational creation times.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace latchkey {
+
+inline std::int64_t unix_now() noexcept {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace latchkey

@@ -1,0 +1,25 @@
+# Shell helpers for scripts that start their own servers (load benchmarks, documentation
+# tests): a scratch folder and the pids to stop on exit, free ports, a throwaway Redis.
+# Source it; it sets `work` and `pids` and installs an EXIT trap.
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_http() {
+  for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done
+  echo "$1 did not come up" >&2; return 1
+}
+# start_redis: a redis-server without persistence on a free port; sets redis_port.
+start_redis() {
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --maxmemory-policy noeviction \
+    --logfile "$work/redis.log" &
+  pids+=($!)
+  for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+}
