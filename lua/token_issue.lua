@@ -2,6 +2,9 @@
 -- KEYS[1]  family <prefix>rf:{T}:<family_id>     KEYS[2]  token record <prefix>rt:{T}:<sha256(token)>
 -- KEYS[3]  user's family index <prefix>ru:{T}:<user_hash>
 -- KEYS[4]  user's revocation epoch <prefix>te:{T}:<user_hash>
+-- KEYS[5]  the family's revocation marker <prefix>tf:{T}:<family_id>: set before the family
+--          exists only when an authorization code was replayed while being redeemed; then
+--          nothing is created (the redemption happened and was revoked at once)
 -- ARGV[1]  family_id  ARGV[2] user_hash  ARGV[3] sealed grant  ARGV[4] absolute ttl (s)
 -- ARGV[5]  idle ttl (s)  ARGV[6] sha256 of the token  ARGV[7] families per user (oldest beyond it go)
 -- ARGV[8]  family key prefix of the slot (<prefix>rf:{T}:)
@@ -10,6 +13,8 @@
 local time = redis.call('TIME')
 local now = tonumber(time[1])
 local created_us = now * 1000000 + tonumber(time[2])
+local epoch = tonumber(redis.call('GET', KEYS[4]) or '0')
+if redis.call('EXISTS', KEYS[5]) == 1 then return {now, epoch} end
 local ae = now + tonumber(ARGV[4])
 redis.call('HSET', KEYS[1], 'uh', ARGV[2], 'ct', now, 'ae', ae, 'le', now, 'cur', ARGV[6], 'prev', '', 'pt', 0)
 redis.call('EXPIREAT', KEYS[1], math.min(ae, now + tonumber(ARGV[5])))
@@ -27,4 +32,4 @@ if excess > 0 then
   end
 end
 if redis.call('EXPIRETIME', KEYS[3]) < ae then redis.call('EXPIREAT', KEYS[3], ae) end
-return {now, tonumber(redis.call('GET', KEYS[4]) or '0')}
+return {now, epoch}

@@ -73,6 +73,9 @@ struct Config {
   // OAuth 2.0.
   std::int64_t oauth_code_ttl = 60;
   bool oauth_require_pkce = true;
+  std::string oauth_access_token_format = "opaque";  // opaque | jwt
+  std::string oauth_access_token_audience;           // `aud` of OAuth JWT access tokens
+  std::string oauth_authorization_endpoint;          // the backend's authorization page (metadata only)
 
   unsigned effective_threads() const noexcept;
 };

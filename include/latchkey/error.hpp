@@ -18,6 +18,7 @@ enum class errc {
   invalid_session,        // unknown, expired or malformed session token (401)
   invalid_token,          // JWT failed verification (401)
   invalid_grant,          // refresh token / code invalid, reused or expired
+  invalid_scope,          // requested scope exceeds what was granted (OAuth, 400)
   not_found,              // unknown id (404)
   method_not_allowed,     // route exists, method does not (405)
   version_conflict,       // optimistic concurrency lost (409)

@@ -12,6 +12,7 @@
 
 #include "latchkey/crypto/aead.hpp"
 #include "latchkey/error.hpp"
+#include "latchkey/tokens.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -35,6 +36,8 @@ struct Settings {
   std::int64_t code_ttl = 60;
   bool require_pkce = true;  // for confidential clients too (RFC 9700 2.1.1 recommends it)
   std::string issuer = "latchkey";  // the `iss` authorization response parameter (RFC 9207)
+  tokens::AccessFormat access_format = tokens::AccessFormat::opaque;
+  std::string audience;             // `aud` of access tokens; empty: none
   static Settings from(const Config& c);
 };
 
@@ -136,9 +139,21 @@ struct IssuedCode {
   std::int64_t expires_in = 0;
 };
 
+// An error of the token, introspection or revocation endpoint (RFC 6749 5.2 codes:
+// invalid_request, invalid_client, invalid_grant, unauthorized_client,
+// unsupported_grant_type, invalid_scope).
+struct OAuthError {
+  std::string error;
+  std::string description;
+};
+
+// A form-encoded request's parameters (each name at most once).
+using Params = std::vector<std::pair<std::string, std::string>>;
+
 class Service {
  public:
-  Service(Settings settings, const crypto::KeyRing& ring) : s_(std::move(settings)), ring_(ring) {}
+  Service(Settings settings, const crypto::KeyRing& ring, const tokens::Service& tokens)
+      : s_(std::move(settings)), ring_(ring), tokens_(tokens) {}
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
   const Settings& settings() const noexcept { return s_; }
@@ -156,9 +171,36 @@ class Service {
   boost::asio::awaitable<result<IssuedCode>> authorize(redis::Connection& redis, AuthorizationRequest req,
                                                        AuthorizationError* error) const;
 
+  // Client authentication at the RFC endpoints (RFC 6749 2.3). On failure errc::invalid_request
+  // with `*error` (invalid_client, or invalid_request for a malformed presentation).
+  // errc: unavailable.
+  boost::asio::awaitable<result<Client>> authenticate(redis::Connection& redis, const PresentedClient& p,
+                                                      OAuthError* error) const;
+  // The token endpoint (RFC 6749 4.1.3, 4.4, 6; RFC 7636 4.5) for an authenticated client.
+  // On a request error errc::invalid_request with `*error`. errc: unavailable.
+  boost::asio::awaitable<result<tokens::Pair>> token(redis::Connection& redis, const Client& client,
+                                                     const Params& form, OAuthError* error) const;
+  // RFC 7662 for an authenticated caller: nullopt when the token is not active (unknown,
+  // expired, revoked, malformed, or its client deleted). errc: unavailable.
+  boost::asio::awaitable<result<std::optional<tokens::Introspection>>> introspect(redis::Connection& redis,
+                                                                                  const Client& caller,
+                                                                                  std::string token) const;
+  // RFC 7009: revokes the token if it is the caller's; unknown tokens and other clients'
+  // tokens change nothing. errc: unavailable (the revocation may not have happened).
+  boost::asio::awaitable<result<void>> revoke(redis::Connection& redis, const Client& caller, std::string token) const;
+
  private:
+  static constexpr std::uint8_t kCodeVersion = 3;  // handle version of authorization codes
+  // <prefix>ac:{T}:<sha256(code)>
+  std::string code_key(std::string_view code, std::uint16_t slot) const;
+  boost::asio::awaitable<result<tokens::Pair>> redeem_code(redis::Connection& redis, const Client& client,
+                                                           const Params& form, OAuthError* error) const;
   Settings s_;
   const crypto::KeyRing& ring_;
+  const tokens::Service& tokens_;
 };
+
+// The value of a form parameter, if present.
+std::optional<std::string_view> param(const Params& form, std::string_view name);
 
 }  // namespace latchkey::oauth

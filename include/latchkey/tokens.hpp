@@ -9,6 +9,9 @@
 //   login starts a family; each refresh retires the presented token and issues a new pair.
 //   The token just retired may be presented again within the grace window and gets the very
 //   same pair back; any other retired token revokes the family (theft detection).
+// OAuth access tokens (AccessFormat::opaque): an opaque handle (version 4) whose record, by
+//   SHA-256, holds client, scope, user (sealed), family, iat and exp; introspection reads it.
+//   Grants with a client_id are OAuth grants: their refresh tokens are bound to that client.
 // Key schema: docs/redis.md.
 #pragma once
 
@@ -25,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace latchkey {
 struct Config;
@@ -56,8 +60,11 @@ struct Settings {
 // other parties rely on (RFC 7519 4.1, RFC 9068 2.2, RFC 8693, OpenID Connect).
 bool reserved_claim(std::string_view name) noexcept;
 
+enum class AccessFormat : std::uint8_t { jwt, opaque };
+
 struct Grant {
-  std::string user_id;
+  std::string user_id;             // empty only for a client's own grant (client_credentials)
+  std::string client_id;           // the OAuth client; empty for /v1/tokens
   std::string claims_json = "{}";  // serialized JSON object of custom claims, validated
   std::string scope;               // empty: no scope claim
   std::string audience;            // empty: no aud claim
@@ -65,8 +72,27 @@ struct Grant {
 
 struct Pair {
   std::string access_token;
-  std::string refresh_token;
+  std::string refresh_token;  // empty when none was issued
   std::int64_t expires_in = 0;
+  std::string scope;          // the access token's scope
+};
+
+struct IssueOptions {
+  AccessFormat format = AccessFormat::jwt;
+  bool refresh = true;        // start a refresh family; else only an access token
+  std::string family_id;      // pre-chosen family id (OAuth codes remember it); empty: a new one
+};
+
+struct RefreshOptions {
+  std::string client_id;             // must equal the grant's (empty for /v1/tokens grants)
+  std::optional<std::string> scope;  // narrows the new access token's scope (never widens)
+  AccessFormat format = AccessFormat::jwt;
+};
+
+// What an active access token (either format) says, for RFC 7662 introspection.
+struct Introspection {
+  std::string client_id, sub, scope, audience, jti;
+  std::int64_t iat = 0, exp = 0;
 };
 
 // A verified access token.
@@ -102,16 +128,42 @@ class Service {
       : s_(std::move(settings)), signing_(signing), ring_(encryption), access_(signing, s_) {}
   const Settings& settings() const noexcept { return s_; }
 
-  // A new family and its first pair. errc: unavailable.
-  boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g) const;
+  // A new family and its first pair (or, with !o.refresh, an access token alone). When
+  // o.family_id was revoked meanwhile (a code replayed during its redemption) the pair is
+  // born revoked. errc: unavailable.
+  boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g, IssueOptions o) const;
+  // (Overloads instead of default arguments: g++ 12 destroys a coroutine's defaulted class
+  // argument twice.)
+  boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g) const {
+    return issue(redis, std::move(g), IssueOptions{});
+  }
   // errc: invalid_token, unavailable.
   boost::asio::awaitable<result<AccessClaims>> verify(redis::Connection& redis, std::string token,
                                                       std::string audience) const;
-  // errc: invalid_grant (unknown, expired, revoked or reused), unavailable.
-  boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token) const;
-  // An access token (by jti, until its exp) or a refresh token (its whole family, and the
-  // access tokens minted from it). False when there was nothing live to revoke.
-  boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token) const;
+  // errc: invalid_grant (unknown, expired, revoked, reused, or another client's), invalid_scope
+  // (o.scope is not within the grant's), unavailable.
+  boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token,
+                                               RefreshOptions o) const;
+  boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token) const {
+    return refresh(redis, std::move(refresh_token), RefreshOptions{});
+  }
+  // An access token (JWT by jti until its exp; opaque by deleting its record) or a refresh
+  // token (its whole family, and the access tokens minted from it). With `client_id`, a token
+  // known to belong to another client (or to none) is left alone. False when nothing live
+  // was revoked.
+  boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token,
+                                              std::optional<std::string> client_id) const;
+  boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token) const {
+    return revoke(redis, std::move(token), std::nullopt);
+  }
+  // Revokes a family by id (an authorization code's, on replay: RFC 6749 10.5), and the
+  // access tokens minted from it. True when the family was live.
+  boost::asio::awaitable<result<bool>> revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
+                                                     std::string user_hash) const;
+  // An access token of either format, active now (signature/expiry and revocation checked;
+  // the audience is not); nullopt when not active. errc: unavailable.
+  boost::asio::awaitable<result<std::optional<Introspection>>> introspect(redis::Connection& redis,
+                                                                          std::string token) const;
   // Every token issued to the user before now: access tokens by the user's epoch, refresh
   // families deleted. Returns the number of families revoked.
   boost::asio::awaitable<result<std::int64_t>> revoke_user(redis::Connection& redis, std::string user_id) const;
@@ -120,6 +172,13 @@ class Service {
 
  private:
   boost::asio::awaitable<result<void>> durable(redis::Connection& redis) const;
+  // The revocation lookup of a locally verified JWT (one MGET); true when revoked.
+  boost::asio::awaitable<result<bool>> jwt_revoked(redis::Connection& redis, const AccessClaims& c) const;
+  // Stores an opaque access token's record.
+  boost::asio::awaitable<result<void>> store_opaque(redis::Connection& redis, const std::string& token, const Grant& g,
+                                                    std::string_view family_id, std::int64_t iat) const;
+  std::string new_access(const Grant& g, AccessFormat f, std::uint16_t slot, std::string_view family_id,
+                         std::int64_t now) const;
   Settings s_;
   const crypto::SigningRing& signing_;
   const crypto::KeyRing& ring_;

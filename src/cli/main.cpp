@@ -11,6 +11,7 @@
 #include "latchkey/clock.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/oauth.hpp"
+#include "latchkey/tokens.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/secrets.hpp"
 #include "latchkey/version.hpp"
@@ -316,7 +317,9 @@ int clients(const std::vector<std::string>& args) {
   Config cfg = std::get<Config>(std::move(loaded));
   auto secrets = load_secrets(cfg.secrets_dir);
   if (auto* e = std::get_if<std::string>(&secrets)) return keys_fail(*e);
-  oauth::Service service(oauth::Settings::from(cfg), std::get<Secrets>(secrets).encryption);
+  const auto& rings = std::get<Secrets>(secrets);
+  tokens::Service token_service(tokens::Settings::from(cfg), rings.signing, rings.encryption);
+  oauth::Service service(oauth::Settings::from(cfg), rings.encryption, token_service);
   if (sub == "add") {
     if (auto e = oauth::Service::check(nc)) return keys_fail(e->code + ": " + e->description);
   }

@@ -257,6 +257,33 @@ const std::vector<Option>& options() {
        seconds_setter(&Config::oauth_code_ttl, 1, 600)},
       {{"oauth_require_pkce", "true", "Require PKCE (S256) from confidential clients too; public clients always need it. `plain` is never accepted.", false},
        bool_setter(&Config::oauth_require_pkce)},
+      {{"oauth_access_token_format", "opaque", "Access tokens of the OAuth token endpoint: `opaque` (a random handle, stored hashed; resource servers introspect it) or `jwt` (RFC 9068, signed by the token key ring; resource servers may verify it locally).", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v != "opaque" && v != "jwt") {
+           why = "expected opaque or jwt, got '" + v + "'";
+           return false;
+         }
+         c.oauth_access_token_format = v;
+         return true;
+       }},
+      {{"oauth_access_token_audience", "", "`aud` of OAuth JWT access tokens (RFC 9068 wants the resource server's identifier); empty: no `aud`. Introspection reports it for opaque tokens too.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v.size() > 256 || std::any_of(v.begin(), v.end(), [](unsigned char ch) { return ch <= 0x20 || ch == 0x7f; })) {
+           why = "must be at most 256 printable characters without spaces";
+           return false;
+         }
+         c.oauth_access_token_audience = v;
+         return true;
+       }},
+      {{"oauth_authorization_endpoint", "", "URL of the backend's authorization page (where users log in and consent), published as `authorization_endpoint` in the RFC 8414 metadata; empty: not published.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (!v.empty() && !v.starts_with("https://") && !v.starts_with("http://")) {
+           why = "must be an http(s) URL";
+           return false;
+         }
+         c.oauth_authorization_endpoint = v;
+         return true;
+       }},
   };
   return table;
 }

@@ -25,6 +25,7 @@ const char* error_name(errc e) noexcept {
     case errc::invalid_session: return "invalid_session";
     case errc::invalid_token: return "invalid_token";
     case errc::invalid_grant: return "invalid_grant";
+    case errc::invalid_scope: return "invalid_scope";
     case errc::not_found: return "not_found";
     case errc::method_not_allowed: return "method_not_allowed";
     case errc::version_conflict: return "version_conflict";

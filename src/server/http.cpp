@@ -40,6 +40,7 @@ unsigned http_status(errc e) noexcept {
     case errc::ok: return 200;
     case errc::invalid_request: return 400;
     case errc::invalid_grant: return 400;  // OAuth token endpoint; /v1/tokens/refresh overrides to 401
+    case errc::invalid_scope: return 400;
     case errc::unauthorized:
     case errc::invalid_session:
     case errc::invalid_token: return 401;

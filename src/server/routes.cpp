@@ -9,6 +9,7 @@ Router make_routes() {
   handlers::add_sessions(r);
   handlers::add_tokens(r);
   handlers::add_oauth(r);
+  handlers::add_oauth2(r);
   return r;
 }
 

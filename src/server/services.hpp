@@ -14,7 +14,7 @@ struct Services {
   Services(const Config& config, const Secrets& secrets)
       : sessions(sessions::Settings::from(config), secrets.encryption),
         tokens(tokens::Settings::from(config), secrets.signing, secrets.encryption),
-        oauth(oauth::Settings::from(config), secrets.encryption) {}
+        oauth(oauth::Settings::from(config), secrets.encryption, tokens) {}
   sessions::Service sessions;
   tokens::Service tokens;
   oauth::Service oauth;

@@ -1,6 +1,7 @@
 // The OAuth wire formats of the HTTP layer: form bodies (RFC 6749 3.1, 3.2, Appendix B) and
 // HTTP Basic client credentials (RFC 6749 2.3.1, RFC 7617).
 #include "http.hpp"
+#include "../support/http_client.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
 
@@ -9,12 +10,7 @@
 using namespace latchkey::server;
 
 namespace {
-std::string basic(const std::string& user_pass) {
-  std::string b = latchkey::crypto::base64url_encode(user_pass);
-  for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (b.size() % 4) b.push_back('=');
-  return "Basic " + b;
-}
+std::string basic(const std::string& user_pass) { return latchkey::test::basic_authorization(user_pass); }
 }  // namespace
 
 TEST(Form, ParsesDecodesAndDropsEmptyValues) {

@@ -4,6 +4,7 @@
 #include "latchkey/oauth.hpp"
 
 #include "../support/test_server.hpp"
+#include "oauth_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,8 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-const std::string kVerifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";  // RFC 7636 App. B
-const std::string kChallenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 class OAuthTest : public ::testing::Test {
  protected:

@@ -1,6 +1,8 @@
 // HttpConnection: blocking sockets with poll() deadlines.
 #include "http_client.hpp"
 
+#include "latchkey/crypto/primitives.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -115,6 +117,13 @@ HttpResult http_request(std::uint16_t port, const std::string& method, const std
                         const std::string& body, const std::map<std::string, std::string>& headers) {
   HttpConnection c(port);
   return c.request(method, target, body, headers);
+}
+
+std::string basic_authorization(std::string_view user_pass) {
+  std::string b = crypto::base64url_encode(user_pass);
+  for (auto& c : b) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  while (b.size() % 4) b.push_back('=');
+  return "Basic " + b;
 }
 
 }  // namespace latchkey::test

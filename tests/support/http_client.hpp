@@ -42,6 +42,9 @@ class HttpConnection {
 };
 
 // One request on a fresh connection.
+// `Authorization: Basic ...` for user:pass (standard base64, RFC 7617).
+std::string basic_authorization(std::string_view user_pass);
+
 HttpResult http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body = "", const std::map<std::string, std::string>& headers = {});
 

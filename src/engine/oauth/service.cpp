@@ -19,7 +19,6 @@ using detail::int_of;
 
 namespace {
 
-constexpr std::uint8_t kCodeVersion = 3;
 constexpr std::size_t kMaxRedirectUris = 10;
 constexpr std::size_t kMaxStateBytes = 1024;
 
@@ -51,12 +50,18 @@ std::vector<std::string> split(std::string_view s, char sep) {
 
 }  // namespace
 
+std::string Service::code_key(std::string_view code, std::uint16_t slot) const {
+  return s_.key_prefix + "ac:" + redis::slot_tag(slot) + ":" + crypto::sha256_base64url(code);
+}
+
 Settings Settings::from(const Config& c) {
   Settings s;
   s.key_prefix = c.key_prefix;
   s.code_ttl = c.oauth_code_ttl;
   s.require_pkce = c.oauth_require_pkce;
   s.issuer = c.token_issuer;
+  s.access_format = c.oauth_access_token_format == "jwt" ? tokens::AccessFormat::jwt : tokens::AccessFormat::opaque;
+  s.audience = c.oauth_access_token_audience;
   return s;
 }
 
@@ -215,16 +220,17 @@ awaitable<result<IssuedCode>> Service::authorize(redis::Connection& redis, Autho
   std::uint16_t slot = redis::key_slot(uh);
   IssuedCode out;
   out.code = redis::new_handle(kCodeVersion, slot);
-  std::string key = s_.key_prefix + "ac:" + redis::slot_tag(slot) + ":" + crypto::sha256_base64url(out.code);
+  std::string key = code_key(out.code, slot);
   std::vector<std::string> keys{key};
   std::vector<std::string> args{std::to_string(s_.code_ttl),
                                 "c", c->client_id,
-                                "r", redirect,
+                                // As sent: the token request must repeat it only if it was sent (RFC 6749 4.1.3).
+                                "r", q.redirect_uri,
                                 "s", scope,
                                 "cc", q.code_challenge,
                                 "u", ring_.encrypt(q.user_id, key),
                                 "uh", uh};
-  auto r = co_await redis.eval("oauth_code_create", std::move(keys), std::move(args));
+  auto r = co_await redis.eval("hash_create", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);
   std::vector<std::pair<std::string, std::string>> params{{"code", out.code}};

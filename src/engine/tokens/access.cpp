@@ -240,13 +240,15 @@ AccessTokens::AccessTokens(const crypto::SigningRing& ring, const Settings& s)
 std::string AccessTokens::mint(const Grant& g, std::string_view jti, std::string_view sid, std::int64_t now) const {
   const auto& key = ring_.signer(now);
   json::object header{{"alg", crypto::jws::alg_name(key.alg())}, {"kid", key.kid()}, {"typ", "at+jwt"}};
-  json::object claims{{"iss", s_.issuer}, {"sub", g.user_id}};
+  // A client's own grant (client_credentials) has the client as its subject (RFC 9068 2.2).
+  json::object claims{{"iss", s_.issuer}, {"sub", g.user_id.empty() ? g.client_id : g.user_id}};
   if (!g.audience.empty()) claims["aud"] = g.audience;
   claims["iat"] = now;
   claims["nbf"] = now;
   claims["exp"] = now + s_.access_ttl;
   claims["jti"] = jti;
-  claims["sid"] = sid;
+  if (!sid.empty()) claims["sid"] = sid;
+  if (!g.client_id.empty()) claims["client_id"] = g.client_id;
   if (!g.scope.empty()) claims["scope"] = g.scope;
   if (g.claims_json != "{}") {
     json::value custom = json::parse(g.claims_json);

@@ -4,6 +4,7 @@
 
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/log.hpp"
+#include "latchkey/oauth.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "../script_results.hpp"
@@ -22,6 +23,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::uint8_t kRefreshVersion = 2;
+constexpr std::uint8_t kOpaqueAccessVersion = 4;
 // Revocation markers (user epoch, family marker) must outlive every access token they cover:
 // the longest configurable access-token lifetime plus the largest leeway.
 constexpr std::int64_t kMarkerTtl = 86400 + 300 + 1;
@@ -47,11 +49,14 @@ struct Keys {
   std::string epoch(std::string_view uh) const { return tag_prefix + "te:" + tag + ":" + std::string(uh); }
   std::string jti(std::string_view j) const { return tag_prefix + "tj:" + tag + ":" + std::string(j); }
   std::string marker(std::string_view fid) const { return tag_prefix + "tf:" + tag + ":" + std::string(fid); }
+  std::string access(std::string_view h) const { return tag_prefix + "ta:" + tag + ":" + std::string(h); }
   static Keys of(const std::string& prefix, std::uint16_t slot) { return {prefix, redis::slot_tag(slot)}; }
 };
 
 std::string seal_grant_json(const Grant& g) {
-  return json::serialize(json::object{{"uid", g.user_id}, {"scope", g.scope}, {"aud", g.audience}, {"claims", g.claims_json}});
+  json::object o{{"uid", g.user_id}, {"scope", g.scope}, {"aud", g.audience}, {"claims", g.claims_json}};
+  if (!g.client_id.empty()) o["cid"] = g.client_id;
+  return json::serialize(o);
 }
 
 std::optional<Grant> open_grant_json(std::string_view text) {
@@ -71,7 +76,41 @@ std::optional<Grant> open_grant_json(std::string_view text) {
   g.scope = std::string(*f[1]);
   g.audience = std::string(*f[2]);
   g.claims_json = std::string(*f[3]);
+  if (const auto* cid = o.if_contains("cid")) {
+    if (!cid->is_string()) return std::nullopt;
+    g.client_id = std::string(cid->as_string());
+  }
   return g;
+}
+
+// What introspection reports from a verified JWT's claims.
+Introspection introspection_of(const AccessClaims& c) {
+  Introspection out;
+  out.sub = c.sub;
+  out.jti = c.jti;
+  out.iat = c.iat;
+  out.exp = c.exp;
+  boost::system::error_code ec;
+  auto v = json::parse(c.payload_json, ec);
+  if (ec || !v.is_object()) return out;
+  const auto& o = v.as_object();
+  auto str = [&](const char* name) {
+    const auto* x = o.if_contains(name);
+    return x && x->is_string() ? std::string(x->as_string()) : std::string();
+  };
+  out.client_id = str("client_id");
+  out.scope = str("scope");
+  if (const auto* a = o.if_contains("aud")) {
+    if (a->is_string()) out.audience = std::string(a->as_string());
+    if (a->is_array()) {
+      for (const auto& x : a->as_array()) {
+        if (!x.is_string()) continue;
+        if (!out.audience.empty()) out.audience.push_back(' ');
+        out.audience += x.as_string();
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -89,44 +128,79 @@ awaitable<result<void>> Service::durable(redis::Connection& redis) const {
   co_return result<void>{};
 }
 
-awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g) const {
-  std::string uh = sessions::user_hash(g.user_id);
-  std::uint16_t slot = redis::key_slot(uh);
-  Keys k = Keys::of(s_.key_prefix, slot);
-  Pair out;
-  out.refresh_token = redis::new_handle(kRefreshVersion, slot);
-  std::string fid = crypto::random_token(16);
-  std::string family = k.family(fid);
-  std::string sealed = ring_.encrypt(seal_grant_json(g), family);
-  std::string refresh_hash = crypto::sha256_base64url(out.refresh_token);
-  std::vector<std::string> keys{family, k.token(refresh_hash), k.index(uh), k.epoch(uh)};
-  std::vector<std::string> args{fid,
-                                uh,
-                                std::move(sealed),
-                                std::to_string(s_.refresh_absolute_ttl),
-                                std::to_string(s_.refresh_idle_ttl),
-                                refresh_hash,
-                                std::to_string(s_.max_families),
-                                k.family_prefix()};
-  auto r = co_await redis.eval("token_issue", std::move(keys), std::move(args));
+std::string Service::new_access(const Grant& g, AccessFormat f, std::uint16_t slot, std::string_view family_id,
+                                std::int64_t now) const {
+  if (f == AccessFormat::opaque) return redis::new_handle(kOpaqueAccessVersion, slot);
+  return access_.mint(g, crypto::random_token(16), family_id, now);
+}
+
+awaitable<result<void>> Service::store_opaque(redis::Connection& redis, const std::string& token, const Grant& g,
+                                              std::string_view family_id, std::int64_t iat) const {
+  auto slot = redis::handle_slot(token, kOpaqueAccessVersion);
+  if (!slot) co_return err(errc::internal);
+  std::string key = Keys::of(s_.key_prefix, *slot).access(crypto::sha256_base64url(token));
+  std::vector<std::string> args{std::to_string(s_.access_ttl), "c", g.client_id, "s", g.scope, "a", g.audience,
+                                "f", std::string(family_id), "i", std::to_string(iat),
+                                "e", std::to_string(iat + s_.access_ttl)};
+  if (!g.user_id.empty()) {
+    args.insert(args.end(), {"u", ring_.encrypt(g.user_id, key), "uh", sessions::user_hash(g.user_id)});
+  }
+  std::vector<std::string> keys{std::move(key)};
+  auto r = co_await redis.eval("hash_create", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_array() || r->elements.size() != 2) co_return bad_reply("token_issue");
-  // Redis's clock for iat; strictly after a "revoke all" of this very second.
-  std::int64_t now = std::max(int_of(r->elements[0]), int_of(r->elements[1]) + 1);
-  out.access_token = access_.mint(g, crypto::random_token(16), fid, now);
+  co_return result<void>{};
+}
+
+awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueOptions o) const {
+  // A client's own grant has no user: its tokens live in a random slot.
+  std::string uh = g.user_id.empty() ? std::string() : sessions::user_hash(g.user_id);
+  std::uint16_t slot = g.user_id.empty() ? redis::key_slot(crypto::random_token(8)) : redis::key_slot(uh);
+  Keys k = Keys::of(s_.key_prefix, slot);
+  Pair out;
+  out.scope = g.scope;
   out.expires_in = s_.access_ttl;
+  std::string fid = o.family_id.empty() && o.refresh ? crypto::random_token(16) : o.family_id;
+  std::int64_t now = 0;
+  if (o.refresh) {
+    out.refresh_token = redis::new_handle(kRefreshVersion, slot);
+    std::string family = k.family(fid);
+    std::string sealed = ring_.encrypt(seal_grant_json(g), family);
+    std::string refresh_hash = crypto::sha256_base64url(out.refresh_token);
+    std::vector<std::string> keys{family, k.token(refresh_hash), k.index(uh), k.epoch(uh), k.marker(fid)};
+    std::vector<std::string> args{fid,
+                                  uh,
+                                  std::move(sealed),
+                                  std::to_string(s_.refresh_absolute_ttl),
+                                  std::to_string(s_.refresh_idle_ttl),
+                                  refresh_hash,
+                                  std::to_string(s_.max_families),
+                                  k.family_prefix()};
+    auto r = co_await redis.eval("token_issue", std::move(keys), std::move(args));
+    if (!r) co_return r.error();
+    if (r->is_error()) co_return err(errc::redis_error);
+    if (!r->is_array() || r->elements.size() != 2) co_return bad_reply("token_issue");
+    // Redis's clock for iat; strictly after a "revoke all" of this very second.
+    now = std::max(int_of(r->elements[0]), int_of(r->elements[1]) + 1);
+  } else {
+    // An access token alone still takes Redis's clock and the user's epoch into account.
+    redis::Request read;
+    read.begin(1).arg("TIME");
+    read.begin(2).arg("GET").arg(k.epoch(uh.empty() ? std::string_view("-") : std::string_view(uh)));
+    auto r = co_await redis.exec(std::move(read), "token_issue_access");
+    if (!r) co_return r.error();
+    if (r->size() != 2 || !(*r)[0].is_array() || (*r)[0].elements.empty() || (*r)[1].is_error())
+      co_return err(errc::redis_error);
+    now = std::max(int_of((*r)[0].elements[0]), ((*r)[1].is_nil() ? 0 : int_of((*r)[1])) + 1);
+  }
+  out.access_token = new_access(g, o.format, slot, fid, now);
+  if (o.format == AccessFormat::opaque) {
+    if (auto st = co_await store_opaque(redis, out.access_token, g, fid, now); !st) co_return st.error();
+  }
   co_return out;
 }
 
-awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::string token, std::string audience) const {
-  std::int64_t now = unix_now();
-  auto checked = access_.check(token, now, audience);
-  if (auto* why = std::get_if<std::string>(&checked)) {
-    log::event(log::Level::info, "access token rejected: " + *why);
-    co_return err(errc::invalid_token);
-  }
-  auto& c = std::get<AccessClaims>(checked);
+awaitable<result<bool>> Service::jwt_revoked(redis::Connection& redis, const AccessClaims& c) const {
   std::string uh = sessions::user_hash(c.sub);
   const std::string& tag = redis::slot_tag(redis::key_slot(uh));
   // One command, one slot: the jti denylist, the user's epoch, the family's marker. Key
@@ -143,20 +217,33 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
   redis::Request req;
   req.begin(4).arg("MGET").arg(jti_key).arg(epoch_key).arg(marker_key);
   auto r = co_await redis.exec(std::move(req), "token_verify");
-  if (!r) co_return r.error();
-  if (r->size() != 1) co_return bad_reply("MGET");
+  if (!r) co_return failed(r.error());
+  if (r->size() != 1) co_return failed(bad_reply("MGET"));
   const Reply& m = (*r)[0];
-  if (m.is_error()) co_return err(errc::redis_error);
-  if (!m.is_array() || m.elements.size() != 3) co_return bad_reply("MGET");
-  if (!m.elements[0].is_nil() || !m.elements[2].is_nil() ||
-      (!m.elements[1].is_nil() && c.iat <= int_of(m.elements[1]))) {
+  if (m.is_error()) co_return failed(err(errc::redis_error));
+  if (!m.is_array() || m.elements.size() != 3) co_return failed(bad_reply("MGET"));
+  co_return !m.elements[0].is_nil() || !m.elements[2].is_nil() ||
+      (!m.elements[1].is_nil() && c.iat <= int_of(m.elements[1]));
+}
+
+awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::string token, std::string audience) const {
+  std::int64_t now = unix_now();
+  auto checked = access_.check(token, now, audience);
+  if (auto* why = std::get_if<std::string>(&checked)) {
+    log::event(log::Level::info, "access token rejected: " + *why);
+    co_return err(errc::invalid_token);
+  }
+  auto& c = std::get<AccessClaims>(checked);
+  auto revoked = co_await jwt_revoked(redis, c);
+  if (!revoked) co_return revoked.error();
+  if (*revoked) {
     log::event(log::Level::info, "access token rejected: revoked (jti " + short_id(c.jti) + ")");
     co_return err(errc::invalid_token);
   }
   co_return std::move(c);
 }
 
-awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string refresh_token) const {
+awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string refresh_token, RefreshOptions o) const {
   auto slot = redis::handle_slot(refresh_token, kRefreshVersion);
   if (!slot) co_return err(errc::invalid_grant);
   Keys k = Keys::of(s_.key_prefix, *slot);
@@ -183,13 +270,26 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     if (plain) grant = open_grant_json(*plain);
   }
   std::int64_t now = int_of(time.elements[0]);
+  // A grant belongs to one OAuth client (or to /v1/tokens): presented by anyone else it is
+  // invalid, and nothing changes (RFC 6749 6, RFC 6819 5.2.2.2).
+  if (grant && grant->client_id != o.client_id) co_return err(errc::invalid_grant);
+  Grant access_grant;
+  if (grant) {
+    access_grant = *grant;
+    if (o.scope) {
+      // RFC 6749 6: the new access token may have a narrower scope; the grant keeps its own.
+      if (!oauth::valid_scope(*o.scope) || !oauth::scope_within(*o.scope, grant->scope)) co_return err(errc::invalid_scope);
+      access_grant.scope = *o.scope;
+    }
+  }
 
   Pair next;
   std::string sealed_pair = "-";
   if (grant) {
     next.refresh_token = redis::new_handle(kRefreshVersion, *slot);
-    next.access_token = access_.mint(*grant, crypto::random_token(16), fid, now);
+    next.access_token = new_access(access_grant, o.format, *slot, fid, now);
     next.expires_in = s_.access_ttl;
+    next.scope = access_grant.scope;
     sealed_pair = ring_.encrypt(json::serialize(json::object{{"a", next.access_token}, {"r", next.refresh_token}}), record);
   }
   // Without a grant (a retired token whose grant was pruned, or one that no longer decrypts)
@@ -211,6 +311,11 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   if (!r->is_array() || r->elements.empty()) co_return bad_reply("token_refresh");
   const std::string& outcome = r->elements[0].str;
   if (outcome == "rotated" && grant) {
+    if (o.format == AccessFormat::opaque) {
+      // After the rotation: a reuse detected in between sets the family marker, which the
+      // introspection of this token checks.
+      if (auto st = co_await store_opaque(redis, next.access_token, access_grant, fid, now); !st) co_return st.error();
+    }
     if (auto d = co_await durable(redis); !d) co_return d.error();
     co_return next;
   }
@@ -225,6 +330,7 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     same.access_token = std::string(v.at("a").as_string());
     same.refresh_token = std::string(v.at("r").as_string());
     same.expires_in = s_.access_ttl;
+    same.scope = access_grant.scope;
     log::event(log::Level::info, "refresh retried within the grace window (family " + short_id(fid) + ")");
     co_return same;
   }
@@ -237,24 +343,54 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   co_return bad_reply("token_refresh");
 }
 
-awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string token) const {
+awaitable<result<bool>> Service::revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
+                                               std::string user_hash) const {
+  Keys k = Keys::of(s_.key_prefix, slot);
+  std::vector<std::string> keys{k.family(family_id), k.marker(family_id), k.index(user_hash)};
+  std::vector<std::string> args{family_id, std::to_string(kMarkerTtl)};
+  auto r = co_await redis.eval("token_revoke_family", std::move(keys), std::move(args));
+  if (!r) co_return failed(r.error());
+  if (r->is_error()) co_return failed(err(errc::redis_error));
+  if (auto d = co_await durable(redis); !d) co_return failed(d.error());
+  log::event(log::Level::info, "refresh family " + short_id(family_id) + " revoked");
+  co_return r->is_integer() && r->integer == 1;
+}
+
+awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string token,
+                                        std::optional<std::string> client_id) const {
   if (auto slot = redis::handle_slot(token, kRefreshVersion)) {
     Keys k = Keys::of(s_.key_prefix, *slot);
     redis::Request read;
-    read.begin(4).arg("HMGET").arg(k.token(crypto::sha256_base64url(token))).arg("f").arg("u");
+    read.begin(5).arg("HMGET").arg(k.token(crypto::sha256_base64url(token))).arg("f").arg("u").arg("c");
     auto rr = co_await redis.exec(std::move(read), "token_revoke_read");
     if (!rr) co_return failed(rr.error());
-    if (rr->size() != 1 || !(*rr)[0].is_array() || (*rr)[0].elements.size() != 2) co_return failed(err(errc::redis_error));
+    if (rr->size() != 1 || !(*rr)[0].is_array() || (*rr)[0].elements.size() != 3) co_return failed(err(errc::redis_error));
     const auto& f = (*rr)[0].elements;
     if (f[0].is_nil() || f[1].is_nil()) co_return false;
-    std::vector<std::string> keys{k.family(f[0].str), k.marker(f[0].str), k.index(f[1].str)};
-    std::vector<std::string> args{f[0].str, std::to_string(kMarkerTtl)};
-    auto r = co_await redis.eval("token_revoke_family", std::move(keys), std::move(args));
+    if (client_id && !f[2].is_nil()) {
+      // Another client's token is left alone (RFC 7009 2.1). A retired token (its grant
+      // pruned) is revoked for whoever presents it: it is a stolen copy or a mistake.
+      auto plain = ring_.decrypt(f[2].str, k.family(f[0].str));
+      auto g = plain ? open_grant_json(*plain) : std::nullopt;
+      if (g && g->client_id != *client_id) co_return false;
+    }
+    co_return co_await revoke_family(redis, *slot, f[0].str, f[1].str);
+  }
+  if (auto slot = redis::handle_slot(token, kOpaqueAccessVersion)) {
+    std::string key = Keys::of(s_.key_prefix, *slot).access(crypto::sha256_base64url(token));
+    redis::Request read;
+    read.begin(3).arg("HGET").arg(key).arg("c");
+    auto rr = co_await redis.exec(std::move(read), "token_revoke_read");
+    if (!rr) co_return failed(rr.error());
+    if (rr->size() != 1 || (*rr)[0].is_error()) co_return failed(err(errc::redis_error));
+    if ((*rr)[0].is_nil() || (client_id && (*rr)[0].str != *client_id)) co_return false;
+    redis::Request del;
+    del.begin(2).arg("DEL").arg(key);
+    auto r = co_await redis.exec(std::move(del), "token_revoke");
     if (!r) co_return failed(r.error());
-    if (r->is_error()) co_return failed(err(errc::redis_error));
+    if (r->size() != 1 || !(*r)[0].is_integer()) co_return failed(err(errc::redis_error));
     if (auto d = co_await durable(redis); !d) co_return failed(d.error());
-    log::event(log::Level::info, "refresh family " + short_id(f[0].str) + " revoked");
-    co_return r->is_integer() && r->integer == 1;
+    co_return (*r)[0].integer == 1;
   }
   // An access token: only one we signed and that has not expired is worth a denylist entry.
   std::int64_t now = unix_now();
@@ -262,6 +398,10 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
   auto checked = access_.check(token, now, std::nullopt);
   auto* c = std::get_if<AccessClaims>(&checked);
   if (!c) co_return false;
+  if (client_id) {
+    auto intro = introspection_of(*c);
+    if (intro.client_id != *client_id) co_return false;
+  }
   std::string uh = sessions::user_hash(c->sub);
   Keys k = Keys::of(s_.key_prefix, redis::key_slot(uh));
   redis::Request req;
@@ -273,6 +413,45 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
   bool fresh = !(*r)[0].is_nil();
   if (fresh) log::event(log::Level::info, "access token revoked (jti " + short_id(c->jti) + ")");
   co_return fresh;
+}
+
+awaitable<result<std::optional<Introspection>>> Service::introspect(redis::Connection& redis, std::string token) const {
+  using Out = std::optional<Introspection>;
+  if (auto slot = redis::handle_slot(token, kOpaqueAccessVersion)) {
+    Keys k = Keys::of(s_.key_prefix, *slot);
+    std::string key = k.access(crypto::sha256_base64url(token));
+    std::vector<std::string> keys{key};
+    std::vector<std::string> args{k.marker(""), k.epoch("")};
+    auto r = co_await redis.eval("token_introspect", std::move(keys), std::move(args));
+    if (!r) co_return r.error();
+    if (r->is_error()) co_return err(errc::redis_error);
+    if (!r->is_array()) co_return bad_reply("token_introspect");
+    if (r->elements.empty()) co_return Out{};
+    if (r->elements.size() != 6) co_return bad_reply("token_introspect");
+    const auto& e = r->elements;
+    Introspection out;
+    out.client_id = e[0].str;
+    out.scope = e[1].str;
+    out.audience = e[2].str;
+    if (e[3].str.empty()) {
+      out.sub = out.client_id;  // a client's own token
+    } else {
+      auto uid = ring_.decrypt(e[3].str, key);
+      if (!uid) co_return Out{};  // its encryption key left the ring: not usable
+      out.sub = std::move(*uid);
+    }
+    out.iat = int_of(e[4]);
+    out.exp = int_of(e[5]);
+    co_return out;
+  }
+  if (token.find('.') == std::string::npos) co_return Out{};
+  auto checked = access_.check(token, unix_now(), std::nullopt);
+  auto* c = std::get_if<AccessClaims>(&checked);
+  if (!c) co_return Out{};
+  auto revoked = co_await jwt_revoked(redis, *c);
+  if (!revoked) co_return revoked.error();
+  if (*revoked) co_return Out{};
+  co_return introspection_of(*c);
 }
 
 awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& redis, std::string user_id) const {

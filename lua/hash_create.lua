@@ -1,0 +1,8 @@
+-- hash_create: stores a hash with its expiry, atomically, so the record can never exist
+-- without a TTL. Used for authorization codes and opaque access tokens.
+-- KEYS[1]  the record (<prefix>ac:{T}:<sha256(code)> or <prefix>ta:{T}:<sha256(token)>)
+-- ARGV[1]  ttl (s); ARGV[2..] field, value pairs
+-- Returns  1
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1

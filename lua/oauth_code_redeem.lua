@@ -1,0 +1,20 @@
+-- oauth_code_redeem: redeems an authorization code exactly once. The checks that bind the
+-- code (client, redirect URI, PKCE) run here too, so a check and the redemption cannot be
+-- separated by another request. A failed check leaves the code as it was.
+-- KEYS[1]  <prefix>ac:{T}:<sha256(code)>
+-- ARGV[1]  the authenticated client_id  ARGV[2] redirect_uri sent with the token request ('' if none)
+-- ARGV[3]  S256 challenge of the code_verifier sent ('' if none)
+-- ARGV[4]  family id the redemption will create (kept in the spent code, so a replay finds it)
+-- ARGV[5]  how long the spent code is remembered (s)
+-- Returns  {'ok', scope, sealed user id, user hash} | {'mismatch', 'client'|'redirect_uri'|'pkce'}
+--          | {'replay', family id, user hash} | {'invalid'} (unknown or expired)
+local c = redis.call('HMGET', KEYS[1], 'c', 'r', 's', 'cc', 'u', 'uh', 'used')
+if not c[1] then return {'invalid'} end
+if c[7] then return {'replay', c[7], c[6]} end
+if c[1] ~= ARGV[1] then return {'mismatch', 'client'} end
+if c[2] ~= '' and c[2] ~= ARGV[2] then return {'mismatch', 'redirect_uri'} end
+if c[4] ~= ARGV[3] then return {'mismatch', 'pkce'} end
+redis.call('HSET', KEYS[1], 'used', ARGV[4])
+redis.call('HDEL', KEYS[1], 'u', 'cc')
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {'ok', c[3], c[5], c[6]}

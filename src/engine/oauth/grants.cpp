@@ -1,0 +1,190 @@
+// OAuth: the RFC endpoints' logic: client authentication, the token endpoint's grants
+// (authorization_code + PKCE, refresh_token, client_credentials), introspection and
+// revocation. Tokens themselves are tokens::Service's (refresh families, opaque or JWT access
+// tokens); this file decides who may get which.
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/log.hpp"
+#include "latchkey/oauth.hpp"
+#include "latchkey/redis/connection.hpp"
+#include "latchkey/redis/slot.hpp"
+#include "../script_results.hpp"
+
+namespace latchkey::oauth {
+
+using boost::asio::awaitable;
+using detail::bad_reply;
+using detail::err;
+
+namespace {
+
+// How long a redeemed code is remembered, so that a replay revokes what it issued.
+constexpr std::int64_t kSpentCodeTtl = 600;
+
+// Fills `*e` and returns the result that carries it.
+boost::system::error_code fail(OAuthError* e, std::string error, std::string description) {
+  if (e) {
+    e->error = std::move(error);
+    e->description = std::move(description);
+  }
+  return err(errc::invalid_request);
+}
+
+std::string short_id(std::string_view s) { return std::string(s.substr(0, 8)); }
+
+}  // namespace
+
+std::optional<std::string_view> param(const Params& form, std::string_view name) {
+  for (const auto& [k, v] : form)
+    if (k == name) return std::string_view(v);
+  return std::nullopt;
+}
+
+awaitable<result<Client>> Service::authenticate(redis::Connection& redis, const PresentedClient& p,
+                                                OAuthError* e) const {
+  auto id = presented_client_id(p);
+  if (!id) co_return fail(e, "invalid_client", "client authentication is required");
+  auto c = co_await client(redis, *id);
+  if (!c) {
+    if (c.error() == make_error_code(errc::not_found)) co_return fail(e, "invalid_client", "client authentication failed");
+    co_return c.error();
+  }
+  switch (check_client_auth(*c, p)) {
+    case ClientAuthFailure::none: co_return std::move(*c);
+    case ClientAuthFailure::malformed:
+      co_return fail(e, "invalid_request", "use exactly one client authentication method");
+    case ClientAuthFailure::no_client:
+    case ClientAuthFailure::wrong_method:
+    case ClientAuthFailure::bad_secret: break;
+  }
+  log::event(log::Level::info, "oauth client authentication failed: " + c->client_id);
+  co_return fail(e, "invalid_client", "client authentication failed");
+}
+
+awaitable<result<tokens::Pair>> Service::token(redis::Connection& redis, const Client& c, const Params& form,
+                                               OAuthError* e) const {
+  auto grant_type = param(form, "grant_type");
+  if (!grant_type) co_return fail(e, "invalid_request", "grant_type is required");
+  bool known = std::find(std::begin(kGrantTypes), std::end(kGrantTypes), *grant_type) != std::end(kGrantTypes);
+  if (!known) co_return fail(e, "unsupported_grant_type", "supported: authorization_code, refresh_token, client_credentials");
+  if (!c.allows_grant(*grant_type))
+    co_return fail(e, "unauthorized_client", "the client is not registered for " + std::string(*grant_type));
+
+  if (*grant_type == "authorization_code") co_return co_await redeem_code(redis, c, form, e);
+
+  std::optional<std::string> scope;
+  if (auto s = param(form, "scope")) {
+    if (!valid_scope(*s)) co_return fail(e, "invalid_scope", "scope must be space-separated scope tokens");
+    scope = std::string(*s);
+  }
+
+  if (*grant_type == "refresh_token") {
+    auto rt = param(form, "refresh_token");
+    if (!rt) co_return fail(e, "invalid_request", "refresh_token is required");
+    tokens::RefreshOptions o;
+    o.client_id = c.client_id;
+    o.scope = std::move(scope);
+    o.format = s_.access_format;
+    auto pair = co_await tokens_.refresh(redis, std::string(*rt), std::move(o));
+    if (!pair) {
+      if (pair.error() == make_error_code(errc::invalid_grant))
+        co_return fail(e, "invalid_grant", "invalid, expired, revoked or reused refresh token");
+      if (pair.error() == make_error_code(errc::invalid_scope))
+        co_return fail(e, "invalid_scope", "the requested scope exceeds the scope originally granted");
+      co_return pair.error();
+    }
+    co_return pair;
+  }
+
+  // client_credentials: the client acts for itself (RFC 6749 4.4); no refresh token (4.4.3).
+  if (scope && !scope_within(*scope, c.scope))
+    co_return fail(e, "invalid_scope", "the requested scope exceeds the client's");
+  tokens::Grant g;
+  g.client_id = c.client_id;
+  g.scope = scope ? *scope : c.scope;
+  g.audience = s_.audience;
+  tokens::IssueOptions o;
+  o.format = s_.access_format;
+  o.refresh = false;
+  co_return co_await tokens_.issue(redis, std::move(g), std::move(o));
+}
+
+awaitable<result<tokens::Pair>> Service::redeem_code(redis::Connection& redis, const Client& c, const Params& form,
+                                                     OAuthError* e) const {
+  auto code = param(form, "code");
+  if (!code) co_return fail(e, "invalid_request", "code is required");
+  std::string redirect(param(form, "redirect_uri").value_or(""));
+  std::string challenge;
+  if (auto v = param(form, "code_verifier")) {
+    if (!valid_code_verifier(*v)) co_return fail(e, "invalid_request", "code_verifier must be 43-128 unreserved characters (RFC 7636 4.1)");
+    challenge = s256_challenge(*v);
+  }
+  auto slot = redis::handle_slot(*code, kCodeVersion);
+  if (!slot) co_return fail(e, "invalid_grant", "invalid, expired or used authorization code");
+  // A redirect URI the authorization request did not carry must still be one of the client's.
+  if (!redirect.empty() &&
+      std::none_of(c.redirect_uris.begin(), c.redirect_uris.end(), [&](const auto& r) { return redirect_uri_matches(r, redirect); }))
+    co_return fail(e, "invalid_grant", "redirect_uri does not match the authorization request");
+
+  std::string key = code_key(*code, *slot);
+  std::string fid = crypto::random_token(16);
+  std::vector<std::string> keys{key};
+  std::vector<std::string> args{c.client_id, redirect, challenge, fid, std::to_string(kSpentCodeTtl)};
+  auto r = co_await redis.eval("oauth_code_redeem", std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return err(errc::redis_error);
+  if (!r->is_array() || r->elements.empty()) co_return bad_reply("oauth_code_redeem");
+  const auto& x = r->elements;
+  const std::string& outcome = x[0].str;
+  if (outcome == "replay" && x.size() == 3) {
+    // RFC 6749 10.5, RFC 9700 4.5: a code used twice is compromised; what it issued dies.
+    log::event(log::Level::warn, "authorization code replayed: family " + short_id(x[1].str) + " revoked");
+    if (auto done = co_await tokens_.revoke_family(redis, *slot, x[1].str, x[2].str); !done) co_return done.error();
+    co_return fail(e, "invalid_grant", "invalid, expired or used authorization code");
+  }
+  if (outcome == "mismatch" && x.size() == 2) {
+    if (x[1].str == "pkce")
+      co_return fail(e, "invalid_grant", "code_verifier does not match the code_challenge (or one of them is missing)");
+    if (x[1].str == "redirect_uri") co_return fail(e, "invalid_grant", "redirect_uri does not match the authorization request");
+    co_return fail(e, "invalid_grant", "the code was issued to another client");
+  }
+  if (outcome != "ok" || x.size() != 4) co_return fail(e, "invalid_grant", "invalid, expired or used authorization code");
+  auto user = ring_.decrypt(x[2].str, key);
+  if (!user) co_return fail(e, "invalid_grant", "invalid, expired or used authorization code");
+  tokens::Grant g;
+  g.user_id = std::move(*user);
+  g.client_id = c.client_id;
+  g.scope = x[1].str;
+  g.audience = s_.audience;
+  tokens::IssueOptions o;
+  o.format = s_.access_format;
+  o.refresh = c.allows_grant("refresh_token");
+  o.family_id = fid;
+  co_return co_await tokens_.issue(redis, std::move(g), std::move(o));
+}
+
+awaitable<result<std::optional<tokens::Introspection>>> Service::introspect(redis::Connection& redis,
+                                                                            const Client& caller,
+                                                                            std::string token) const {
+  using Out = std::optional<tokens::Introspection>;
+  auto t = co_await tokens_.introspect(redis, std::move(token));
+  if (!t) co_return t.error();
+  if (!*t) co_return Out{};
+  // Deleting a client revokes its tokens: a token of a client that no longer exists is not
+  // active. (The caller's own record was just read.)
+  if (!(*t)->client_id.empty() && (*t)->client_id != caller.client_id) {
+    auto owner = co_await client(redis, (*t)->client_id);
+    if (!owner) {
+      if (owner.error() == make_error_code(errc::not_found)) co_return Out{};
+      co_return owner.error();
+    }
+  }
+  co_return t;
+}
+
+awaitable<result<void>> Service::revoke(redis::Connection& redis, const Client& caller, std::string token) const {
+  auto r = co_await tokens_.revoke(redis, std::move(token), caller.client_id);
+  if (!r) co_return r.error();
+  co_return result<void>{};
+}
+
+}  // namespace latchkey::oauth

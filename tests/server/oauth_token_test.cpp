@@ -1,0 +1,641 @@
+// The RFC endpoints of the OAuth server over real HTTP against a real Redis: the token
+// endpoint's three grants (RFC 6749 4.1.3, 4.4, 6 + RFC 7636), every error of RFC 6749 5.2
+// with "no token was issued" checked in Redis, code replay revoking what the code issued
+// (RFC 9700 4.5 / RFC 6749 10.5), introspection (RFC 7662), revocation (RFC 7009), metadata
+// (RFC 8414), concurrency with parallel clients, and Redis outages.
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/oauth.hpp"
+
+#include "../support/test_server.hpp"
+#include "oauth_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+using namespace latchkey;
+using namespace latchkey::test;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+const std::string kRedirect = "https://shop.example/cb";
+
+std::string str(const json::object& o, const char* k) {
+  const auto* v = o.if_contains(k);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::string form_escape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out.push_back(static_cast<char>(c));
+    else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+struct ClientCreds {
+  std::string id, secret;
+};
+
+class OAuthTokenTest : public ::testing::Test {
+ protected:
+  void start(const std::function<void(Config&)>& tweak = {}) {
+    srv.reset();
+    srv = std::make_unique<TestServer>(rs, tweak);
+  }
+  void SetUp() override { start(); }
+
+  ClientCreds register_client(const std::string& body) {
+    auto r = srv->post("/v1/oauth/clients", body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    auto v = json_of(r);
+    if (!v.is_object()) return {};
+    return {str(v.as_object(), "client_id"), str(v.as_object(), "client_secret")};
+  }
+  ClientCreds confidential(const std::string& grants = R"("authorization_code","refresh_token","client_credentials")",
+                           const std::string& method = "client_secret_basic") {
+    return register_client(R"({"client_name":"Shop","redirect_uris":[")" + kRedirect + R"(","http://127.0.0.1/native"],)"
+                           R"("grant_types":[)" + grants + R"(],"scope":"read write","token_endpoint_auth_method":")" +
+                           method + R"("})");
+  }
+  ClientCreds public_client() {
+    return register_client(R"({"client_name":"App","redirect_uris":["https://app.example/cb"],)"
+                           R"("grant_types":["authorization_code","refresh_token"],"scope":"read","token_endpoint_auth_method":"none"})");
+  }
+
+  // A code for `client_id` (alice, scope read, PKCE S256); `extra` overrides JSON fields (null removes).
+  std::string code_for(const std::string& client_id, const std::string& extra = "") {
+    json::object o{{"client_id", client_id},          {"redirect_uri", kRedirect}, {"response_type", "code"},
+                   {"scope", "read"},                 {"state", "xyz"},            {"code_challenge", kChallenge},
+                   {"code_challenge_method", "S256"}, {"user_id", "alice"}};
+    if (!extra.empty()) {
+      json::value overrides = json::parse(extra);
+      for (auto& [k, v] : overrides.as_object()) {
+        if (v.is_null()) o.erase(k);
+        else o[k] = v;
+      }
+    }
+    auto r = srv->post("/v1/oauth/authorizations", json::serialize(o));
+    EXPECT_EQ(r.status, 201) << r.body;
+    auto v = json_of(r);
+    return v.is_object() ? str(v.as_object(), "code") : std::string();
+  }
+
+  // A form POST to an RFC endpoint; with `basic`, client credentials by HTTP Basic.
+  HttpResult form(const std::string& path, const std::string& body, const std::optional<ClientCreds>& basic = std::nullopt,
+                  std::map<std::string, std::string> headers = {}) {
+    if (!headers.count("Content-Type")) headers["Content-Type"] = "application/x-www-form-urlencoded";
+    headers["Authorization"] = "";
+    if (basic)
+      headers["Authorization"] = basic_authorization(form_escape(basic->id) + ":" + form_escape(basic->secret));
+    return srv->post(path, body, headers);
+  }
+  HttpResult redeem(const ClientCreds& c, const std::string& code, const std::string& verifier = kVerifier,
+                    const std::string& redirect = kRedirect) {
+    std::string body = "grant_type=authorization_code&code=" + form_escape(code);
+    if (!redirect.empty()) body += "&redirect_uri=" + form_escape(redirect);
+    if (!verifier.empty()) body += "&code_verifier=" + verifier;
+    return form("/oauth2/token", body, c);
+  }
+  HttpResult refresh(const ClientCreds& c, const std::string& rt, const std::string& extra = "") {
+    return form("/oauth2/token", "grant_type=refresh_token&refresh_token=" + form_escape(rt) + extra, c);
+  }
+  HttpResult introspect(const ClientCreds& caller, const std::string& token) {
+    return form("/oauth2/introspect", "token=" + form_escape(token), caller);
+  }
+  bool active(const ClientCreds& caller, const std::string& token) {
+    auto r = introspect(caller, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.body == R"({"active":false})") return false;
+    auto v = json_of(r);
+    EXPECT_TRUE(v.is_object() && v.as_object().contains("active")) << r.body;
+    return v.is_object() && v.as_object().if_contains("active") && v.as_object().at("active").as_bool();
+  }
+  // Keys of one kind (e.g. "ta" opaque access tokens, "rf" refresh families).
+  int count(const std::string& kind) {
+    return std::stoi(rs.command({"EVAL", "return #redis.call('KEYS', ARGV[1])", "0", "lk:" + kind + ":*"}));
+  }
+
+  RedisServer rs;
+  std::unique_ptr<TestServer> srv;
+};
+
+json::object obj(const HttpResult& r) {
+  auto v = json_of(r);
+  return v.is_object() ? v.as_object() : json::object{};
+}
+
+}  // namespace
+
+// --- the flows -------------------------------------------------------------------------------
+
+TEST_F(OAuthTokenTest, CodeFlowWithPkceRefreshIntrospectAndRevoke) {
+  auto c = confidential();
+  auto code = code_for(c.id);
+  auto r = redeem(c, code);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("cache-control"), "no-store");
+  EXPECT_EQ(r.header("pragma"), "no-cache");
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  auto t = obj(r);
+  EXPECT_EQ(str(t, "token_type"), "Bearer");
+  EXPECT_EQ(t.at("expires_in").as_int64(), 900);
+  EXPECT_EQ(str(t, "scope"), "read");
+  std::string access = str(t, "access_token"), rt = str(t, "refresh_token");
+  EXPECT_EQ(access.size(), 47u) << "opaque handle by default";
+  EXPECT_EQ(rt.size(), 47u);
+
+  auto i = introspect(c, access);
+  ASSERT_EQ(i.status, 200) << i.body;
+  auto ij = obj(i);
+  EXPECT_TRUE(ij.at("active").as_bool());
+  EXPECT_EQ(str(ij, "sub"), "alice");
+  EXPECT_EQ(str(ij, "client_id"), c.id);
+  EXPECT_EQ(str(ij, "scope"), "read");
+  EXPECT_EQ(str(ij, "token_type"), "Bearer");
+  EXPECT_EQ(str(ij, "iss"), "latchkey");
+  EXPECT_EQ(ij.at("exp").as_int64() - ij.at("iat").as_int64(), 900);
+
+  // Nothing secret in clear in Redis: tokens and the user id.
+  std::string dump = rs.dump_all();
+  for (const auto& s : {access, rt, code, std::string("alice"), c.secret}) EXPECT_EQ(dump.find(s), std::string::npos) << s;
+
+  // Refresh rotates; the old refresh token is spent.
+  auto r2 = refresh(c, rt);
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  auto t2 = obj(r2);
+  EXPECT_NE(str(t2, "refresh_token"), rt);
+  EXPECT_EQ(str(t2, "scope"), "read");
+  EXPECT_TRUE(active(c, str(t2, "access_token")));
+
+  // Revoking the refresh token revokes its family's access tokens (RFC 7009 2.1).
+  auto rv = form("/oauth2/revoke", "token=" + str(t2, "refresh_token") + "&token_type_hint=refresh_token", c);
+  EXPECT_EQ(rv.status, 200) << rv.body;
+  EXPECT_FALSE(active(c, str(t2, "access_token")));
+  EXPECT_FALSE(active(c, access));
+  EXPECT_EQ(error_code(refresh(c, str(t2, "refresh_token"))), "invalid_grant");
+}
+
+TEST_F(OAuthTokenTest, PublicClientFlowWithClientIdInTheBody) {
+  auto p = public_client();
+  auto code = code_for(p.id, R"({"redirect_uri":"https://app.example/cb"})");
+  auto r = form("/oauth2/token",
+                "grant_type=authorization_code&client_id=" + p.id + "&code=" + code +
+                    "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier=" + kVerifier);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto t = obj(r);
+  ASSERT_FALSE(str(t, "refresh_token").empty());
+  auto r2 = form("/oauth2/token", "grant_type=refresh_token&client_id=" + p.id + "&refresh_token=" + str(t, "refresh_token"));
+  EXPECT_EQ(r2.status, 200) << r2.body;
+  // A public client cannot introspect (it cannot prove who it is) but can revoke its tokens.
+  auto i = form("/oauth2/introspect", "client_id=" + p.id + "&token=" + str(obj(r2), "access_token"));
+  EXPECT_EQ(i.status, 401);
+  EXPECT_EQ(error_code(i), "invalid_client");
+  auto rv = form("/oauth2/revoke", "client_id=" + p.id + "&token=" + str(obj(r2), "refresh_token"));
+  EXPECT_EQ(rv.status, 200);
+  auto c = confidential();
+  EXPECT_FALSE(active(c, str(obj(r2), "access_token")));
+}
+
+TEST_F(OAuthTokenTest, ClientCredentialsGrant) {
+  auto c = confidential();
+  auto r = form("/oauth2/token", "grant_type=client_credentials", c);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto t = obj(r);
+  EXPECT_FALSE(t.contains("refresh_token")) << "RFC 6749 4.4.3";
+  EXPECT_EQ(str(t, "scope"), "read write") << "default: the client's scope";
+  auto ij = obj(introspect(c, str(t, "access_token")));
+  EXPECT_TRUE(ij.at("active").as_bool());
+  EXPECT_EQ(str(ij, "sub"), c.id) << "the client is its own subject";
+
+  auto narrow = form("/oauth2/token", "grant_type=client_credentials&scope=write", c);
+  ASSERT_EQ(narrow.status, 200);
+  EXPECT_EQ(str(obj(narrow), "scope"), "write");
+  // client_secret_post works for a client registered for it, and only for it.
+  auto post = confidential(R"("client_credentials")", "client_secret_post");
+  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials&client_id=" + post.id + "&client_secret=" + post.secret).status, 200);
+  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", post).status, 401);
+}
+
+TEST_F(OAuthTokenTest, CodeWithoutRefreshGrantGetsNoRefreshToken) {
+  auto c = confidential(R"("authorization_code")");
+  auto r = redeem(c, code_for(c.id));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(obj(r).contains("refresh_token"));
+  EXPECT_EQ(count("rf"), 0);
+}
+
+TEST_F(OAuthTokenTest, RefreshMayNarrowTheScopeButNeverWiden) {
+  auto c = confidential();
+  auto t = obj(redeem(c, code_for(c.id, R"({"scope":"read write"})")));
+  auto narrow = refresh(c, str(t, "refresh_token"), "&scope=read");
+  ASSERT_EQ(narrow.status, 200) << narrow.body;
+  EXPECT_EQ(str(obj(narrow), "scope"), "read");
+  EXPECT_EQ(str(obj(introspect(c, str(obj(narrow), "access_token"))), "scope"), "read");
+  // The grant keeps its scope: the next refresh may ask for all of it again.
+  auto again = refresh(c, str(obj(narrow), "refresh_token"), "&scope=read%20write");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(str(obj(again), "scope"), "read write");
+  std::string live = str(obj(again), "refresh_token");
+  auto wide = refresh(c, live, "&scope=read%20admin");
+  EXPECT_EQ(wide.status, 400);
+  EXPECT_EQ(error_code(wide), "invalid_scope");
+  EXPECT_EQ(refresh(c, live).status, 200) << "a refused widening changes nothing";
+}
+
+TEST_F(OAuthTokenTest, RefreshTokensAreBoundToTheirClient) {
+  auto a = confidential(), b = confidential();
+  auto t = obj(redeem(a, code_for(a.id)));
+  std::string rt = str(t, "refresh_token");
+  auto r = refresh(b, rt);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_grant");
+  EXPECT_EQ(refresh(a, rt).status, 200) << "another client's attempt changed nothing";
+  // Refresh tokens of /v1/tokens and of OAuth clients do not cross over.
+  auto v1 = json_of(srv->post("/v1/tokens", R"({"user_id":"alice"})")).as_object();
+  EXPECT_EQ(error_code(refresh(a, str(v1, "refresh_token"))), "invalid_grant");
+  auto t2 = obj(redeem(a, code_for(a.id)));
+  auto cross = srv->post("/v1/tokens/refresh", R"({"refresh_token":")" + str(t2, "refresh_token") + R"("})");
+  EXPECT_EQ(cross.status, 401);
+  EXPECT_EQ(refresh(a, str(t2, "refresh_token")).status, 200);
+}
+
+TEST_F(OAuthTokenTest, RefreshReuseRevokesTheFamily) {
+  start([](Config& c) { c.token_refresh_grace = 0; });
+  auto c = confidential();
+  auto t = obj(redeem(c, code_for(c.id)));
+  std::string rt1 = str(t, "refresh_token");
+  auto t2 = obj(refresh(c, rt1));
+  ASSERT_FALSE(str(t2, "refresh_token").empty());
+  EXPECT_EQ(error_code(refresh(c, rt1)), "invalid_grant") << "reuse";
+  EXPECT_EQ(error_code(refresh(c, str(t2, "refresh_token"))), "invalid_grant") << "RFC 9700 4.14.2: the live one dies too";
+  EXPECT_FALSE(active(c, str(t2, "access_token")));
+}
+
+// --- code replay -------------------------------------------------------------------------------
+
+TEST_F(OAuthTokenTest, ReplayedCodeIsRefusedAndRevokesWhatItIssued) {
+  for (std::string format : {"opaque", "jwt"}) {
+    start([&](Config& cfg) { cfg.oauth_access_token_format = format; });
+    auto c = confidential();
+    auto code = code_for(c.id);
+    auto first = obj(redeem(c, code));
+    ASSERT_TRUE(active(c, str(first, "access_token"))) << format;
+    auto again = redeem(c, code);
+    EXPECT_EQ(again.status, 400) << format;
+    EXPECT_EQ(error_code(again), "invalid_grant");
+    EXPECT_FALSE(obj(again).contains("access_token"));
+    EXPECT_FALSE(active(c, str(first, "access_token"))) << format << ": the replay revoked the access token";
+    EXPECT_EQ(error_code(refresh(c, str(first, "refresh_token"))), "invalid_grant") << format;
+  }
+}
+
+// --- every error of RFC 6749 5.2, and that none of them issued anything ------------------------------
+
+TEST_F(OAuthTokenTest, TokenEndpointErrorsIssueNothing) {
+  auto c = confidential(), other = confidential();
+  auto p = public_client();
+  auto cc_only = confidential(R"("client_credentials")");
+  std::string code = code_for(c.id);
+  struct Case {
+    const char* name;
+    HttpResult r;
+    unsigned status;
+    std::string error;
+  };
+  std::string base = "grant_type=authorization_code&code=" + code + "&redirect_uri=" + form_escape(kRedirect);
+  std::vector<Case> cases;
+  auto add = [&](const char* name, HttpResult r, unsigned status, std::string error) {
+    cases.push_back({name, std::move(r), status, std::move(error)});
+  };
+  add("wrong redirect URI", redeem(c, code, kVerifier, "https://shop.example/cb2"), 400, "invalid_grant");
+  add("other registered redirect URI", redeem(c, code, kVerifier, "http://127.0.0.1/native"), 400, "invalid_grant");
+  add("no redirect URI although sent", redeem(c, code, kVerifier, ""), 400, "invalid_grant");
+  add("code of another client", redeem(other, code), 400, "invalid_grant");
+  add("wrong verifier", redeem(c, code, std::string(43, 'a')), 400, "invalid_grant");
+  add("missing verifier", redeem(c, code, ""), 400, "invalid_grant");
+  add("malformed verifier", redeem(c, code, "short"), 400, "invalid_request");
+  add("unknown code", redeem(c, "x" + code.substr(1)), 400, "invalid_grant");
+  add("password grant", form("/oauth2/token", "grant_type=password&username=a&password=b", c), 400, "unsupported_grant_type");
+  add("implicit", form("/oauth2/token", "grant_type=implicit", c), 400, "unsupported_grant_type");
+  add("unknown grant", form("/oauth2/token", "grant_type=urn:x", c), 400, "unsupported_grant_type");
+  add("grant not registered", form("/oauth2/token", base, cc_only), 400, "unauthorized_client");
+  add("client_credentials scope widening", form("/oauth2/token", "grant_type=client_credentials&scope=admin", c), 400,
+      "invalid_scope");
+  add("malformed scope", form("/oauth2/token", "grant_type=client_credentials&scope=a%20%20b", c), 400, "invalid_scope");
+  add("bad client secret", redeem(ClientCreds{c.id, "wrong"}, code), 401, "invalid_client");
+  add("unknown client", redeem(ClientCreds{"AAAAAAAAAAAAAAAAAAAAAA", "x"}, code), 401, "invalid_client");
+  add("no client authentication", form("/oauth2/token", base + "&code_verifier=" + kVerifier), 401, "invalid_client");
+  add("secret in the body of a basic client",
+      form("/oauth2/token", base + "&code_verifier=" + kVerifier + "&client_id=" + c.id + "&client_secret=" + c.secret), 401,
+      "invalid_client");
+  add("public client presenting a secret", form("/oauth2/token", "grant_type=refresh_token&refresh_token=x", ClientCreds{p.id, "s"}),
+      401, "invalid_client");
+  add("two authentication methods", form("/oauth2/token", base + "&client_secret=" + c.secret, c), 400, "invalid_request");
+  add("not Basic", form("/oauth2/token", base, std::nullopt, {{"Authorization", "Bearer " + c.secret}}), 401, "invalid_client");
+  add("missing grant_type", form("/oauth2/token", "code=" + code, c), 400, "invalid_request");
+  add("missing code", form("/oauth2/token", "grant_type=authorization_code", c), 400, "invalid_request");
+  add("missing refresh_token", form("/oauth2/token", "grant_type=refresh_token", c), 400, "invalid_request");
+  add("repeated parameter", form("/oauth2/token", base + "&code=" + code, c), 400, "invalid_request");
+  add("malformed escape", form("/oauth2/token", "grant_type=client%ZZ", c), 400, "invalid_request");
+  add("JSON body", form("/oauth2/token", R"({"grant_type":"client_credentials"})", c, {{"Content-Type", "application/json"}}), 400,
+      "invalid_request");
+  add("parameters in the URL", form("/oauth2/token?grant_type=client_credentials", "grant_type=client_credentials", c), 400,
+      "invalid_request");
+  add("oversize body", form("/oauth2/token", "grant_type=client_credentials&x=" + std::string(70000, 'a'), c), 413,
+      "payload_too_large");
+  for (const auto& k : cases) {
+    EXPECT_EQ(k.r.status, k.status) << k.name << ": " << k.r.body;
+    EXPECT_EQ(error_code(k.r), k.error) << k.name;
+    EXPECT_FALSE(obj(k.r).contains("access_token")) << k.name;
+    if (k.status != 413) {
+      EXPECT_EQ(k.r.header("cache-control"), "no-store") << k.name;
+      EXPECT_EQ(k.r.header("pragma"), "no-cache") << k.name;
+    }
+    if (k.status == 401) {
+      EXPECT_EQ(k.r.header("www-authenticate"), "Basic realm=\"latchkey\"") << k.name;
+    }
+  }
+  EXPECT_EQ(count("ta"), 0) << "no access token was issued";
+  EXPECT_EQ(count("rf"), 0) << "no refresh family was started";
+  EXPECT_EQ(http_request(srv->port(), "GET", "/oauth2/token").status, 405);
+  // None of the refusals spent the code.
+  EXPECT_EQ(redeem(c, code).status, 200);
+}
+
+TEST_F(OAuthTokenTest, PkceDowngradeBothWaysIsRefused) {
+  start([](Config& cfg) { cfg.oauth_require_pkce = false; });
+  auto c = confidential();
+  auto plain = code_for(c.id, R"({"code_challenge":null,"code_challenge_method":null})");
+  auto r = redeem(c, plain, kVerifier);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_grant") << "verifier for a code issued without a challenge (RFC 9700 4.8.2)";
+  EXPECT_EQ(redeem(c, plain, "").status, 200) << "without PKCE on both sides it works";
+  auto pkce = code_for(c.id);
+  EXPECT_EQ(error_code(redeem(c, pkce, "")), "invalid_grant");
+  EXPECT_EQ(redeem(c, pkce).status, 200);
+}
+
+TEST_F(OAuthTokenTest, ExpiredCodeIsInvalidGrant) {
+  start([](Config& cfg) { cfg.oauth_code_ttl = 1; });
+  auto c = confidential();
+  auto code = code_for(c.id);
+  std::this_thread::sleep_for(2100ms);
+  auto r = redeem(c, code);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_code(r), "invalid_grant");
+  EXPECT_EQ(count("ta"), 0);
+}
+
+TEST_F(OAuthTokenTest, OmittedRedirectUriMayBeOmittedAgain) {
+  auto c = register_client(R"({"redirect_uris":["https://one.example/cb"],"grant_types":["authorization_code"]})");
+  auto code = code_for(c.id, R"({"redirect_uri":null,"scope":null})");
+  EXPECT_EQ(redeem(c, code, kVerifier, "").status, 200);
+  auto code2 = code_for(c.id, R"({"redirect_uri":null,"scope":null})");
+  EXPECT_EQ(redeem(c, code2, kVerifier, "https://one.example/cb").status, 200) << "or repeated as registered";
+}
+
+// --- introspection and revocation --------------------------------------------------------------
+
+TEST_F(OAuthTokenTest, IntrospectionAnswersExactlyActiveFalseForAnythingNotActive) {
+  auto c = confidential();
+  auto t = obj(redeem(c, code_for(c.id)));
+  std::string access = str(t, "access_token");
+  const std::string inactive[] = {"garbage", std::string(5000, 'a'), "x" + access.substr(1), str(t, "refresh_token"),
+                                  "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."};
+  for (const auto& tok : inactive) {
+    auto r = introspect(c, tok);
+    EXPECT_EQ(r.status, 200) << tok;
+    EXPECT_EQ(r.body, R"({"active":false})") << tok;
+    EXPECT_EQ(r.header("content-type"), "application/json");
+  }
+  // The caller must authenticate (RFC 7662 2.1).
+  auto anon = form("/oauth2/introspect", "token=" + access);
+  EXPECT_EQ(anon.status, 401);
+  EXPECT_EQ(error_code(anon), "invalid_client");
+  EXPECT_EQ(introspect(ClientCreds{c.id, "wrong"}, access).status, 401);
+  auto missing = form("/oauth2/introspect", "", c);
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(error_code(missing), "invalid_request");
+  // A resource server (another confidential client) may introspect.
+  auto rs_client = confidential(R"("client_credentials")");
+  EXPECT_TRUE(active(rs_client, access));
+  // Revoked: inactive at once (RFC 7662 4).
+  EXPECT_EQ(form("/oauth2/revoke", "token=" + access, c).status, 200);
+  EXPECT_EQ(introspect(c, access).body, R"({"active":false})");
+}
+
+TEST_F(OAuthTokenTest, ExpiredAccessTokenIsInactive) {
+  start([](Config& cfg) { cfg.token_access_ttl = 10; });
+  auto c = confidential();
+  auto t = obj(form("/oauth2/token", "grant_type=client_credentials", c));
+  ASSERT_TRUE(active(c, str(t, "access_token")));
+  // Move the record's stored expiry into the past: the stored deadline decides, not only the TTL.
+  std::string key = rs.command({"EVAL", "return redis.call('KEYS', 'lk:ta:*')[1]", "0"});
+  rs.command({"HSET", key, "e", "1"});
+  EXPECT_FALSE(active(c, str(t, "access_token")));
+}
+
+TEST_F(OAuthTokenTest, DeletingAClientRevokesItsTokens) {
+  auto c = confidential(), rs_client = confidential(R"("client_credentials")");
+  auto t = obj(redeem(c, code_for(c.id)));
+  auto cc = obj(form("/oauth2/token", "grant_type=client_credentials", c));
+  ASSERT_TRUE(active(rs_client, str(t, "access_token")));
+  ASSERT_EQ(srv->del("/v1/oauth/clients/" + c.id).status, 204);
+  EXPECT_FALSE(active(rs_client, str(t, "access_token")));
+  EXPECT_FALSE(active(rs_client, str(cc, "access_token")));
+  EXPECT_EQ(refresh(c, str(t, "refresh_token")).status, 401) << "the client cannot authenticate any more";
+}
+
+TEST_F(OAuthTokenTest, RevocationIsBoundToTheClientAndAlwaysOk) {
+  auto a = confidential(), b = confidential();
+  auto t = obj(redeem(a, code_for(a.id)));
+  // Unknown tokens: 200 (RFC 7009 2.2).
+  EXPECT_EQ(form("/oauth2/revoke", "token=nonsense", a).status, 200);
+  // Another client's tokens: 200 and nothing happens (our policy: no oracle, no effect).
+  EXPECT_EQ(form("/oauth2/revoke", "token=" + str(t, "access_token"), b).status, 200);
+  EXPECT_EQ(form("/oauth2/revoke", "token=" + str(t, "refresh_token"), b).status, 200);
+  EXPECT_TRUE(active(a, str(t, "access_token")));
+  EXPECT_EQ(refresh(a, str(t, "refresh_token")).status, 200);
+  // Authentication is required, and the token parameter.
+  EXPECT_EQ(form("/oauth2/revoke", "token=" + str(t, "access_token")).status, 401);
+  EXPECT_EQ(form("/oauth2/revoke", "token_type_hint=access_token", a).status, 400);
+  auto ok = form("/oauth2/revoke", "token=" + str(t, "access_token") + "&token_type_hint=refresh_token", a);
+  EXPECT_EQ(ok.status, 200) << "a wrong hint does not matter";
+  EXPECT_FALSE(active(a, str(t, "access_token")));
+}
+
+TEST_F(OAuthTokenTest, UserRevokeAllCoversOAuthTokens) {
+  auto c = confidential();
+  auto t = obj(redeem(c, code_for(c.id)));
+  ASSERT_EQ(srv->del("/v1/users/alice/tokens").status, 200);
+  EXPECT_FALSE(active(c, str(t, "access_token")));
+  EXPECT_EQ(error_code(refresh(c, str(t, "refresh_token"))), "invalid_grant");
+}
+
+TEST_F(OAuthTokenTest, JwtAccessTokensPerRfc9068) {
+  start([](Config& cfg) {
+    cfg.oauth_access_token_format = "jwt";
+    cfg.oauth_access_token_audience = "https://api.example";
+  });
+  auto c = confidential();
+  auto t = obj(redeem(c, code_for(c.id)));
+  std::string jwt = str(t, "access_token");
+  ASSERT_EQ(std::count(jwt.begin(), jwt.end(), '.'), 2) << jwt;
+  auto header = json::parse(*crypto::base64url_decode(jwt.substr(0, jwt.find('.')))).as_object();
+  EXPECT_EQ(str(header, "typ"), "at+jwt");
+  auto payload_b64 = jwt.substr(jwt.find('.') + 1, jwt.rfind('.') - jwt.find('.') - 1);
+  auto claims = json::parse(*crypto::base64url_decode(payload_b64)).as_object();
+  EXPECT_EQ(str(claims, "client_id"), c.id);
+  EXPECT_EQ(str(claims, "sub"), "alice");
+  EXPECT_EQ(str(claims, "aud"), "https://api.example");
+  EXPECT_EQ(str(claims, "scope"), "read");
+  auto ij = obj(introspect(c, jwt));
+  EXPECT_TRUE(ij.at("active").as_bool());
+  EXPECT_EQ(str(ij, "client_id"), c.id);
+  EXPECT_EQ(str(ij, "aud"), "https://api.example");
+  EXPECT_FALSE(str(ij, "jti").empty());
+  // Resource servers may also verify it through latchkey's verify endpoint (with its audience).
+  auto v = srv->post("/v1/tokens/verify", R"({"token":")" + jwt + R"(","audience":"https://api.example"})");
+  EXPECT_EQ(v.status, 200) << v.body;
+  auto cc = obj(form("/oauth2/token", "grant_type=client_credentials", c));
+  EXPECT_EQ(str(obj(introspect(c, str(cc, "access_token"))), "sub"), c.id);
+  EXPECT_EQ(form("/oauth2/revoke", "token=" + jwt, c).status, 200);
+  EXPECT_EQ(introspect(c, jwt).body, R"({"active":false})");
+}
+
+TEST_F(OAuthTokenTest, Metadata) {
+  start([](Config& cfg) {
+    cfg.token_issuer = "https://auth.example/";
+    cfg.oauth_authorization_endpoint = "https://shop.example/authorize";
+  });
+  auto r = srv->get("/.well-known/oauth-authorization-server", {{"Authorization", ""}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto m = obj(r);
+  EXPECT_EQ(str(m, "issuer"), "https://auth.example/");
+  EXPECT_EQ(str(m, "token_endpoint"), "https://auth.example/oauth2/token");
+  EXPECT_EQ(str(m, "introspection_endpoint"), "https://auth.example/oauth2/introspect");
+  EXPECT_EQ(str(m, "revocation_endpoint"), "https://auth.example/oauth2/revoke");
+  EXPECT_EQ(str(m, "jwks_uri"), "https://auth.example/.well-known/jwks.json");
+  EXPECT_EQ(str(m, "authorization_endpoint"), "https://shop.example/authorize");
+  EXPECT_EQ(json::serialize(m.at("code_challenge_methods_supported")), R"(["S256"])");
+  EXPECT_EQ(json::serialize(m.at("grant_types_supported")), R"(["authorization_code","refresh_token","client_credentials"])");
+  EXPECT_EQ(json::serialize(m.at("response_types_supported")), R"(["code"])");
+  EXPECT_TRUE(m.at("token_endpoint_auth_methods_supported").as_array().size() == 3);
+}
+
+// --- concurrency with real parallel clients ---------------------------------------------------------
+
+TEST_F(OAuthTokenTest, OfOneHundredConcurrentRedemptionsExactlyOneWins) {
+  auto c = confidential();
+  auto code = code_for(c.id);
+  constexpr int kClients = 100;
+  std::vector<std::future<HttpResult>> fs;
+  std::promise<void> go;
+  auto ready = go.get_future().share();
+  for (int i = 0; i < kClients; ++i)
+    fs.push_back(std::async(std::launch::async, [&, ready] {
+      ready.wait();
+      return redeem(c, code);
+    }));
+  go.set_value();
+  int ok = 0, replay = 0;
+  std::string winner;
+  for (auto& f : fs) {
+    auto r = f.get();
+    if (r.status == 200) {
+      ++ok;
+      winner = str(obj(r), "access_token");
+    } else {
+      EXPECT_EQ(r.status, 400) << r.body;
+      EXPECT_EQ(error_code(r), "invalid_grant");
+      ++replay;
+    }
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(replay, kClients - 1);
+  // The 99 replays revoked what the one winner got.
+  EXPECT_FALSE(active(c, winner));
+  EXPECT_EQ(count("rf"), 0);
+}
+
+TEST_F(OAuthTokenTest, ConcurrentRefreshesOfOneTokenNeverFork) {
+  for (int grace : {10, 0}) {
+    start([grace](Config& cfg) { cfg.token_refresh_grace = grace; });
+    auto c = confidential();
+    std::string rt = str(obj(redeem(c, code_for(c.id))), "refresh_token");
+    constexpr int kClients = 20;
+    std::vector<std::future<HttpResult>> fs;
+    for (int i = 0; i < kClients; ++i) fs.push_back(std::async(std::launch::async, [&] { return refresh(c, rt); }));
+    std::set<std::string> successors;
+    int ok = 0;
+    for (auto& f : fs) {
+      auto r = f.get();
+      ASSERT_TRUE(r.status == 200 || r.status == 400) << r.body;
+      if (r.status == 200) {
+        ++ok;
+        successors.insert(str(obj(r), "refresh_token"));
+      }
+    }
+    ASSERT_LE(successors.size(), 1u) << "grace " << grace << ": two different successors";
+    int live = 0;
+    for (const auto& s : successors) live += refresh(c, s).status == 200;
+    if (grace > 0) {
+      EXPECT_EQ(ok, kClients);
+      EXPECT_EQ(live, 1);
+    } else {
+      EXPECT_EQ(ok, 1);
+      EXPECT_EQ(live, 0) << "the 19 reuses revoked the family, the winner's successor included";
+    }
+  }
+}
+
+// --- Redis down ----------------------------------------------------------------------------------
+
+TEST_F(OAuthTokenTest, RedisDownMeansUnavailableNeverATokenOrActive) {
+  auto c = confidential();
+  auto t = obj(redeem(c, code_for(c.id)));
+  std::string code = code_for(c.id);
+  rs.kill();
+  const HttpResult results[] = {form("/oauth2/token", "grant_type=client_credentials", c), redeem(c, code),
+                                refresh(c, str(t, "refresh_token")), introspect(c, str(t, "access_token")),
+                                form("/oauth2/revoke", "token=" + str(t, "access_token"), c)};
+  for (const auto& r : results) {
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_FALSE(r.header("retry-after").empty());
+    EXPECT_EQ(r.body.find("access_token"), std::string::npos);
+    EXPECT_EQ(r.body.find("\"active\":true"), std::string::npos);
+  }
+  rs.start();  // an empty Redis (no persistence in tests)
+  bool back = false;
+  for (int i = 0; i < 50 && !back; ++i) {
+    back = srv->get("/readyz").status == 200;
+    if (!back) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(back) << "recovers without a restart";
+  auto again = confidential();
+  auto cc = form("/oauth2/token", "grant_type=client_credentials", again);
+  ASSERT_EQ(cc.status, 200) << cc.body;
+  EXPECT_TRUE(active(again, str(obj(cc), "access_token")));
+}
+
+// While Redis is frozen the endpoints answer 503 at the deadline.
+TEST_F(OAuthTokenTest, FrozenRedisTimesOut) {
+  auto c = confidential();
+  auto t = obj(redeem(c, code_for(c.id)));
+  rs.pause();
+  auto r = introspect(c, str(t, "access_token"));
+  rs.resume();
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.body.find("\"active\":true"), std::string::npos);
+}
