@@ -102,10 +102,14 @@ enum class ClientAuthFailure : std::uint8_t {
 };
 // The client id the request names (Basic wins), if any.
 std::optional<std::string> presented_client_id(const PresentedClient& p);
-// Pure decision for a loaded client: the registered method must be the one used, a public
+// Which secret methods an endpoint accepts from a confidential client: the token endpoint
+// only the registered one (RFC 7591); introspection and revocation either (stock clients such
+// as Authlib use Basic there whatever the token endpoint's method; the secret is the same).
+enum class MethodRule : std::uint8_t { registered, any_secret };
+// Pure decision for a loaded client: the method used must be allowed by `rule`, a public
 // client must not send a secret, a confidential one must send the right one (compared as
 // SHA-256 digests in constant time).
-ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p);
+ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p, MethodRule rule = MethodRule::registered);
 
 struct NewClient {
   std::string client_name;
@@ -174,7 +178,7 @@ class Service {
   // Client authentication at the RFC endpoints (RFC 6749 2.3). On failure errc::invalid_request
   // with `*error` (invalid_client, or invalid_request for a malformed presentation).
   // errc: unavailable.
-  boost::asio::awaitable<result<Client>> authenticate(redis::Connection& redis, const PresentedClient& p,
+  boost::asio::awaitable<result<Client>> authenticate(redis::Connection& redis, const PresentedClient& p, MethodRule rule,
                                                       OAuthError* error) const;
   // The token endpoint (RFC 6749 4.1.3, 4.4, 6; RFC 7636 4.5) for an authenticated client.
   // On a request error errc::invalid_request with `*error`. errc: unavailable.

@@ -109,3 +109,19 @@ TEST_P(InteropTest, TheirTokensSignedWithOurKeysVerifyInOurs) {
 INSTANTIATE_TEST_SUITE_P(Algorithms, InteropTest,
                          ::testing::Values(jws::Alg::EdDSA, jws::Alg::ES256, jws::Alg::RS256, jws::Alg::HS256),
                          [](const ::testing::TestParamInfo<jws::Alg>& p) { return std::string(jws::alg_name(p.param)); });
+
+// An independent OAuth client library, unmodified, drives the OAuth server end to end (both
+// access-token formats): Authlib 1.2 (Debian python3-authlib), see tests/interop/authlib_oauth.py.
+class OAuthInteropTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OAuthInteropTest, AuthlibDrivesEveryGrantIntrospectionAndRevocation) {
+  RedisServer rs;
+  TestServer srv(rs, [](Config& c) { c.oauth_access_token_format = GetParam(); });
+  Process p({"/usr/bin/python3", kInterop + "/authlib_oauth.py", "http://127.0.0.1:" + std::to_string(srv.port()), kAdminKey},
+            {});
+  auto code = p.wait(60s);
+  EXPECT_EQ(code, 0) << p.out() << p.err();
+  EXPECT_EQ(p.out(), "ok\n") << p.err();
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, OAuthInteropTest, ::testing::Values("opaque", "jwt"));

@@ -39,7 +39,7 @@ std::optional<std::string_view> param(const Params& form, std::string_view name)
   return std::nullopt;
 }
 
-awaitable<result<Client>> Service::authenticate(redis::Connection& redis, const PresentedClient& p,
+awaitable<result<Client>> Service::authenticate(redis::Connection& redis, const PresentedClient& p, MethodRule rule,
                                                 OAuthError* e) const {
   auto id = presented_client_id(p);
   if (!id) co_return fail(e, "invalid_client", "client authentication is required");
@@ -48,7 +48,7 @@ awaitable<result<Client>> Service::authenticate(redis::Connection& redis, const 
     if (c.error() == make_error_code(errc::not_found)) co_return fail(e, "invalid_client", "client authentication failed");
     co_return c.error();
   }
-  switch (check_client_auth(*c, p)) {
+  switch (check_client_auth(*c, p, rule)) {
     case ClientAuthFailure::none: co_return std::move(*c);
     case ClientAuthFailure::malformed:
       co_return fail(e, "invalid_request", "use exactly one client authentication method");

@@ -172,7 +172,7 @@ std::optional<std::string> presented_client_id(const PresentedClient& p) {
   return std::nullopt;
 }
 
-ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p) {
+ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p, MethodRule rule) {
   // Two methods at once (RFC 6749 2.3: MUST NOT use more than one).
   if (p.basic && p.body_secret) return ClientAuthFailure::malformed;
   if (p.basic && p.body_id && *p.body_id != p.basic_id) return ClientAuthFailure::malformed;
@@ -191,7 +191,8 @@ ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p) {
     if (used != AuthMethod::none) return ClientAuthFailure::wrong_method;
     return ClientAuthFailure::none;
   }
-  if (used != c.auth_method) return used == AuthMethod::none ? ClientAuthFailure::bad_secret : ClientAuthFailure::wrong_method;
+  if (used == AuthMethod::none) return ClientAuthFailure::bad_secret;
+  if (used != c.auth_method && rule == MethodRule::registered) return ClientAuthFailure::wrong_method;
   if (!secret || secret->empty() || c.secret_hash.empty()) return ClientAuthFailure::bad_secret;
   auto presented = crypto::sha256_base64url(*secret);
   return crypto::constant_time_equal(presented, c.secret_hash) ? ClientAuthFailure::none : ClientAuthFailure::bad_secret;

@@ -80,12 +80,12 @@ struct ClientRequest {
   oauth::Client client;
 };
 
-awaitable<std::variant<ClientRequest, HttpResponse>> authenticated_form(RequestContext& ctx) {
+awaitable<std::variant<ClientRequest, HttpResponse>> authenticated_form(RequestContext& ctx, oauth::MethodRule rule) {
   auto f = read_form(ctx);
   if (auto* r = std::get_if<HttpResponse>(&f)) co_return std::move(*r);
   auto& fr = std::get<FormRequest>(f);
   oauth::OAuthError e;
-  auto c = co_await ctx.services.oauth.authenticate(ctx.redis, fr.client, &e);
+  auto c = co_await ctx.services.oauth.authenticate(ctx.redis, fr.client, rule, &e);
   if (!c) {
     if (c.error() == make_error_code(errc::invalid_request)) co_return oauth_error(e);
     co_return no_store(engine_error(ctx, c.error()));
@@ -95,7 +95,7 @@ awaitable<std::variant<ClientRequest, HttpResponse>> authenticated_form(RequestC
 
 // POST /oauth2/token
 awaitable<HttpResponse> token(RequestContext& ctx) {
-  auto in = co_await authenticated_form(ctx);
+  auto in = co_await authenticated_form(ctx, oauth::MethodRule::registered);
   if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
   auto& q = std::get<ClientRequest>(in);
   oauth::OAuthError e;
@@ -112,7 +112,7 @@ awaitable<HttpResponse> token(RequestContext& ctx) {
 
 // POST /oauth2/introspect
 awaitable<HttpResponse> introspect(RequestContext& ctx) {
-  auto in = co_await authenticated_form(ctx);
+  auto in = co_await authenticated_form(ctx, oauth::MethodRule::any_secret);
   if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
   auto& q = std::get<ClientRequest>(in);
   const auto& caller = q.client;
@@ -141,7 +141,7 @@ awaitable<HttpResponse> introspect(RequestContext& ctx) {
 
 // POST /oauth2/revoke
 awaitable<HttpResponse> revoke(RequestContext& ctx) {
-  auto in = co_await authenticated_form(ctx);
+  auto in = co_await authenticated_form(ctx, oauth::MethodRule::any_secret);
   if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
   auto& q = std::get<ClientRequest>(in);
   auto token = oauth::param(q.form, "token");

@@ -109,6 +109,11 @@ TEST(OAuthClientAuth, ConfidentialClientsUseTheirRegisteredMethodAndSecret) {
   EXPECT_EQ(check_client_auth(p, body("client-1", "s3cret")), ClientAuthFailure::none);
   EXPECT_EQ(check_client_auth(p, body("client-1", "S3cret")), ClientAuthFailure::bad_secret);
   EXPECT_EQ(check_client_auth(p, basic("client-1", "s3cret")), ClientAuthFailure::wrong_method);
+  // Introspection and revocation take either secret method; the secret must still be right.
+  EXPECT_EQ(check_client_auth(p, basic("client-1", "s3cret"), MethodRule::any_secret), ClientAuthFailure::none);
+  EXPECT_EQ(check_client_auth(b, body("client-1", "s3cret"), MethodRule::any_secret), ClientAuthFailure::none);
+  EXPECT_EQ(check_client_auth(b, body("client-1", "wrong"), MethodRule::any_secret), ClientAuthFailure::bad_secret);
+  EXPECT_EQ(check_client_auth(b, body("client-1", std::nullopt), MethodRule::any_secret), ClientAuthFailure::bad_secret);
 }
 
 TEST(OAuthClientAuth, PublicClientsMustNotPresentASecret) {
