@@ -45,7 +45,7 @@ start_peer() {
   fi
 }
 
-declare -A rps p50 p99 bad order
+declare -A rps p50 p99 bad flows order
 n_rows=0
 # wrk_call DURATION CONNECTIONS URL [wrk options] [-- script args]: wrk wants the URL
 # between its options and the script's arguments.
@@ -65,6 +65,7 @@ measure() {  # name connections url [wrk options] [-- script args]
   p50[$name]=$(sed -E 's/.* p50_ms=([0-9.]+).*/\1/' <<<"$line")
   p99[$name]=$(sed -E 's/.* p99_ms=([0-9.]+).*/\1/' <<<"$line")
   bad[$name]=$(sed -E 's/.* non2xx=([0-9]+).*/\1/' <<<"$line")
+  flows[$name]=$(sed -nE 's/.* flows_per_s=([0-9.]+).*/\1/p' <<<"$line")
   order[$n_rows]=$name
   n_rows=$((n_rows + 1))
 }
