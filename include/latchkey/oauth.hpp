@@ -75,6 +75,8 @@ struct MetadataError {
 bool valid_redirect_uri(std::string_view uri, std::string* why = nullptr);
 // RFC 9700 2.1: exact string match; for a loopback http URI the port may differ (RFC 8252 7.3).
 bool redirect_uri_matches(std::string_view registered, std::string_view presented);
+// A client id latchkey could have issued: 22 base64url characters (128 bits).
+bool valid_client_id(std::string_view id);
 // RFC 6749 3.3 scope syntax: scope-tokens separated by single spaces.
 bool valid_scope(std::string_view scope);
 // Every token of `requested` is in `allowed` (both space-separated).
@@ -184,16 +186,24 @@ class Service {
   // On a request error errc::invalid_request with `*error`. errc: unavailable.
   boost::asio::awaitable<result<tokens::Pair>> token(redis::Connection& redis, const Client& client,
                                                      const Params& form, OAuthError* error) const;
-  // RFC 7662 for an authenticated caller: nullopt when the token is not active (unknown,
-  // expired, revoked, malformed, or its client deleted). errc: unavailable.
+  // RFC 7662: authenticates the caller (a confidential client, either secret method) and
+  // looks the token up in the same round trip. nullopt when the token is not active (unknown,
+  // expired, revoked, malformed, or its client deleted). On an authentication failure
+  // errc::invalid_request with `*error`. errc: unavailable.
   boost::asio::awaitable<result<std::optional<tokens::Introspection>>> introspect(redis::Connection& redis,
-                                                                                  const Client& caller,
-                                                                                  std::string token) const;
+                                                                                  const PresentedClient& caller,
+                                                                                  std::string token,
+                                                                                  OAuthError* error) const;
   // RFC 7009: revokes the token if it is the caller's; unknown tokens and other clients'
   // tokens change nothing. errc: unavailable (the revocation may not have happened).
   boost::asio::awaitable<result<void>> revoke(redis::Connection& redis, const Client& caller, std::string token) const;
 
  private:
+  // The client record: one HMGET appended to `req`; client_of() reads its reply.
+  void add_client_read(redis::Request& req, std::string_view client_id) const;
+  static result<Client> client_of(const redis::Reply& r, std::string client_id);
+  // The authentication decision on a loaded client (or a failed load).
+  static result<Client> decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule, OAuthError* error);
   static constexpr std::uint8_t kCodeVersion = 3;  // handle version of authorization codes
   // <prefix>ac:{T}:<sha256(code)>
   std::string code_key(std::string_view code, std::uint16_t slot) const;

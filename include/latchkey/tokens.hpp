@@ -18,6 +18,8 @@
 #include "latchkey/crypto/aead.hpp"
 #include "latchkey/crypto/signing_ring.hpp"
 #include "latchkey/error.hpp"
+#include "latchkey/redis/reply.hpp"
+#include "latchkey/redis/request.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -164,6 +166,14 @@ class Service {
   // the audience is not); nullopt when not active. errc: unavailable.
   boost::asio::awaitable<result<std::optional<Introspection>>> introspect(redis::Connection& redis,
                                                                           std::string token) const;
+  // introspect() with the read-only commands of `before` sent in the same round trip (the
+  // OAuth endpoint reads the caller's client record this way).
+  struct Introspected {
+    std::vector<redis::Reply> before;
+    std::optional<Introspection> token;
+  };
+  boost::asio::awaitable<result<Introspected>> introspect_after(redis::Connection& redis, std::string token,
+                                                                redis::Request before) const;
   // Every token issued to the user before now: access tokens by the user's epoch, refresh
   // families deleted. Returns the number of families revoked.
   boost::asio::awaitable<result<std::int64_t>> revoke_user(redis::Connection& redis, std::string user_id) const;
@@ -172,8 +182,10 @@ class Service {
 
  private:
   boost::asio::awaitable<result<void>> durable(redis::Connection& redis) const;
-  // The revocation lookup of a locally verified JWT (one MGET); true when revoked.
-  boost::asio::awaitable<result<bool>> jwt_revoked(redis::Connection& redis, const AccessClaims& c) const;
+  // The revocation lookup of a locally verified JWT: one MGET appended to `req`; revoked()
+  // reads its reply.
+  void add_revocation_lookup(redis::Request& req, const AccessClaims& c) const;
+  static result<bool> revoked(const redis::Reply& mget, const AccessClaims& c);
   // Stores an opaque access token's record.
   boost::asio::awaitable<result<void>> store_opaque(redis::Connection& redis, const std::string& token, const Grant& g,
                                                     std::string_view family_id, std::int64_t iat) const;

@@ -73,6 +73,12 @@ class Connection {
                                                            std::vector<std::string> keys,
                                                            std::vector<std::string> args);
 
+  // eval() behind the commands of `before` in one round trip: their replies, then the
+  // script's. `before` must be safe to send twice (it is re-sent after a NOSCRIPT).
+  [[nodiscard]] boost::asio::awaitable<result<Replies>> eval_after(Request before, std::string script,
+                                                                   std::vector<std::string> keys,
+                                                                   std::vector<std::string> args);
+
   ConnState state() const noexcept;
   bool ready() const noexcept { return state() == ConnState::ready; }
   // Why the last connect or handshake failed (empty when ready); no credentials.

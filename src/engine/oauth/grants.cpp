@@ -39,25 +39,27 @@ std::optional<std::string_view> param(const Params& form, std::string_view name)
   return std::nullopt;
 }
 
-awaitable<result<Client>> Service::authenticate(redis::Connection& redis, const PresentedClient& p, MethodRule rule,
-                                                OAuthError* e) const {
-  auto id = presented_client_id(p);
-  if (!id) co_return fail(e, "invalid_client", "client authentication is required");
-  auto c = co_await client(redis, *id);
+result<Client> Service::decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule, OAuthError* e) {
   if (!c) {
-    if (c.error() == make_error_code(errc::not_found)) co_return fail(e, "invalid_client", "client authentication failed");
-    co_return c.error();
+    if (c.error() == make_error_code(errc::not_found)) return fail(e, "invalid_client", "client authentication failed");
+    return c.error();
   }
   switch (check_client_auth(*c, p, rule)) {
-    case ClientAuthFailure::none: co_return std::move(*c);
-    case ClientAuthFailure::malformed:
-      co_return fail(e, "invalid_request", "use exactly one client authentication method");
+    case ClientAuthFailure::none: return c;
+    case ClientAuthFailure::malformed: return fail(e, "invalid_request", "use exactly one client authentication method");
     case ClientAuthFailure::no_client:
     case ClientAuthFailure::wrong_method:
     case ClientAuthFailure::bad_secret: break;
   }
   log::event(log::Level::info, "oauth client authentication failed: " + c->client_id);
-  co_return fail(e, "invalid_client", "client authentication failed");
+  return fail(e, "invalid_client", "client authentication failed");
+}
+
+awaitable<result<Client>> Service::authenticate(redis::Connection& redis, const PresentedClient& p, MethodRule rule,
+                                                OAuthError* e) const {
+  auto id = presented_client_id(p);
+  if (!id) co_return fail(e, "invalid_client", "client authentication is required");
+  co_return decide_auth(co_await client(redis, *id), p, rule, e);
 }
 
 awaitable<result<tokens::Pair>> Service::token(redis::Connection& redis, const Client& c, const Params& form,
@@ -163,22 +165,35 @@ awaitable<result<tokens::Pair>> Service::redeem_code(redis::Connection& redis, c
 }
 
 awaitable<result<std::optional<tokens::Introspection>>> Service::introspect(redis::Connection& redis,
-                                                                            const Client& caller,
-                                                                            std::string token) const {
+                                                                            const PresentedClient& p,
+                                                                            std::string token, OAuthError* e) const {
   using Out = std::optional<tokens::Introspection>;
-  auto t = co_await tokens_.introspect(redis, std::move(token));
+  auto id = presented_client_id(p);
+  if (!id) co_return fail(e, "invalid_client", "client authentication is required");
+  if (!valid_client_id(*id)) co_return fail(e, "invalid_client", "client authentication failed");
+  // The caller's record and the token's state in one round trip; the token's answer is used
+  // only once the caller has authenticated.
+  redis::Request read;
+  add_client_read(read, *id);
+  auto t = co_await tokens_.introspect_after(redis, std::move(token), std::move(read));
   if (!t) co_return t.error();
-  if (!*t) co_return Out{};
+  if (t->before.size() != 1) co_return bad_reply("introspection");
+  auto caller = decide_auth(client_of(t->before[0], *id), p, MethodRule::any_secret, e);
+  if (!caller) co_return caller.error();
+  // Introspection tells whether a token is live: only a client that can prove its identity
+  // may ask (RFC 7662 2.1, 4: no token scanning).
+  if (caller->is_public()) co_return fail(e, "invalid_client", "public clients cannot introspect tokens");
+  if (!t->token) co_return Out{};
   // Deleting a client revokes its tokens: a token of a client that no longer exists is not
   // active. (The caller's own record was just read.)
-  if (!(*t)->client_id.empty() && (*t)->client_id != caller.client_id) {
-    auto owner = co_await client(redis, (*t)->client_id);
+  if (!t->token->client_id.empty() && t->token->client_id != caller->client_id) {
+    auto owner = co_await client(redis, t->token->client_id);
     if (!owner) {
       if (owner.error() == make_error_code(errc::not_found)) co_return Out{};
       co_return owner.error();
     }
   }
-  co_return t;
+  co_return std::move(t->token);
 }
 
 awaitable<result<void>> Service::revoke(redis::Connection& redis, const Client& caller, std::string token) const {

@@ -22,11 +22,15 @@ namespace {
 constexpr std::size_t kMaxRedirectUris = 10;
 constexpr std::size_t kMaxStateBytes = 1024;
 
+}  // namespace
+
 bool valid_client_id(std::string_view id) {
   if (id.size() != 22) return false;
   auto raw = crypto::base64url_decode(id);
   return raw && raw->size() == 16;
 }
+
+namespace {
 
 std::string join(const std::vector<std::string>& v, char sep) {
   std::string out;
@@ -123,18 +127,17 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
   co_return out;
 }
 
-awaitable<result<Client>> Service::client(redis::Connection& redis, std::string client_id) const {
-  if (!valid_client_id(client_id)) co_return err(errc::not_found);
-  redis::Request req;
-  req.begin(9).arg("HMGET").arg(s_.key_prefix + "oc:" + client_id).arg("n").arg("r").arg("g").arg("s").arg("m").arg("h").arg("ct");
-  auto r = co_await redis.exec(std::move(req), "oauth_client_read");
-  if (!r) co_return r.error();
-  if (r->size() != 1 || (*r)[0].is_error()) co_return err(errc::redis_error);
-  const auto& f = (*r)[0].elements;
-  if (f.size() != 7) co_return bad_reply("HMGET client");
-  if (f[4].is_nil()) co_return err(errc::not_found);
+void Service::add_client_read(redis::Request& req, std::string_view client_id) const {
+  req.begin(9).arg("HMGET").arg(s_.key_prefix + "oc:" + std::string(client_id)).arg("n").arg("r").arg("g").arg("s").arg("m").arg("h").arg("ct");
+}
+
+result<Client> Service::client_of(const redis::Reply& r, std::string client_id) {
+  if (r.is_error()) return err(errc::redis_error);
+  const auto& f = r.elements;
+  if (f.size() != 7) return bad_reply("HMGET client");
+  if (f[4].is_nil()) return err(errc::not_found);
   auto method = auth_method_from_name(f[4].str);
-  if (!method) co_return bad_reply("HMGET client (method)");
+  if (!method) return bad_reply("HMGET client (method)");
   Client c;
   c.client_id = std::move(client_id);
   c.client_name = f[0].str;
@@ -144,7 +147,17 @@ awaitable<result<Client>> Service::client(redis::Connection& redis, std::string 
   c.auth_method = *method;
   c.secret_hash = f[5].str;
   c.created_at = int_of(f[6]);
-  co_return c;
+  return c;
+}
+
+awaitable<result<Client>> Service::client(redis::Connection& redis, std::string client_id) const {
+  if (!valid_client_id(client_id)) co_return err(errc::not_found);
+  redis::Request req;
+  add_client_read(req, client_id);
+  auto r = co_await redis.exec(std::move(req), "oauth_client_read");
+  if (!r) co_return r.error();
+  if (r->size() != 1) co_return err(errc::redis_error);
+  co_return client_of((*r)[0], std::move(client_id));
 }
 
 awaitable<result<void>> Service::delete_client(redis::Connection& redis, std::string client_id) const {

@@ -356,6 +356,14 @@ awaitable<result<Replies>> Connection::exec(Request req, std::string op) {
 
 awaitable<result<Reply>> Connection::eval(std::string script, std::vector<std::string> keys,
                                           std::vector<std::string> args) {
+  Request nothing;
+  auto r = co_await eval_after(std::move(nothing), std::move(script), std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  co_return std::move(r->back());
+}
+
+awaitable<result<Replies>> Connection::eval_after(Request before, std::string script, std::vector<std::string> keys,
+                                                  std::vector<std::string> args) {
   auto impl = impl_;
   const Script* s = impl->opts.scripts ? impl->opts.scripts->find(script) : nullptr;
   if (!s) co_return make_error_code(errc::internal);
@@ -368,20 +376,22 @@ awaitable<result<Reply>> Connection::eval(std::string script, std::vector<std::s
     for (const auto& a : args) r.arg(a);
   };
 
-  Request first;
+  Request first = before;
   evalsha(first);
   auto r = co_await impl->call(std::move(first), s->op, false);
   if (!r) co_return r.error();
-  if (!(r->front().is_error() && r->front().error_code() == "NOSCRIPT")) co_return std::move(r->front());
+  if (!(r->back().is_error() && r->back().error_code() == "NOSCRIPT")) co_return std::move(*r);
 
   impl->log("info", "script cache lost (NOSCRIPT); reloading " + s->name);
-  Request retry;
+  std::size_t n_before = r->size() - 1;
+  Request retry = std::move(before);
   retry.push({"SCRIPT", "LOAD", s->source});
   evalsha(retry);
   auto r2 = co_await impl->call(std::move(retry), s->op, false);
   if (!r2) co_return r2.error();
-  if ((*r2)[0].is_error()) co_return make_error_code(errc::redis_error);
-  co_return std::move((*r2)[1]);
+  if ((*r2)[n_before].is_error()) co_return make_error_code(errc::redis_error);
+  r2->erase(r2->begin() + static_cast<std::ptrdiff_t>(n_before));
+  co_return std::move(*r2);
 }
 
 ConnState Connection::state() const noexcept { return impl_->st; }

@@ -200,7 +200,7 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
   co_return out;
 }
 
-awaitable<result<bool>> Service::jwt_revoked(redis::Connection& redis, const AccessClaims& c) const {
+void Service::add_revocation_lookup(redis::Request& req, const AccessClaims& c) const {
   std::string uh = sessions::user_hash(c.sub);
   const std::string& tag = redis::slot_tag(redis::key_slot(uh));
   // One command, one slot: the jti denylist, the user's epoch, the family's marker. Key
@@ -214,16 +214,14 @@ awaitable<result<bool>> Service::jwt_revoked(redis::Connection& redis, const Acc
   name(jti_key, "tj:", c.jti);
   name(epoch_key, "te:", uh);
   name(marker_key, "tf:", c.sid.empty() ? std::string_view("-") : std::string_view(c.sid));
-  redis::Request req;
   req.begin(4).arg("MGET").arg(jti_key).arg(epoch_key).arg(marker_key);
-  auto r = co_await redis.exec(std::move(req), "token_verify");
-  if (!r) co_return failed(r.error());
-  if (r->size() != 1) co_return failed(bad_reply("MGET"));
-  const Reply& m = (*r)[0];
-  if (m.is_error()) co_return failed(err(errc::redis_error));
-  if (!m.is_array() || m.elements.size() != 3) co_return failed(bad_reply("MGET"));
-  co_return !m.elements[0].is_nil() || !m.elements[2].is_nil() ||
-      (!m.elements[1].is_nil() && c.iat <= int_of(m.elements[1]));
+}
+
+result<bool> Service::revoked(const Reply& m, const AccessClaims& c) {
+  if (m.is_error()) return failed(err(errc::redis_error));
+  if (!m.is_array() || m.elements.size() != 3) return failed(bad_reply("MGET"));
+  return !m.elements[0].is_nil() || !m.elements[2].is_nil() ||
+         (!m.elements[1].is_nil() && c.iat <= int_of(m.elements[1]));
 }
 
 awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::string token, std::string audience) const {
@@ -234,9 +232,14 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
     co_return err(errc::invalid_token);
   }
   auto& c = std::get<AccessClaims>(checked);
-  auto revoked = co_await jwt_revoked(redis, c);
-  if (!revoked) co_return revoked.error();
-  if (*revoked) {
+  redis::Request req;
+  add_revocation_lookup(req, c);
+  auto r = co_await redis.exec(std::move(req), "token_verify");
+  if (!r) co_return r.error();
+  if (r->size() != 1) co_return bad_reply("MGET");
+  auto is_revoked = revoked((*r)[0], c);
+  if (!is_revoked) co_return is_revoked.error();
+  if (*is_revoked) {
     log::event(log::Level::info, "access token rejected: revoked (jti " + short_id(c.jti) + ")");
     co_return err(errc::invalid_token);
   }
@@ -416,42 +419,65 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
 }
 
 awaitable<result<std::optional<Introspection>>> Service::introspect(redis::Connection& redis, std::string token) const {
-  using Out = std::optional<Introspection>;
+  redis::Request nothing;
+  auto r = co_await introspect_after(redis, std::move(token), std::move(nothing));
+  if (!r) co_return r.error();
+  co_return std::move(r->token);
+}
+
+awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connection& redis, std::string token,
+                                                                   redis::Request before) const {
+  const std::size_t n = before.size();
+  Introspected out;
   if (auto slot = redis::handle_slot(token, kOpaqueAccessVersion)) {
     Keys k = Keys::of(s_.key_prefix, *slot);
     std::string key = k.access(crypto::sha256_base64url(token));
     std::vector<std::string> keys{key};
     std::vector<std::string> args{k.marker(""), k.epoch("")};
-    auto r = co_await redis.eval("token_introspect", std::move(keys), std::move(args));
+    auto r = co_await redis.eval_after(std::move(before), "token_introspect", std::move(keys), std::move(args));
     if (!r) co_return r.error();
-    if (r->is_error()) co_return err(errc::redis_error);
-    if (!r->is_array()) co_return bad_reply("token_introspect");
-    if (r->elements.empty()) co_return Out{};
-    if (r->elements.size() != 6) co_return bad_reply("token_introspect");
-    const auto& e = r->elements;
-    Introspection out;
-    out.client_id = e[0].str;
-    out.scope = e[1].str;
-    out.audience = e[2].str;
-    if (e[3].str.empty()) {
-      out.sub = out.client_id;  // a client's own token
-    } else {
-      auto uid = ring_.decrypt(e[3].str, key);
-      if (!uid) co_return Out{};  // its encryption key left the ring: not usable
-      out.sub = std::move(*uid);
+    if (r->size() != n + 1) co_return bad_reply("token_introspect");
+    const Reply& t = r->back();
+    if (t.is_error()) co_return err(errc::redis_error);
+    if (!t.is_array() || (!t.elements.empty() && t.elements.size() != 6)) co_return bad_reply("token_introspect");
+    if (t.elements.size() == 6) {
+      const auto& e = t.elements;
+      Introspection i;
+      i.client_id = e[0].str;
+      i.scope = e[1].str;
+      i.audience = e[2].str;
+      i.iat = int_of(e[4]);
+      i.exp = int_of(e[5]);
+      if (e[3].str.empty()) {
+        i.sub = i.client_id;  // a client's own token
+        out.token = std::move(i);
+      } else if (auto uid = ring_.decrypt(e[3].str, key)) {
+        i.sub = std::move(*uid);
+        out.token = std::move(i);
+      }  // else its encryption key left the ring: not usable
     }
-    out.iat = int_of(e[4]);
-    out.exp = int_of(e[5]);
+    r->pop_back();
+    out.before = std::move(*r);
     co_return out;
   }
-  if (token.find('.') == std::string::npos) co_return Out{};
-  auto checked = access_.check(token, unix_now(), std::nullopt);
-  auto* c = std::get_if<AccessClaims>(&checked);
-  if (!c) co_return Out{};
-  auto revoked = co_await jwt_revoked(redis, *c);
-  if (!revoked) co_return revoked.error();
-  if (*revoked) co_return Out{};
-  co_return introspection_of(*c);
+  std::optional<AccessClaims> claims;
+  if (token.find('.') != std::string::npos) {
+    auto checked = access_.check(token, unix_now(), std::nullopt);
+    if (auto* c = std::get_if<AccessClaims>(&checked)) claims = std::move(*c);
+  }
+  if (claims) add_revocation_lookup(before, *claims);
+  if (before.empty()) co_return out;
+  auto r = co_await redis.exec(std::move(before), "token_introspect");
+  if (!r) co_return r.error();
+  if (r->size() != n + (claims ? 1 : 0)) co_return bad_reply("token_introspect");
+  if (claims) {
+    auto is_revoked = revoked(r->back(), *claims);
+    if (!is_revoked) co_return is_revoked.error();
+    if (!*is_revoked) out.token = introspection_of(*claims);
+    r->pop_back();
+  }
+  out.before = std::move(*r);
+  co_return out;
 }
 
 awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& redis, std::string user_id) const {

@@ -112,17 +112,18 @@ awaitable<HttpResponse> token(RequestContext& ctx) {
 
 // POST /oauth2/introspect
 awaitable<HttpResponse> introspect(RequestContext& ctx) {
-  auto in = co_await authenticated_form(ctx, oauth::MethodRule::any_secret);
-  if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
-  auto& q = std::get<ClientRequest>(in);
-  const auto& caller = q.client;
-  // Introspection tells whether a token is live: only a client that can prove its identity
-  // may ask (RFC 7662 2.1, 4: no token scanning).
-  if (caller.is_public()) co_return oauth_error("invalid_client", "public clients cannot introspect tokens");
-  auto token = oauth::param(q.form, "token");
+  auto f = read_form(ctx);
+  if (auto* r = std::get_if<HttpResponse>(&f)) co_return std::move(*r);
+  auto& fr = std::get<FormRequest>(f);
+  auto token = oauth::param(fr.form, "token");
+  oauth::OAuthError e;
+  // Client authentication comes first (it is decided on the same round trip as the lookup).
+  auto t = co_await ctx.services.oauth.introspect(ctx.redis, fr.client, std::string(token.value_or("")), &e);
+  if (!t) {
+    if (t.error() == make_error_code(errc::invalid_request)) co_return oauth_error(e);
+    co_return no_store(engine_error(ctx, t.error()));
+  }
   if (!token) co_return oauth_error("invalid_request", "token is required");
-  auto t = co_await ctx.services.oauth.introspect(ctx.redis, caller, std::string(*token));
-  if (!t) co_return no_store(engine_error(ctx, t.error()));
   if (!*t) {
     auto r = no_store(HttpResponse::empty(200));
     r.content_type = "application/json";

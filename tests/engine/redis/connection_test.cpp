@@ -148,6 +148,37 @@ TEST(RedisConnection, ScriptIsReloadedAfterScriptFlush) {
   EXPECT_GT(ttl, 0);
 }
 
+// eval_after: the commands before the script travel in the same round trip, and after a
+// lost script cache they are answered once, in order, with the script's reply last.
+TEST(RedisConnection, EvalAfterKeepsItsLeadingCommandsThroughAReload) {
+  RedisServer rs;
+  asio::io_context ioc{1};
+  auto conn = ready_connection(ioc, options(rs));
+  ASSERT_TRUE(conn->ready());
+  rs.command({"SET", "a", "1"});
+  auto run = [&] {
+    Request before;
+    before.push({"GET", "a"});
+    before.push({"INCR", "n"});
+    return test::run_awaitable(ioc, conn->eval_after(std::move(before), "ping", std::vector<std::string>{"lk:probe:{t}"},
+                                                     std::vector<std::string>{}));
+  };
+  auto first = run();
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->size(), 3u);
+  EXPECT_EQ((*first)[0].str, "1");
+  EXPECT_TRUE((*first)[2].is_array());
+  EXPECT_EQ(rs.command({"SCRIPT", "FLUSH"}), "OK");
+  auto second = run();
+  ASSERT_TRUE(second) << second.error().message();
+  ASSERT_EQ(second->size(), 3u) << "the SCRIPT LOAD reply is not among them";
+  EXPECT_EQ((*second)[0].str, "1");
+  EXPECT_TRUE((*second)[2].is_array());
+  // The leading commands ran once per attempt (twice for the reloaded call): callers send
+  // only reads there.
+  EXPECT_EQ(rs.command({"GET", "n"}), "3");
+}
+
 TEST(RedisConnection, KilledMidLoadFailsFastThenReconnectsByItself) {
   RedisServer rs;
   asio::io_context ioc{1};
