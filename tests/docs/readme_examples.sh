@@ -37,4 +37,8 @@ check '^{"access_token":"ey'
 check '"refresh_families":1'
 check '"error":"invalid_token"'
 check '"kty":"OKP","crv":"Ed25519"'
+check '^{"access_token":"'
+check '^{"active":true,"client_id":"'
+check '"error":"invalid_grant"'
+check '^{"active":false}$'
 exit $fail
