@@ -22,16 +22,6 @@ namespace {
 constexpr std::size_t kMaxRedirectUris = 10;
 constexpr std::size_t kMaxStateBytes = 1024;
 
-}  // namespace
-
-bool valid_client_id(std::string_view id) {
-  if (id.size() != 22) return false;
-  auto raw = crypto::base64url_decode(id);
-  return raw && raw->size() == 16;
-}
-
-namespace {
-
 std::string join(const std::vector<std::string>& v, char sep) {
   std::string out;
   for (const auto& s : v) {
