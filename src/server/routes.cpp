@@ -10,6 +10,7 @@ Router make_routes() {
   handlers::add_tokens(r);
   handlers::add_oauth(r);
   handlers::add_oauth2(r);
+  handlers::add_guard(r);
   return r;
 }
 

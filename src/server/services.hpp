@@ -3,6 +3,7 @@
 #pragma once
 
 #include "latchkey/config.hpp"
+#include "latchkey/guard.hpp"
 #include "latchkey/oauth.hpp"
 #include "latchkey/secrets.hpp"
 #include "latchkey/sessions.hpp"
@@ -14,10 +15,12 @@ struct Services {
   Services(const Config& config, const Secrets& secrets)
       : sessions(sessions::Settings::from(config), secrets.encryption),
         tokens(tokens::Settings::from(config), secrets.signing, secrets.encryption),
-        oauth(oauth::Settings::from(config), secrets.encryption, tokens) {}
+        oauth(oauth::Settings::from(config), secrets.encryption, tokens),
+        ratelimit(config.key_prefix) {}
   sessions::Service sessions;
   tokens::Service tokens;
   oauth::Service oauth;
+  guard::RateLimiter ratelimit;
 };
 
 }  // namespace latchkey::server

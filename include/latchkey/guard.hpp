@@ -1,0 +1,64 @@
+// Login and API protection (the "guard" capability): rate limits, the engine API behind
+// /v1/ratelimit/check. Each algorithm is one Lua script (lua/ratelimit_*.lua) that decides
+// and sets the key's expiry atomically, on Redis's clock.
+//
+// Keys: <prefix>rl:<f|s|g>:<sha256(key)> (the caller's key is hashed: it may hold an IP or an
+// account name). Key schema: docs/redis.md.
+#pragma once
+
+#include "latchkey/error.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace latchkey {
+namespace redis {
+class Connection;
+}
+}  // namespace latchkey
+
+namespace latchkey::guard {
+
+enum class Algorithm : std::uint8_t { fixed_window, sliding_window, gcra };
+const char* algorithm_name(Algorithm a) noexcept;
+std::optional<Algorithm> algorithm_from_name(std::string_view s) noexcept;
+
+// A limit: `limit` units per `window_ms`; for GCRA up to `burst` units at once (0: = limit).
+struct Limit {
+  Algorithm algorithm = Algorithm::fixed_window;
+  std::int64_t limit = 0;
+  std::int64_t window_ms = 0;
+  std::int64_t burst = 0;
+};
+
+// Bounds of a valid limit (the sliding log stores one member per admitted unit).
+inline constexpr std::int64_t kMaxLimit = 1'000'000;
+inline constexpr std::int64_t kMaxSlidingLimit = 10'000;
+inline constexpr std::int64_t kMaxWindowMs = 86'400'000;
+// Why `l` (with `cost`) is not a valid request, or nullopt.
+std::optional<std::string> check_limit(const Limit& l, std::int64_t cost);
+
+struct Decision {
+  bool allowed = false;
+  std::int64_t limit = 0;
+  std::int64_t remaining = 0;       // units still admissible now
+  std::int64_t reset_after_ms = 0;  // until the limit is fully available again
+  std::int64_t retry_after_ms = 0;  // until this request would be admitted (0 when allowed)
+};
+
+class RateLimiter {
+ public:
+  explicit RateLimiter(std::string key_prefix) : prefix_(std::move(key_prefix)) {}
+  // errc: invalid_request (check_limit), unavailable.
+  boost::asio::awaitable<result<Decision>> check(redis::Connection& redis, std::string key, Limit l,
+                                                 std::int64_t cost) const;
+
+ private:
+  std::string prefix_;
+};
+
+}  // namespace latchkey::guard

@@ -1,0 +1,63 @@
+// Rate limits: argument checks and the call of lua/ratelimit_<algorithm>.lua.
+#include "latchkey/guard.hpp"
+
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/redis/connection.hpp"
+#include "../script_results.hpp"
+
+namespace latchkey::guard {
+
+using boost::asio::awaitable;
+using detail::bad_reply;
+using detail::err;
+using detail::int_of;
+
+const char* algorithm_name(Algorithm a) noexcept {
+  switch (a) {
+    case Algorithm::fixed_window: return "fixed_window";
+    case Algorithm::sliding_window: return "sliding_window";
+    case Algorithm::gcra: return "gcra";
+  }
+  return "fixed_window";
+}
+
+std::optional<Algorithm> algorithm_from_name(std::string_view s) noexcept {
+  for (auto a : {Algorithm::fixed_window, Algorithm::sliding_window, Algorithm::gcra})
+    if (s == algorithm_name(a)) return a;
+  return std::nullopt;
+}
+
+std::optional<std::string> check_limit(const Limit& l, std::int64_t cost) {
+  std::int64_t max = l.algorithm == Algorithm::sliding_window ? kMaxSlidingLimit : kMaxLimit;
+  if (l.limit < 1 || l.limit > max) return "limit must be 1-" + std::to_string(max) + " for " + algorithm_name(l.algorithm);
+  if (l.window_ms < 1 || l.window_ms > kMaxWindowMs) return std::string("window must be 1-86400 seconds");
+  if (l.burst < 0 || l.burst > kMaxLimit) return std::string("burst must be 1-1000000");
+  if (l.burst != 0 && l.algorithm != Algorithm::gcra) return std::string("burst applies to gcra only");
+  std::int64_t most = l.algorithm == Algorithm::gcra && l.burst != 0 ? l.burst : l.limit;
+  if (cost < 1 || cost > most) return "cost must be 1-" + std::to_string(most) + " (a larger one could never be admitted)";
+  return std::nullopt;
+}
+
+awaitable<result<Decision>> RateLimiter::check(redis::Connection& redis, std::string key, Limit l,
+                                               std::int64_t cost) const {
+  if (check_limit(l, cost)) co_return err(errc::invalid_request);
+  static constexpr const char* kScript[] = {"ratelimit_fixed_window", "ratelimit_sliding_window", "ratelimit_gcra"};
+  static constexpr const char* kKind[] = {"rl:f:", "rl:s:", "rl:g:"};
+  auto i = static_cast<std::size_t>(l.algorithm);
+  std::vector<std::string> keys{prefix_ + kKind[i] + crypto::sha256_base64url(key)};
+  std::vector<std::string> args{std::to_string(l.limit), std::to_string(l.window_ms), std::to_string(cost)};
+  if (l.algorithm == Algorithm::gcra) args.push_back(std::to_string(l.burst == 0 ? l.limit : l.burst));
+  auto r = co_await redis.eval(kScript[i], std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return err(errc::redis_error);
+  if (!r->is_array() || r->elements.size() != 4) co_return bad_reply(kScript[i]);
+  Decision d;
+  d.allowed = int_of(r->elements[0]) == 1;
+  d.limit = l.limit;
+  d.remaining = std::max<std::int64_t>(0, int_of(r->elements[1]));
+  d.reset_after_ms = std::max<std::int64_t>(0, int_of(r->elements[2]));
+  d.retry_after_ms = d.allowed ? 0 : std::max<std::int64_t>(1, int_of(r->elements[3]));
+  co_return d;
+}
+
+}  // namespace latchkey::guard
