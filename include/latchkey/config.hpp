@@ -77,6 +77,9 @@ struct Config {
   std::string oauth_access_token_audience;           // `aud` of OAuth JWT access tokens
   std::string oauth_authorization_endpoint;          // the backend's authorization page (metadata only)
 
+  // Rate limits: the `ratelimit_policies` text, validated (parsed again by the guard).
+  std::string ratelimit_policies;
+
   unsigned effective_threads() const noexcept;
 };
 

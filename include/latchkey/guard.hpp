@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace latchkey {
 namespace redis {
@@ -42,6 +43,18 @@ inline constexpr std::int64_t kMaxWindowMs = 86'400'000;
 // Why `l` (with `cost`) is not a valid request, or nullopt.
 std::optional<std::string> check_limit(const Limit& l, std::int64_t cost);
 
+// A named policy from the `ratelimit_policies` option: `shadow` computes and counts decisions
+// but never denies; `fail_open` admits (and says so) when Redis is unavailable, where the
+// default fails closed (503).
+struct Policy {
+  std::string name;
+  Limit limit;
+  bool shadow = false;
+  bool fail_open = false;
+};
+// `name:algorithm:limit/window_seconds[:burst=N][:shadow][:fail_open]`, comma-separated.
+std::optional<std::vector<Policy>> parse_policies(std::string_view text, std::string& why);
+
 struct Decision {
   bool allowed = false;
   std::int64_t limit = 0;
@@ -52,13 +65,21 @@ struct Decision {
 
 class RateLimiter {
  public:
-  explicit RateLimiter(std::string key_prefix) : prefix_(std::move(key_prefix)) {}
+  RateLimiter(std::string key_prefix, std::vector<Policy> policies)
+      : prefix_(std::move(key_prefix)), policies_(std::move(policies)) {}
+  // The named policy, or nullptr.
+  const Policy* policy(std::string_view name) const noexcept {
+    for (const auto& p : policies_)
+      if (p.name == name) return &p;
+    return nullptr;
+  }
   // errc: invalid_request (check_limit), unavailable.
   boost::asio::awaitable<result<Decision>> check(redis::Connection& redis, std::string key, Limit l,
                                                  std::int64_t cost) const;
 
  private:
   std::string prefix_;
+  std::vector<Policy> policies_;
 };
 
 }  // namespace latchkey::guard

@@ -30,6 +30,9 @@ class Metrics {
  public:
   void observe_http(std::string_view route, std::string_view method, unsigned status, double seconds);
   void observe_redis(std::string_view op, bool error, double seconds);
+  // A rate-limit decision of a named policy ("adhoc" for limits in the request): allowed,
+  // denied, shadow_denied (a shadow policy would have denied) or fail_open.
+  void observe_ratelimit(std::string_view policy, std::string_view decision);
   void merge_into(Metrics& total) const;
 
   // Prometheus text exposition (format 0.0.4) of the merged metrics of all shards.
@@ -57,6 +60,7 @@ class Metrics {
   // Transparent comparators: lookups by string_view allocate only for a new series.
   std::map<HttpKey, LatencyHistogram, HttpKeyLess> http_;
   std::map<std::string, RedisSeries, std::less<>> redis_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> ratelimit_;
 };
 
 }  // namespace latchkey

@@ -1,5 +1,6 @@
 // Config loading: the option table, its sources and their precedence.
 #include "latchkey/config.hpp"
+#include "latchkey/guard.hpp"
 #include "latchkey/crypto/jws.hpp"
 
 #include <algorithm>
@@ -282,6 +283,12 @@ const std::vector<Option>& options() {
            return false;
          }
          c.oauth_authorization_endpoint = v;
+         return true;
+       }},
+      {{"ratelimit_policies", "", "Named rate-limit policies for `POST /v1/ratelimit/check`: comma-separated `name:algorithm:limit/window_seconds[:burst=N][:shadow][:fail_open]` (algorithm fixed_window, sliding_window or gcra; `shadow` decides and counts but never denies; `fail_open` admits when Redis is unavailable instead of answering 503). Example: `login:sliding_window:10/60,api:gcra:100/1:burst=20:fail_open`.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (!guard::parse_policies(v, why)) return false;
+         c.ratelimit_policies = v;
          return true;
        }},
   };

@@ -36,8 +36,14 @@ void Metrics::observe_redis(std::string_view op, bool error, double seconds) {
   s.latency.observe(seconds);
 }
 
+void Metrics::observe_ratelimit(std::string_view policy, std::string_view decision) {
+  std::lock_guard lock(mu_);
+  ++ratelimit_[{std::string(policy), std::string(decision)}];
+}
+
 void Metrics::merge_into(Metrics& total) const {
   std::scoped_lock lock(mu_, total.mu_);
+  for (const auto& [k, n] : ratelimit_) total.ratelimit_[k] += n;
   for (const auto& [k, h] : http_) total.http_[k].merge(h);
   for (const auto& [k, s] : redis_) {
     auto& t = total.redis_[k];
@@ -113,6 +119,11 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
   out += "# TYPE latchkey_redis_call_duration_seconds histogram\n";
   for (const auto& [op, s] : total.redis_)
     render_histogram(out, "latchkey_redis_call_duration_seconds", "op=\"" + esc(op) + "\"", s.latency);
+  out += "# HELP latchkey_ratelimit_decisions_total Rate-limit decisions by policy and decision.\n";
+  out += "# TYPE latchkey_ratelimit_decisions_total counter\n";
+  for (const auto& [k, n] : total.ratelimit_)
+    out += "latchkey_ratelimit_decisions_total{policy=\"" + esc(k.first) + "\",decision=\"" + esc(k.second) + "\"} " +
+           std::to_string(n) + "\n";
   return out;
 }
 

@@ -11,12 +11,18 @@
 
 namespace latchkey::server {
 
+// The configured rate-limit policies (the option was validated when the config loaded).
+inline std::vector<guard::Policy> policies_of(const Config& c) {
+  std::string why;
+  return guard::parse_policies(c.ratelimit_policies, why).value_or(std::vector<guard::Policy>{});
+}
+
 struct Services {
   Services(const Config& config, const Secrets& secrets)
       : sessions(sessions::Settings::from(config), secrets.encryption),
         tokens(tokens::Settings::from(config), secrets.signing, secrets.encryption),
         oauth(oauth::Settings::from(config), secrets.encryption, tokens),
-        ratelimit(config.key_prefix) {}
+        ratelimit(config.key_prefix, policies_of(config)) {}
   sessions::Service sessions;
   tokens::Service tokens;
   oauth::Service oauth;

@@ -185,3 +185,55 @@ TEST_F(RateLimitTest, RedisDownFailsClosed) {
   }
   EXPECT_TRUE(back) << "recovers without a restart";
 }
+
+// Named policies from the configuration: their own counters, shadow mode and the choice of
+// failing open.
+class RateLimitPolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    srv = std::make_unique<TestServer>(rs, [](Config& c) {
+      c.ratelimit_policies = "login:sliding_window:2/60, api:gcra:5/1:burst=2:fail_open, trial:fixed_window:1/60:shadow";
+    });
+  }
+  HttpResult check(const std::string& policy, const std::string& key) {
+    return srv->post("/v1/ratelimit/check", R"({"policy":")" + policy + R"(","key":")" + key + R"("})");
+  }
+  RedisServer rs;
+  std::unique_ptr<TestServer> srv;
+};
+
+TEST_F(RateLimitPolicyTest, NamedPoliciesShadowModeAndMetrics) {
+  EXPECT_EQ(check("login", "alice").status, 200);
+  EXPECT_EQ(check("login", "alice").status, 200);
+  auto denied = check("login", "alice");
+  EXPECT_EQ(denied.status, 429);
+  EXPECT_EQ(denied.header("ratelimit-policy"), "\"login\";q=2;w=60");
+  // The same key under an ad-hoc limit is another counter.
+  EXPECT_EQ(srv->post("/v1/ratelimit/check", R"({"key":"alice","algorithm":"sliding_window","limit":2,"window":60})").status, 200);
+  // Shadow: decided and counted, never denied.
+  EXPECT_EQ(check("trial", "bob").status, 200);
+  auto shadow = check("trial", "bob");
+  EXPECT_EQ(shadow.status, 200) << shadow.body;
+  EXPECT_EQ(json_of(shadow).at("shadow_denied").as_bool(), true);
+  EXPECT_EQ(json_of(shadow).at("allowed").as_bool(), true);
+  auto m = srv->get("/metrics").body;
+  EXPECT_NE(m.find(R"(latchkey_ratelimit_decisions_total{policy="login",decision="allowed"} 2)"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(latchkey_ratelimit_decisions_total{policy="login",decision="denied"} 1)"), std::string::npos);
+  EXPECT_NE(m.find(R"(latchkey_ratelimit_decisions_total{policy="trial",decision="shadow_denied"} 1)"), std::string::npos);
+  // A policy fixes its limit: the request cannot change it.
+  auto mixed = srv->post("/v1/ratelimit/check", R"({"policy":"login","key":"x","limit":100})");
+  EXPECT_EQ(mixed.status, 400);
+  EXPECT_EQ(check("nope", "x").status, 400);
+  EXPECT_EQ(srv->post("/v1/ratelimit/check", R"({"policy":"login","key":"x","cost":3})").status, 400) << "cost above the limit";
+}
+
+TEST_F(RateLimitPolicyTest, RedisDownFailsClosedUnlessThePolicyFailsOpen) {
+  rs.kill();
+  auto closed = check("login", "alice");
+  EXPECT_EQ(closed.status, 503) << closed.body;
+  EXPECT_FALSE(closed.header("retry-after").empty());
+  auto open = check("api", "alice");
+  EXPECT_EQ(open.status, 200) << open.body;
+  EXPECT_EQ(json_of(open).at("fail_open").as_bool(), true) << "the answer says what happened";
+  EXPECT_NE(srv->get("/metrics").body.find(R"(decision="fail_open"} 1)"), std::string::npos);
+}

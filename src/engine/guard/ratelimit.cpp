@@ -12,32 +12,6 @@ using detail::bad_reply;
 using detail::err;
 using detail::int_of;
 
-const char* algorithm_name(Algorithm a) noexcept {
-  switch (a) {
-    case Algorithm::fixed_window: return "fixed_window";
-    case Algorithm::sliding_window: return "sliding_window";
-    case Algorithm::gcra: return "gcra";
-  }
-  return "fixed_window";
-}
-
-std::optional<Algorithm> algorithm_from_name(std::string_view s) noexcept {
-  for (auto a : {Algorithm::fixed_window, Algorithm::sliding_window, Algorithm::gcra})
-    if (s == algorithm_name(a)) return a;
-  return std::nullopt;
-}
-
-std::optional<std::string> check_limit(const Limit& l, std::int64_t cost) {
-  std::int64_t max = l.algorithm == Algorithm::sliding_window ? kMaxSlidingLimit : kMaxLimit;
-  if (l.limit < 1 || l.limit > max) return "limit must be 1-" + std::to_string(max) + " for " + algorithm_name(l.algorithm);
-  if (l.window_ms < 1 || l.window_ms > kMaxWindowMs) return std::string("window must be 1-86400 seconds");
-  if (l.burst < 0 || l.burst > kMaxLimit) return std::string("burst must be 1-1000000");
-  if (l.burst != 0 && l.algorithm != Algorithm::gcra) return std::string("burst applies to gcra only");
-  std::int64_t most = l.algorithm == Algorithm::gcra && l.burst != 0 ? l.burst : l.limit;
-  if (cost < 1 || cost > most) return "cost must be 1-" + std::to_string(most) + " (a larger one could never be admitted)";
-  return std::nullopt;
-}
-
 awaitable<result<Decision>> RateLimiter::check(redis::Connection& redis, std::string key, Limit l,
                                                std::int64_t cost) const {
   if (check_limit(l, cost)) co_return err(errc::invalid_request);

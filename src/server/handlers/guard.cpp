@@ -5,6 +5,8 @@
 #include "../routes.hpp"
 #include "../services.hpp"
 
+#include "latchkey/metrics.hpp"
+
 #include <boost/json.hpp>
 
 namespace latchkey::server::handlers {
@@ -38,13 +40,8 @@ awaitable<HttpResponse> check(RequestContext& ctx) {
   const auto* key = body.if_contains("key");
   if (!key || !key->is_string() || key->as_string().empty() || key->as_string().size() > kMaxKeyBytes)
     co_return bad(ctx, "key is required: a string of 1-512 bytes");
-  if (body.contains("policy"))
-    co_return bad(ctx, "named policies are not configurable yet: send limit, window and algorithm");
+  const guard::Policy* policy = nullptr;
   guard::Limit l;
-  const auto* alg = body.if_contains("algorithm");
-  auto a = alg && alg->is_string() ? guard::algorithm_from_name(alg->as_string()) : std::nullopt;
-  if (!a) co_return bad(ctx, "algorithm is required: fixed_window, sliding_window or gcra");
-  l.algorithm = *a;
   std::optional<std::int64_t> fields[4];
   const std::pair<const char*, std::int64_t> specs[4] = {
       {"limit", guard::kMaxLimit}, {"window", guard::kMaxWindowMs / 1000}, {"burst", guard::kMaxLimit}, {"cost", guard::kMaxLimit}};
@@ -53,26 +50,59 @@ awaitable<HttpResponse> check(RequestContext& ctx) {
     if (auto* r = std::get_if<HttpResponse>(&f)) co_return std::move(*r);
     fields[i] = std::get<std::optional<std::int64_t>>(f);
   }
-  if (!fields[0] || !fields[1]) co_return bad(ctx, "limit and window (seconds) are required");
-  l.limit = *fields[0];
-  l.window_ms = *fields[1] * 1000;
-  l.burst = fields[2].value_or(0);
+  if (const auto* p = body.if_contains("policy")) {
+    if (!p->is_string()) co_return bad(ctx, "policy must be a string");
+    policy = ctx.services.ratelimit.policy(p->as_string());
+    if (!policy) co_return bad(ctx, "unknown policy (ratelimit_policies)");
+    if (fields[0] || fields[1] || fields[2] || body.contains("algorithm"))
+      co_return bad(ctx, "send either policy or limit, window, algorithm (and burst)");
+    l = policy->limit;
+  } else {
+    const auto* alg = body.if_contains("algorithm");
+    auto a = alg && alg->is_string() ? guard::algorithm_from_name(alg->as_string()) : std::nullopt;
+    if (!a) co_return bad(ctx, "algorithm is required: fixed_window, sliding_window or gcra (or a policy)");
+    l.algorithm = *a;
+    if (!fields[0] || !fields[1]) co_return bad(ctx, "limit and window (seconds) are required (or a policy)");
+    l.limit = *fields[0];
+    l.window_ms = *fields[1] * 1000;
+    l.burst = fields[2].value_or(0);
+  }
   std::int64_t cost = fields[3].value_or(1);
   if (auto why = guard::check_limit(l, cost)) co_return bad(ctx, *why);
+  const std::string name = policy ? policy->name : "adhoc";
+  // Policies and ad-hoc limits never share a counter.
+  std::string counter = policy ? "p:" + name + ":" : "a:";
+  counter += key->as_string();
 
-  auto d = co_await ctx.services.ratelimit.check(ctx.redis, std::string(key->as_string()), l, cost);
-  if (!d) co_return engine_error(ctx, d.error());
+  auto d = co_await ctx.services.ratelimit.check(ctx.redis, std::move(counter), l, cost);
+  auto policy_headers = [&](HttpResponse& r, std::int64_t remaining, std::int64_t reset) {
+    r.headers.emplace_back("RateLimit-Policy",
+                           "\"" + name + "\";q=" + std::to_string(l.limit) + ";w=" + std::to_string(l.window_ms / 1000));
+    r.headers.emplace_back("RateLimit", "\"" + name + "\";r=" + std::to_string(remaining) + ";t=" + std::to_string(reset));
+  };
+  if (!d) {
+    bool down = d.error() != make_error_code(errc::invalid_request) && d.error() != make_error_code(errc::internal);
+    if (!(down && policy && policy->fail_open)) co_return engine_error(ctx, d.error());
+    // An explicit choice of this policy: admit while the store is unavailable, and say so.
+    ctx.metrics.observe_ratelimit(name, "fail_open");
+    auto r = HttpResponse::json(200, json::object{{"allowed", true}, {"limit", l.limit}, {"remaining", l.limit},
+                                                  {"reset_after", 0}, {"retry_after", 0}, {"fail_open", true}});
+    co_return r;
+  }
   std::int64_t reset = ceil_seconds(d->reset_after_ms), retry = ceil_seconds(d->retry_after_ms);
-  json::object o{{"allowed", d->allowed}, {"limit", d->limit},      {"remaining", d->remaining},
-                 {"reset_after", reset},  {"retry_after", retry}};
-  if (!d->allowed) {
+  bool shadow = policy && policy->shadow;
+  ctx.metrics.observe_ratelimit(name, d->allowed ? "allowed" : shadow ? "shadow_denied" : "denied");
+  bool allowed = d->allowed || shadow;
+  json::object o{{"allowed", allowed}, {"limit", d->limit},      {"remaining", d->remaining},
+                 {"reset_after", reset}, {"retry_after", allowed ? 0 : retry}};
+  if (shadow) o["shadow_denied"] = !d->allowed;  // what the policy would have decided
+  if (!allowed) {
     o["error"] = "rate_limited";
     o["error_description"] = "rate limit exceeded; retry after " + std::to_string(retry) + " s";
   }
-  auto r = HttpResponse::json(d->allowed ? 200 : 429, o);
-  r.headers.emplace_back("RateLimit-Policy", "\"adhoc\";q=" + std::to_string(d->limit) + ";w=" + std::to_string(l.window_ms / 1000));
-  r.headers.emplace_back("RateLimit", "\"adhoc\";r=" + std::to_string(d->remaining) + ";t=" + std::to_string(reset));
-  if (!d->allowed) r.headers.emplace_back("Retry-After", std::to_string(retry));
+  auto r = HttpResponse::json(allowed ? 200 : 429, o);
+  policy_headers(r, d->remaining, reset);
+  if (!allowed) r.headers.emplace_back("Retry-After", std::to_string(retry));
   co_return r;
 }
 
