@@ -79,6 +79,13 @@ struct Config {
 
   // Rate limits: the `ratelimit_policies` text, validated (parsed again by the guard).
   std::string ratelimit_policies;
+  // Failed logins and lockout (seconds unless noted).
+  std::int64_t login_max_failures = 5;
+  std::int64_t login_ip_max_failures = 50;
+  std::int64_t login_failure_window = 900;
+  std::int64_t login_lockout_base = 60;
+  std::int64_t login_lockout_max = 3600;
+  std::int64_t login_device_ttl = 2592000;
 
   unsigned effective_threads() const noexcept;
 };

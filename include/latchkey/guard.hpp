@@ -83,3 +83,74 @@ class RateLimiter {
 };
 
 }  // namespace latchkey::guard
+
+namespace latchkey::guard {
+
+// Failed-login tracking and lockout (the engine API behind /v1/logins/...).
+//
+// Failures are counted per account, per IP and, for a device that has logged in before, per
+// device (its device token, issued at each success). An account locks after
+// `max_failures` within `window`, for `lock_base`, doubling with each further lockout up to
+// `lock_max`. A trusted device presenting its token is judged by its own counter, so an
+// attacker hammering the account from elsewhere cannot lock its owner out of that device
+// (OWASP's device-cookie defence). An IP locks after `ip_max_failures` within `window` for
+// `window`, whatever accounts it tries. latchkey never knows which accounts exist: unknown
+// ones are counted and answered exactly like known ones.
+struct LoginSettings {
+  std::string key_prefix = "lk:";
+  std::int64_t max_failures = 5;
+  std::int64_t ip_max_failures = 50;
+  std::int64_t window_ms = 900'000;
+  std::int64_t lock_base_ms = 60'000;
+  std::int64_t lock_max_ms = 3'600'000;
+  std::int64_t memory_ms = 86'400'000;   // how long the lockout count is remembered
+  std::int64_t device_ttl_ms = 2'592'000'000;
+};
+
+struct LoginVerdict {
+  bool allowed = true;
+  bool ip_blocked = false;           // refused because of the IP, not the account
+  std::int64_t locked_until_ms = 0;  // 0 when not locked
+  std::int64_t retry_after_ms = 0;
+};
+
+struct FailureResult {
+  std::int64_t failures = 0;
+  bool locked = false;
+  std::int64_t locked_until_ms = 0;
+  std::int64_t retry_after_ms = 0;
+};
+
+struct LockoutState {
+  std::int64_t failures = 0;
+  std::int64_t lockouts = 0;
+  std::int64_t locked_until_ms = 0;  // 0 when not locked
+};
+
+class Logins {
+ public:
+  using Clock = std::int64_t (*)();  // Unix time in ms; injectable for tests
+  Logins(LoginSettings s, Clock clock);
+  const LoginSettings& settings() const noexcept { return s_; }
+  // errc: unavailable (lockout fails closed).
+  boost::asio::awaitable<result<LoginVerdict>> check(redis::Connection& redis, std::string user_id, std::string ip,
+                                                     std::string device_token) const;
+  boost::asio::awaitable<result<FailureResult>> failure(redis::Connection& redis, std::string user_id, std::string ip,
+                                                        std::string device_token) const;
+  // Clears the account's failure count (and the device's, when its token is valid; never the
+  // IP's) and returns a new device token for this user and device.
+  boost::asio::awaitable<result<std::string>> success(redis::Connection& redis, std::string user_id,
+                                                      std::string device_token) const;
+  boost::asio::awaitable<result<LockoutState>> state(redis::Connection& redis, std::string user_id) const;
+  boost::asio::awaitable<result<void>> unlock(redis::Connection& redis, std::string user_id) const;
+
+ private:
+  struct Keys;
+  Keys keys_of(const std::string& user_id, const std::string& ip, const std::string& device_token) const;
+  // The device key when `device_token` is a live token of this user, else empty.
+  boost::asio::awaitable<result<std::string>> trusted_device(redis::Connection& redis, const Keys& k) const;
+  LoginSettings s_;
+  Clock clock_;
+};
+
+}  // namespace latchkey::guard

@@ -291,6 +291,18 @@ const std::vector<Option>& options() {
          c.ratelimit_policies = v;
          return true;
        }},
+      {{"login_max_failures", "5", "Failed logins of an account (or of a trusted device) within `login_failure_window` that lock it.", false},
+       seconds_setter(&Config::login_max_failures, 1, 1000)},
+      {{"login_ip_max_failures", "50", "Failed logins from one IP, whatever the accounts, within `login_failure_window` that block the IP for that window.", false},
+       seconds_setter(&Config::login_ip_max_failures, 1, 100000)},
+      {{"login_failure_window", "900", "Window in which failed logins are counted (s).", false},
+       seconds_setter(&Config::login_failure_window, 1, 86400)},
+      {{"login_lockout_base", "60", "First lockout of an account (s); each further lockout doubles it, up to `login_lockout_max`.", false},
+       seconds_setter(&Config::login_lockout_base, 1, 86400)},
+      {{"login_lockout_max", "3600", "Longest lockout (s).", false},
+       seconds_setter(&Config::login_lockout_max, 1, 604800)},
+      {{"login_device_ttl", "2592000", "Lifetime of a device token (issued at each successful login; lets that device keep logging in while its account is locked for others) (s).", false},
+       seconds_setter(&Config::login_device_ttl, 60, 31536000)},
   };
   return table;
 }

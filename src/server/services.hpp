@@ -9,6 +9,8 @@
 #include "latchkey/sessions.hpp"
 #include "latchkey/tokens.hpp"
 
+#include <chrono>
+
 namespace latchkey::server {
 
 // The configured rate-limit policies (the option was validated when the config loaded).
@@ -17,16 +19,34 @@ inline std::vector<guard::Policy> policies_of(const Config& c) {
   return guard::parse_policies(c.ratelimit_policies, why).value_or(std::vector<guard::Policy>{});
 }
 
+inline guard::LoginSettings login_settings_of(const Config& c) {
+  guard::LoginSettings s;
+  s.key_prefix = c.key_prefix;
+  s.max_failures = c.login_max_failures;
+  s.ip_max_failures = c.login_ip_max_failures;
+  s.window_ms = c.login_failure_window * 1000;
+  s.lock_base_ms = c.login_lockout_base * 1000;
+  s.lock_max_ms = std::max(c.login_lockout_max, c.login_lockout_base) * 1000;
+  s.device_ttl_ms = c.login_device_ttl * 1000;
+  return s;
+}
+
+inline std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 struct Services {
   Services(const Config& config, const Secrets& secrets)
       : sessions(sessions::Settings::from(config), secrets.encryption),
         tokens(tokens::Settings::from(config), secrets.signing, secrets.encryption),
         oauth(oauth::Settings::from(config), secrets.encryption, tokens),
-        ratelimit(config.key_prefix, policies_of(config)) {}
+        ratelimit(config.key_prefix, policies_of(config)),
+        logins(login_settings_of(config), &unix_now_ms) {}
   sessions::Service sessions;
   tokens::Service tokens;
   oauth::Service oauth;
   guard::RateLimiter ratelimit;
+  guard::Logins logins;
 };
 
 }  // namespace latchkey::server

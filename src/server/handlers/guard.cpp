@@ -1,6 +1,7 @@
-// /v1/ratelimit/check: JSON in and out, field validation and the rate-limit headers
-// (draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy, RateLimit; Retry-After when
-// denied). The decision is guard::RateLimiter's (src/engine/guard/).
+// /v1/ratelimit/check (JSON in and out, field validation and the rate-limit headers of
+// draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy, RateLimit; Retry-After when
+// denied), /v1/logins/check|failure|success and /v1/users/{user_id}/lockout. The decisions
+// are guard::RateLimiter's and guard::Logins' (src/engine/guard/).
 #include "common.hpp"
 #include "../routes.hpp"
 #include "../services.hpp"
@@ -106,8 +107,102 @@ awaitable<HttpResponse> check(RequestContext& ctx) {
   co_return r;
 }
 
+// The fields of a login report: user_id, ip (required), device_token (optional).
+struct LoginInput {
+  std::string user_id, ip, device_token;
+};
+std::variant<LoginInput, HttpResponse> login_input(RequestContext& ctx) {
+  auto parsed = read_body(ctx, {"user_id", "ip", "device_token"});
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) return std::move(*r);
+  auto& body = std::get<json::object>(parsed);
+  LoginInput in;
+  const auto* u = body.if_contains("user_id");
+  if (!u || !u->is_string() || !valid_user_id(u->as_string()))
+    return bad(ctx, "user_id is required: 1-256 bytes without control characters");
+  in.user_id = std::string(u->as_string());
+  const auto* ip = body.if_contains("ip");
+  if (!ip || !ip->is_string() || ip->as_string().empty() || ip->as_string().size() > 64)
+    return bad(ctx, "ip is required: a string of 1-64 bytes");
+  in.ip = std::string(ip->as_string());
+  if (const auto* d = body.if_contains("device_token")) {
+    if (!d->is_string() || d->as_string().size() > 128) return bad(ctx, "device_token must be a string (at most 128 bytes)");
+    in.device_token = std::string(d->as_string());
+  }
+  return in;
+}
+
+// POST /v1/logins/check
+awaitable<HttpResponse> login_check(RequestContext& ctx) {
+  auto in = login_input(ctx);
+  if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
+  auto& q = std::get<LoginInput>(in);
+  auto v = co_await ctx.services.logins.check(ctx.redis, q.user_id, q.ip, q.device_token);
+  if (!v) co_return engine_error(ctx, v.error());
+  if (v->allowed) co_return HttpResponse::json(200, json::object{{"allowed", true}});
+  std::int64_t retry = ceil_seconds(v->retry_after_ms);
+  json::object o{{"error", v->ip_blocked ? "rate_limited" : "account_locked"},
+                 {"error_description", v->ip_blocked ? "too many failed logins from this address" : "too many failed logins"},
+                 {"allowed", false},
+                 {"retry_after", retry},
+                 {"locked_until", ceil_seconds(v->locked_until_ms)}};
+  auto r = HttpResponse::json(429, o);
+  r.headers.emplace_back("Retry-After", std::to_string(retry));
+  co_return r;
+}
+
+// POST /v1/logins/failure
+awaitable<HttpResponse> login_failure(RequestContext& ctx) {
+  auto in = login_input(ctx);
+  if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
+  auto& q = std::get<LoginInput>(in);
+  auto f = co_await ctx.services.logins.failure(ctx.redis, q.user_id, q.ip, q.device_token);
+  if (!f) co_return engine_error(ctx, f.error());
+  co_return HttpResponse::json(200, json::object{{"failures", f->failures},
+                                                 {"locked", f->locked},
+                                                 {"retry_after", ceil_seconds(f->retry_after_ms)}});
+}
+
+// POST /v1/logins/success
+awaitable<HttpResponse> login_success(RequestContext& ctx) {
+  auto in = login_input(ctx);
+  if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
+  auto& q = std::get<LoginInput>(in);
+  auto t = co_await ctx.services.logins.success(ctx.redis, q.user_id, q.device_token);
+  if (!t) co_return engine_error(ctx, t.error());
+  co_return HttpResponse::json(200, json::object{{"device_token", *t}});
+}
+
+// GET /v1/users/{user_id}/lockout
+awaitable<HttpResponse> lockout_get(RequestContext& ctx) {
+  auto user = user_param(ctx);
+  if (!user) co_return bad(ctx, kBadUserParam);
+  auto st = co_await ctx.services.logins.state(ctx.redis, *user);
+  if (!st) co_return engine_error(ctx, st.error());
+  co_return HttpResponse::json(200, json::object{{"user_id", *user},
+                                                 {"failures", st->failures},
+                                                 {"lockouts", st->lockouts},
+                                                 {"locked", st->locked_until_ms != 0},
+                                                 {"locked_until", ceil_seconds(st->locked_until_ms)}});
+}
+
+// DELETE /v1/users/{user_id}/lockout
+awaitable<HttpResponse> lockout_delete(RequestContext& ctx) {
+  auto user = user_param(ctx);
+  if (!user) co_return bad(ctx, kBadUserParam);
+  auto r = co_await ctx.services.logins.unlock(ctx.redis, *user);
+  if (!r) co_return engine_error(ctx, r.error());
+  co_return HttpResponse::empty(204);
+}
+
 }  // namespace
 
-void add_guard(Router& r) { r.add("POST", "/v1/ratelimit/check", check); }
+void add_guard(Router& r) {
+  r.add("POST", "/v1/ratelimit/check", check);
+  r.add("POST", "/v1/logins/check", login_check);
+  r.add("POST", "/v1/logins/failure", login_failure);
+  r.add("POST", "/v1/logins/success", login_success);
+  r.add("GET", "/v1/users/{user_id}/lockout", lockout_get);
+  r.add("DELETE", "/v1/users/{user_id}/lockout", lockout_delete);
+}
 
 }  // namespace latchkey::server::handlers

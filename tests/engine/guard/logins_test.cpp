@@ -1,0 +1,179 @@
+// Lockout sequences with an injected clock against a real Redis (guard::Logins directly):
+// lock after N failures, growing waits up to the cap, unlock when the wait ends, success
+// resetting the account (not the IP), the IP block across accounts, unknown accounts
+// answered like known ones, and the device-token defence.
+#include "latchkey/guard.hpp"
+#include "latchkey/redis/connection.hpp"
+#include "latchkey/redis/scripts.hpp"
+#include "latchkey/redis/url.hpp"
+
+#include "../../support/asio_run.hpp"
+#include "../../support/redis_server.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace latchkey;
+using namespace latchkey::guard;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::int64_t g_now = 1'800'000'000'000;  // the injected clock (ms)
+std::int64_t fake_clock() { return g_now; }
+
+class LoginsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_now = 1'800'000'000'000;
+    redis::ConnectionOptions o;
+    o.endpoint = *redis::parse_url(rs.url());
+    o.call_timeout = 500ms;
+    o.connect_timeout = 500ms;
+    o.scripts = std::make_shared<const redis::ScriptSet>(redis::ScriptSet::embedded());
+    conn = std::make_unique<redis::Connection>(ioc.get_executor(), std::move(o));
+    conn->start();
+    ASSERT_TRUE(test::run_until(ioc, [&] { return conn->ready(); }));
+    LoginSettings s;
+    s.max_failures = 3;
+    s.ip_max_failures = 10;
+    s.window_ms = 60'000;
+    s.lock_base_ms = 10'000;
+    s.lock_max_ms = 35'000;
+    logins = std::make_unique<Logins>(s, &fake_clock);
+  }
+  LoginVerdict check(const std::string& user, const std::string& ip = "10.0.0.1", const std::string& device = "") {
+    auto r = test::run_awaitable(ioc, logins->check(*conn, user, ip, device));
+    EXPECT_TRUE(r);
+    return r ? *r : LoginVerdict{};
+  }
+  FailureResult fail(const std::string& user, const std::string& ip = "10.0.0.1", const std::string& device = "") {
+    auto r = test::run_awaitable(ioc, logins->failure(*conn, user, ip, device));
+    EXPECT_TRUE(r);
+    return r ? *r : FailureResult{};
+  }
+  std::string succeed(const std::string& user, const std::string& device = "") {
+    auto r = test::run_awaitable(ioc, logins->success(*conn, user, device));
+    EXPECT_TRUE(r);
+    return r ? *r : std::string();
+  }
+
+  test::RedisServer rs;
+  asio::io_context ioc{1};
+  std::unique_ptr<redis::Connection> conn;
+  std::unique_ptr<Logins> logins;
+};
+
+}  // namespace
+
+TEST_F(LoginsTest, LocksAfterNFailuresWithGrowingWaitsUpToTheCap) {
+  // Each failure from another address, so that only the account's counter matters here.
+  int n = 0;
+  auto fail_from_anywhere = [&](const std::string& user) { return fail(user, "192.0.2." + std::to_string(++n)); };
+  EXPECT_TRUE(check("alice").allowed);
+  EXPECT_EQ(fail_from_anywhere("alice").failures, 1);
+  EXPECT_EQ(fail_from_anywhere("alice").failures, 2);
+  auto third = fail_from_anywhere("alice");
+  EXPECT_TRUE(third.locked);
+  EXPECT_EQ(third.retry_after_ms, 10'000) << "first lockout: the base";
+  auto v = check("alice");
+  EXPECT_FALSE(v.allowed);
+  EXPECT_FALSE(v.ip_blocked);
+  EXPECT_EQ(v.retry_after_ms, 10'000);
+  // Attempts while locked are refused, not counted, and do not extend the lock.
+  EXPECT_TRUE(fail_from_anywhere("alice").locked);
+  g_now += 9'999;
+  EXPECT_FALSE(check("alice").allowed);
+  g_now += 1;
+  EXPECT_TRUE(check("alice").allowed) << "the lock ends on time";
+  // Second lockout: twice as long; third: 40 s capped at 35 s.
+  for (int i = 0; i < 3; ++i) fail_from_anywhere("alice");
+  EXPECT_EQ(check("alice").retry_after_ms, 20'000);
+  g_now += 20'000;
+  for (int i = 0; i < 3; ++i) fail_from_anywhere("alice");
+  EXPECT_EQ(check("alice").retry_after_ms, 35'000);
+  auto st = test::run_awaitable(ioc, logins->state(*conn, "alice"));
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->lockouts, 3);
+  EXPECT_EQ(st->locked_until_ms, g_now + 35'000);
+  // The admin unlock.
+  ASSERT_TRUE(test::run_awaitable(ioc, logins->unlock(*conn, "alice")));
+  EXPECT_TRUE(check("alice").allowed);
+}
+
+TEST_F(LoginsTest, FailuresOutsideTheWindowDoNotAddUp) {
+  fail("bob");
+  fail("bob");
+  g_now += 60'000;
+  EXPECT_EQ(fail("bob").failures, 1) << "a new window";
+  EXPECT_TRUE(check("bob").allowed);
+}
+
+TEST_F(LoginsTest, SuccessResetsTheAccountButNotTheIp) {
+  for (int i = 0; i < 2; ++i) fail("carol", "10.9.9.9");
+  succeed("carol");
+  EXPECT_EQ(fail("carol", "10.9.9.9").failures, 1) << "the account starts over";
+  // The IP kept counting: 3 so far; 7 more failures on other accounts block it.
+  for (int i = 0; i < 7; ++i) fail("user-" + std::to_string(i), "10.9.9.9");
+  auto v = check("dave", "10.9.9.9");
+  EXPECT_FALSE(v.allowed) << "credential stuffing across accounts from one IP is blocked";
+  EXPECT_TRUE(v.ip_blocked);
+  EXPECT_TRUE(check("dave", "10.1.1.1").allowed) << "from another address the account is fine";
+}
+
+TEST_F(LoginsTest, UnknownAccountsAreAnsweredLikeKnownOnes) {
+  // latchkey has no list of accounts: the same sequence gives the same answers for any name.
+  for (const std::string user : {"alice-exists", "no-such-user"}) {
+    g_now += 1'000'000;
+    std::vector<std::int64_t> failures;
+    for (int i = 0; i < 3; ++i) failures.push_back(fail(user, "10.5.5." + user.substr(0, 1)).failures);
+    EXPECT_EQ(failures, (std::vector<std::int64_t>{1, 2, 3})) << user;
+    EXPECT_EQ(check(user).retry_after_ms, 10'000) << user;
+  }
+}
+
+TEST_F(LoginsTest, ATrustedDeviceKeepsLoggingInWhileTheAccountIsLockedForOthers) {
+  std::string device = succeed("erin");  // erin logged in from her laptop before
+  ASSERT_EQ(device.size(), 47u);
+  // An attacker hammers erin's account from elsewhere (many IPs) and locks it.
+  for (int i = 0; i < 3; ++i) fail("erin", "198.51.100." + std::to_string(i));
+  EXPECT_FALSE(check("erin", "203.0.113.7").allowed);
+  // Her laptop, presenting its device token, is judged by its own counter: not locked.
+  EXPECT_TRUE(check("erin", "203.0.113.7", device).allowed);
+  std::string next = succeed("erin", device);
+  EXPECT_NE(next, device) << "each success issues a fresh device token (the old one is dropped)";
+  EXPECT_TRUE(check("erin", "203.0.113.7", next).allowed);
+  // Mistyping on the laptop counts on the device, and can lock the device too.
+  for (int i = 0; i < 3; ++i) fail("erin", "203.0.113.7", next);
+  EXPECT_FALSE(check("erin", "203.0.113.7", next).allowed);
+  // A device token of another user, a made-up one, or the dropped one is no help.
+  std::string franks = succeed("frank");
+  EXPECT_FALSE(check("erin", "203.0.113.8", franks).allowed);
+  EXPECT_FALSE(check("erin", "203.0.113.8", device).allowed);
+  EXPECT_FALSE(check("erin", "203.0.113.8", "not-a-token").allowed);
+}
+
+TEST_F(LoginsTest, EveryCounterHasAnExpiry) {
+  fail("gina", "10.7.7.7");
+  succeed("gina");
+  auto keys = rs.command({"KEYS", "lk:l*"});
+  int n = 0;
+  for (std::size_t start = 0; start < keys.size();) {
+    auto end = keys.find('\n', start);
+    if (end == std::string::npos) end = keys.size();
+    auto k = keys.substr(start, end - start);
+    start = end + 1;
+    if (k.empty()) continue;
+    ++n;
+    EXPECT_GT(std::stoll(rs.command({"PTTL", k})), 0) << k;
+  }
+  EXPECT_EQ(n, 3) << keys;  // account, IP, device
+}
+
+TEST_F(LoginsTest, RedisDownFailsClosed) {
+  rs.kill();
+  auto r = test::run_awaitable(ioc, logins->check(*conn, "h", "10.0.0.1", ""));
+  EXPECT_FALSE(r) << "never an 'allowed' without the store";
+  auto f = test::run_awaitable(ioc, logins->failure(*conn, "h", "10.0.0.1", ""));
+  EXPECT_FALSE(f);
+}

@@ -1,0 +1,87 @@
+// /v1/logins/... and /v1/users/{user_id}/lockout over real HTTP against a real Redis: the
+// answers' shapes, the admin view and unlock, bad input changing nothing, Redis outages.
+// (Lockout sequences with an injected clock: tests/engine/guard/logins_test.cpp.)
+#include "../support/test_server.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace latchkey;
+using namespace latchkey::test;
+namespace json = boost::json;
+
+namespace {
+
+class LoginsHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    srv = std::make_unique<TestServer>(rs, [](Config& c) { c.login_max_failures = 2; });
+  }
+  HttpResult post(const std::string& what, const std::string& body) { return srv->post("/v1/logins/" + what, body); }
+  RedisServer rs;
+  std::unique_ptr<TestServer> srv;
+};
+
+}  // namespace
+
+TEST_F(LoginsHttpTest, FailuresLockAndTheAdminSeesAndClears) {
+  const std::string who = R"({"user_id":"alice","ip":"203.0.113.9"})";
+  auto ok = post("check", who);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body, R"({"allowed":true})");
+  auto f1 = post("failure", who);
+  ASSERT_EQ(f1.status, 200) << f1.body;
+  EXPECT_EQ(f1.body, R"({"failures":1,"locked":false,"retry_after":0})");
+  auto f2 = json_of(post("failure", who)).as_object();
+  EXPECT_TRUE(f2.at("locked").as_bool());
+  EXPECT_EQ(f2.at("retry_after").as_int64(), 60);
+  auto locked = post("check", who);
+  EXPECT_EQ(locked.status, 429);
+  EXPECT_EQ(error_code(locked), "account_locked");
+  EXPECT_EQ(locked.header("retry-after"), "60");
+  auto lj = json_of(locked).as_object();
+  EXPECT_FALSE(lj.at("allowed").as_bool());
+  EXPECT_GT(lj.at("locked_until").as_int64(), 1'700'000'000);
+  auto st = srv->get("/v1/users/alice/lockout");
+  ASSERT_EQ(st.status, 200) << st.body;
+  auto sj = json_of(st).as_object();
+  EXPECT_TRUE(sj.at("locked").as_bool());
+  EXPECT_EQ(sj.at("lockouts").as_int64(), 1);
+  EXPECT_EQ(srv->del("/v1/users/alice/lockout").status, 204);
+  EXPECT_EQ(post("check", who).status, 200);
+  EXPECT_FALSE(json_of(srv->get("/v1/users/alice/lockout")).at("locked").as_bool());
+  // Success returns a device token; Redis holds no account name or IP in clear.
+  auto s = post("success", who);
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_EQ(json_of(s).at("device_token").as_string().size(), 47u);
+  auto dump = rs.dump_all();
+  EXPECT_EQ(dump.find("alice"), std::string::npos);
+  EXPECT_EQ(dump.find("203.0.113.9"), std::string::npos);
+}
+
+TEST_F(LoginsHttpTest, BadInputIsRejectedAndChangesNothing) {
+  const std::string before = rs.dump_all();
+  for (const char* what : {"check", "failure", "success"}) {
+    for (const std::string body : {R"({)", R"({"ip":"1.2.3.4"})", R"({"user_id":"a"})", R"({"user_id":"","ip":"1.2.3.4"})",
+                                   R"({"user_id":7,"ip":"1.2.3.4"})", R"({"user_id":"a","ip":""})",
+                                   R"({"user_id":"a","ip":4})", R"({"user_id":"a","ip":"1.2.3.4","device_token":5})",
+                                   R"({"user_id":"a","ip":"1.2.3.4","extra":1})"}) {
+      auto r = post(what, body);
+      EXPECT_EQ(r.status, 400) << what << " " << body << " -> " << r.body;
+      EXPECT_EQ(error_code(r), "invalid_request");
+    }
+    EXPECT_EQ(srv->post(std::string("/v1/logins/") + what, "{}", {{"Authorization", ""}}).status, 401);
+  }
+  EXPECT_EQ(srv->get("/v1/users/%ZZ/lockout").status, 400);
+  EXPECT_EQ(rs.dump_all(), before);
+}
+
+TEST_F(LoginsHttpTest, RedisDownFailsClosed) {
+  rs.kill();
+  for (const char* what : {"check", "failure", "success"}) {
+    auto r = post(what, R"({"user_id":"a","ip":"1.2.3.4"})");
+    EXPECT_EQ(r.status, 503) << what << " " << r.body;
+    EXPECT_FALSE(r.header("retry-after").empty());
+    EXPECT_EQ(r.body.find("\"allowed\":true"), std::string::npos);
+  }
+  EXPECT_EQ(srv->get("/v1/users/a/lockout").status, 503);
+}
