@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <set>
+
 using namespace latchkey;
 using namespace latchkey::test;
 namespace json = boost::json;
@@ -84,4 +87,29 @@ TEST_F(LoginsHttpTest, RedisDownFailsClosed) {
     EXPECT_EQ(r.body.find("\"allowed\":true"), std::string::npos);
   }
   EXPECT_EQ(srv->get("/v1/users/a/lockout").status, 503);
+}
+
+// SECURITY F14: parallel failures are counted exactly and the lock triggers at the threshold.
+TEST_F(LoginsHttpTest, ParallelFailuresAreCountedExactly) {
+  srv = std::make_unique<TestServer>(rs, [](Config& c) {
+    c.login_max_failures = 10;
+    c.login_ip_max_failures = 1000;
+  });
+  std::vector<std::future<HttpResult>> fs;
+  for (int i = 0; i < 30; ++i)
+    fs.push_back(std::async(std::launch::async, [this] { return post("failure", R"({"user_id":"zed","ip":"10.0.0.1"})"); }));
+  std::multiset<std::int64_t> counted;
+  int locked = 0;
+  for (auto& f : fs) {
+    auto r = f.get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto o = json_of(r).as_object();
+    if (o.at("locked").as_bool()) ++locked;
+    if (o.at("failures").as_int64() > 0) counted.insert(o.at("failures").as_int64());
+  }
+  std::multiset<std::int64_t> expected;
+  for (int i = 1; i <= 10; ++i) expected.insert(i);
+  EXPECT_EQ(counted, expected) << "failures 1..10 each once; the other 20 met the lock";
+  EXPECT_EQ(locked, 21) << "the 10th locked, and 20 arrived while locked";
+  EXPECT_EQ(post("check", R"({"user_id":"zed","ip":"10.0.0.1"})").status, 429);
 }

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 using namespace latchkey;
 using namespace latchkey::guard;
 namespace asio = boost::asio;
@@ -176,4 +178,25 @@ TEST_F(LoginsTest, RedisDownFailsClosed) {
   EXPECT_FALSE(r) << "never an 'allowed' without the store";
   auto f = test::run_awaitable(ioc, logins->failure(*conn, "h", "10.0.0.1", ""));
   EXPECT_FALSE(f);
+}
+
+// ASVS V2.2.1: with the default settings no more than 100 failed attempts per hour can reach
+// the password check of one account, however the attacker paces them.
+TEST_F(LoginsTest, DefaultsAllowFarFewerThanOneHundredFailuresPerHour) {
+  logins = std::make_unique<Logins>(LoginSettings{}, &fake_clock);
+  const std::int64_t start = g_now;
+  int attempts = 0, ip = 0;
+  while (g_now < start + 3'600'000) {
+    auto v = check("victim", "192.0.2." + std::to_string(++ip % 250));
+    if (!v.allowed) {
+      g_now += v.retry_after_ms;  // wait exactly as long as told
+      continue;
+    }
+    fail("victim", "192.0.2." + std::to_string(ip % 250));
+    ++attempts;
+    g_now += 1;
+  }
+  EXPECT_LE(attempts, 100);
+  EXPECT_GE(attempts, 5) << "the owner is never locked out for good";
+  std::cout << "failed attempts admitted in one hour with the defaults: " << attempts << "\n";
 }
