@@ -2,6 +2,7 @@
 #include "latchkey/guard.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
+#include "latchkey/log.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "latchkey/sessions.hpp"
@@ -113,6 +114,12 @@ awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::
   out.locked_until_ms = int_of(r->elements[1]);
   out.locked = out.locked_until_ms > now;
   out.retry_after_ms = out.locked ? out.locked_until_ms - now : 0;
+  // Logged by the account's hash (never its name), for audit (ASVS V7.1.3).
+  std::string who = (device->empty() ? "account " : "device of account ") + k.user_hash.substr(0, 8);
+  if (out.locked && out.failures > 0)
+    log::event(log::Level::warn, "login lockout: " + who + " locked for " + std::to_string(out.retry_after_ms / 1000) + " s");
+  else if (!out.locked)
+    log::event(log::Level::info, "login failure: " + who + " (" + std::to_string(out.failures) + " in the window)");
   co_return out;
 }
 
