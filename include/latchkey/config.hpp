@@ -79,6 +79,7 @@ struct Config {
 
   // Rate limits: the `ratelimit_policies` text, validated (parsed again by the guard).
   std::string ratelimit_policies;
+  std::string oauth_ratelimit_policy;  // a policy applied per client address at /oauth2/*
   // Failed logins and lockout (seconds unless noted).
   std::int64_t login_max_failures = 5;
   std::int64_t login_ip_max_failures = 50;

@@ -291,6 +291,15 @@ const std::vector<Option>& options() {
          c.ratelimit_policies = v;
          return true;
        }},
+      {{"oauth_ratelimit_policy", "", "Name of a `ratelimit_policies` policy applied to `/oauth2/token`, `/oauth2/introspect` and `/oauth2/revoke` per client address (429 `rate_limited` with `Retry-After` beyond it); empty: none.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v.size() > 64) {
+           why = "must name a policy of ratelimit_policies";
+           return false;
+         }
+         c.oauth_ratelimit_policy = v;
+         return true;
+       }},
       {{"login_max_failures", "5", "Failed logins of an account (or of a trusted device) within `login_failure_window` that lock it.", false},
        seconds_setter(&Config::login_max_failures, 1, 1000)},
       {{"login_ip_max_failures", "50", "Failed logins from one IP, whatever the accounts, within `login_failure_window` that block the IP for that window.", false},
@@ -415,6 +424,14 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
     return ConfigError{"option 'session_cookie_secure': a __Host- cookie must be Secure (rename the cookie or keep Secure)"};
   if (cfg.session_cookie_samesite == "None" && !cfg.session_cookie_secure)
     return ConfigError{"option 'session_cookie_samesite': SameSite=None requires session_cookie_secure=true"};
+  if (!cfg.oauth_ratelimit_policy.empty()) {
+    std::string why;
+    auto policies = guard::parse_policies(cfg.ratelimit_policies, why);
+    bool found = false;
+    for (const auto& p : policies.value_or(std::vector<guard::Policy>{})) found = found || p.name == cfg.oauth_ratelimit_policy;
+    if (!found)
+      return ConfigError{"option 'oauth_ratelimit_policy': '" + cfg.oauth_ratelimit_policy + "' is not a policy of ratelimit_policies"};
+  }
   if (cfg.admin_api_keys.empty())
     return ConfigError{"option 'admin_api_keys': at least one admin API key is required (LATCHKEY_ADMIN_API_KEYS, "
                        "or admin_api_keys_file pointing at a file of comma-separated keys)"};

@@ -639,3 +639,24 @@ TEST_F(OAuthTokenTest, FrozenRedisTimesOut) {
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.body.find("\"active\":true"), std::string::npos);
 }
+
+// oauth_ratelimit_policy throttles the RFC endpoints per client address (RFC 6819 4.4.1.12:
+// a client guessing codes is slowed down; ASVS V11.1.4).
+TEST_F(OAuthTokenTest, TheRfcEndpointsCanBeThrottled) {
+  start([](Config& cfg) {
+    cfg.ratelimit_policies = "oauth:fixed_window:4/60";
+    cfg.oauth_ratelimit_policy = "oauth";
+  });
+  auto c = confidential();
+  EXPECT_EQ(redeem(c, "guess-1").status, 400);
+  EXPECT_EQ(redeem(c, "guess-2").status, 400);
+  EXPECT_EQ(introspect(c, "x").status, 200);
+  EXPECT_EQ(form("/oauth2/revoke", "token=x", c).status, 200);
+  auto r = form("/oauth2/token", "grant_type=client_credentials", c);
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(error_code(r), "rate_limited");
+  EXPECT_FALSE(r.header("retry-after").empty());
+  EXPECT_EQ(r.header("cache-control"), "no-store");
+  EXPECT_EQ(count("ta"), 0);
+  EXPECT_EQ(introspect(c, "x").status, 429);
+}

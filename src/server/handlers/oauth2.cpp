@@ -8,6 +8,7 @@
 #include "../services.hpp"
 
 #include "latchkey/config.hpp"
+#include "latchkey/guard.hpp"
 
 #include <boost/json.hpp>
 
@@ -74,6 +75,26 @@ std::variant<FormRequest, HttpResponse> read_form(const RequestContext& ctx) {
   return out;
 }
 
+// oauth_ratelimit_policy, per client address: the 429 response when over it (RFC 6819
+// 4.4.1.12, ASVS V11.1.4). A store outage follows the policy (closed: 503; open: admitted).
+awaitable<std::optional<HttpResponse>> throttled(RequestContext& ctx) {
+  const auto& name = ctx.config.oauth_ratelimit_policy;
+  if (name.empty()) co_return std::nullopt;
+  const guard::Policy* p = ctx.services.ratelimit.policy(name);
+  if (!p) co_return std::nullopt;  // refused at start-up; never here
+  auto d = co_await ctx.services.ratelimit.check(ctx.redis, "p:" + name + ":oauth:" + ctx.request.remote, p->limit, 1);
+  if (!d) {
+    if (p->fail_open) co_return std::nullopt;
+    co_return no_store(engine_error(ctx, d.error()));
+  }
+  if (d->allowed || p->shadow) co_return std::nullopt;
+  std::int64_t retry = (d->retry_after_ms + 999) / 1000;
+  auto r = no_store(HttpResponse::json(
+      429, json::object{{"error", "rate_limited"}, {"error_description", "too many requests from this address"}}));
+  r.headers.emplace_back("Retry-After", std::to_string(retry));
+  co_return r;
+}
+
 // A form request from an authenticated client, or the error response.
 struct ClientRequest {
   oauth::Params form;
@@ -81,6 +102,7 @@ struct ClientRequest {
 };
 
 awaitable<std::variant<ClientRequest, HttpResponse>> authenticated_form(RequestContext& ctx, oauth::MethodRule rule) {
+  if (auto t = co_await throttled(ctx)) co_return std::move(*t);
   auto f = read_form(ctx);
   if (auto* r = std::get_if<HttpResponse>(&f)) co_return std::move(*r);
   auto& fr = std::get<FormRequest>(f);
@@ -112,6 +134,7 @@ awaitable<HttpResponse> token(RequestContext& ctx) {
 
 // POST /oauth2/introspect
 awaitable<HttpResponse> introspect(RequestContext& ctx) {
+  if (auto t = co_await throttled(ctx)) co_return std::move(*t);
   auto f = read_form(ctx);
   if (auto* r = std::get_if<HttpResponse>(&f)) co_return std::move(*r);
   auto& fr = std::get<FormRequest>(f);

@@ -50,3 +50,16 @@ TEST(RateLimitRules, TheOptionRefusesABadPolicyNamingIt) {
   EXPECT_NE(e->message.find("ratelimit_policies"), std::string::npos) << e->message;
   EXPECT_NE(e->message.find("login"), std::string::npos) << e->message;
 }
+
+TEST(RateLimitRules, TheOAuthPolicyMustExist) {
+  latchkey::ConfigInputs in;
+  in.environment = {{"LATCHKEY_ADMIN_API_KEYS", "k-0123456789abcdef0123456789abcdef"},
+                    {"LATCHKEY_RATELIMIT_POLICIES", "api:gcra:10/1"},
+                    {"LATCHKEY_OAUTH_RATELIMIT_POLICY", "oauth"}};
+  auto r = latchkey::load_config(in);
+  auto* e = std::get_if<latchkey::ConfigError>(&r);
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->message.find("oauth_ratelimit_policy"), std::string::npos) << e->message;
+  in.environment["LATCHKEY_OAUTH_RATELIMIT_POLICY"] = "api";
+  EXPECT_TRUE(std::holds_alternative<latchkey::Config>(latchkey::load_config(in)));
+}
