@@ -41,4 +41,8 @@ check '^{"access_token":"'
 check '^{"active":true,"client_id":"'
 check '"error":"invalid_grant"'
 check '^{"active":false}$'
+check '^{"failures":5,"locked":true,"retry_after":60}$'
+check '"error":"account_locked"'
+check '"lockouts":1,"locked":true'
+check '^200 200 429 $'
 exit $fail
