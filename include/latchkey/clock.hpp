@@ -12,4 +12,9 @@ inline std::int64_t unix_now() noexcept {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The same in milliseconds (the login lockout's default clock; tests inject their own).
+inline std::int64_t unix_now_ms() noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace latchkey

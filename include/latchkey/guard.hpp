@@ -55,6 +55,9 @@ struct Policy {
 // `name:algorithm:limit/window_seconds[:burst=N][:shadow][:fail_open]`, comma-separated.
 std::optional<std::vector<Policy>> parse_policies(std::string_view text, std::string& why);
 
+// Milliseconds as whole seconds, rounded up (a client waiting this long is never early).
+inline std::int64_t ceil_seconds(std::int64_t ms) noexcept { return (ms + 999) / 1000; }
+
 struct Decision {
   bool allowed = false;
   std::int64_t limit = 0;

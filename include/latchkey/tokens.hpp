@@ -163,11 +163,9 @@ class Service {
   boost::asio::awaitable<result<bool>> revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
                                                      std::string user_hash) const;
   // An access token of either format, active now (signature/expiry and revocation checked;
-  // the audience is not); nullopt when not active. errc: unavailable.
-  boost::asio::awaitable<result<std::optional<Introspection>>> introspect(redis::Connection& redis,
-                                                                          std::string token) const;
-  // introspect() with the read-only commands of `before` sent in the same round trip (the
-  // OAuth endpoint reads the caller's client record this way).
+  // the audience is not; `token` empty when not active), with the read-only commands of
+  // `before` sent in the same round trip (the OAuth endpoint reads the caller's client record
+  // this way). errc: unavailable.
   struct Introspected {
     std::vector<redis::Reply> before;
     std::optional<Introspection> token;

@@ -8,8 +8,7 @@
 #include "latchkey/secrets.hpp"
 #include "latchkey/sessions.hpp"
 #include "latchkey/tokens.hpp"
-
-#include <chrono>
+#include "latchkey/clock.hpp"
 
 namespace latchkey::server {
 
@@ -29,10 +28,6 @@ inline guard::LoginSettings login_settings_of(const Config& c) {
   s.lock_max_ms = std::max(c.login_lockout_max, c.login_lockout_base) * 1000;
   s.device_ttl_ms = c.login_device_ttl * 1000;
   return s;
-}
-
-inline std::int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 struct Services {

@@ -418,13 +418,6 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
   co_return fresh;
 }
 
-awaitable<result<std::optional<Introspection>>> Service::introspect(redis::Connection& redis, std::string token) const {
-  redis::Request nothing;
-  auto r = co_await introspect_after(redis, std::move(token), std::move(nothing));
-  if (!r) co_return r.error();
-  co_return std::move(r->token);
-}
-
 awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connection& redis, std::string token,
                                                                    redis::Request before) const {
   const std::size_t n = before.size();

@@ -18,9 +18,6 @@ using boost::asio::awaitable;
 
 constexpr std::size_t kMaxKeyBytes = 512;
 
-// Whole seconds, rounded up (a client waiting this long is never early).
-std::int64_t ceil_seconds(std::int64_t ms) { return (ms + 999) / 1000; }
-
 // An optional positive integer field; nullopt when absent; the error response when invalid.
 std::variant<std::optional<std::int64_t>, HttpResponse> int_field(const RequestContext& ctx, const json::object& body,
                                                                    const char* name, std::int64_t max) {
@@ -76,21 +73,15 @@ awaitable<HttpResponse> check(RequestContext& ctx) {
   counter += key->as_string();
 
   auto d = co_await ctx.services.ratelimit.check(ctx.redis, std::move(counter), l, cost);
-  auto policy_headers = [&](HttpResponse& r, std::int64_t remaining, std::int64_t reset) {
-    r.headers.emplace_back("RateLimit-Policy",
-                           "\"" + name + "\";q=" + std::to_string(l.limit) + ";w=" + std::to_string(l.window_ms / 1000));
-    r.headers.emplace_back("RateLimit", "\"" + name + "\";r=" + std::to_string(remaining) + ";t=" + std::to_string(reset));
-  };
   if (!d) {
     bool down = d.error() != make_error_code(errc::invalid_request) && d.error() != make_error_code(errc::internal);
     if (!(down && policy && policy->fail_open)) co_return engine_error(ctx, d.error());
     // An explicit choice of this policy: admit while the store is unavailable, and say so.
     ctx.metrics.observe_ratelimit(name, "fail_open");
-    auto r = HttpResponse::json(200, json::object{{"allowed", true}, {"limit", l.limit}, {"remaining", l.limit},
-                                                  {"reset_after", 0}, {"retry_after", 0}, {"fail_open", true}});
-    co_return r;
+    co_return HttpResponse::json(200, json::object{{"allowed", true}, {"limit", l.limit}, {"remaining", l.limit},
+                                                   {"reset_after", 0}, {"retry_after", 0}, {"fail_open", true}});
   }
-  std::int64_t reset = ceil_seconds(d->reset_after_ms), retry = ceil_seconds(d->retry_after_ms);
+  std::int64_t reset = guard::ceil_seconds(d->reset_after_ms), retry = guard::ceil_seconds(d->retry_after_ms);
   bool shadow = policy && policy->shadow;
   ctx.metrics.observe_ratelimit(name, d->allowed ? "allowed" : shadow ? "shadow_denied" : "denied");
   bool allowed = d->allowed || shadow;
@@ -102,7 +93,9 @@ awaitable<HttpResponse> check(RequestContext& ctx) {
     o["error_description"] = "rate limit exceeded; retry after " + std::to_string(retry) + " s";
   }
   auto r = HttpResponse::json(allowed ? 200 : 429, o);
-  policy_headers(r, d->remaining, reset);
+  r.headers.emplace_back("RateLimit-Policy",
+                         "\"" + name + "\";q=" + std::to_string(l.limit) + ";w=" + std::to_string(l.window_ms / 1000));
+  r.headers.emplace_back("RateLimit", "\"" + name + "\";r=" + std::to_string(d->remaining) + ";t=" + std::to_string(reset));
   if (!allowed) r.headers.emplace_back("Retry-After", std::to_string(retry));
   co_return r;
 }
@@ -139,12 +132,12 @@ awaitable<HttpResponse> login_check(RequestContext& ctx) {
   auto v = co_await ctx.services.logins.check(ctx.redis, q.user_id, q.ip, q.device_token);
   if (!v) co_return engine_error(ctx, v.error());
   if (v->allowed) co_return HttpResponse::json(200, json::object{{"allowed", true}});
-  std::int64_t retry = ceil_seconds(v->retry_after_ms);
+  std::int64_t retry = guard::ceil_seconds(v->retry_after_ms);
   json::object o{{"error", v->ip_blocked ? "rate_limited" : "account_locked"},
                  {"error_description", v->ip_blocked ? "too many failed logins from this address" : "too many failed logins"},
                  {"allowed", false},
                  {"retry_after", retry},
-                 {"locked_until", ceil_seconds(v->locked_until_ms)}};
+                 {"locked_until", guard::ceil_seconds(v->locked_until_ms)}};
   auto r = HttpResponse::json(429, o);
   r.headers.emplace_back("Retry-After", std::to_string(retry));
   co_return r;
@@ -159,7 +152,7 @@ awaitable<HttpResponse> login_failure(RequestContext& ctx) {
   if (!f) co_return engine_error(ctx, f.error());
   co_return HttpResponse::json(200, json::object{{"failures", f->failures},
                                                  {"locked", f->locked},
-                                                 {"retry_after", ceil_seconds(f->retry_after_ms)}});
+                                                 {"retry_after", guard::ceil_seconds(f->retry_after_ms)}});
 }
 
 // POST /v1/logins/success
@@ -182,7 +175,7 @@ awaitable<HttpResponse> lockout_get(RequestContext& ctx) {
                                                  {"failures", st->failures},
                                                  {"lockouts", st->lockouts},
                                                  {"locked", st->locked_until_ms != 0},
-                                                 {"locked_until", ceil_seconds(st->locked_until_ms)}});
+                                                 {"locked_until", guard::ceil_seconds(st->locked_until_ms)}});
 }
 
 // DELETE /v1/users/{user_id}/lockout

@@ -88,7 +88,7 @@ awaitable<std::optional<HttpResponse>> throttled(RequestContext& ctx) {
     co_return no_store(engine_error(ctx, d.error()));
   }
   if (d->allowed || p->shadow) co_return std::nullopt;
-  std::int64_t retry = (d->retry_after_ms + 999) / 1000;
+  std::int64_t retry = guard::ceil_seconds(d->retry_after_ms);
   auto r = no_store(HttpResponse::json(
       429, json::object{{"error", "rate_limited"}, {"error_description", "too many requests from this address"}}));
   r.headers.emplace_back("Retry-After", std::to_string(retry));
