@@ -87,6 +87,7 @@ struct Config {
   std::int64_t login_lockout_base = 60;
   std::int64_t login_lockout_max = 3600;
   std::int64_t login_device_ttl = 2592000;
+  std::int64_t login_attempt_timeout = 10;
 
   unsigned effective_threads() const noexcept;
 };

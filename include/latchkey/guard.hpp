@@ -99,6 +99,12 @@ namespace latchkey::guard {
 // (OWASP's device-cookie defence). An IP locks after `ip_max_failures` within `window` for
 // `window`, whatever accounts it tries. latchkey never knows which accounts exist: unknown
 // ones are counted and answered exactly like known ones.
+//
+// An allowed check is a reservation: it holds one of the counter's `max_failures` slots until
+// the attempt's failure or success is reported (or `attempt_hold` passes), so failures in the
+// window plus attempts in flight never exceed the budget, however many guesses run in
+// parallel. Every deadline is on Redis's clock (TIME in the scripts), the one clock all
+// latchkey nodes share; tests may inject their own.
 struct LoginSettings {
   std::string key_prefix = "lk:";
   std::int64_t max_failures = 5;
@@ -108,11 +114,13 @@ struct LoginSettings {
   std::int64_t lock_max_ms = 3'600'000;
   std::int64_t memory_ms = 86'400'000;   // how long the lockout count is remembered
   std::int64_t device_ttl_ms = 2'592'000'000;
+  std::int64_t attempt_hold_ms = 10'000;  // how long an allowed check holds its slot unreported
 };
 
 struct LoginVerdict {
   bool allowed = true;
   bool ip_blocked = false;           // refused because of the IP, not the account
+  bool busy = false;                 // refused because the budget is held by attempts in flight
   std::int64_t locked_until_ms = 0;  // 0 when not locked
   std::int64_t retry_after_ms = 0;
 };
@@ -132,8 +140,8 @@ struct LockoutState {
 
 class Logins {
  public:
-  using Clock = std::int64_t (*)();  // Unix time in ms; injectable for tests
-  Logins(LoginSettings s, Clock clock);
+  using Clock = std::int64_t (*)();  // Unix time in ms; nullptr: Redis's clock (TIME)
+  explicit Logins(LoginSettings s, Clock clock = nullptr);
   const LoginSettings& settings() const noexcept { return s_; }
   // errc: unavailable (lockout fails closed).
   boost::asio::awaitable<result<LoginVerdict>> check(redis::Connection& redis, std::string user_id, std::string ip,
@@ -142,7 +150,7 @@ class Logins {
                                                         std::string device_token) const;
   // Clears the account's failure count (and the device's, when its token is valid; never the
   // IP's) and returns a new device token for this user and device.
-  boost::asio::awaitable<result<std::string>> success(redis::Connection& redis, std::string user_id,
+  boost::asio::awaitable<result<std::string>> success(redis::Connection& redis, std::string user_id, std::string ip,
                                                       std::string device_token) const;
   boost::asio::awaitable<result<LockoutState>> state(redis::Connection& redis, std::string user_id) const;
   boost::asio::awaitable<result<void>> unlock(redis::Connection& redis, std::string user_id) const;
@@ -150,8 +158,7 @@ class Logins {
  private:
   struct Keys;
   Keys keys_of(const std::string& user_id, const std::string& ip, const std::string& device_token) const;
-  // The device key when `device_token` is a live token of this user, else empty.
-  boost::asio::awaitable<result<std::string>> trusted_device(redis::Connection& redis, const Keys& k) const;
+  std::string now_arg() const;
   LoginSettings s_;
   Clock clock_;
 };

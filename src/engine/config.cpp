@@ -310,6 +310,8 @@ const std::vector<Option>& options() {
        seconds_setter(&Config::login_lockout_base, 1, 86400)},
       {{"login_lockout_max", "3600", "Longest lockout (s).", false},
        seconds_setter(&Config::login_lockout_max, 1, 604800)},
+      {{"login_attempt_timeout", "10", "A `logins/check` that answered allowed holds one of the account's (and the IP's) `login_max_failures` slots until its failure or success is reported, or this long (s); parallel guesses cannot outrun the lock.", false},
+       seconds_setter(&Config::login_attempt_timeout, 1, 3600)},
       {{"login_device_ttl", "2592000", "Lifetime of a device token (issued at each successful login; lets that device keep logging in while its account is locked for others) (s).", false},
        seconds_setter(&Config::login_device_ttl, 60, 31536000)},
   };

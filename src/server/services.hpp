@@ -27,6 +27,7 @@ inline guard::LoginSettings login_settings_of(const Config& c) {
   s.lock_base_ms = c.login_lockout_base * 1000;
   s.lock_max_ms = std::max(c.login_lockout_max, c.login_lockout_base) * 1000;
   s.device_ttl_ms = c.login_device_ttl * 1000;
+  s.attempt_hold_ms = c.login_attempt_timeout * 1000;
   return s;
 }
 
@@ -36,7 +37,7 @@ struct Services {
         tokens(tokens::Settings::from(config), secrets.signing, secrets.encryption),
         oauth(oauth::Settings::from(config), secrets.encryption, tokens),
         ratelimit(config.key_prefix, policies_of(config)),
-        logins(login_settings_of(config), &unix_now_ms) {}
+        logins(login_settings_of(config)) {}
   sessions::Service sessions;
   tokens::Service tokens;
   oauth::Service oauth;

@@ -113,3 +113,28 @@ TEST_F(LoginsHttpTest, ParallelFailuresAreCountedExactly) {
   EXPECT_EQ(locked, 21) << "the 10th locked, and 20 arrived while locked";
   EXPECT_EQ(post("check", R"({"user_id":"zed","ip":"10.0.0.1"})").status, 429);
 }
+
+// Hardening 1 over HTTP: 100 real clients in parallel, each check -> failure when allowed,
+// against one account: at most login_max_failures of them reach the password check, and the
+// account ends locked.
+TEST_F(LoginsHttpTest, ParallelChecksCannotOutrunTheLock) {
+  srv = std::make_unique<TestServer>(rs, [](Config& c) { c.login_max_failures = 5; });
+  std::vector<std::future<int>> fs;
+  for (int i = 0; i < 100; ++i)
+    fs.push_back(std::async(std::launch::async, [this, i] {
+      std::string who = R"({"user_id":"victim","ip":"198.51.100.)" + std::to_string(i) + R"("})";
+      auto c = post("check", who);
+      if (c.status != 200) return c.status == 429 ? 0 : -1000;
+      auto f = post("failure", who);
+      return f.status == 200 ? 1 : -1000;
+    }));
+  int verified = 0;
+  for (auto& f : fs) verified += f.get();
+  EXPECT_EQ(verified, 5) << "reservations: failures plus attempts in flight never exceed the budget";
+  auto st = json_of(srv->get("/v1/users/victim/lockout")).as_object();
+  EXPECT_TRUE(st.at("locked").as_bool());
+  EXPECT_EQ(st.at("lockouts").as_int64(), 1);
+  auto locked = post("check", R"({"user_id":"victim","ip":"192.0.2.1"})");
+  EXPECT_EQ(locked.status, 429);
+  EXPECT_EQ(error_code(locked), "account_locked");
+}

@@ -79,6 +79,15 @@ class Connection {
                                                                    std::vector<std::string> keys,
                                                                    std::vector<std::string> args);
 
+  // Several scripts in one round trip, one reply each, in order. Calls answered NOSCRIPT did
+  // not run: only they are re-sent, behind a SCRIPT LOAD of their scripts.
+  struct ScriptCall {
+    std::string script;
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+  };
+  [[nodiscard]] boost::asio::awaitable<result<Replies>> evals(std::vector<ScriptCall> calls);
+
   ConnState state() const noexcept;
   bool ready() const noexcept { return state() == ConnState::ready; }
   // Why the last connect or handshake failed (empty when ready); no credentials.

@@ -42,80 +42,99 @@ Logins::Keys Logins::keys_of(const std::string& user_id, const std::string& ip, 
   return k;
 }
 
-awaitable<result<std::string>> Logins::trusted_device(redis::Connection& redis, const Keys& k) const {
-  if (k.device.empty()) co_return std::string();
-  redis::Request req;
-  req.begin(3).arg("HGET").arg(k.device).arg("uh");
-  auto r = co_await redis.exec(std::move(req), "login_device");
-  if (!r) co_return r.error();
-  if (r->size() != 1 || (*r)[0].is_error()) co_return err(errc::redis_error);
-  co_return (*r)[0].is_nil() || (*r)[0].str != k.user_hash ? std::string() : k.device;
+std::string Logins::now_arg() const { return clock_ ? std::to_string(clock_()) : std::string(); }
+
+namespace {
+using Call = redis::Connection::ScriptCall;
+// Built outside the coroutines (g++ 12 miscompiles string literals in braced temporaries there).
+Call call(const char* script, std::vector<std::string> keys, std::vector<std::string> args) {
+  return Call{script, std::move(keys), std::move(args)};
 }
+// A counter's check: {allowed, locked until, busy until, now, judged on the device}.
+struct Gate {
+  bool allowed = false;
+  std::int64_t locked_until = 0, busy_until = 0, now = 0;
+  bool device = false;
+};
+std::optional<Gate> gate_of(const redis::Reply& r) {
+  if (!r.is_array() || r.elements.size() != 5) return std::nullopt;
+  const auto& e = r.elements;
+  return Gate{int_of(e[0]) == 1, int_of(e[1]), int_of(e[2]), int_of(e[3]), int_of(e[4]) == 1};
+}
+}  // namespace
 
 awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::string user_id, std::string ip,
                                               std::string device_token) const {
   Keys k = keys_of(user_id, ip, device_token);
-  const std::int64_t now = clock_();
-  // One round trip: the account's lock, the IP's lock, and the device (when one is named).
-  redis::Request req;
-  req.begin(3).arg("HGET").arg(k.account).arg("lu");
-  req.begin(3).arg("HGET").arg(k.ip).arg("lu");
-  if (!k.device.empty()) req.begin(4).arg("HMGET").arg(k.device).arg("uh").arg("lu");
-  auto r = co_await redis.exec(std::move(req), "login_check");
+  const std::string now = now_arg();
+  // One round trip, two reservations: the account's (or the trusted device's) and the IP's.
+  std::vector<Call> calls;
+  calls.push_back(call("login_check", {k.account}, {now, std::to_string(s_.window_ms), std::to_string(s_.max_failures),
+                                                std::to_string(s_.attempt_hold_ms), k.user_hash}));
+  if (!k.device.empty()) calls[0].keys.push_back(k.device);
+  calls.push_back(call("login_check", {k.ip}, {now, std::to_string(s_.window_ms), std::to_string(s_.ip_max_failures),
+                                           std::to_string(s_.attempt_hold_ms), std::string()}));
+  auto r = co_await redis.evals(std::move(calls));
   if (!r) co_return r.error();
   for (const auto& x : *r)
     if (x.is_error()) co_return err(errc::redis_error);
-  if (r->size() != (k.device.empty() ? 2u : 3u)) co_return bad_reply("login_check");
-  std::int64_t account_lu = num((*r)[0]), ip_lu = num((*r)[1]);
-  if (!k.device.empty()) {
-    const auto& d = (*r)[2].elements;
-    // A trusted device is judged by its own lock, not the account's.
-    if (d.size() == 2 && !d[0].is_nil() && d[0].str == k.user_hash) account_lu = num(d[1]);
-  }
+  auto account = gate_of((*r)[0]), addr = gate_of((*r)[1]);
+  if (!account || !addr) co_return bad_reply("login_check");
   LoginVerdict v;
-  if (ip_lu > now) {
-    v.allowed = false;
+  if (account->allowed && addr->allowed) co_return v;
+  // One half refused: the other half's reservation is handed back at once.
+  if (account->allowed || addr->allowed) {
+    std::string key = addr->allowed ? k.ip : account->device ? k.device : k.account;
+    std::vector<Call> release;
+    release.push_back(call("login_release", {key}, {now}));
+    auto rel = co_await redis.evals(std::move(release));
+    if (!rel) co_return rel.error();
+  }
+  v.allowed = false;
+  const std::int64_t t = account->now;
+  auto until = [](const Gate& g) { return g.allowed ? 0 : g.locked_until ? g.locked_until : g.busy_until; };
+  std::int64_t au = until(*account), iu = until(*addr);
+  if (iu >= au) {
     v.ip_blocked = true;
-    v.locked_until_ms = ip_lu;
+    v.busy = addr->locked_until == 0;
+    v.locked_until_ms = iu;
+  } else {
+    v.busy = account->locked_until == 0;
+    v.locked_until_ms = au;
   }
-  if (account_lu > now && account_lu > v.locked_until_ms) {
-    v.allowed = false;
-    v.ip_blocked = false;
-    v.locked_until_ms = account_lu;
-  }
-  if (!v.allowed) v.retry_after_ms = v.locked_until_ms - now;
+  v.retry_after_ms = std::max<std::int64_t>(v.locked_until_ms - t, 1);
   co_return v;
 }
 
 awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::string user_id, std::string ip,
                                                  std::string device_token) const {
   Keys k = keys_of(user_id, ip, device_token);
-  auto device = co_await trusted_device(redis, k);
-  if (!device) co_return device.error();
-  const std::int64_t now = clock_();
-  const std::string counter = device->empty() ? k.account : *device;
-  std::vector<std::string> keys{counter};
-  std::vector<std::string> args{std::to_string(now), std::to_string(s_.window_ms), std::to_string(s_.max_failures),
-                                std::to_string(s_.lock_base_ms), std::to_string(s_.lock_max_ms),
-                                std::to_string(s_.memory_ms)};
-  auto r = co_await redis.eval("login_failure", std::move(keys), std::move(args));
+  const std::string now = now_arg();
+  // The account (or the trusted device) and the IP, which locks for one window whatever
+  // accounts it tries, in one round trip.
+  std::vector<Call> calls;
+  calls.push_back(call("login_failure", {k.account},
+                   {now, std::to_string(s_.window_ms), std::to_string(s_.max_failures), std::to_string(s_.lock_base_ms),
+                    std::to_string(s_.lock_max_ms), std::to_string(s_.memory_ms), k.user_hash}));
+  if (!k.device.empty()) calls[0].keys.push_back(k.device);
+  calls.push_back(call("login_failure", {k.ip},
+                   {now, std::to_string(s_.window_ms), std::to_string(s_.ip_max_failures), std::to_string(s_.window_ms),
+                    std::to_string(s_.window_ms), std::to_string(s_.window_ms), std::string()}));
+  auto r = co_await redis.evals(std::move(calls));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_array() || r->elements.size() != 3) co_return bad_reply("login_failure");
-  // The IP's counter: locks the address for one window, whatever accounts it tries.
-  std::vector<std::string> ip_keys{k.ip};
-  std::vector<std::string> ip_args{std::to_string(now), std::to_string(s_.window_ms), std::to_string(s_.ip_max_failures),
-                                   std::to_string(s_.window_ms), std::to_string(s_.window_ms), std::to_string(s_.window_ms)};
-  auto ri = co_await redis.eval("login_failure", std::move(ip_keys), std::move(ip_args));
-  if (!ri) co_return ri.error();
-  if (ri->is_error()) co_return err(errc::redis_error);
+  for (const auto& x : *r)
+    if (x.is_error()) co_return err(errc::redis_error);
+  const auto& a = (*r)[0];
+  if (!a.is_array() || a.elements.size() != 5) co_return bad_reply("login_failure");
+  const std::int64_t t = int_of(a.elements[3]);
+  const bool on_device = int_of(a.elements[4]) == 1;
   FailureResult out;
-  out.failures = int_of(r->elements[0]);
-  out.locked_until_ms = int_of(r->elements[1]);
-  out.locked = out.locked_until_ms > now;
-  out.retry_after_ms = out.locked ? out.locked_until_ms - now : 0;
+  out.failures = int_of(a.elements[0]);
+  out.locked_until_ms = int_of(a.elements[1]);
+  out.locked = out.locked_until_ms > t;
+  out.retry_after_ms = out.locked ? out.locked_until_ms - t : 0;
   // Logged by the account's hash (never its name), for audit (ASVS V7.1.3).
-  std::string who = (device->empty() ? "account " : "device of account ") + k.user_hash.substr(0, 8);
+  std::string who = (on_device ? "device of account " : "account ") + k.user_hash.substr(0, 8);
   if (out.locked && out.failures > 0)
     log::event(log::Level::warn, "login lockout: " + who + " locked for " + std::to_string(out.retry_after_ms / 1000) + " s");
   else if (!out.locked)
@@ -123,23 +142,21 @@ awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::
   co_return out;
 }
 
-awaitable<result<std::string>> Logins::success(redis::Connection& redis, std::string user_id,
+awaitable<result<std::string>> Logins::success(redis::Connection& redis, std::string user_id, std::string ip,
                                                std::string device_token) const {
-  Keys k = keys_of(user_id, "", device_token);
-  auto device = co_await trusted_device(redis, k);
-  if (!device) co_return device.error();
+  Keys k = keys_of(user_id, ip, device_token);
+  const std::string now = now_arg();
   std::string token = redis::new_handle(kDeviceVersion, k.slot);
   std::string key = s_.key_prefix + "ld:" + redis::slot_tag(k.slot) + ":" + crypto::sha256_base64url(token);
-  redis::Request req;
-  req.begin(4).arg("HDEL").arg(k.account).arg("c").arg("ws");
-  if (!device->empty()) req.begin(2).arg("DEL").arg(*device);  // the old token is replaced by the new one
-  req.push({"MULTI"});
-  req.begin(4).arg("HSET").arg(key).arg("uh").arg(k.user_hash);
-  req.begin(3).arg("PEXPIRE").arg(key).arg(std::to_string(s_.device_ttl_ms));
-  req.push({"EXEC"});
-  auto r = co_await redis.exec(std::move(req), "login_success");
+  std::vector<Call> calls;
+  // The old device token (when it is this user's) is replaced by the new one.
+  calls.push_back(call("login_success", {k.account, key}, {k.user_hash, std::to_string(s_.device_ttl_ms), now}));
+  if (!k.device.empty()) calls[0].keys.push_back(k.device);
+  calls.push_back(call("login_release", {k.ip}, {now}));
+  auto r = co_await redis.evals(std::move(calls));
   if (!r) co_return r.error();
-  if (r->empty() || r->back().is_error() || !r->back().is_array()) co_return err(errc::redis_error);
+  for (const auto& x : *r)
+    if (x.is_error()) co_return err(errc::redis_error);
   co_return token;
 }
 
@@ -147,11 +164,14 @@ awaitable<result<LockoutState>> Logins::state(redis::Connection& redis, std::str
   Keys k = keys_of(user_id, "", "");
   redis::Request req;
   req.begin(6).arg("HMGET").arg(k.account).arg("c").arg("ws").arg("n").arg("lu");
+  req.push({"TIME"});
   auto r = co_await redis.exec(std::move(req), "login_state");
   if (!r) co_return r.error();
-  if (r->size() != 1 || !(*r)[0].is_array() || (*r)[0].elements.size() != 4) co_return err(errc::redis_error);
+  if (r->size() != 2 || !(*r)[0].is_array() || (*r)[0].elements.size() != 4) co_return err(errc::redis_error);
   const auto& f = (*r)[0].elements;
-  const std::int64_t now = clock_();
+  const auto& time = (*r)[1].elements;
+  if (!clock_ && time.size() != 2) co_return bad_reply("TIME");
+  const std::int64_t now = clock_ ? clock_() : int_of(time[0]) * 1000 + int_of(time[1]) / 1000;
   LockoutState st;
   st.failures = num(f[1]) + s_.window_ms > now ? num(f[0]) : 0;
   st.lockouts = num(f[2]);

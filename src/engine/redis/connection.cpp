@@ -362,25 +362,68 @@ awaitable<result<Reply>> Connection::eval(std::string script, std::vector<std::s
   co_return std::move(r->back());
 }
 
+namespace {
+void add_evalsha(Request& r, const Script& s, const std::vector<std::string>& keys, const std::vector<std::string>& args) {
+  r.begin(3 + keys.size() + args.size()).arg("EVALSHA").arg(s.sha1);
+  char buf[24];
+  auto n = std::to_chars(buf, buf + sizeof buf, keys.size());
+  r.arg(std::string_view(buf, static_cast<std::size_t>(n.ptr - buf)));
+  for (const auto& k : keys) r.arg(k);
+  for (const auto& a : args) r.arg(a);
+}
+bool noscript(const Reply& r) { return r.is_error() && r.error_code() == "NOSCRIPT"; }
+}  // namespace
+
+awaitable<result<Replies>> Connection::evals(std::vector<ScriptCall> calls) {
+  auto impl = impl_;
+  std::vector<const Script*> found;
+  found.reserve(calls.size());
+  for (const auto& c : calls) {
+    const Script* s = impl->opts.scripts ? impl->opts.scripts->find(c.script) : nullptr;
+    if (!s) co_return make_error_code(errc::internal);
+    found.push_back(s);
+  }
+  if (calls.empty()) co_return Replies{};
+  Request req;
+  for (std::size_t i = 0; i < calls.size(); ++i) add_evalsha(req, *found[i], calls[i].keys, calls[i].args);
+  auto r = co_await impl->call(std::move(req), found[0]->op, false);
+  if (!r) co_return r.error();
+  if (r->size() != calls.size()) co_return make_error_code(errc::internal);
+  std::vector<std::size_t> again;
+  for (std::size_t i = 0; i < calls.size(); ++i)
+    if (noscript((*r)[i])) again.push_back(i);
+  if (again.empty()) co_return std::move(*r);
+
+  impl->log("info", "script cache lost (NOSCRIPT); reloading " + found[again[0]]->name);
+  Request retry;
+  std::vector<const Script*> loaded;
+  for (auto i : again)
+    if (std::find(loaded.begin(), loaded.end(), found[i]) == loaded.end()) {
+      loaded.push_back(found[i]);
+      retry.push({"SCRIPT", "LOAD", found[i]->source});
+    }
+  for (auto i : again) add_evalsha(retry, *found[i], calls[i].keys, calls[i].args);
+  auto r2 = co_await impl->call(std::move(retry), found[again[0]]->op, false);
+  if (!r2) co_return r2.error();
+  if (r2->size() != loaded.size() + again.size()) co_return make_error_code(errc::internal);
+  for (std::size_t j = 0; j < loaded.size(); ++j)
+    if ((*r2)[j].is_error()) co_return make_error_code(errc::redis_error);
+  for (std::size_t j = 0; j < again.size(); ++j) (*r)[again[j]] = std::move((*r2)[loaded.size() + j]);
+  co_return std::move(*r);
+}
+
 awaitable<result<Replies>> Connection::eval_after(Request before, std::string script, std::vector<std::string> keys,
                                                   std::vector<std::string> args) {
   auto impl = impl_;
   const Script* s = impl->opts.scripts ? impl->opts.scripts->find(script) : nullptr;
   if (!s) co_return make_error_code(errc::internal);
-  auto evalsha = [&](Request& r) {
-    r.begin(3 + keys.size() + args.size()).arg("EVALSHA").arg(s->sha1);
-    char buf[24];
-    auto n = std::to_chars(buf, buf + sizeof buf, keys.size());
-    r.arg(std::string_view(buf, static_cast<std::size_t>(n.ptr - buf)));
-    for (const auto& k : keys) r.arg(k);
-    for (const auto& a : args) r.arg(a);
-  };
+  auto evalsha = [&](Request& r) { add_evalsha(r, *s, keys, args); };
 
   Request first = before;
   evalsha(first);
   auto r = co_await impl->call(std::move(first), s->op, false);
   if (!r) co_return r.error();
-  if (!(r->back().is_error() && r->back().error_code() == "NOSCRIPT")) co_return std::move(*r);
+  if (!noscript(r->back())) co_return std::move(*r);
 
   impl->log("info", "script cache lost (NOSCRIPT); reloading " + s->name);
   std::size_t n_before = r->size() - 1;

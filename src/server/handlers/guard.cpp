@@ -134,7 +134,10 @@ awaitable<HttpResponse> login_check(RequestContext& ctx) {
   if (v->allowed) co_return HttpResponse::json(200, json::object{{"allowed", true}});
   std::int64_t retry = guard::ceil_seconds(v->retry_after_ms);
   json::object o{{"error", v->ip_blocked ? "rate_limited" : "account_locked"},
-                 {"error_description", v->ip_blocked ? "too many failed logins from this address" : "too many failed logins"},
+                 {"error_description", v->busy ? (v->ip_blocked ? "too many login attempts in progress from this address"
+                                                                : "too many login attempts in progress for this account")
+                                       : v->ip_blocked ? "too many failed logins from this address"
+                                                       : "too many failed logins"},
                  {"allowed", false},
                  {"retry_after", retry},
                  {"locked_until", guard::ceil_seconds(v->locked_until_ms)}};
@@ -160,7 +163,7 @@ awaitable<HttpResponse> login_success(RequestContext& ctx) {
   auto in = login_input(ctx);
   if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
   auto& q = std::get<LoginInput>(in);
-  auto t = co_await ctx.services.logins.success(ctx.redis, q.user_id, q.device_token);
+  auto t = co_await ctx.services.logins.success(ctx.redis, q.user_id, q.ip, q.device_token);
   if (!t) co_return engine_error(ctx, t.error());
   co_return HttpResponse::json(200, json::object{{"device_token", *t}});
 }

@@ -10,6 +10,7 @@
 #include "../../support/asio_run.hpp"
 #include "../../support/redis_server.hpp"
 
+#include <boost/asio/detached.hpp>
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -55,7 +56,7 @@ class LoginsTest : public ::testing::Test {
     return r ? *r : FailureResult{};
   }
   std::string succeed(const std::string& user, const std::string& device = "") {
-    auto r = test::run_awaitable(ioc, logins->success(*conn, user, device));
+    auto r = test::run_awaitable(ioc, logins->success(*conn, user, "10.0.0.1", device));
     EXPECT_TRUE(r);
     return r ? *r : std::string();
   }
@@ -199,4 +200,71 @@ TEST_F(LoginsTest, DefaultsAllowFarFewerThanOneHundredFailuresPerHour) {
   EXPECT_LE(attempts, 100);
   EXPECT_GE(attempts, 5) << "the owner is never locked out for good";
   std::cout << "failed attempts admitted in one hour with the defaults: " << attempts << "\n";
+}
+
+// Hardening 1: a check is a reservation. C = 100 attackers in parallel, each running
+// check -> (password verification) -> failure, reach the password check at most
+// `max_failures` times per lock cycle; over an hour of such waves with the defaults, no more
+// than the documented 30 verifications reach the account.
+TEST_F(LoginsTest, ParallelChecksReserveSlotsSoGuessesCannotOutrunTheLock) {
+  logins = std::make_unique<Logins>(LoginSettings{}, &fake_clock);  // 5 failures, 60 s doubling, 3600 s cap
+  const std::int64_t start = g_now;
+  int total = 0, waves = 0;
+  while (g_now < start + 3'600'000) {
+    int verified = 0, done = 0;
+    std::int64_t wait = 0;
+    for (int i = 0; i < 100; ++i) {
+      std::string ip = "198.51.100." + std::to_string(i);
+      asio::co_spawn(ioc, [&, ip]() -> asio::awaitable<void> {
+        auto v = co_await logins->check(*conn, "victim", ip, "");
+        if (v && v->allowed) {
+          ++verified;  // the backend would verify the password here: it is wrong
+          co_await logins->failure(*conn, "victim", ip, "");
+        } else if (v && (wait == 0 || v->retry_after_ms < wait)) {
+          wait = v->retry_after_ms;
+        }
+        ++done;
+      }, asio::detached);
+    }
+    ASSERT_TRUE(test::run_until(ioc, [&] { return done == 100; }));
+    EXPECT_LE(verified, 5) << "wave " << waves << ": at most max_failures verifications per lock cycle";
+    total += verified;
+    ++waves;
+    g_now += std::max<std::int64_t>(wait, 1);  // the attackers wait exactly as long as told
+  }
+  EXPECT_LE(total, 30) << "the hourly bound of docs/api.md under parallel attack";
+  EXPECT_GE(total, 5);
+  std::cout << "verifications in one hour with 100 parallel attackers: " << total << " in " << waves << " waves\n";
+}
+
+TEST_F(LoginsTest, ParallelChecksAcrossAccountsRespectTheIpBudget) {
+  int verified = 0, done = 0;
+  for (int i = 0; i < 100; ++i) {
+    asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
+      std::string user = "user-" + std::to_string(i);
+      auto v = co_await logins->check(*conn, user, "203.0.113.50", "");
+      if (v && v->allowed) {
+        ++verified;
+        co_await logins->failure(*conn, user, "203.0.113.50", "");
+      }
+      ++done;
+    }, asio::detached);
+  }
+  ASSERT_TRUE(test::run_until(ioc, [&] { return done == 100; }));
+  EXPECT_LE(verified, 10) << "ip_max_failures = 10 in this fixture";
+  EXPECT_TRUE(check("someone-else", "203.0.113.50").ip_blocked);
+}
+
+TEST_F(LoginsTest, AnUnreportedCheckHoldsItsSlotOnlyForTheAttemptTimeout) {
+  // Three checks, never reported (the backend crashed): the budget of 3 is in flight.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(check("ivan", "10.0.0." + std::to_string(i)).allowed);
+  auto v = check("ivan", "10.0.0.9");
+  EXPECT_FALSE(v.allowed);
+  EXPECT_TRUE(v.busy);
+  EXPECT_EQ(v.retry_after_ms, 10'000) << "until the newest reservation lapses";
+  g_now += 10'000;
+  EXPECT_TRUE(check("ivan", "10.0.0.9").allowed) << "lapsed reservations give the slots back";
+  // A success settles its reservation and the account starts over.
+  succeed("ivan");
+  EXPECT_TRUE(check("ivan", "10.0.0.9").allowed);
 }
