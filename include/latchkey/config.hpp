@@ -36,6 +36,7 @@ struct Config {
   std::string key_prefix = "lk:";
   std::vector<std::string> admin_api_keys;
   std::string secrets_dir = "/etc/latchkey/secrets";
+  bool secrets_allow_insecure_mode = false;
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;
   std::chrono::milliseconds read_timeout{10000};
@@ -88,6 +89,8 @@ struct Config {
   std::int64_t login_lockout_max = 3600;
   std::int64_t login_device_ttl = 2592000;
   std::int64_t login_attempt_timeout = 10;
+  std::int64_t login_ipv6_prefix = 64;
+  bool login_canonical_user_id = true;
 
   unsigned effective_threads() const noexcept;
 };

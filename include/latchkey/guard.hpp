@@ -24,6 +24,29 @@ class Connection;
 
 namespace latchkey::guard {
 
+// Identifiers as login protection and the throttles count them (src/engine/guard/identity.cpp).
+// An IP address in any spelling: IPv4 as dotted quad, IPv4-mapped IPv6 as IPv4, other IPv6
+// grouped by its first `ipv6_prefix` bits ("2001:db8::/64"); nullopt when `text` is not an
+// address (a zone index is dropped).
+std::optional<std::string> canonical_address(std::string_view text, int ipv6_prefix);
+// An account name as one spelling: Unicode NFKC case folding (NFKC_Casefold), surrounding
+// white space trimmed; nullopt when not UTF-8 or nothing is left.
+std::optional<std::string> canonical_account(std::string_view user_id);
+
+// Keyed digests of identifiers for Redis key names: HMAC-SHA-256(key, kind NUL id), 128 bits,
+// base64url. `kind` separates namespaces (no caller-chosen id can reach another kind's
+// counter); the key (DIR/identifiers.json) makes digests of guessable ids (every IPv4
+// address, a list of e-mail addresses) useless without it.
+class Identifiers {
+ public:
+  Identifiers() = default;
+  explicit Identifiers(std::string key) : key_(std::move(key)) {}
+  std::string of(std::string_view kind, std::string_view id) const;
+
+ private:
+  std::string key_;
+};
+
 enum class Algorithm : std::uint8_t { fixed_window, sliding_window, gcra };
 const char* algorithm_name(Algorithm a) noexcept;
 std::optional<Algorithm> algorithm_from_name(std::string_view s) noexcept;
@@ -68,21 +91,24 @@ struct Decision {
 
 class RateLimiter {
  public:
-  RateLimiter(std::string key_prefix, std::vector<Policy> policies)
-      : prefix_(std::move(key_prefix)), policies_(std::move(policies)) {}
+  RateLimiter(std::string key_prefix, std::vector<Policy> policies, Identifiers ids = Identifiers())
+      : prefix_(std::move(key_prefix)), policies_(std::move(policies)), ids_(std::move(ids)) {}
   // The named policy, or nullptr.
   const Policy* policy(std::string_view name) const noexcept {
     for (const auto& p : policies_)
       if (p.name == name) return &p;
     return nullptr;
   }
+  // `scope` names whose counter this is ("p:<policy>", "a" for ad-hoc limits, "oauth:<policy>"
+  // for the OAuth endpoints' throttle): a caller's key never reaches another scope's counter.
   // errc: invalid_request (check_limit), unavailable.
-  boost::asio::awaitable<result<Decision>> check(redis::Connection& redis, std::string key, Limit l,
+  boost::asio::awaitable<result<Decision>> check(redis::Connection& redis, std::string scope, std::string key, Limit l,
                                                  std::int64_t cost) const;
 
  private:
   std::string prefix_;
   std::vector<Policy> policies_;
+  Identifiers ids_;
 };
 
 }  // namespace latchkey::guard
@@ -115,6 +141,9 @@ struct LoginSettings {
   std::int64_t memory_ms = 86'400'000;   // how long the lockout count is remembered
   std::int64_t device_ttl_ms = 2'592'000'000;
   std::int64_t attempt_hold_ms = 10'000;  // how long an allowed check holds its slot unreported
+  int ipv6_prefix = 64;                    // IPv6 clients counted per network of this size
+  bool canonical_user_id = true;           // count NFKC-case-folded, trimmed account names
+  Identifiers ids;                         // keyed digests of accounts and addresses
 };
 
 struct LoginVerdict {
@@ -143,7 +172,8 @@ class Logins {
   using Clock = std::int64_t (*)();  // Unix time in ms; nullptr: Redis's clock (TIME)
   explicit Logins(LoginSettings s, Clock clock = nullptr);
   const LoginSettings& settings() const noexcept { return s_; }
-  // errc: unavailable (lockout fails closed).
+  // errc: invalid_request (`ip` not an address, `user_id` not valid UTF-8), unavailable (lockout
+  // fails closed).
   boost::asio::awaitable<result<LoginVerdict>> check(redis::Connection& redis, std::string user_id, std::string ip,
                                                      std::string device_token) const;
   boost::asio::awaitable<result<FailureResult>> failure(redis::Connection& redis, std::string user_id, std::string ip,
@@ -157,7 +187,8 @@ class Logins {
 
  private:
   struct Keys;
-  Keys keys_of(const std::string& user_id, const std::string& ip, const std::string& device_token) const;
+  // nullopt when `ip` (if not empty) is not an address or `user_id` has no canonical form.
+  std::optional<Keys> keys_of(const std::string& user_id, const std::string& ip, const std::string& device_token) const;
   std::string now_arg() const;
   LoginSettings s_;
   Clock clock_;

@@ -3,6 +3,10 @@
 // one that is not.
 //   DIR/encryption.json   AES-256-GCM ring (crypto/aead.hpp format), mode 0600
 //   DIR/signing.json      JWT signing ring (crypto/signing_ring.hpp format), mode 0600
+//   DIR/identifiers.json  HMAC key for the digests of IPs, account names and rate-limit keys in
+//                         Redis key names: {"key": base64url of 32 bytes}, mode 0600
+// DIR must be 0700 and every file 0600 (no group or other access): anything else refuses to
+// load unless `allow_insecure_mode`, which loads with a warning.
 #pragma once
 
 #include "latchkey/crypto/aead.hpp"
@@ -17,13 +21,18 @@ namespace latchkey {
 struct Secrets {
   crypto::KeyRing encryption;
   crypto::SigningRing signing;
+  std::string identifier_key;  // 32 raw bytes (empty in tests that build Secrets themselves)
 };
 
 inline constexpr const char* kEncryptionRingFile = "encryption.json";
 inline constexpr const char* kSigningRingFile = "signing.json";
+inline constexpr const char* kIdentifierKeyFile = "identifiers.json";
 
-// The secrets, or a message naming the missing or invalid file.
-std::variant<Secrets, std::string> load_secrets(const std::string& dir);
+// The secrets, or a message naming the missing, invalid or exposed file. With
+// `allow_insecure_mode`, group/other access to DIR or a file is a warning (appended to
+// `warnings`, one line each) instead of a refusal.
+std::variant<Secrets, std::string> load_secrets(const std::string& dir, bool allow_insecure_mode = false,
+                                                std::string* warnings = nullptr);
 
 // Creates DIR (0700) and each ring file that does not exist yet (0600); a new signing ring
 // holds one key of `signing_alg`. Never overwrites a ring. Returns an error message, or
@@ -35,5 +44,8 @@ std::optional<std::string> init_secrets(const std::string& dir, std::string* cre
 std::variant<crypto::SigningRing, std::string> load_signing_ring(const std::string& dir);
 // Replaces DIR/signing.json atomically (write to a temporary 0600 file, fsync, rename).
 std::optional<std::string> store_signing_ring(const std::string& dir, const crypto::SigningRing& ring);
+// Adds a fresh AES-256-GCM key to DIR/encryption.json (atomically, as above): it encrypts
+// from the next start; every older key still decrypts. Sets `kid`; returns an error or nothing.
+std::optional<std::string> add_encryption_key(const std::string& dir, std::string& kid);
 
 }  // namespace latchkey

@@ -45,6 +45,7 @@ int usage(std::FILE* out, int code) {
       "                                             stop a key signing; it verifies for SECONDS more (86400)\n"
       "  keys remove --dir DIR --kid KID            remove a signing key\n"
       "  keys list --dir DIR                        list signing keys (no secrets)\n"
+      "  keys add-encryption --dir DIR              add an AES-256-GCM data key (the newest encrypts, all decrypt)\n"
       "  clients add --redirect-uri URI [--redirect-uri URI ...] [--client-name N] [--grant-type G ...]\n"
       "              [--scope S] [--auth-method client_secret_basic|client_secret_post|none]\n"
       "  clients get ID | clients delete ID         OAuth clients (Redis and secrets as for serve)\n"
@@ -108,11 +109,13 @@ int serve(const std::vector<std::string>& args) {
     return 2;
   }
   Config cfg = std::get<Config>(std::move(loaded));
-  auto secrets = load_secrets(cfg.secrets_dir);
+  std::string exposed;
+  auto secrets = load_secrets(cfg.secrets_dir, cfg.secrets_allow_insecure_mode, &exposed);
   if (auto* err = std::get_if<std::string>(&secrets)) {
     std::cerr << "latchkey: refusing to start: " << *err << "\n";
     return 2;
   }
+  if (!exposed.empty()) std::cerr << "latchkey: WARNING: secrets are exposed (secrets_allow_insecure_mode=true):\n" << exposed;
   auto allowed = crypto::jws::AlgSet::parse(cfg.token_algorithms);
   for (const auto& k : std::get<Secrets>(secrets).signing.keys()) {
     if (!allowed || !allowed->contains(k.key.alg())) {
@@ -198,6 +201,7 @@ int keys_fail(const std::string& why) {
 // keys retire --dir DIR --kid KID [--in SECONDS]
 // keys remove --dir DIR --kid KID
 // keys list --dir DIR
+// keys add-encryption --dir DIR
 int keys(const std::vector<std::string>& args) {
   auto opts = args.empty() ? std::nullopt : key_options(args);
   if (!opts || !opts->count("dir")) return usage(stderr, 2);
@@ -210,6 +214,13 @@ int keys(const std::vector<std::string>& args) {
     std::string created;
     if (auto err = init_secrets(dir, &created, *alg)) return keys_fail(*err);
     std::cout << (created.empty() ? "key rings already present in " + dir + "\n" : "created:\n" + created);
+    return 0;
+  }
+  if (sub == "add-encryption") {
+    std::string kid;
+    if (auto e = add_encryption_key(dir, kid)) return keys_fail(*e);
+    std::cout << "added encryption key " << kid
+              << " (encrypts once servers restart; every older key still decrypts)\n";
     return 0;
   }
   auto loaded = load_signing_ring(dir);
@@ -315,7 +326,7 @@ int clients(const std::vector<std::string>& args) {
   auto loaded = load_config_from_process(config_args, environ);
   if (auto* e = std::get_if<ConfigError>(&loaded)) return keys_fail("configuration error: " + e->message);
   Config cfg = std::get<Config>(std::move(loaded));
-  auto secrets = load_secrets(cfg.secrets_dir);
+  auto secrets = load_secrets(cfg.secrets_dir, cfg.secrets_allow_insecure_mode);
   if (auto* e = std::get_if<std::string>(&secrets)) return keys_fail(*e);
   const auto& rings = std::get<Secrets>(secrets);
   tokens::Service token_service(tokens::Settings::from(cfg), rings.signing, rings.encryption);

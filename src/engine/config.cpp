@@ -152,7 +152,7 @@ const std::vector<Option>& options() {
          c.admin_api_keys = std::move(keys);
          return true;
        }},
-      {{"secrets_dir", "/etc/latchkey/secrets", "Directory of the key rings (`encryption.json`); create them with `latchkey keys init --dir DIR`.", false},
+      {{"secrets_dir", "/etc/latchkey/secrets", "Directory of the key rings (`encryption.json`, `signing.json`, `identifiers.json`); create them with `latchkey keys init --dir DIR`.", false},
        [](Config& c, const std::string& v, std::string& why) {
          if (v.empty()) {
            why = "must not be empty";
@@ -161,6 +161,8 @@ const std::vector<Option>& options() {
          c.secrets_dir = v;
          return true;
        }},
+      {{"secrets_allow_insecure_mode", "false", "Load key rings whose folder or files give group or other users access (with a loud warning) instead of refusing to start. The folder should be 0700 and each file 0600.", false},
+       bool_setter(&Config::secrets_allow_insecure_mode)},
       {{"max_body_bytes", "65536", "Largest request body accepted; larger bodies get 413 payload_too_large.", false},
        size_setter(&Config::max_body_bytes, 1024, 16 * 1024 * 1024)},
       {{"max_header_bytes", "8192", "Largest request line plus headers accepted; larger get 431.", false},
@@ -312,6 +314,10 @@ const std::vector<Option>& options() {
        seconds_setter(&Config::login_lockout_max, 1, 604800)},
       {{"login_attempt_timeout", "10", "A `logins/check` that answered allowed holds one of the account's (and the IP's) `login_max_failures` slots until its failure or success is reported, or this long (s); parallel guesses cannot outrun the lock.", false},
        seconds_setter(&Config::login_attempt_timeout, 1, 3600)},
+      {{"login_ipv6_prefix", "64", "IPv6 clients are counted per network of this many leading bits (an attacker owning a /64 has 2^64 addresses); IPv4-mapped IPv6 counts as IPv4.", false},
+       seconds_setter(&Config::login_ipv6_prefix, 32, 128)},
+      {{"login_canonical_user_id", "true", "Count failed logins per account name after Unicode NFKC case folding and trimming (`Bob@X`, `bob@x ` and `ｂｏｂ@ｘ` are one account); turn off only if your backend's user ids are case-sensitive and already canonical.", false},
+       bool_setter(&Config::login_canonical_user_id)},
       {{"login_device_ttl", "2592000", "Lifetime of a device token (issued at each successful login; lets that device keep logging in while its account is locked for others) (s).", false},
        seconds_setter(&Config::login_device_ttl, 60, 31536000)},
   };

@@ -6,7 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
+
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -45,6 +49,45 @@ std::optional<std::string> write_private(const fs::path& path, const std::string
   return std::nullopt;
 }
 
+// Group or other access to a secret (or its folder): a message, or nothing.
+std::optional<std::string> exposed(const fs::path& path, bool folder) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;  // reported as missing by the reader
+  if ((st.st_mode & 0077) == 0) return std::nullopt;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return std::string(folder ? "secrets folder '" : "secret '") + path.string() + "' has mode " + mode +
+         " (group or other users can read it): run chmod " + (folder ? "700" : "600") + " '" + path.string() + "'";
+}
+
+std::string generate_identifier_key() {
+  std::array<std::uint8_t, 32> k{};
+  crypto::random_bytes(k);
+  return "{\"key\":\"" + crypto::base64url_encode(crypto::bytes_view(k.data(), k.size())) + "\"}\n";
+}
+
+// The 32-byte key, or nullopt with `why`.
+std::optional<std::string> load_identifier_key(const std::string& dir, std::string& why) {
+  fs::path path = fs::path(dir) / kIdentifierKeyFile;
+  auto text = read_file(path);
+  if (!text) {
+    why = "identifier key '" + path.string() +
+           "' is missing or unreadable (create it with: latchkey keys init --dir " + dir +
+           "; it adds only the missing file. Upgrading: login counters and rate-limit counters start over once)";
+    return std::nullopt;
+  }
+  boost::system::error_code ec;
+  auto v = boost::json::parse(*text, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  const auto* k = o ? o->if_contains("key") : nullptr;
+  auto raw = k && k->is_string() ? crypto::base64url_decode(k->as_string()) : std::nullopt;
+  if (!raw || raw->size() != 32) {
+    why = "identifier key '" + path.string() + "' is invalid (expected {\"key\": base64url of 32 bytes})";
+    return std::nullopt;
+  }
+  return raw;
+}
+
 }  // namespace
 
 std::variant<crypto::SigningRing, std::string> load_signing_ring(const std::string& dir) {
@@ -57,7 +100,17 @@ std::variant<crypto::SigningRing, std::string> load_signing_ring(const std::stri
   return std::move(*ring);
 }
 
-std::variant<Secrets, std::string> load_secrets(const std::string& dir) {
+std::variant<Secrets, std::string> load_secrets(const std::string& dir, bool allow_insecure_mode,
+                                                std::string* warnings) {
+  std::vector<std::pair<fs::path, bool>> secrets{{fs::path(dir), true},
+                                                 {fs::path(dir) / kEncryptionRingFile, false},
+                                                 {fs::path(dir) / kSigningRingFile, false},
+                                                 {fs::path(dir) / kIdentifierKeyFile, false}};
+  for (const auto& [p, folder] : secrets)
+    if (auto why = exposed(p, folder)) {
+      if (!allow_insecure_mode) return *why + " (or set secrets_allow_insecure_mode=true to load it anyway)";
+      if (warnings) *warnings += *why + "\n";
+    }
   fs::path path = fs::path(dir) / kEncryptionRingFile;
   auto text = read_file(path);
   if (!text) return missing("encryption key ring", path, dir);
@@ -65,7 +118,10 @@ std::variant<Secrets, std::string> load_secrets(const std::string& dir) {
   if (!ring) return "encryption key ring '" + path.string() + "' is invalid (expected {\"keys\": [{\"kid\", \"key\": base64url of 32 bytes}]})";
   auto signing = load_signing_ring(dir);
   if (auto* why = std::get_if<std::string>(&signing)) return std::move(*why);
-  return Secrets{std::move(*ring), std::move(std::get<crypto::SigningRing>(signing))};
+  std::string why;
+  auto ids = load_identifier_key(dir, why);
+  if (!ids) return why;
+  return Secrets{std::move(*ring), std::move(std::get<crypto::SigningRing>(signing)), std::move(*ids)};
 }
 
 std::optional<std::string> init_secrets(const std::string& dir, std::string* created, crypto::jws::Alg signing_alg) {
@@ -73,12 +129,13 @@ std::optional<std::string> init_secrets(const std::string& dir, std::string* cre
   fs::create_directories(dir, ec);
   if (ec) return "cannot create '" + dir + "': " + ec.message();
   ::chmod(dir.c_str(), 0700);
-  const std::pair<const char*, bool> files[] = {{kEncryptionRingFile, true}, {kSigningRingFile, false}};
-  for (const auto& [name, encryption] : files) {
+  const char* files[] = {kEncryptionRingFile, kSigningRingFile, kIdentifierKeyFile};
+  for (const char* name : files) {
     fs::path path = fs::path(dir) / name;
     if (fs::exists(path)) continue;
-    std::string text = encryption ? crypto::KeyRing::generate().serialize()
-                                  : crypto::SigningRing::generate(signing_alg, unix_now()).serialize();
+    std::string text = name == kEncryptionRingFile ? crypto::KeyRing::generate().serialize()
+                       : name == kSigningRingFile  ? crypto::SigningRing::generate(signing_alg, unix_now()).serialize()
+                                                   : generate_identifier_key();
     if (auto e = write_private(path, text, false)) return e;
     if (created) *created += path.string() + "\n";
   }
@@ -87,6 +144,16 @@ std::optional<std::string> init_secrets(const std::string& dir, std::string* cre
 
 std::optional<std::string> store_signing_ring(const std::string& dir, const crypto::SigningRing& ring) {
   return write_private(fs::path(dir) / kSigningRingFile, ring.serialize(), true);
+}
+
+std::optional<std::string> add_encryption_key(const std::string& dir, std::string& kid) {
+  fs::path path = fs::path(dir) / kEncryptionRingFile;
+  auto text = read_file(path);
+  if (!text) return missing("encryption key ring", path, dir);
+  auto ring = crypto::KeyRing::parse(*text);
+  if (!ring) return "encryption key ring '" + path.string() + "' is invalid";
+  kid = ring->add();
+  return write_private(path, ring->serialize(), true);
 }
 
 }  // namespace latchkey

@@ -4,8 +4,12 @@
 #include "latchkey/crypto/primitives.hpp"
 
 #include "latchkey/config.hpp"
+#include "latchkey/utf8.hpp"
 
 #include <boost/json.hpp>
+
+#include <algorithm>
+#include <unordered_set>
 
 namespace latchkey::server {
 
@@ -184,7 +188,15 @@ std::optional<std::string> form_decode(std::string_view s) {
 }  // namespace
 
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body, std::string& why) {
+  // Bounded before anything is decoded: the count of '&' caps the parameters, and duplicates
+  // are found through a hash set (linear), so a hostile body costs one pass.
+  if (static_cast<std::size_t>(std::count(body.begin(), body.end(), '&')) >= kMaxFormParams) {
+    why = "too many parameters in the form body (at most " + std::to_string(kMaxFormParams) + ")";
+    return std::nullopt;
+  }
   std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(kMaxFormParams);  // never reallocates: the set below points into these names
+  std::unordered_set<std::string_view> seen;
   while (!body.empty()) {
     auto amp = body.find('&');
     std::string_view pair = body.substr(0, amp);
@@ -197,14 +209,16 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::
       why = "malformed percent-encoding in the form body";
       return std::nullopt;
     }
-    if (value->empty()) continue;  // RFC 6749 3.1: sent without a value = omitted
-    for (const auto& [n, v] : out) {
-      if (n == *name) {
-        why = "parameter '" + *name + "' is repeated";
-        return std::nullopt;
-      }
+    if (!valid_utf8(*name) || !valid_utf8(*value)) {
+      why = "the form body is not valid UTF-8";
+      return std::nullopt;
     }
+    if (value->empty()) continue;  // RFC 6749 3.1: sent without a value = omitted
     out.emplace_back(std::move(*name), std::move(*value));
+    if (!seen.insert(out.back().first).second) {
+      why = "parameter '" + out.back().first + "' is repeated";
+      return std::nullopt;
+    }
   }
   return out;
 }

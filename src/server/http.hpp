@@ -81,7 +81,9 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
 // An application/x-www-form-urlencoded body (RFC 6749 3.1, 3.2, Appendix B): name=value pairs
 // separated by '&', '+' meaning a space, percent-escapes decoded. Parameters sent without a
 // value are treated as omitted (dropped); a name sent twice is an error (RFC 6749 3.1), as is
-// a malformed escape. On error: nullopt and `why`.
+// a malformed escape, text that is not UTF-8, and more than kMaxFormParams parameters. On
+// error: nullopt and `why`.
+inline constexpr std::size_t kMaxFormParams = 32;
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body, std::string& why);
 
 // Client credentials from `Authorization: Basic ...` (RFC 6749 2.3.1: client id and secret are

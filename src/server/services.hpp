@@ -18,8 +18,11 @@ inline std::vector<guard::Policy> policies_of(const Config& c) {
   return guard::parse_policies(c.ratelimit_policies, why).value_or(std::vector<guard::Policy>{});
 }
 
-inline guard::LoginSettings login_settings_of(const Config& c) {
+inline guard::LoginSettings login_settings_of(const Config& c, const Secrets& secrets) {
   guard::LoginSettings s;
+  s.ids = guard::Identifiers(secrets.identifier_key);
+  s.ipv6_prefix = static_cast<int>(c.login_ipv6_prefix);
+  s.canonical_user_id = c.login_canonical_user_id;
   s.key_prefix = c.key_prefix;
   s.max_failures = c.login_max_failures;
   s.ip_max_failures = c.login_ip_max_failures;
@@ -36,8 +39,8 @@ struct Services {
       : sessions(sessions::Settings::from(config), secrets.encryption),
         tokens(tokens::Settings::from(config), secrets.signing, secrets.encryption),
         oauth(oauth::Settings::from(config), secrets.encryption, tokens),
-        ratelimit(config.key_prefix, policies_of(config)),
-        logins(login_settings_of(config)) {}
+        ratelimit(config.key_prefix, policies_of(config), guard::Identifiers(secrets.identifier_key)),
+        logins(login_settings_of(config, secrets)) {}
   sessions::Service sessions;
   tokens::Service tokens;
   oauth::Service oauth;

@@ -302,3 +302,73 @@ TEST(Cli, ClientsAddGetDeleteAgainstTheConfiguredRedis) {
   EXPECT_EQ(run({"clients", "frobnicate"}, env, &out, &err), 2);
   EXPECT_EQ(run({"clients", "get", "x"}, serve_env(dir, "redis://127.0.0.1:1/0", 1), &out, &err), 3) << "Redis down: " << err;
 }
+
+// Hardening 14: key rings readable by others refuse to load (or load with a loud warning when
+// the operator says so); a new data key is one command.
+TEST(Cli, Hardening14ExposedKeyRingsAreRefused) {
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::string err;
+  ::chmod((dir + "/encryption.json").c_str(), 0640);
+  EXPECT_EQ(run({"serve"}, serve_env(dir, "redis://127.0.0.1:1/0", 1), nullptr, &err), 2);
+  EXPECT_NE(err.find("encryption.json' has mode 0640"), std::string::npos) << err;
+  EXPECT_NE(err.find("chmod 600"), std::string::npos) << err;
+  ::chmod((dir + "/encryption.json").c_str(), 0600);
+  ::chmod(dir.c_str(), 0755);
+  EXPECT_EQ(run({"serve"}, serve_env(dir, "redis://127.0.0.1:1/0", 1), nullptr, &err), 2);
+  EXPECT_NE(err.find("secrets folder"), std::string::npos) << err;
+  EXPECT_NE(err.find("chmod 700"), std::string::npos) << err;
+  // The operator's explicit choice: it starts, and says so loudly.
+  RedisServer rs;
+  auto port = free_port();
+  auto env = serve_env(dir, rs.url(), port);
+  env["LATCHKEY_SECRETS_ALLOW_INSECURE_MODE"] = "true";
+  Process p({latchkey_binary(), "serve"}, env);
+  EXPECT_TRUE(wait_for_status(port, "/healthz", 200, 10s));
+  p.signal(SIGTERM);
+  p.wait(10s);
+  EXPECT_NE(p.err().find("WARNING: secrets are exposed"), std::string::npos) << p.err();
+}
+
+TEST(Cli, Hardening14KeysAddEncryptionAddsADataKey) {
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::string before = read_file(dir + "/encryption.json");
+  std::string out;
+  EXPECT_EQ(run({"keys", "add-encryption", "--dir", dir}, {}, &out), 0);
+  EXPECT_NE(out.find("added encryption key e"), std::string::npos) << out;
+  std::string after = read_file(dir + "/encryption.json");
+  auto kids = [](const std::string& s) {
+    std::size_t n = 0;
+    for (auto at = s.find("\"kid\""); at != std::string::npos; at = s.find("\"kid\"", at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(kids(before), 1u);
+  EXPECT_EQ(kids(after), 2u);
+  EXPECT_EQ(after.find(before.substr(before.find("\"key\""), 30)) != std::string::npos, true) << "the old key stays";
+  struct stat st{};
+  ASSERT_EQ(::stat((dir + "/encryption.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(run({"keys", "add-encryption", "--dir", d.path + "/none"}), 0);
+}
+
+// Hardening 15: the identifier key is a secret of its own; an existing deployment adds it with
+// `keys init`, which creates only what is missing.
+TEST(Cli, Hardening15IdentifierKeyIsRequiredAndKeysInitAddsIt) {
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::string ids = read_file(dir + "/identifiers.json");
+  EXPECT_NE(ids.find("\"key\""), std::string::npos);
+  struct stat st{};
+  ASSERT_EQ(::stat((dir + "/identifiers.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string ring = read_file(dir + "/encryption.json");
+  ::unlink((dir + "/identifiers.json").c_str());
+  std::string err;
+  EXPECT_EQ(run({"serve"}, serve_env(dir, "redis://127.0.0.1:1/0", 1), nullptr, &err), 2);
+  EXPECT_NE(err.find("identifiers.json"), std::string::npos) << err;
+  EXPECT_NE(err.find("keys init"), std::string::npos) << err;
+  EXPECT_EQ(run({"keys", "init", "--dir", dir}), 0);
+  EXPECT_NE(read_file(dir + "/identifiers.json"), ids) << "a fresh key";
+  EXPECT_EQ(read_file(dir + "/encryption.json"), ring) << "nothing else changes";
+}

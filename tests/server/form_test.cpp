@@ -59,3 +59,29 @@ TEST(BasicAuth, RejectsOtherSchemesAndMalformedValues) {
                           std::string("Basic YS1i_2M=") /* base64url alphabet */})
     EXPECT_FALSE(parse_basic(bad)) << bad;
 }
+
+// Hardening 4: a hostile form body costs one pass: the parameters are capped before any
+// decoding, and duplicates are found in linear time.
+TEST(Form, Hardening04ParameterCountIsCappedAndDuplicatesFoundLinearly) {
+  std::string why;
+  std::string many;
+  for (int i = 0; i < 10'800; ++i) many += "p" + std::to_string(i) + "=x&";
+  EXPECT_FALSE(parse_form(many, why));
+  EXPECT_NE(why.find("too many parameters"), std::string::npos) << why;
+  std::string ok;
+  for (std::size_t i = 0; i < kMaxFormParams; ++i) ok += (i ? "&p" : "p") + std::to_string(i) + "=x";
+  auto f = parse_form(ok, why);
+  ASSERT_TRUE(f) << why;
+  EXPECT_EQ(f->size(), kMaxFormParams);
+  EXPECT_FALSE(parse_form(ok + "&one=more", why));
+  std::string dup = "a=1&b=2&c=3&d=4&e=5&f=6&a=7";
+  EXPECT_FALSE(parse_form(dup, why));
+  EXPECT_NE(why.find("'a'"), std::string::npos);
+}
+
+TEST(Form, Hardening13ValuesMustBeUtf8) {
+  std::string why;
+  EXPECT_FALSE(parse_form("scope=%FF%FE", why));
+  EXPECT_FALSE(parse_form("%C0%AF=x", why));
+  EXPECT_TRUE(parse_form("scope=%C3%A9", why));
+}

@@ -3,6 +3,9 @@
 // (Lockout sequences with an injected clock: tests/engine/guard/logins_test.cpp.)
 #include "../support/test_server.hpp"
 
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/sessions.hpp"
+
 #include <gtest/gtest.h>
 
 #include <future>
@@ -137,4 +140,60 @@ TEST_F(LoginsHttpTest, ParallelChecksCannotOutrunTheLock) {
   auto locked = post("check", R"({"user_id":"victim","ip":"192.0.2.1"})");
   EXPECT_EQ(locked.status, 429);
   EXPECT_EQ(error_code(locked), "account_locked");
+}
+
+// Hardening 2: one account and one client address, whatever their spelling.
+TEST_F(LoginsHttpTest, AccountAndAddressVariantsShareOneBudget) {
+  srv = std::make_unique<TestServer>(rs, [](Config& c) {
+    c.login_max_failures = 3;
+    c.login_ip_max_failures = 3;
+  });
+  // Three spellings of bob from three addresses: one account, locked.
+  int n = 0;
+  for (const char* name : {"Bob@x", "BOB@X", "bob@x "}) {
+    auto r = post("failure", std::string(R"({"user_id":")") + name + R"(","ip":"192.0.2.)" + std::to_string(++n) + R"("})");
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  auto locked = post("check", R"({"user_id":"bob@x","ip":"192.0.2.99"})");
+  EXPECT_EQ(locked.status, 429) << "Bob@x, BOB@X and bob@x are one account";
+  EXPECT_EQ(error_code(locked), "account_locked");
+  EXPECT_EQ(json_of(srv->get("/v1/users/%EF%BD%82ob@X/lockout")).at("locked"), true) << "fullwidth b, too";
+  // Three spellings of one IPv4 client, and three addresses of one IPv6 /64: each one block.
+  for (const char* ip : {"203.0.113.9", "::ffff:203.0.113.9", "::FFFF:cb00:7109"})
+    ASSERT_EQ(post("failure", std::string(R"({"user_id":"u-)") + ip + R"(","ip":")" + ip + R"("})").status, 200);
+  auto v4 = post("check", R"({"user_id":"fresh","ip":"::ffff:203.0.113.9"})");
+  EXPECT_EQ(v4.status, 429);
+  EXPECT_EQ(error_code(v4), "rate_limited");
+  for (const char* ip : {"2001:db8::1", "2001:db8::2", "2001:DB8:0:0:ffff::3"})
+    ASSERT_EQ(post("failure", std::string(R"({"user_id":"v-)") + ip + R"(","ip":")" + ip + R"("})").status, 200);
+  EXPECT_EQ(post("check", R"({"user_id":"fresh","ip":"2001:db8::abcd"})").status, 429) << "the same /64";
+  EXPECT_EQ(post("check", R"({"user_id":"fresh","ip":"2001:db8:0:1::1"})").status, 200) << "the next /64";
+}
+
+TEST_F(LoginsHttpTest, NonAddressesAndNonTextNamesAreRefused) {
+  const std::string before = rs.dump_all();
+  for (const char* what : {"check", "failure", "success"}) {
+    for (const std::string body : {R"({"user_id":"a","ip":"alice"})", R"({"user_id":"a","ip":"10.0.0.1 "})",
+                                   R"({"user_id":"a","ip":"10.0.0.256"})", R"({"user_id":"a","ip":"[::1]"})",
+                                   R"({"user_id":"a","ip":"1.2.3.4/8"})", R"({"user_id":"   ","ip":"1.2.3.4"})"}) {
+      auto r = post(what, body);
+      EXPECT_EQ(r.status, 400) << what << " " << body << " -> " << r.body;
+      EXPECT_EQ(error_code(r), "invalid_request");
+    }
+  }
+  // Hardening 13: a path id that is not UTF-8 is refused, never echoed.
+  auto r = srv->get("/v1/users/%FF%FE/lockout");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NO_THROW(json_of(r));
+  EXPECT_EQ(rs.dump_all(), before);
+}
+
+// Hardening 15: Redis holds keyed digests, not SHA-256 of the address or the name.
+TEST_F(LoginsHttpTest, IdentifierDigestsAreKeyed) {
+  ASSERT_EQ(post("failure", R"({"user_id":"carol","ip":"198.51.100.7"})").status, 200);
+  auto keys = rs.command({"KEYS", "lk:l*"});
+  EXPECT_EQ(keys.find(crypto::sha256_base64url("198.51.100.7")), std::string::npos) << keys;
+  EXPECT_EQ(keys.find(crypto::sha256_base64url("198.51.100.7").substr(0, 22)), std::string::npos) << keys;
+  EXPECT_EQ(keys.find(sessions::user_hash("carol")), std::string::npos) << keys;
+  EXPECT_NE(keys.find("lk:lp:"), std::string::npos) << keys;
 }

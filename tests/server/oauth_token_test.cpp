@@ -660,3 +660,18 @@ TEST_F(OAuthTokenTest, TheRfcEndpointsCanBeThrottled) {
   EXPECT_EQ(count("ta"), 0);
   EXPECT_EQ(introspect(c, "x").status, 429);
 }
+
+// Hardening 6: the OAuth throttle's counters live in their own namespace: a caller of
+// /v1/ratelimit/check cannot exhaust (or reset) them with a key spelled like theirs.
+TEST_F(OAuthTokenTest, Hardening06TheOAuthThrottleSharesNoCounterWithCallerKeys) {
+  start([](Config& cfg) {
+    cfg.ratelimit_policies = "oauth:fixed_window:2/60";
+    cfg.oauth_ratelimit_policy = "oauth";
+  });
+  auto c = confidential();
+  for (int i = 0; i < 5; ++i)
+    srv->post("/v1/ratelimit/check", R"({"policy":"oauth","key":"oauth:127.0.0.1"})");
+  EXPECT_EQ(srv->post("/v1/ratelimit/check", R"({"policy":"oauth","key":"oauth:127.0.0.1"})").status, 429);
+  auto r = form("/oauth2/token", "grant_type=client_credentials", c);
+  EXPECT_EQ(r.status, 200) << "the caller's key did not reach the throttle of 127.0.0.1: " << r.body;
+}

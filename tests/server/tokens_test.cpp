@@ -449,7 +449,7 @@ TEST_F(TokensTest, UnreadableGrantIsInvalidAndLeavesTheFamilyIntact) {
   const std::string before = rs.dump_all();
   auto original = *secrets;
   srv.reset();
-  secrets = Secrets{crypto::KeyRing::generate(), original.signing};
+  secrets = Secrets{crypto::KeyRing::generate(), original.signing, std::string(32, 'k')};
   srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, secrets);
   auto r = refresh(t.refresh);
   EXPECT_EQ(r.status, 401) << r.body;
@@ -547,7 +547,7 @@ TEST_F(TokensTest, JwksPublishesPublicKeysOnlyWithCacheHeaders) {
   ring.add(jws::Alg::ES256, unix_now(), unix_now());
   ring.add(jws::Alg::RS256, unix_now(), unix_now());
   ring.add(jws::Alg::HS256, unix_now(), unix_now());
-  secrets = Secrets{crypto::KeyRing::generate(), ring};
+  secrets = Secrets{crypto::KeyRing::generate(), ring, std::string(32, 'k')};
   srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, secrets);
   auto r = srv->get("/.well-known/jwks.json", {{"Authorization", ""}});
   ASSERT_EQ(r.status, 200);
@@ -571,7 +571,7 @@ TEST_F(TokensTest, KeyRotationKeepsTokensInFlightValid) {
   srv.reset();
   auto ring = secrets->signing;
   ring.add(jws::Alg::ES256, unix_now(), unix_now());  // the new key signs from now on
-  secrets = Secrets{secrets->encryption, ring};
+  secrets = Secrets{secrets->encryption, ring, secrets->identifier_key};
   srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, secrets);
   EXPECT_EQ(verify(before.access).status, 200) << "signed by the old key, still in the ring";
   auto after = issue("mia");
@@ -582,7 +582,7 @@ TEST_F(TokensTest, KeyRotationKeepsTokensInFlightValid) {
   // A key published ahead of time does not sign yet.
   srv.reset();
   ring.add(jws::Alg::RS256, unix_now(), unix_now() + 3600);
-  secrets = Secrets{secrets->encryption, ring};
+  secrets = Secrets{secrets->encryption, ring, secrets->identifier_key};
   srv = std::make_unique<TestServer>(rs, nullptr, std::nullopt, secrets);
   auto later = issue("mia");
   h = json::parse(*crypto::base64url_decode(later.access.substr(0, later.access.find('.'))));

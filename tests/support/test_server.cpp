@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 Secrets test_secrets(std::optional<crypto::KeyRing> encryption, crypto::jws::Alg alg) {
   std::int64_t now = unix_now();
   return Secrets{encryption ? std::move(*encryption) : crypto::KeyRing::generate(),
-                 crypto::SigningRing::generate(alg, now)};
+                 crypto::SigningRing::generate(alg, now), crypto::random_token(24)};
 }
 
 Config test_config(const RedisServer& rs) {

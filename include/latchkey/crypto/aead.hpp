@@ -43,6 +43,9 @@ class KeyRing {
   [[nodiscard]] std::string serialize() const;
   // A ring with one fresh random key.
   [[nodiscard]] static KeyRing generate();
+  // Appends a fresh random key, which encrypts from now on (the older ones still decrypt);
+  // returns its kid. Rotate well before 2^32 encryptions under one key (random 96-bit IVs).
+  std::string add();
 
  private:
   explicit KeyRing(std::vector<AeadKey> keys) : keys_(std::move(keys)) {}

@@ -162,7 +162,8 @@ std::string KeyRing::serialize() const {
   return boost::json::serialize(boost::json::object{{"keys", std::move(arr)}}) + "\n";
 }
 
-KeyRing KeyRing::generate() {
+namespace {
+AeadKey fresh_key() {
   AeadKey k;
   // Short: the kid is stored in every ciphertext. 32 random bits keep a ring's ids distinct.
   std::array<std::uint8_t, 4> id{};
@@ -170,7 +171,17 @@ KeyRing KeyRing::generate() {
   k.kid = "e" + hex_encode(id);
   random_bytes(k.key);
   k.created_at = unix_now();
-  return KeyRing({std::move(k)});
+  return k;
+}
+}  // namespace
+
+KeyRing KeyRing::generate() { return KeyRing({fresh_key()}); }
+
+std::string KeyRing::add() {
+  AeadKey k = fresh_key();
+  while (find(k.kid)) k = fresh_key();
+  keys_.push_back(std::move(k));
+  return keys_.back().kid;
 }
 
 }  // namespace latchkey::crypto

@@ -5,7 +5,7 @@
 #include "latchkey/log.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
-#include "latchkey/sessions.hpp"
+#include "latchkey/utf8.hpp"
 #include "../script_results.hpp"
 
 namespace latchkey::guard {
@@ -21,22 +21,31 @@ std::int64_t num(const redis::Reply& r) { return r.is_nil() ? 0 : int_of(r); }
 }  // namespace
 
 struct Logins::Keys {
-  std::string user_hash;
+  std::string user_hash;  // Identifiers::of("account", canonical account name)
   std::uint16_t slot = 0;
   std::string account;  // <prefix>la:{T}:<user hash>
-  std::string ip;       // <prefix>lp:<sha256(ip)>
+  std::string ip;       // <prefix>lp:<Identifiers::of("ip", canonical address)>
   std::string device;   // <prefix>ld:{T}:<sha256(token)>, empty when no well-formed token of this user's slot
 };
 
 Logins::Logins(LoginSettings s, Clock clock) : s_(std::move(s)), clock_(clock) {}
 
-Logins::Keys Logins::keys_of(const std::string& user_id, const std::string& ip, const std::string& device_token) const {
+std::optional<Logins::Keys> Logins::keys_of(const std::string& user_id, const std::string& ip,
+                                            const std::string& device_token) const {
   Keys k;
-  k.user_hash = sessions::user_hash(user_id);
+  std::optional<std::string> account = s_.canonical_user_id ? canonical_account(user_id)
+                                        : valid_utf8(user_id) ? std::optional<std::string>(user_id)
+                                                              : std::nullopt;
+  if (!account) return std::nullopt;
+  k.user_hash = s_.ids.of("account", *account);
   k.slot = redis::key_slot(k.user_hash);
   const std::string& tag = redis::slot_tag(k.slot);
   k.account = s_.key_prefix + "la:" + tag + ":" + k.user_hash;
-  k.ip = s_.key_prefix + "lp:" + crypto::sha256_base64url(ip);
+  if (!ip.empty()) {
+    auto addr = canonical_address(ip, s_.ipv6_prefix);
+    if (!addr) return std::nullopt;
+    k.ip = s_.key_prefix + "lp:" + s_.ids.of("ip", *addr);
+  }
   auto slot = device_token.empty() ? std::nullopt : redis::handle_slot(device_token, kDeviceVersion);
   if (slot && *slot == k.slot) k.device = s_.key_prefix + "ld:" + tag + ":" + crypto::sha256_base64url(device_token);
   return k;
@@ -65,7 +74,10 @@ std::optional<Gate> gate_of(const redis::Reply& r) {
 
 awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::string user_id, std::string ip,
                                               std::string device_token) const {
-  Keys k = keys_of(user_id, ip, device_token);
+  auto keys = keys_of(user_id, ip, device_token);
+  if (!keys) co_return err(errc::invalid_request);
+  if (keys->ip.empty()) co_return err(errc::invalid_request);
+  const Keys& k = *keys;
   const std::string now = now_arg();
   // One round trip, two reservations: the account's (or the trusted device's) and the IP's.
   std::vector<Call> calls;
@@ -108,7 +120,10 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
 
 awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::string user_id, std::string ip,
                                                  std::string device_token) const {
-  Keys k = keys_of(user_id, ip, device_token);
+  auto keys = keys_of(user_id, ip, device_token);
+  if (!keys) co_return err(errc::invalid_request);
+  if (keys->ip.empty()) co_return err(errc::invalid_request);
+  const Keys& k = *keys;
   const std::string now = now_arg();
   // The account (or the trusted device) and the IP, which locks for one window whatever
   // accounts it tries, in one round trip.
@@ -144,7 +159,9 @@ awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::
 
 awaitable<result<std::string>> Logins::success(redis::Connection& redis, std::string user_id, std::string ip,
                                                std::string device_token) const {
-  Keys k = keys_of(user_id, ip, device_token);
+  auto keys = keys_of(user_id, ip, device_token);
+  if (!keys) co_return err(errc::invalid_request);
+  const Keys& k = *keys;
   const std::string now = now_arg();
   std::string token = redis::new_handle(kDeviceVersion, k.slot);
   std::string key = s_.key_prefix + "ld:" + redis::slot_tag(k.slot) + ":" + crypto::sha256_base64url(token);
@@ -152,7 +169,7 @@ awaitable<result<std::string>> Logins::success(redis::Connection& redis, std::st
   // The old device token (when it is this user's) is replaced by the new one.
   calls.push_back(call("login_success", {k.account, key}, {k.user_hash, std::to_string(s_.device_ttl_ms), now}));
   if (!k.device.empty()) calls[0].keys.push_back(k.device);
-  calls.push_back(call("login_release", {k.ip}, {now}));
+  if (!k.ip.empty()) calls.push_back(call("login_release", {k.ip}, {now}));
   auto r = co_await redis.evals(std::move(calls));
   if (!r) co_return r.error();
   for (const auto& x : *r)
@@ -161,7 +178,9 @@ awaitable<result<std::string>> Logins::success(redis::Connection& redis, std::st
 }
 
 awaitable<result<LockoutState>> Logins::state(redis::Connection& redis, std::string user_id) const {
-  Keys k = keys_of(user_id, "", "");
+  auto keys = keys_of(user_id, "", "");
+  if (!keys) co_return err(errc::invalid_request);
+  const Keys& k = *keys;
   redis::Request req;
   req.begin(6).arg("HMGET").arg(k.account).arg("c").arg("ws").arg("n").arg("lu");
   req.push({"TIME"});
@@ -180,7 +199,9 @@ awaitable<result<LockoutState>> Logins::state(redis::Connection& redis, std::str
 }
 
 awaitable<result<void>> Logins::unlock(redis::Connection& redis, std::string user_id) const {
-  Keys k = keys_of(user_id, "", "");
+  auto keys = keys_of(user_id, "", "");
+  if (!keys) co_return err(errc::invalid_request);
+  const Keys& k = *keys;
   redis::Request req;
   req.begin(2).arg("DEL").arg(k.account);
   auto r = co_await redis.exec(std::move(req), "login_unlock");

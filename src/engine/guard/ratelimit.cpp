@@ -1,7 +1,6 @@
 // Rate limits: argument checks and the call of lua/ratelimit_<algorithm>.lua.
 #include "latchkey/guard.hpp"
 
-#include "latchkey/crypto/primitives.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "../script_results.hpp"
 
@@ -12,13 +11,13 @@ using detail::bad_reply;
 using detail::err;
 using detail::int_of;
 
-awaitable<result<Decision>> RateLimiter::check(redis::Connection& redis, std::string key, Limit l,
+awaitable<result<Decision>> RateLimiter::check(redis::Connection& redis, std::string scope, std::string key, Limit l,
                                                std::int64_t cost) const {
   if (check_limit(l, cost)) co_return err(errc::invalid_request);
   static constexpr const char* kScript[] = {"ratelimit_fixed_window", "ratelimit_sliding_window", "ratelimit_gcra"};
   static constexpr const char* kKind[] = {"rl:f:", "rl:s:", "rl:g:"};
   auto i = static_cast<std::size_t>(l.algorithm);
-  std::vector<std::string> keys{prefix_ + kKind[i] + crypto::sha256_base64url(key)};
+  std::vector<std::string> keys{prefix_ + kKind[i] + ids_.of(scope, key)};
   std::vector<std::string> args{std::to_string(l.limit), std::to_string(l.window_ms), std::to_string(cost)};
   if (l.algorithm == Algorithm::gcra) args.push_back(std::to_string(l.burst == 0 ? l.limit : l.burst));
   auto r = co_await redis.eval(kScript[i], std::move(keys), std::move(args));

@@ -180,7 +180,7 @@ awaitable<result<IssuedCode>> Service::authorize(redis::Connection& redis, Autho
   };
   // Errors the backend or the client itself must see: never redirected (RFC 6749 4.1.2.1,
   // RFC 9700 2.1: no open redirector).
-  if (!sessions::valid_user_id(q.user_id)) co_return fail("invalid_request", "user_id must be 1-256 bytes without control characters");
+  if (!sessions::valid_user_id(q.user_id)) co_return fail("invalid_request", "user_id must be 1-256 bytes of UTF-8 without control characters");
   if (q.client_id.empty()) co_return fail("invalid_request", "client_id is required");
   auto c = co_await client(redis, q.client_id);
   if (!c) {

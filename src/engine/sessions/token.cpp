@@ -3,6 +3,7 @@
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "latchkey/sessions.hpp"
+#include "latchkey/utf8.hpp"
 
 namespace latchkey::sessions {
 namespace {
@@ -39,7 +40,7 @@ bool valid_user_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > 256) return false;
   for (unsigned char c : id)
     if (c < 0x20 || c == 0x7f) return false;
-  return true;
+  return valid_utf8(id);  // echoed in JSON answers: never bytes that are not text
 }
 
 std::uint16_t user_slot(std::string_view user_id) { return redis::key_slot(user_hash(user_id)); }

@@ -22,11 +22,11 @@ std::variant<boost::json::object, HttpResponse> read_body(const RequestContext& 
                                                           std::initializer_list<std::string_view> allowed,
                                                           boost::json::storage_ptr storage = {});
 
-// A user id: 1-256 bytes without control characters.
+// A user id: 1-256 bytes of UTF-8 without control characters.
 bool valid_user_id(std::string_view id);
 // The percent-decoded {user_id} path parameter, when valid.
 std::optional<std::string> user_param(const RequestContext& ctx);
 inline constexpr const char* kBadUserParam =
-    "user_id must be 1-256 bytes without control characters (percent-encoded in the path)";
+    "user_id must be 1-256 bytes of UTF-8 without control characters (percent-encoded in the path)";
 
 }  // namespace latchkey::server::handlers

@@ -69,10 +69,8 @@ awaitable<HttpResponse> check(RequestContext& ctx) {
   if (auto why = guard::check_limit(l, cost)) co_return bad(ctx, *why);
   const std::string name = policy ? policy->name : "adhoc";
   // Policies and ad-hoc limits never share a counter.
-  std::string counter = policy ? "p:" + name + ":" : "a:";
-  counter += key->as_string();
-
-  auto d = co_await ctx.services.ratelimit.check(ctx.redis, std::move(counter), l, cost);
+  std::string scope = policy ? "p:" + name : "a";
+  auto d = co_await ctx.services.ratelimit.check(ctx.redis, std::move(scope), std::string(key->as_string()), l, cost);
   if (!d) {
     bool down = d.error() != make_error_code(errc::invalid_request) && d.error() != make_error_code(errc::internal);
     if (!(down && policy && policy->fail_open)) co_return engine_error(ctx, d.error());
@@ -111,11 +109,13 @@ std::variant<LoginInput, HttpResponse> login_input(RequestContext& ctx) {
   LoginInput in;
   const auto* u = body.if_contains("user_id");
   if (!u || !u->is_string() || !valid_user_id(u->as_string()))
-    return bad(ctx, "user_id is required: 1-256 bytes without control characters");
+    return bad(ctx, "user_id is required: 1-256 bytes of UTF-8 without control characters");
   in.user_id = std::string(u->as_string());
+  if (ctx.services.logins.settings().canonical_user_id && !guard::canonical_account(in.user_id))
+    return bad(ctx, "user_id must not be blank");
   const auto* ip = body.if_contains("ip");
-  if (!ip || !ip->is_string() || ip->as_string().empty() || ip->as_string().size() > 64)
-    return bad(ctx, "ip is required: a string of 1-64 bytes");
+  if (!ip || !ip->is_string() || !guard::canonical_address(ip->as_string(), ctx.services.logins.settings().ipv6_prefix))
+    return bad(ctx, "ip is required: an IPv4 or IPv6 address");
   in.ip = std::string(ip->as_string());
   if (const auto* d = body.if_contains("device_token")) {
     if (!d->is_string() || d->as_string().size() > 128) return bad(ctx, "device_token must be a string (at most 128 bytes)");

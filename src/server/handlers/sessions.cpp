@@ -127,7 +127,7 @@ awaitable<HttpResponse> create(RequestContext& ctx) {
 
   const auto* uid = body.if_contains("user_id");
   if (!uid || !uid->is_string()) co_return bad(ctx, "user_id is required and must be a string");
-  if (!valid_user_id(uid->as_string())) co_return bad(ctx, "user_id must be 1-256 bytes without control characters");
+  if (!valid_user_id(uid->as_string())) co_return bad(ctx, "user_id must be 1-256 bytes of UTF-8 without control characters");
   req.user_id = std::string(uid->as_string());
 
   if (const auto* d = body.if_contains("data")) {

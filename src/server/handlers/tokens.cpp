@@ -19,7 +19,7 @@ namespace {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-// An audience follows the user-id rules: 1-256 bytes without control characters.
+// An audience follows the user-id rules: 1-256 bytes of UTF-8 without control characters.
 bool valid_audience(std::string_view a) { return valid_user_id(a); }
 
 // Token responses carry credentials: never cached (RFC 6749 5.1).
@@ -47,7 +47,7 @@ awaitable<HttpResponse> issue(RequestContext& ctx) {
   tokens::Grant g;
   const auto* uid = body.if_contains("user_id");
   if (!uid || !uid->is_string()) co_return bad(ctx, "user_id is required and must be a string");
-  if (!valid_user_id(uid->as_string())) co_return bad(ctx, "user_id must be 1-256 bytes without control characters");
+  if (!valid_user_id(uid->as_string())) co_return bad(ctx, "user_id must be 1-256 bytes of UTF-8 without control characters");
   g.user_id = std::string(uid->as_string());
   if (const auto* c = body.if_contains("claims")) {
     if (!c->is_object()) co_return bad(ctx, "claims must be an object");
@@ -66,7 +66,7 @@ awaitable<HttpResponse> issue(RequestContext& ctx) {
   }
   if (const auto* a = body.if_contains("audience")) {
     if (!a->is_string() || !valid_audience(a->as_string()))
-      co_return bad(ctx, "audience must be a string of 1-256 bytes without control characters");
+      co_return bad(ctx, "audience must be a string of 1-256 bytes of UTF-8 without control characters");
     g.audience = std::string(a->as_string());
   }
   auto out = co_await ctx.services.tokens.issue(ctx.redis, std::move(g));
@@ -87,7 +87,7 @@ awaitable<HttpResponse> verify(RequestContext& ctx) {
   std::string audience;
   if (const auto* a = body.if_contains("audience")) {
     if (!a->is_string() || !valid_audience(a->as_string()))
-      co_return bad(ctx, "audience must be a string of 1-256 bytes without control characters");
+      co_return bad(ctx, "audience must be a string of 1-256 bytes of UTF-8 without control characters");
     audience = std::string(a->as_string());
   }
   auto c = co_await ctx.services.tokens.verify(ctx.redis, std::move(std::get<std::string>(token)), std::move(audience));

@@ -96,3 +96,21 @@ TEST(KeyRing, SerializeParseRoundTrip) {
   EXPECT_FALSE(KeyRing::parse("{\"keys\":[]}"));
   EXPECT_FALSE(KeyRing::parse("{\"keys\":[{\"kid\":\"a\",\"key\":\"c2hvcnQ\"}]}"));  // 5 bytes
 }
+
+// Hardening 14: a data key added to the ring encrypts from then on; the older keys decrypt.
+TEST(KeyRing, AddedKeyEncryptsAndOldCiphertextsStillDecrypt) {
+  auto ring = KeyRing::generate();
+  std::string old_kid = ring.active().kid;
+  std::string c1 = ring.encrypt("secret", "ctx");
+  std::string kid = ring.add();
+  EXPECT_NE(kid, old_kid);
+  EXPECT_EQ(ring.active().kid, kid);
+  EXPECT_EQ(ring.keys().size(), 2u);
+  auto d1 = ring.decrypt(c1, "ctx");
+  ASSERT_TRUE(d1);
+  EXPECT_EQ(*d1, "secret");
+  auto reparsed = KeyRing::parse(ring.serialize());
+  ASSERT_TRUE(reparsed);
+  EXPECT_EQ(reparsed->active().kid, kid);
+  EXPECT_TRUE(reparsed->decrypt(c1, "ctx"));
+}

@@ -1,0 +1,65 @@
+// Who login protection and the throttles count: client addresses parsed and grouped, account
+// names folded to one spelling, and both keyed into Redis through an HMAC (never in clear, and
+// not reversible by hashing every IPv4 address or a list of e-mail addresses).
+#include "latchkey/guard.hpp"
+
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/utf8.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+
+#include <algorithm>
+
+namespace latchkey::guard {
+
+std::optional<std::string> canonical_address(std::string_view text, int ipv6_prefix) {
+  if (text.empty() || text.size() > 64) return std::nullopt;
+  // A zone index (fe80::1%eth0) names a link of the sender, not a different client.
+  std::string s(text.substr(0, text.find('%')));
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(s, ec);
+  if (ec) return std::nullopt;
+  if (a.is_v4()) return a.to_v4().to_string();
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  int prefix = std::clamp(ipv6_prefix, 0, 128);
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(prefix - 8 * i, 0, 8);
+    bytes[static_cast<std::size_t>(i)] &= static_cast<unsigned char>(0xff00 >> keep);
+  }
+  return boost::asio::ip::address_v6(bytes).to_string() + "/" + std::to_string(prefix);
+}
+
+std::optional<std::string> canonical_account(std::string_view user_id) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* fold = icu::Normalizer2::getNFKCCasefoldInstance(status);
+  if (U_FAILURE(status)) return std::nullopt;
+  if (!valid_utf8(user_id)) return std::nullopt;
+  icu::UnicodeString in = icu::UnicodeString::fromUTF8(icu::StringPiece(user_id.data(), static_cast<int32_t>(user_id.size())));
+  icu::UnicodeString out = fold->normalize(in, status);
+  if (U_FAILURE(status)) return std::nullopt;
+  // Trim Unicode white space (after folding: NFKC maps the exotic spaces to U+0020).
+  int32_t b = 0, e = out.length();
+  while (b < e && u_isUWhiteSpace(out.char32At(b))) b = out.moveIndex32(b, 1);
+  while (e > b && u_isUWhiteSpace(out.char32At(out.moveIndex32(e, -1)))) e = out.moveIndex32(e, -1);
+  if (b == e) return std::nullopt;
+  std::string utf8;
+  out.tempSubStringBetween(b, e).toUTF8String(utf8);
+  return utf8;
+}
+
+std::string Identifiers::of(std::string_view kind, std::string_view id) const {
+  std::string data;
+  data.reserve(kind.size() + 1 + id.size());
+  data.append(kind).push_back('\0');
+  data.append(id);
+  auto mac = crypto::hmac_sha256(crypto::as_bytes(key_), crypto::as_bytes(data));
+  return crypto::base64url_encode(crypto::bytes_view(mac.data(), 16));
+}
+
+}  // namespace latchkey::guard
