@@ -4,6 +4,7 @@
 #include "latchkey/crypto/primitives.hpp"
 
 #include "latchkey/config.hpp"
+#include "latchkey/json_names.hpp"
 #include "latchkey/utf8.hpp"
 
 #include <boost/json.hpp>
@@ -173,6 +174,11 @@ result<boost::json::object> parse_json_object(const HttpRequest& req, std::strin
   }
   if (!v.is_object()) {
     why = "the JSON body must be an object";
+    return make_error_code(errc::invalid_request);
+  }
+  // Two "user_id"s: the last would win here, the first in another reader. Refused.
+  if (detail::json_has_duplicate_names(req.body)) {
+    why = "a member name is repeated in the JSON body";
     return make_error_code(errc::invalid_request);
   }
   return std::move(v.as_object());

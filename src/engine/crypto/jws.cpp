@@ -1,5 +1,6 @@
 // JWS compact serialization on OpenSSL 3 (EVP for the asymmetric algorithms, the prepared
 // HMAC of primitives.cpp for HS256).
+#include "latchkey/json_names.hpp"
 #include "latchkey/crypto/jws.hpp"
 
 #include <boost/json/parse.hpp>
@@ -439,8 +440,8 @@ std::string Key::private_material() const {
 
 namespace {
 
-// Decodes one segment to a JSON object. Boost.JSON rejects invalid UTF-8 and, for duplicate
-// member names, keeps the last one (allowed by RFC 7515 4).
+// Decodes one segment to a JSON object. Boost.JSON rejects invalid UTF-8; duplicate member
+// names, which it would resolve to the last one, are refused (RFC 7515 4, RFC 7519 4).
 // One parser per thread, reused: constructing a parser per token costs more than parsing.
 std::optional<json::object> json_object(std::string_view text, const json::storage_ptr& sp) {
   static thread_local json::parser parser = [] {
@@ -457,6 +458,7 @@ std::optional<json::object> json_object(std::string_view text, const json::stora
   }
   json::value v = parser.release();
   if (!v.is_object()) return std::nullopt;
+  if (detail::json_has_duplicate_names(text)) return std::nullopt;
   return std::move(v.as_object());
 }
 

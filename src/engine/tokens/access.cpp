@@ -1,5 +1,6 @@
 // Access tokens, the pure part: minting and local verification (no I/O; also built into the
 // fuzzing targets).
+#include "latchkey/json_names.hpp"
 #include "latchkey/config.hpp"
 #include "latchkey/tokens.hpp"
 
@@ -82,12 +83,13 @@ class ClaimsReader {
   bool on_object_begin(boost::system::error_code&) {
     if (depth_ == 0) claims.object = true;
     else value_is_other();
+    names_.begin();
     ++depth_;
     return depth_ <= 16;
   }
   bool on_object_end(std::size_t, boost::system::error_code&) {
     --depth_;
-    return true;
+    return names_.end();  // a repeated member name refuses the token (RFC 7519 4)
   }
   bool on_array_begin(boost::system::error_code&) {
     if (depth_ == 1 && key_ == Key::aud) {
@@ -106,13 +108,13 @@ class ClaimsReader {
     return true;
   }
   bool on_key_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
-    if (depth_ == 1) buf_.append(s.data(), s.size());
+    buf_.append(s.data(), s.size());
     return true;
   }
   bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code&) {
-    if (depth_ != 1) return true;
     buf_.append(s.data(), s.size());
-    key_ = key_of(buf_);
+    names_.name(buf_);
+    if (depth_ == 1) key_ = key_of(buf_);
     buf_.clear();
     return true;
   }
@@ -124,7 +126,7 @@ class ClaimsReader {
     if (!wanted_string()) return true;
     buf_.append(s.data(), s.size());
     if (in_aud_ && depth_ == 2) {
-      claims.aud.push_back(std::move(buf_));
+      if (claims.aud_state == State::ok) claims.aud.push_back(std::move(buf_));
     } else if (depth_ == 1) {
       if (key_ == Key::aud) {
         claims.aud_state = State::ok;
@@ -187,15 +189,20 @@ class ClaimsReader {
       default: return nullptr;
     }
   }
-  // A top-level member of a type its claim does not allow.
+  // A top-level member of a type its claim does not allow; or a member of the aud array that
+  // is not a string (RFC 7519 4.1.3: the claim is then malformed).
   void value_is_other() {
+    if (in_aud_ && depth_ == 2) claims.aud_state = State::bad;
     if (depth_ != 1) return;
     if (Str* t = str_target()) t->state = State::bad;
     if (Int* i = int_target()) i->state = State::bad;
     if (key_ == Key::aud) claims.aud_state = State::bad;
   }
   bool on_integer(bool fits, std::int64_t v) {
-    if (depth_ != 1) return true;
+    if (depth_ != 1) {
+      value_is_other();
+      return true;
+    }
     if (Int* i = int_target()) {
       i->state = fits ? State::ok : State::bad;
       i->value = v;
@@ -209,6 +216,7 @@ class ClaimsReader {
   Key key_ = Key::other;
   bool in_aud_ = false;
   std::string buf_;
+  detail::DuplicateNames names_;
 };
 
 std::optional<ClaimsReader::Claims> read_claims(std::string_view payload) {

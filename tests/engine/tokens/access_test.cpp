@@ -76,3 +76,46 @@ TEST(AccessTokens, ReservedClaimNames) {
     EXPECT_TRUE(tokens::reserved_claim(n)) << n;
   for (const char* n : {"role", "tenant", "ISS", "http://example.com/is_root", ""}) EXPECT_FALSE(tokens::reserved_claim(n)) << n;
 }
+
+namespace {
+// A token with a hand-written payload, signed by the ring's key (header as latchkey writes it).
+std::string signed_token(const crypto::SigningRing& ring, const std::string& payload,
+                         const std::string& header_extra = "") {
+  const auto& key = ring.signer(kT);
+  std::string header = R"({"alg":")" + std::string(jws::alg_name(key.alg())) + R"(","kid":")" + key.kid() +
+                       R"(","typ":"at+jwt")" + header_extra + "}";
+  return jws::sign_compact(key, header, payload);
+}
+std::string claims(const tokens::Settings& s, const std::string& aud_and_more) {
+  return R"({"iss":")" + s.issuer + R"(","sub":"alice","jti":"j1","iat":)" + std::to_string(kT) + R"(,"exp":)" +
+         std::to_string(kT + 60) + aud_and_more + "}";
+}
+}  // namespace
+
+// Hardening 16: RFC 7519 4.1.3: aud is a string or an array of strings; anything else in the
+// array makes the claim (and the token) malformed, whichever member matches.
+TEST(AccessTokens, Hardening16AudArrayWithANonStringMemberIsRefused) {
+  auto ring = crypto::SigningRing::generate(jws::Alg::HS256, kT - 1000);
+  tokens::Settings s;
+  tokens::AccessTokens at(ring, s);
+  EXPECT_EQ(reason(at.check(signed_token(ring, claims(s, R"(,"aud":["https://api","other"])")), kT, "https://api")), "ok");
+  for (const char* bad : {R"(,"aud":["https://api",123])", R"(,"aud":[123,"https://api"])", R"(,"aud":["https://api",null])",
+                          R"(,"aud":["https://api",["x"]])", R"(,"aud":["https://api",{"a":1}])", R"(,"aud":["https://api",true])",
+                          R"(,"aud":["https://api",1.5])", R"(,"aud":7)"})
+    EXPECT_EQ(reason(at.check(signed_token(ring, claims(s, bad)), kT, "https://api")), "wrong_aud") << bad;
+}
+
+// Hardening 17: a repeated member name in the claims or the header refuses the token (RFC 7515
+// 4, RFC 7519 4): a gateway that reads the first "sub" would see another user.
+TEST(AccessTokens, Hardening17DuplicateMemberNamesAreRefused) {
+  auto ring = crypto::SigningRing::generate(jws::Alg::HS256, kT - 1000);
+  tokens::Settings s;
+  tokens::AccessTokens at(ring, s);
+  EXPECT_EQ(reason(at.check(signed_token(ring, claims(s, "")), kT, "")), "ok");
+  EXPECT_NE(reason(at.check(signed_token(ring, claims(s, R"(,"sub":"mallory")")), kT, "")), "ok");
+  EXPECT_NE(reason(at.check(signed_token(ring, claims(s, R"(,"x":{"a":1,"a":2})")), kT, "")), "ok") << "nested, too";
+  EXPECT_NE(reason(at.check(signed_token(ring, claims(s, R"(,"s\u0075b":"mallory")")), kT, "")), "ok") << "escaped";
+  EXPECT_NE(reason(at.check(signed_token(ring, claims(s, ""), R"(,"typ":"at+jwt")"), kT, "")), "ok") << "header";
+  EXPECT_EQ(reason(at.check(signed_token(ring, claims(s, R"(,"x":{"a":1},"y":{"a":2})")), kT, "")), "ok")
+      << "the same name in two objects is fine";
+}
