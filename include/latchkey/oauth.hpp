@@ -73,6 +73,10 @@ struct MetadataError {
 // A registrable redirect URI: absolute, https (or http only for a loopback host: 127.0.0.1,
 // [::1], localhost), no fragment, no userinfo, at most 2000 bytes, no whitespace.
 bool valid_redirect_uri(std::string_view uri, std::string* why = nullptr);
+// An issuer RFC 8414 metadata may be published under: an https URL without query or fragment,
+// or http for a loopback host (development). Endpoint URLs are built from it, never from the
+// request's Host (a cache keyed without Host could be poisoned to send codes elsewhere).
+bool publishable_issuer(std::string_view issuer);
 // RFC 9700 2.1: exact string match; for a loopback http URI the port may differ (RFC 8252 7.3).
 bool redirect_uri_matches(std::string_view registered, std::string_view presented);
 // A client id latchkey could have issued: 22 base64url characters (128 bits).

@@ -129,6 +129,9 @@ int serve(const std::vector<std::string>& args) {
     std::cerr << "latchkey: refusing to start: 'redis_wait_timeout_ms' must be below 'redis_timeout_ms'\n";
     return 2;
   }
+  if (!oauth::publishable_issuer(cfg.token_issuer))
+    std::cerr << "latchkey: note: token_issuer '" << cfg.token_issuer
+              << "' is not an https URL (http only for loopback): /.well-known/oauth-authorization-server answers 404\n";
   if (int rc = check_redis_at_start(cfg); rc != 0) return rc;
 
   // Block the stop signals in every thread; the main thread takes them with sigwait.

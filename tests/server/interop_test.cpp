@@ -116,7 +116,12 @@ class OAuthInteropTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(OAuthInteropTest, AuthlibDrivesEveryGrantIntrospectionAndRevocation) {
   RedisServer rs;
-  TestServer srv(rs, [](Config& c) { c.oauth_access_token_format = GetParam(); });
+  std::uint16_t port = free_port();
+  TestServer srv(rs, [port](Config& c) {
+    c.oauth_access_token_format = GetParam();
+    c.listen_port = port;
+    c.token_issuer = "http://127.0.0.1:" + std::to_string(port);  // metadata needs a URL issuer
+  });
   Process p({"/usr/bin/python3", kInterop + "/authlib_oauth.py", "http://127.0.0.1:" + std::to_string(srv.port()), kAdminKey},
             {});
   auto code = p.wait(60s);

@@ -532,6 +532,27 @@ TEST_F(OAuthTokenTest, Metadata) {
   EXPECT_EQ(json::serialize(m.at("grant_types_supported")), R"(["authorization_code","refresh_token","client_credentials"])");
   EXPECT_EQ(json::serialize(m.at("response_types_supported")), R"(["code"])");
   EXPECT_TRUE(m.at("token_endpoint_auth_methods_supported").as_array().size() == 3);
+  // Hardening 5: a hostile Host changes nothing.
+  auto evil = srv->get("/.well-known/oauth-authorization-server", {{"Authorization", ""}, {"Host", "evil.example"}});
+  EXPECT_EQ(evil.body, r.body);
+}
+
+// Hardening 5: metadata once hung its endpoints off the request's Host under the default
+// issuer, cached publicly for 300 s: a shared cache could be poisoned to send codes elsewhere.
+TEST_F(OAuthTokenTest, Hardening05MetadataIsNeverBuiltFromTheHostHeader) {
+  auto r = srv->get("/.well-known/oauth-authorization-server", {{"Authorization", ""}, {"Host", "evil.example"}});
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(r.body.find("evil.example"), std::string::npos) << r.body;
+  EXPECT_EQ(r.header("cache-control"), "no-store");
+  EXPECT_NE(r.body.find("token_issuer"), std::string::npos) << "says what to set";
+  EXPECT_TRUE(oauth::publishable_issuer("https://auth.example"));
+  EXPECT_TRUE(oauth::publishable_issuer("https://auth.example:8443/tenant/"));
+  EXPECT_TRUE(oauth::publishable_issuer("http://127.0.0.1:8080"));
+  EXPECT_TRUE(oauth::publishable_issuer("http://[::1]:8080"));
+  EXPECT_TRUE(oauth::publishable_issuer("http://localhost"));
+  for (const char* bad : {"latchkey", "http://auth.example", "https://", "https://a.example?x=1", "https://a.example/#f",
+                          "ftp://a.example", "https://user@a.example", "http://127.0.0.1.evil.example"})
+    EXPECT_FALSE(oauth::publishable_issuer(bad)) << bad;
 }
 
 // --- concurrency with real parallel clients ---------------------------------------------------------

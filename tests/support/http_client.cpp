@@ -104,7 +104,8 @@ bool HttpConnection::closed_by_peer(std::chrono::milliseconds timeout) {
 
 HttpResult HttpConnection::request(const std::string& method, const std::string& target, const std::string& body,
                                    const std::map<std::string, std::string>& headers) {
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  std::string req = method + " " + target + " HTTP/1.1\r\n";
+  if (!headers.count("Host")) req += "Host: 127.0.0.1\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT")
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n";

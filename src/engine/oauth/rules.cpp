@@ -78,6 +78,12 @@ std::optional<AuthMethod> auth_method_from_name(std::string_view s) noexcept {
   return std::nullopt;
 }
 
+bool publishable_issuer(std::string_view issuer) {
+  auto p = split_uri(issuer);
+  if (!p || p->rest.find_first_of("?#") != std::string_view::npos) return false;
+  return p->scheme == "https" || (p->scheme == "http" && loopback_host(p->host));
+}
+
 bool Client::allows_grant(std::string_view g) const noexcept {
   return std::find(grant_types.begin(), grant_types.end(), g) != grant_types.end();
 }

@@ -180,11 +180,16 @@ awaitable<HttpResponse> revoke(RequestContext& ctx) {
 // GET /.well-known/oauth-authorization-server
 awaitable<HttpResponse> metadata(RequestContext& ctx) {
   const std::string& issuer = ctx.config.token_issuer;
-  // Endpoint URLs hang off the issuer when it is a URL (as it should be in production);
-  // otherwise off the Host this request was sent to.
-  std::string base = issuer.starts_with("https://") || issuer.starts_with("http://")
-                         ? issuer
-                         : "http://" + std::string(ctx.request.header("host"));
+  // Endpoint URLs hang off the issuer, never off the request's Host.
+  if (!oauth::publishable_issuer(issuer)) {
+    auto r = HttpResponse::json(404, json::object{{"error", "not_found"},
+                                                  {"error_description",
+                                                   "OAuth metadata is not published: token_issuer must be an https URL "
+                                                   "(http only for a loopback host)"}});
+    r.headers.emplace_back("Cache-Control", "no-store");
+    co_return r;
+  }
+  std::string base = issuer;
   while (base.ends_with('/')) base.pop_back();
   json::array grants;
   for (auto g : oauth::kGrantTypes) grants.emplace_back(json::string(g));
