@@ -653,3 +653,28 @@ TEST_F(SessionsTest, OutOfMemoryRefusesNewStateButEnforcesExistingState) {
   EXPECT_EQ(after_logout.status, 401);
   EXPECT_EQ(srv->post("/v1/sessions", R"({"user_id":"omar"})").status, 201) << "and creation recovers";
 }
+
+// Hardening 7: a token retired by rotation forwards reads during the overlap, nothing more: it
+// can neither rotate the session (taking it over from the new token's holder) nor write to it.
+TEST_F(SessionsTest, Hardening07ARetiredTokenIsReadOnly) {
+  srv.reset();
+  start([](Config& c) { c.session_rotate_overlap = 30; });
+  auto s = create("judy");
+  auto rot = [&](const std::string& token) {
+    return http_request(srv->port(), "POST", "/v1/sessions/current/rotate", "",
+                        {{"Authorization", "Bearer " + kAdminKey}, {"X-Session-Token", token}});
+  };
+  auto r = rot(s.token);
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string fresh(json_of(r).at("token").as_string());
+  EXPECT_EQ(validate(s.token).status, 200) << "reads are forwarded inside the overlap";
+  auto again = rot(s.token);
+  EXPECT_EQ(again.status, 401) << "the retired token cannot rotate the new session away: " << again.body;
+  auto v = json_of(validate(fresh)).as_object();
+  auto up = update(s.token, R"({"data":{"role":"admin"},"version":)" + std::to_string(v.at("version").as_int64()) + "}");
+  EXPECT_EQ(up.status, 401) << up.body;
+  auto after = json_of(validate(fresh)).as_object();
+  EXPECT_EQ(after.at("version"), v.at("version")) << "nothing was written";
+  EXPECT_EQ(validate(fresh).status, 200) << "the new token still owns the session";
+  EXPECT_EQ(rot(fresh).status, 200);
+}

@@ -154,9 +154,8 @@ awaitable<result<View>> Service::update(redis::Connection& redis, std::string to
   auto t = parse_token(token);
   if (!t) co_return err(errc::invalid_session);
   KeyNames names = KeyNames::for_slot(s_.key_prefix, t->slot);
-  std::string sid = t->session_id;
-  // At most one hop: a token inside its rotation overlap updates its successor.
-  for (int hop = 0; hop < 2; ++hop) {
+  const std::string& sid = t->session_id;
+  {
     std::string key = names.session_prefix + sid;
     std::vector<std::string> keys{key};
     std::vector<std::string> args{std::to_string(version), seal_data(data_json, key), std::to_string(s_.touch_interval),
@@ -169,10 +168,9 @@ awaitable<result<View>> Service::update(redis::Connection& redis, std::string to
     const std::string& status = e[0].str;
     if (status == "gone") co_return err(errc::invalid_session);
     if (status == "conflict") co_return err(errc::version_conflict);
-    if (status == "moved" && e.size() == 2) {
-      sid = e[1].str;
-      continue;
-    }
+    // A token retired by rotation only forwards reads to its successor during the overlap; it
+    // never writes (its holder could otherwise change or take over the new session).
+    if (status == "moved") co_return err(errc::invalid_session);
     if (status != "ok" || e.size() != 8) co_return bad_reply("session_update");
     View v;
     v.session_id = sid;
@@ -198,6 +196,8 @@ awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string 
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto current = co_await read(redis, *t, false);
     if (!current) co_return current.error();
+    // A retired (forwarding) token is read-only: it cannot rotate its successor away.
+    if (current->session_id != t->session_id) co_return err(errc::invalid_session);
     Issued out;
     out.token = new_token(t->slot);
     std::string new_sid = session_id_of(out.token);
@@ -219,7 +219,8 @@ awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string 
     auto& e = r->elements;
     const std::string& status = e[0].str;
     if (status == "gone") co_return err(errc::invalid_session);
-    if (status == "conflict" || status == "moved") continue;
+    if (status == "moved") co_return err(errc::invalid_session);
+    if (status == "conflict") continue;
     if (status != "ok" || e.size() != 7) co_return bad_reply("session_rotate");
     View& v = out.view;
     v = std::move(*current);
