@@ -8,6 +8,7 @@
 -- ARGV[1]  family_id  ARGV[2] user_hash  ARGV[3] sealed grant  ARGV[4] absolute ttl (s)
 -- ARGV[5]  idle ttl (s)  ARGV[6] sha256 of the token  ARGV[7] families per user (oldest beyond it go)
 -- ARGV[8]  family key prefix of the slot (<prefix>rf:{T}:)
+-- ARGV[9]  family marker prefix of the slot (<prefix>tf:{T}:)  ARGV[10] marker ttl (s)
 -- Returns  {now, epoch}: Redis's clock, which the access token's iat must follow, and the
 --          user's revocation epoch (0 when none), which iat must exceed.
 local time = redis.call('TIME')
@@ -26,9 +27,11 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ((now - tonumber(ARGV[4])
 redis.call('ZADD', KEYS[3], created_us, ARGV[1])
 local excess = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[7])
 if excess > 0 then
+  -- An evicted family is revoked as token_revoke_family does: its access tokens die with it.
   for _, fid in ipairs(redis.call('ZRANGE', KEYS[3], 0, excess - 1)) do
     redis.call('DEL', ARGV[8] .. fid)
     redis.call('ZREM', KEYS[3], fid)
+    redis.call('SET', ARGV[9] .. fid, '1', 'EX', ARGV[10])
   end
 end
 if redis.call('EXPIRETIME', KEYS[3]) < ae then redis.call('EXPIREAT', KEYS[3], ae) end

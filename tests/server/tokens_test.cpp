@@ -708,3 +708,17 @@ TEST_F(TokensTest, RevocationsWaitForReplicas) {
   EXPECT_NE(replica.command({"KEYS", "lk:tj:*"}), "") << "the denylist entry reached the replica";
   EXPECT_EQ(srv->del("/v1/users/quinn/tokens").status, 200);
 }
+
+// Hardening 9: a family evicted beyond token_max_families_per_user is revoked, access tokens
+// included (as token_revoke_family does), not only its refresh token.
+TEST_F(TokensTest, Hardening09AnEvictedFamilyTakesItsAccessTokensWithIt) {
+  start(jws::Alg::EdDSA, [](Config& c) { c.token_max_families_per_user = 2; });
+  auto first = issue("kim");
+  EXPECT_EQ(verify(first.access).status, 200);
+  auto second = issue("kim");
+  auto third = issue("kim");  // evicts the first
+  EXPECT_EQ(refresh(first.refresh).status, 401);
+  expect_invalid(first.access);
+  EXPECT_EQ(verify(second.access).status, 200);
+  EXPECT_EQ(verify(third.access).status, 200);
+}

@@ -175,7 +175,9 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
                                   std::to_string(s_.refresh_idle_ttl),
                                   refresh_hash,
                                   std::to_string(s_.max_families),
-                                  k.family_prefix()};
+                                  k.family_prefix(),
+                                  k.marker(""),
+                                  std::to_string(kMarkerTtl)};
     auto r = co_await redis.eval("token_issue", std::move(keys), std::move(args));
     if (!r) co_return r.error();
     if (r->is_error()) co_return err(errc::redis_error);
