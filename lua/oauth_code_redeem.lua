@@ -6,14 +6,23 @@
 -- ARGV[3]  S256 challenge of the code_verifier sent ('' if none)
 -- ARGV[4]  family id the redemption will create (kept in the spent code, so a replay finds it)
 -- ARGV[5]  how long the spent code is remembered (s)
+-- ARGV[6]  the slot's user revocation epoch prefix (<prefix>te:{T}:; the code's user hash
+--          completes it: same slot as KEYS[1])
 -- Returns  {'ok', scope, sealed user id, user hash} | {'mismatch', 'client'|'redirect_uri'|'pkce'}
 --          | {'replay', family id, user hash} | {'invalid'} (unknown or expired)
-local c = redis.call('HMGET', KEYS[1], 'c', 'r', 's', 'cc', 'u', 'uh', 'used')
+local c = redis.call('HMGET', KEYS[1], 'c', 'r', 's', 'cc', 'u', 'uh', 'used', 'ct')
 if not c[1] then return {'invalid'} end
-if c[7] then return {'replay', c[7], c[6]} end
+-- Another client presenting this code learns nothing and changes nothing, spent or not; only
+-- the client it was issued to replays it (and so revokes what it issued).
 if c[1] ~= ARGV[1] then return {'mismatch', 'client'} end
+if c[7] then return {'replay', c[7], c[6]} end
 if c[2] ~= '' and c[2] ~= ARGV[2] then return {'mismatch', 'redirect_uri'} end
 if c[4] ~= ARGV[3] then return {'mismatch', 'pkce'} end
+-- Issued before a "revoke all" of the user (the epoch): dead, like the tokens of that time.
+if tonumber(c[8] or '0') <= tonumber(redis.call('GET', ARGV[6] .. c[6]) or '-1') then
+  redis.call('DEL', KEYS[1])
+  return {'invalid'}
+end
 redis.call('HSET', KEYS[1], 'used', ARGV[4])
 redis.call('HDEL', KEYS[1], 'u', 'cc')
 redis.call('EXPIRE', KEYS[1], ARGV[5])

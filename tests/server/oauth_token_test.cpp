@@ -640,7 +640,8 @@ TEST_F(OAuthTokenTest, RedisDownMeansUnavailableNeverATokenOrActive) {
   rs.start();  // an empty Redis (no persistence in tests)
   bool back = false;
   for (int i = 0; i < 50 && !back; ++i) {
-    back = srv->get("/readyz").status == 200;
+    // Every shard's connection: /readyz answers for the shard that took the request.
+    back = srv->get("/readyz").status == 200 && srv->server().redis_ready();
     if (!back) std::this_thread::sleep_for(100ms);
   }
   ASSERT_TRUE(back) << "recovers without a restart";
@@ -695,4 +696,33 @@ TEST_F(OAuthTokenTest, Hardening06TheOAuthThrottleSharesNoCounterWithCallerKeys)
   EXPECT_EQ(srv->post("/v1/ratelimit/check", R"({"policy":"oauth","key":"oauth:127.0.0.1"})").status, 429);
   auto r = form("/oauth2/token", "grant_type=client_credentials", c);
   EXPECT_EQ(r.status, 200) << "the caller's key did not reach the throttle of 127.0.0.1: " << r.body;
+}
+
+// Hardening 10: a code issued before "revoke all tokens of a user" is dead too.
+TEST_F(OAuthTokenTest, Hardening10CodesIssuedBeforeARevokeAllAreRefused) {
+  auto c = confidential();
+  auto code = code_for(c.id);
+  ASSERT_EQ(srv->del("/v1/users/alice/tokens").status, 200);
+  auto r = redeem(c, code);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error_code(r), "invalid_grant");
+  EXPECT_EQ(count("ta"), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the epoch has one-second resolution
+  EXPECT_EQ(redeem(c, code_for(c.id)).status, 200) << "codes issued after it work";
+}
+
+// Hardening 19 (second half): a spent code presented by another client is refused without
+// revoking what the code issued to its own client.
+TEST_F(OAuthTokenTest, Hardening19AnotherClientsReplayRevokesNothing) {
+  auto a = confidential();
+  auto b = confidential();
+  auto code = code_for(a.id);
+  auto t = obj(redeem(a, code));
+  ASSERT_TRUE(active(a, str(t, "access_token")));
+  auto r = redeem(b, code);
+  EXPECT_EQ(error_code(r), "invalid_grant");
+  EXPECT_TRUE(active(a, str(t, "access_token"))) << "b cannot revoke a's grant";
+  EXPECT_EQ(refresh(a, str(t, "refresh_token")).status, 200);
+  EXPECT_EQ(error_code(redeem(a, code)), "invalid_grant");
+  EXPECT_FALSE(active(a, str(t, "access_token"))) << "a's own replay still revokes (RFC 6749 10.5)";
 }

@@ -671,6 +671,7 @@ TEST_F(TokensTest, RedisDownMeansUnavailableNeverActive) {
   while (std::chrono::steady_clock::now() < deadline && (status = srv->post("/v1/tokens", R"({"user_id":"omar"})").status) != 200)
     std::this_thread::sleep_for(50ms);
   EXPECT_EQ(status, 200);
+  while (std::chrono::steady_clock::now() < deadline && !srv->server().redis_ready()) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(verify(t.access).status, 200) << "revocation state is empty after a restart without persistence";
 }
 

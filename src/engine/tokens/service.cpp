@@ -139,7 +139,7 @@ awaitable<result<void>> Service::store_opaque(redis::Connection& redis, const st
   auto slot = redis::handle_slot(token, kOpaqueAccessVersion);
   if (!slot) co_return err(errc::internal);
   std::string key = Keys::of(s_.key_prefix, *slot).access(crypto::sha256_base64url(token));
-  std::vector<std::string> args{std::to_string(s_.access_ttl), "c", g.client_id, "s", g.scope, "a", g.audience,
+  std::vector<std::string> args{std::to_string(s_.access_ttl), "", "c", g.client_id, "s", g.scope, "a", g.audience,
                                 "f", std::string(family_id), "i", std::to_string(iat),
                                 "e", std::to_string(iat + s_.access_ttl)};
   if (!g.user_id.empty()) {
