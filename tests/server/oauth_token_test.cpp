@@ -726,3 +726,20 @@ TEST_F(OAuthTokenTest, Hardening19AnotherClientsReplayRevokesNothing) {
   EXPECT_EQ(error_code(redeem(a, code)), "invalid_grant");
   EXPECT_FALSE(active(a, str(t, "access_token"))) << "a's own replay still revokes (RFC 6749 10.5)";
 }
+
+// Hardening 19 (first half): a retry inside the grace window gets the stored pair, and the
+// scope reported is that pair's, not the retry's request.
+TEST_F(OAuthTokenTest, Hardening19AGraceRetryReportsTheScopeOfThePairItReturns) {
+  start([](Config& cfg) { cfg.token_refresh_grace = 30; });
+  auto c = confidential();
+  auto t = obj(redeem(c, code_for(c.id, R"({"scope":"read write"})")));
+  ASSERT_EQ(str(t, "scope"), "read write");
+  auto first = obj(refresh(c, str(t, "refresh_token")));
+  EXPECT_EQ(str(first, "scope"), "read write");
+  auto retry = refresh(c, str(t, "refresh_token"), "&scope=read");
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  auto rj = obj(retry);
+  EXPECT_EQ(str(rj, "access_token"), str(first, "access_token")) << "the same pair";
+  EXPECT_EQ(str(rj, "scope"), "read write") << "the pair's scope, as introspection shows it";
+  EXPECT_EQ(str(obj(introspect(c, str(rj, "access_token"))), "scope"), str(rj, "scope"));
+}

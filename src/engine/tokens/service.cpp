@@ -295,7 +295,7 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     next.access_token = new_access(access_grant, o.format, *slot, fid, now);
     next.expires_in = s_.access_ttl;
     next.scope = access_grant.scope;
-    sealed_pair = ring_.encrypt(json::serialize(json::object{{"a", next.access_token}, {"r", next.refresh_token}}), record);
+    sealed_pair = ring_.encrypt(json::serialize(json::object{{"a", next.access_token}, {"r", next.refresh_token}, {"s", next.scope}}), record);
   }
   // Without a grant (a retired token whose grant was pruned, or one that no longer decrypts)
   // the script can only answer reuse or invalid: it never rotates to an empty successor.
@@ -335,7 +335,9 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     same.access_token = std::string(v.at("a").as_string());
     same.refresh_token = std::string(v.at("r").as_string());
     same.expires_in = s_.access_ttl;
-    same.scope = access_grant.scope;
+    // The scope of the pair returned, not the retry's request: the two may differ.
+    const auto* stored_scope = v.as_object().if_contains("s");
+    same.scope = stored_scope && stored_scope->is_string() ? std::string(stored_scope->as_string()) : grant ? grant->scope : "";
     log::event(log::Level::info, "refresh retried within the grace window (family " + short_id(fid) + ")");
     co_return same;
   }
