@@ -81,6 +81,13 @@ bool publishable_issuer(std::string_view issuer);
 bool redirect_uri_matches(std::string_view registered, std::string_view presented);
 // A client id latchkey could have issued: 22 base64url characters (128 bits).
 bool valid_client_id(std::string_view id);
+// The client's record: <prefix>oc:<client_id> (key schema: docs/redis.md).
+inline std::string client_key(std::string_view key_prefix, std::string_view client_id) {
+  std::string k(key_prefix);
+  k += "oc:";
+  k += client_id;
+  return k;
+}
 // RFC 6749 3.3 scope syntax: scope-tokens separated by single spaces.
 bool valid_scope(std::string_view scope);
 // Every token of `requested` is in `allowed` (both space-separated).

@@ -101,6 +101,7 @@ struct Introspection {
 struct AccessClaims {
   std::string payload_json;  // the claims exactly as signed
   std::string sub, jti, sid;
+  std::string client_id;  // set in OAuth access tokens (RFC 9068), empty in first-party ones
   std::int64_t iat = 0, exp = 0;
 };
 
@@ -139,9 +140,10 @@ class Service {
   boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g) const {
     return issue(redis, std::move(g), IssueOptions{});
   }
-  // errc: invalid_token, unavailable.
+  // First-party access tokens only, unless `accept_oauth`: then OAuth access tokens (JWT
+  // format) too, while their client still exists. errc: invalid_token, unavailable.
   boost::asio::awaitable<result<AccessClaims>> verify(redis::Connection& redis, std::string token,
-                                                      std::string audience) const;
+                                                      std::string audience, bool accept_oauth) const;
   // errc: invalid_grant (unknown, expired, revoked, reused, or another client's), invalid_scope
   // (o.scope is not within the grant's), unavailable.
   boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token,

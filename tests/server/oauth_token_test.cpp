@@ -505,8 +505,9 @@ TEST_F(OAuthTokenTest, JwtAccessTokensPerRfc9068) {
   EXPECT_EQ(str(ij, "client_id"), c.id);
   EXPECT_EQ(str(ij, "aud"), "https://api.example");
   EXPECT_FALSE(str(ij, "jti").empty());
-  // Resource servers may also verify it through latchkey's verify endpoint (with its audience).
-  auto v = srv->post("/v1/tokens/verify", R"({"token":")" + jwt + R"(","audience":"https://api.example"})");
+  // Resource servers may also verify it through latchkey's verify endpoint (with its audience),
+  // when they accept OAuth tokens there.
+  auto v = srv->post("/v1/tokens/verify", R"({"token":")" + jwt + R"(","audience":"https://api.example","accept_oauth":true})");
   EXPECT_EQ(v.status, 200) << v.body;
   auto cc = obj(form("/oauth2/token", "grant_type=client_credentials", c));
   EXPECT_EQ(str(obj(introspect(c, str(cc, "access_token"))), "sub"), c.id);
@@ -742,4 +743,31 @@ TEST_F(OAuthTokenTest, Hardening19AGraceRetryReportsTheScopeOfThePairItReturns) 
   EXPECT_EQ(str(rj, "access_token"), str(first, "access_token")) << "the same pair";
   EXPECT_EQ(str(rj, "scope"), "read write") << "the pair's scope, as introspection shows it";
   EXPECT_EQ(str(obj(introspect(c, str(rj, "access_token"))), "scope"), str(rj, "scope"));
+}
+
+// Hardening 8: OAuth JWT access tokens are another population than first-party ones: the
+// first-party verify endpoint refuses them unless asked, and deleting the client ends them
+// there too.
+TEST_F(OAuthTokenTest, Hardening08OAuthJwtsAreKeptApartAndDieWithTheirClient) {
+  start([](Config& cfg) { cfg.oauth_access_token_format = "jwt"; });
+  auto c = confidential();
+  auto code_jwt = str(obj(redeem(c, code_for(c.id))), "access_token");
+  auto cc_jwt = str(obj(form("/oauth2/token", "grant_type=client_credentials", c)), "access_token");
+  auto verify = [&](const std::string& t, const std::string& extra) {
+    return srv->post("/v1/tokens/verify", R"({"token":")" + t + "\"" + extra + "}");
+  };
+  for (const auto& t : {code_jwt, cc_jwt}) {
+    auto r = verify(t, "");
+    EXPECT_EQ(r.status, 401) << "a client_credentials sub (the client id) never passes for a user: " << r.body;
+    EXPECT_EQ(error_code(r), "invalid_token");
+    auto ok = verify(t, R"(,"accept_oauth":true)");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(json_of(ok).at("claims").at("client_id").as_string(), c.id);
+  }
+  EXPECT_EQ(verify(cc_jwt, R"(,"accept_oauth":1)").status, 400);
+  auto first_party = str(json_of(srv->post("/v1/tokens", R"({"user_id":"alice"})")).as_object(), "access_token");
+  EXPECT_EQ(verify(first_party, "").status, 200);
+  EXPECT_EQ(verify(first_party, R"(,"accept_oauth":true)").status, 200);
+  ASSERT_EQ(srv->del("/v1/oauth/clients/" + c.id).status, 204);
+  for (const auto& t : {code_jwt, cc_jwt}) EXPECT_EQ(verify(t, R"(,"accept_oauth":true)").status, 401) << "client deleted";
 }

@@ -103,7 +103,7 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
   redis::Request req;
   req.begin(16)
       .arg("HSET")
-      .arg(s_.key_prefix + "oc:" + cl.client_id)
+      .arg(client_key(s_.key_prefix, cl.client_id))
       .arg("n").arg(cl.client_name)
       .arg("r").arg(join(cl.redirect_uris, '\n'))
       .arg("g").arg(join(cl.grant_types, ' '))
@@ -118,7 +118,7 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
 }
 
 void Service::add_client_read(redis::Request& req, std::string_view client_id) const {
-  req.begin(9).arg("HMGET").arg(s_.key_prefix + "oc:" + std::string(client_id)).arg("n").arg("r").arg("g").arg("s").arg("m").arg("h").arg("ct");
+  req.begin(9).arg("HMGET").arg(client_key(s_.key_prefix, client_id)).arg("n").arg("r").arg("g").arg("s").arg("m").arg("h").arg("ct");
 }
 
 result<Client> Service::client_of(const redis::Reply& r, std::string client_id) {
@@ -153,7 +153,7 @@ awaitable<result<Client>> Service::client(redis::Connection& redis, std::string 
 awaitable<result<void>> Service::delete_client(redis::Connection& redis, std::string client_id) const {
   if (!valid_client_id(client_id)) co_return err(errc::not_found);
   redis::Request req;
-  req.begin(2).arg("DEL").arg(s_.key_prefix + "oc:" + client_id);
+  req.begin(2).arg("DEL").arg(client_key(s_.key_prefix, client_id));
   auto r = co_await redis.exec(std::move(req), "oauth_client_delete");
   if (!r) co_return r.error();
   if (r->size() != 1 || !(*r)[0].is_integer()) co_return err(errc::redis_error);

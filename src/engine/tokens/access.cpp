@@ -65,7 +65,7 @@ class ClaimsReader {
   };
   struct Claims {
     bool object = false;
-    Str iss, sub, jti, sid;
+    Str iss, sub, jti, sid, client_id;
     Int exp, iat, nbf;
     State aud_state = State::absent;
     std::vector<std::string> aud;
@@ -162,11 +162,11 @@ class ClaimsReader {
   bool on_comment(boost::json::string_view, boost::system::error_code&) { return true; }
 
  private:
-  enum class Key : std::uint8_t { other, iss, sub, jti, sid, exp, iat, nbf, aud };
+  enum class Key : std::uint8_t { other, iss, sub, jti, sid, exp, iat, nbf, aud, client_id };
   static Key key_of(std::string_view k) {
     static constexpr std::pair<std::string_view, Key> kKeys[] = {
         {"iss", Key::iss}, {"sub", Key::sub}, {"jti", Key::jti}, {"sid", Key::sid},
-        {"exp", Key::exp}, {"iat", Key::iat}, {"nbf", Key::nbf}, {"aud", Key::aud}};
+        {"exp", Key::exp}, {"iat", Key::iat}, {"nbf", Key::nbf}, {"aud", Key::aud}, {"client_id", Key::client_id}};
     for (const auto& [name, key] : kKeys)
       if (k == name) return key;
     return Key::other;
@@ -178,6 +178,7 @@ class ClaimsReader {
       case Key::sub: return &claims.sub;
       case Key::jti: return &claims.jti;
       case Key::sid: return &claims.sid;
+      case Key::client_id: return &claims.client_id;
       default: return nullptr;
     }
   }
@@ -304,6 +305,8 @@ std::variant<AccessClaims, std::string> AccessTokens::check(std::string_view tok
   out.sub = std::move(read->sub.value);
   out.jti = std::move(read->jti.value);
   if (read->sid.state == S::ok) out.sid = std::move(read->sid.value);
+  if (read->client_id.state == S::bad) return std::string("missing_claim");
+  if (read->client_id.state == S::ok) out.client_id = std::move(read->client_id.value);
   out.iat = read->iat.value;
   out.exp = read->exp.value;
   return out;

@@ -226,7 +226,8 @@ result<bool> Service::revoked(const Reply& m, const AccessClaims& c) {
          (!m.elements[1].is_nil() && c.iat <= int_of(m.elements[1]));
 }
 
-awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::string token, std::string audience) const {
+awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::string token, std::string audience,
+                                                bool accept_oauth) const {
   std::int64_t now = unix_now();
   auto checked = access_.check(token, now, audience);
   if (auto* why = std::get_if<std::string>(&checked)) {
@@ -234,11 +235,23 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
     co_return err(errc::invalid_token);
   }
   auto& c = std::get<AccessClaims>(checked);
+  // OAuth access tokens (a client's, whose sub may be the client itself) are another
+  // population: accepted only when the caller asks, and only while their client exists.
+  if (!c.client_id.empty() && !accept_oauth) {
+    log::event(log::Level::info, "access token rejected: an OAuth access token (accept_oauth not set)");
+    co_return err(errc::invalid_token);
+  }
   redis::Request req;
   add_revocation_lookup(req, c);
+  if (!c.client_id.empty()) req.begin(2).arg("EXISTS").arg(oauth::client_key(s_.key_prefix, c.client_id));
   auto r = co_await redis.exec(std::move(req), "token_verify");
   if (!r) co_return r.error();
-  if (r->size() != 1) co_return bad_reply("MGET");
+  if (r->size() != (c.client_id.empty() ? 1u : 2u)) co_return bad_reply("MGET");
+  if (!c.client_id.empty() && ((*r)[1].is_error() || !(*r)[1].is_integer())) co_return err(errc::redis_error);
+  if (!c.client_id.empty() && (*r)[1].integer == 0) {
+    log::event(log::Level::info, "access token rejected: its OAuth client was deleted");
+    co_return err(errc::invalid_token);
+  }
   auto is_revoked = revoked((*r)[0], c);
   if (!is_revoked) co_return is_revoked.error();
   if (*is_revoked) {

@@ -79,7 +79,7 @@ awaitable<HttpResponse> verify(RequestContext& ctx) {
   // The hottest token route: the body is parsed into this frame's buffer, not the heap.
   unsigned char buffer[2048];
   json::monotonic_resource arena(buffer, sizeof buffer);
-  auto parsed = read_body(ctx, {"token", "audience"}, json::storage_ptr(&arena));
+  auto parsed = read_body(ctx, {"token", "audience", "accept_oauth"}, json::storage_ptr(&arena));
   if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
   auto& body = std::get<json::object>(parsed);
   auto token = token_field(ctx, body, "token");
@@ -90,7 +90,13 @@ awaitable<HttpResponse> verify(RequestContext& ctx) {
       co_return bad(ctx, "audience must be a string of 1-256 bytes of UTF-8 without control characters");
     audience = std::string(a->as_string());
   }
-  auto c = co_await ctx.services.tokens.verify(ctx.redis, std::move(std::get<std::string>(token)), std::move(audience));
+  bool accept_oauth = false;
+  if (const auto* a = body.if_contains("accept_oauth")) {
+    if (!a->is_bool()) co_return bad(ctx, "accept_oauth must be true or false");
+    accept_oauth = a->as_bool();
+  }
+  auto c = co_await ctx.services.tokens.verify(ctx.redis, std::move(std::get<std::string>(token)), std::move(audience),
+                                               accept_oauth);
   if (!c) co_return engine_error(ctx, c.error());
   // The claims exactly as signed: verified UTF-8 JSON produced by us (or by a key of our ring).
   HttpResponse r;
