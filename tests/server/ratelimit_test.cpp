@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include <future>
 #include <thread>
 
@@ -119,7 +121,30 @@ TEST_F(RateLimitTest, SlidingWindowNeverAdmitsMoreThanTheLimitWithinAWindow) {
   std::this_thread::sleep_for(600ms);
   EXPECT_EQ(check("sw", "sliding_window", 3, 1).status, 200);
   EXPECT_EQ(check("sw", "sliding_window", 3, 1).status, 429);
-  EXPECT_EQ(std::stoi(rs.command({"ZCARD", rs.command({"KEYS", "lk:rl:s:*"})})), 3);
+  EXPECT_EQ(std::stoi(rs.command({"ZCARD", rs.command({"KEYS", "lk:rl:s:*}"})})), 3);
+}
+
+// Hardening 11: the log holds one member per admitted call, not per unit: a call of cost
+// 10,000 once added ~1.4 MB and blocked Redis ~15 ms. Memory and work per call no longer
+// depend on the cost, and the log stays exact for weighted calls.
+TEST_F(RateLimitTest, Hardening11SlidingWindowMemoryDoesNotGrowWithCost) {
+  auto big = check("heavy", "sliding_window", 10000, 60, R"(,"cost":10000)");
+  ASSERT_EQ(big.status, 200) << big.body;
+  EXPECT_EQ(json_of(big).at("remaining").as_int64(), 0);
+  std::string log = rs.command({"KEYS", "lk:rl:s:*}"});
+  EXPECT_EQ(rs.command({"ZCARD", log}), "1");
+  auto bytes = std::stoll(rs.command({"MEMORY", "USAGE", log})) + std::stoll(rs.command({"MEMORY", "USAGE", log + ":n"}));
+  EXPECT_LT(bytes, 1024) << "bytes for a cost-10,000 call";
+  std::cout << "sliding log after one cost-10,000 call: " << bytes << " bytes\n";
+  EXPECT_EQ(check("heavy", "sliding_window", 10000, 60).status, 429);
+  // Weighted calls, exactly: 4 + 4 of 10, then 4 is too many (2 remain), then 2 fits.
+  EXPECT_EQ(check("w", "sliding_window", 10, 60, R"(,"cost":4)").status, 200);
+  EXPECT_EQ(check("w", "sliding_window", 10, 60, R"(,"cost":4)").status, 200);
+  auto over = check("w", "sliding_window", 10, 60, R"(,"cost":4)");
+  EXPECT_EQ(over.status, 429);
+  EXPECT_EQ(json_of(over).at("remaining").as_int64(), 2);
+  EXPECT_EQ(check("w", "sliding_window", 10, 60, R"(,"cost":2)").status, 200);
+  EXPECT_EQ(check("w", "sliding_window", 10, 60).status, 429);
 }
 
 TEST_F(RateLimitTest, GcraSpacesRequestsAndRefillsAtTheRate) {

@@ -17,7 +17,14 @@ awaitable<result<Decision>> RateLimiter::check(redis::Connection& redis, std::st
   static constexpr const char* kScript[] = {"ratelimit_fixed_window", "ratelimit_sliding_window", "ratelimit_gcra"};
   static constexpr const char* kKind[] = {"rl:f:", "rl:s:", "rl:g:"};
   auto i = static_cast<std::size_t>(l.algorithm);
-  std::vector<std::string> keys{prefix_ + kKind[i] + ids_.of(scope, key)};
+  std::vector<std::string> keys;
+  if (l.algorithm == Algorithm::sliding_window) {
+    // The log and its unit count, one hash tag: one slot.
+    keys.push_back(prefix_ + kKind[i] + "{" + ids_.of(scope, key) + "}");
+    keys.push_back(keys[0] + ":n");
+  } else {
+    keys.push_back(prefix_ + kKind[i] + ids_.of(scope, key));
+  }
   std::vector<std::string> args{std::to_string(l.limit), std::to_string(l.window_ms), std::to_string(cost)};
   if (l.algorithm == Algorithm::gcra) args.push_back(std::to_string(l.burst == 0 ? l.limit : l.burst));
   auto r = co_await redis.eval(kScript[i], std::move(keys), std::move(args));
