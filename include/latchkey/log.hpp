@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <mutex>
+#include <vector>
 
 namespace latchkey::log {
 
@@ -16,6 +18,32 @@ void event(Level level, std::string_view msg);
 void event(std::string_view level, std::string_view msg);
 // Writes bytes to stdout as they are (already complete lines).
 void write_stdout(std::string_view bytes);
+// A kind of event an unauthenticated caller can provoke at will (a failed client
+// authentication, say): at most `per_second` lines a second reach the log, the rest are
+// counted, and the next line that passes says how many were dropped. Every throttle is listed
+// in /metrics (latchkey_log_events_total, latchkey_log_suppressed_total). Define each as a
+// static object: it registers itself and lives for the whole process. Thread-safe.
+class Throttle {
+ public:
+  Throttle(std::string_view name, unsigned per_second);
+  Throttle(const Throttle&) = delete;
+  Throttle& operator=(const Throttle&) = delete;
+  void event(Level level, std::string_view msg);
+  const std::string& name() const noexcept { return name_; }
+  std::uint64_t total() const noexcept;
+  std::uint64_t suppressed() const noexcept;
+  // Every throttle defined so far.
+  static std::vector<const Throttle*> all();
+
+ private:
+  std::string name_;
+  unsigned per_second_;
+  mutable std::mutex mu_;
+  std::int64_t second_ = -1;
+  unsigned in_second_ = 0;
+  std::uint64_t total_ = 0, suppressed_ = 0, unreported_ = 0;
+};
+
 // UTC, ISO 8601 with milliseconds: 2026-11-26T10:01:07.709Z
 std::string timestamp();
 

@@ -70,4 +70,63 @@ void TimestampCache::append(std::string& out) {
   out.push_back('Z');
 }
 
+namespace {
+std::mutex& registry_mu() {
+  static std::mutex mu;
+  return mu;
+}
+std::vector<const Throttle*>& registry() {
+  static std::vector<const Throttle*> r;
+  return r;
+}
+}  // namespace
+
+Throttle::Throttle(std::string_view name, unsigned per_second) : name_(name), per_second_(per_second) {
+  std::lock_guard lock(registry_mu());
+  registry().push_back(this);
+}
+
+void Throttle::event(Level level, std::string_view msg) {
+  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::uint64_t dropped = 0;
+  {
+    std::lock_guard lock(mu_);
+    ++total_;
+    if (now != second_) {
+      second_ = now;
+      in_second_ = 0;
+    }
+    if (in_second_ >= per_second_) {
+      ++suppressed_;
+      ++unreported_;
+      return;
+    }
+    ++in_second_;
+    dropped = unreported_;
+    unreported_ = 0;
+  }
+  if (dropped == 0) {
+    log::event(level, msg);
+    return;
+  }
+  std::string line(msg);
+  line += " (" + std::to_string(dropped) + " similar lines suppressed)";
+  log::event(level, line);
+}
+
+std::uint64_t Throttle::total() const noexcept {
+  std::lock_guard lock(mu_);
+  return total_;
+}
+
+std::uint64_t Throttle::suppressed() const noexcept {
+  std::lock_guard lock(mu_);
+  return suppressed_;
+}
+
+std::vector<const Throttle*> Throttle::all() {
+  std::lock_guard lock(registry_mu());
+  return registry();
+}
+
 }  // namespace latchkey::log

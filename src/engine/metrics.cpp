@@ -1,5 +1,6 @@
 // Metrics: histograms and the Prometheus text rendering.
 #include "latchkey/metrics.hpp"
+#include "latchkey/log.hpp"
 
 #include <cstdio>
 
@@ -124,6 +125,14 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
   for (const auto& [k, n] : total.ratelimit_)
     out += "latchkey_ratelimit_decisions_total{policy=\"" + esc(k.first) + "\",decision=\"" + esc(k.second) + "\"} " +
            std::to_string(n) + "\n";
+  out += "# HELP latchkey_log_events_total Events of a throttled kind (provoked by unauthenticated callers), logged or not.\n";
+  out += "# TYPE latchkey_log_events_total counter\n";
+  auto throttles = log::Throttle::all();
+  for (const auto* t : throttles) out += "latchkey_log_events_total{event=\"" + esc(t->name()) + "\"} " + std::to_string(t->total()) + "\n";
+  out += "# HELP latchkey_log_suppressed_total Lines of a throttled kind not written to the log (over its rate).\n";
+  out += "# TYPE latchkey_log_suppressed_total counter\n";
+  for (const auto* t : throttles)
+    out += "latchkey_log_suppressed_total{event=\"" + esc(t->name()) + "\"} " + std::to_string(t->suppressed()) + "\n";
   return out;
 }
 

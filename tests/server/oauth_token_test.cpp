@@ -771,3 +771,22 @@ TEST_F(OAuthTokenTest, Hardening08OAuthJwtsAreKeptApartAndDieWithTheirClient) {
   ASSERT_EQ(srv->del("/v1/oauth/clients/" + c.id).status, 204);
   for (const auto& t : {code_jwt, cc_jwt}) EXPECT_EQ(verify(t, R"(,"accept_oauth":true)").status, 401) << "client deleted";
 }
+
+// Hardening 12: one log line per failed client authentication let anyone fill the log (500
+// requests, 500 lines). The line is throttled (10 a second) and every event is counted.
+TEST_F(OAuthTokenTest, Hardening12FailedClientAuthenticationLogsAreThrottledAndCounted) {
+  auto c = confidential();
+  ClientCreds wrong{c.id, "not-the-secret"};
+  auto start_time = std::chrono::steady_clock::now();
+  for (int i = 0; i < 500; ++i) ASSERT_EQ(form("/oauth2/token", "grant_type=client_credentials", wrong).status, 401);
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start_time).count();
+  auto metrics = srv->get("/metrics").body;
+  auto value = [&](const std::string& series) {
+    auto at = metrics.find(series);
+    return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + series.size() + 1));
+  };
+  EXPECT_EQ(value("latchkey_log_events_total{event=\"oauth_client_auth_failure\"}"), 500) << metrics;
+  auto suppressed = value("latchkey_log_suppressed_total{event=\"oauth_client_auth_failure\"}");
+  EXPECT_GE(suppressed, 500 - 10 * (seconds + 2)) << "at most 10 lines per second were written";
+  EXPECT_LT(suppressed, 500);
+}

@@ -51,7 +51,9 @@ result<Client> Service::decide_auth(result<Client> c, const PresentedClient& p, 
     case ClientAuthFailure::wrong_method:
     case ClientAuthFailure::bad_secret: break;
   }
-  log::event(log::Level::info, "oauth client authentication failed: " + c->client_id);
+  // Anyone can provoke this line: at most 10 a second reach the log, all are counted.
+  static log::Throttle auth_failures("oauth_client_auth_failure", 10);
+  auth_failures.event(log::Level::info, "oauth client authentication failed: " + c->client_id);
   return fail(e, "invalid_client", "client authentication failed");
 }
 
