@@ -41,6 +41,9 @@ struct Config {
   std::size_t max_header_bytes = 8 * 1024;
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds first_byte_timeout{5000};
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_client = 512;
   std::chrono::milliseconds shutdown_grace{10000};
   bool access_log = true;
   unsigned retry_after_seconds = 1;

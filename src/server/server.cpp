@@ -6,6 +6,7 @@
 #include "services.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
+#include "latchkey/guard.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/metrics.hpp"
 #include "latchkey/redis/connection.hpp"
@@ -23,11 +24,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
 #include <list>
+#include <mutex>
+#include <unordered_map>
 #include <thread>
 
 namespace latchkey::server {
@@ -44,7 +48,9 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 
 struct ConnEntry {
   beast::tcp_stream* stream;
-  bool busy;
+  bool busy;             // a request is being read, handled or answered
+  std::string client;    // canonical client address (guard::canonical_address)
+  bool released = false; // its slot was given back (evicted, or closed)
 };
 
 std::string sanitize_method(std::string_view m) {
@@ -150,7 +156,12 @@ struct Shard {
   void begin_shutdown();
   void maybe_finish();
   awaitable<void> accept_loop();
-  awaitable<void> serve_connection(tcp::socket socket);
+  awaitable<void> serve_connection(tcp::socket socket, std::string client);
+  // Takes a connection slot for `client` (global and per-client caps), closing the oldest idle
+  // connection of this shard (of this client, for its cap) when at a limit; false to refuse.
+  bool admit(const std::string& client);
+  void release(ConnEntry& e);
+  bool evict_idle(const std::string* client);
   awaitable<HttpResponse> dispatch(HttpRequest& req, std::string& route_name, const std::string& rid);
 };
 
@@ -167,6 +178,12 @@ struct Server::Impl {
   std::uint16_t port = 0;
   std::atomic<bool> stop_requested{false};
   bool started = false;
+  // Connection caps: max_connections (lowered to what the descriptor limit allows beside a
+  // reserve for Redis and the listeners) and max_connections_per_client.
+  std::size_t max_connections = 0;
+  std::atomic<std::size_t> open_connections{0};
+  std::mutex clients_mu;
+  std::unordered_map<std::string, std::size_t> per_client;
 
   bool authorized(std::string_view authorization) const {
     // "Bearer <key>", scheme case-insensitive (RFC 6750 section 2.1).
@@ -221,20 +238,79 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
   co_return error_response(errc::internal, "internal error");
 }
 
-awaitable<void> Shard::serve_connection(tcp::socket socket) {
+namespace {
+// Connections refused or closed at a cap: counted in /metrics, logged at most once a second.
+log::Throttle& connection_limit_log() {
+  static log::Throttle t("connection_limit", 1);
+  return t;
+}
+}  // namespace
+
+void Shard::release(ConnEntry& e) {
+  if (e.released) return;
+  e.released = true;
+  server.open_connections.fetch_sub(1);
+  if (server.config.max_connections_per_client == 0) return;
+  std::lock_guard lock(server.clients_mu);
+  auto it = server.per_client.find(e.client);
+  if (it != server.per_client.end() && --it->second == 0) server.per_client.erase(it);
+}
+
+bool Shard::evict_idle(const std::string* client) {
+  for (auto& c : conns) {
+    if (c.busy || c.released || (client && c.client != *client)) continue;
+    release(c);
+    boost::system::error_code ignored;
+    c.stream->socket().close(ignored);  // its coroutine ends on the aborted read
+    connection_limit_log().event(log::Level::warn, "connection limit: closed the oldest idle connection");
+    return true;
+  }
+  return false;
+}
+
+bool Shard::admit(const std::string& client) {
+  const std::size_t per_client_cap = server.config.max_connections_per_client;
+  if (per_client_cap > 0) {
+    bool full = false;
+    {
+      std::lock_guard lock(server.clients_mu);
+      auto it = server.per_client.find(client);
+      full = it != server.per_client.end() && it->second >= per_client_cap;
+    }
+    if (full && !evict_idle(&client)) {
+      connection_limit_log().event(log::Level::warn, "connection limit: refused a connection (max_connections_per_client)");
+      return false;
+    }
+  }
+  if (server.open_connections.load() >= server.max_connections && !evict_idle(nullptr)) {
+    connection_limit_log().event(log::Level::warn, "connection limit: refused a connection (max_connections)");
+    return false;
+  }
+  server.open_connections.fetch_add(1);
+  if (per_client_cap > 0) {
+    std::lock_guard lock(server.clients_mu);
+    ++server.per_client[client];
+  }
+  return true;
+}
+
+awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client) {
   const Config& cfg = server.config;
   beast::tcp_stream stream(std::move(socket));
   boost::system::error_code ignored;
   std::string remote = stream.socket().remote_endpoint(ignored).address().to_string();
-  auto entry = conns.insert(conns.end(), ConnEntry{&stream, false});
+  auto entry = conns.insert(conns.end(), ConnEntry{&stream, false, std::move(client)});
   beast::flat_buffer buffer;
+  bool first = true;
 
   for (;;) {
-    if (stopping) break;
+    if (stopping || entry->released) break;
     if (buffer.size() == 0) {
-      // Idle: wait for the first byte of the next request.
+      // Idle: wait for the first byte of the next request; a new connection gets a short
+      // deadline for its first byte (a silent socket holds a slot only that long).
       entry->busy = false;
-      stream.expires_after(cfg.idle_timeout);
+      stream.expires_after(first ? cfg.first_byte_timeout : cfg.idle_timeout);
+      first = false;
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), tuple_awaitable);
       if (ec) break;
       buffer.commit(n);
@@ -314,6 +390,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket) {
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream.close();
+  release(*entry);
   conns.erase(entry);
   maybe_finish();
 }
@@ -371,8 +448,16 @@ awaitable<void> Shard::accept_loop() {
       continue;
     }
     boost::system::error_code ignored;
+    auto peer = sock.remote_endpoint(ignored).address().to_string();
+    std::string client = guard::canonical_address(peer, static_cast<int>(server.config.login_ipv6_prefix)).value_or(peer);
+    if (!admit(client)) {
+      sock.close(ignored);
+      continue;
+    }
     sock.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(ioc, [this, s = std::move(sock)]() mutable { return serve_connection(std::move(s)); }, asio::detached);
+    asio::co_spawn(ioc, [this, s = std::move(sock), c = std::move(client)]() mutable {
+      return serve_connection(std::move(s), std::move(c));
+    }, asio::detached);
   }
 }
 
@@ -414,6 +499,19 @@ std::optional<std::string> Server::start() {
   s.scripts = std::make_shared<const redis::ScriptSet>(redis::ScriptSet::embedded());
   s.services = std::make_unique<Services>(s.config, s.secrets);
   for (const auto& k : s.config.admin_api_keys) s.admin_key_hashes.push_back(crypto::sha256(k));
+
+  // Descriptors: each shard's Redis connection (and its reconnect), the listeners, logs and a
+  // margin stay reserved; client connections get the rest, at most max_connections.
+  s.max_connections = s.config.max_connections;
+  if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    std::size_t reserve = 32 + 4 * static_cast<std::size_t>(s.config.effective_threads());
+    std::size_t room = rl.rlim_cur > reserve ? static_cast<std::size_t>(rl.rlim_cur) - reserve : 1;
+    if (room < s.max_connections) {
+      log::event(log::Level::warn, "max_connections lowered to " + std::to_string(room) + " (descriptor limit " +
+                                       std::to_string(rl.rlim_cur) + ", " + std::to_string(reserve) + " reserved)");
+      s.max_connections = room;
+    }
+  }
 
   boost::system::error_code ec;
   asio::ip::address address = asio::ip::make_address(s.config.listen_host, ec);

@@ -8,11 +8,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <future>
+#include <iostream>
 #include <thread>
 
 using namespace latchkey::test;
@@ -371,4 +375,70 @@ TEST(Cli, Hardening15IdentifierKeyIsRequiredAndKeysInitAddsIt) {
   EXPECT_EQ(run({"keys", "init", "--dir", dir}), 0);
   EXPECT_NE(read_file(dir + "/identifiers.json"), ids) << "a fresh key";
   EXPECT_EQ(read_file(dir + "/encryption.json"), ring) << "nothing else changes";
+}
+
+namespace {
+// A connected TCP socket to 127.0.0.1:port that never sends anything (-1 on failure).
+int silent_connection(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+}  // namespace
+
+// Hardening 3: 300 silent connections from one client, with the descriptor limit at 256, once
+// made /healthz time out for everyone (accept failed with EMFILE for 60 s). Now the caps keep
+// descriptors for Redis, and at the limit the oldest idle connection makes room.
+TEST(Cli, Hardening03SilentConnectionsCannotStarveTheServer) {
+  RedisServer rs;
+  TempDir d;
+  std::string secrets = init_keys(d);
+  for (const std::string per_client : {"0", "40"}) {
+    auto port = free_port();
+    auto env = serve_env(secrets, rs.url(), port);
+    env["LATCHKEY_MAX_CONNECTIONS_PER_CLIENT"] = per_client;
+    env["LATCHKEY_FIRST_BYTE_TIMEOUT_MS"] = "60000";  // only the caps help here
+    Process p({"/bin/bash", "-c", "ulimit -n 256 && exec '" + latchkey_binary() + "' serve"}, env);
+    ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
+    std::vector<int> fds;
+    for (int i = 0; i < 300; ++i)
+      if (int fd = silent_connection(port); fd >= 0) fds.push_back(fd);
+    std::this_thread::sleep_for(200ms);
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_TRUE(wait_for_status(port, "/healthz", 200, 5s)) << "per-client cap " << per_client;
+    EXPECT_TRUE(wait_for_status(port, "/readyz", 200, 5s)) << "Redis kept its descriptor";
+    std::cout << "per-client cap " << per_client << ": /healthz answered after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+              << " ms behind 300 silent connections\n";
+    for (int fd : fds) ::close(fd);
+    p.signal(SIGTERM);
+    p.wait(10s);
+    EXPECT_NE(p.err().find("max_connections lowered to"), std::string::npos) << p.err();
+    EXPECT_NE(p.err().find("connection limit"), std::string::npos) << p.err();
+  }
+}
+
+TEST(Cli, Hardening03ASilentNewConnectionIsClosedAtTheFirstByteDeadline) {
+  RedisServer rs;
+  Serving s(rs);
+  ASSERT_TRUE(wait_for_status(s.port, "/readyz", 200, 10s));
+  // The default first-byte deadline is 5 s; keep-alive connections wait idle_timeout (60 s).
+  int fd = silent_connection(s.port);
+  ASSERT_GE(fd, 0);
+  timeval tv{8, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto t0 = std::chrono::steady_clock::now();
+  char c;
+  auto n = ::recv(fd, &c, 1, 0);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(n, 0) << "closed by the server";
+  EXPECT_LT(waited, 7s);
+  ::close(fd);
 }
