@@ -6,8 +6,8 @@
 -- ARGV[3]  S256 challenge of the code_verifier sent ('' if none)
 -- ARGV[4]  family id the redemption will create (kept in the spent code, so a replay finds it)
 -- ARGV[5]  how long the spent code is remembered (s)
--- ARGV[6]  the slot's user revocation epoch prefix (<prefix>te:{T}:; the code's user hash
---          completes it: same slot as KEYS[1])
+-- ARGV[6]  the slot's code epoch prefix (<prefix>tc:{T}:; the code's user hash completes
+--          it: same slot as KEYS[1]); set in microseconds by token_revoke_user
 -- Returns  {'ok', scope, sealed user id, user hash} | {'mismatch', 'client'|'redirect_uri'|'pkce'}
 --          | {'replay', family id, user hash} | {'invalid'} (unknown or expired)
 local c = redis.call('HMGET', KEYS[1], 'c', 'r', 's', 'cc', 'u', 'uh', 'used', 'ct')

@@ -1,9 +1,12 @@
 -- token_revoke_user: every token of a user issued before now stops working.
--- KEYS[1]  user's family index  KEYS[2] user's revocation epoch
+-- KEYS[1]  user's family index  KEYS[2] user's revocation epoch (s)
+-- KEYS[3]  user's code epoch (us): authorization codes created before it are refused
 -- ARGV[1]  family key prefix of the slot  ARGV[2] epoch ttl (s; outlives any access token)
 -- Returns  number of live refresh families deleted
-local now = tonumber(redis.call('TIME')[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1])
 redis.call('SET', KEYS[2], now, 'EX', ARGV[2])
+redis.call('SET', KEYS[3], string.format('%d', now * 1000000 + tonumber(t[2])), 'EX', ARGV[2])
 local n = 0
 for _, fid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   n = n + redis.call('DEL', ARGV[1] .. fid)

@@ -42,6 +42,7 @@ struct Config {
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds first_byte_timeout{5000};
+  std::string trusted_proxies;  // validated CIDR list (server/client_address.hpp parses it)
   std::size_t max_connections = 10000;
   std::size_t max_connections_per_client = 512;
   std::chrono::milliseconds shutdown_grace{10000};

@@ -1,4 +1,5 @@
 // Config loading: the option table, its sources and their precedence.
+#include "latchkey/client_address.hpp"
 #include "latchkey/config.hpp"
 #include "latchkey/guard.hpp"
 #include "latchkey/crypto/jws.hpp"
@@ -169,6 +170,12 @@ const std::vector<Option>& options() {
        size_setter(&Config::max_header_bytes, 1024, 1024 * 1024)},
       {{"read_timeout_ms", "10000", "Deadline for reading one whole request once its first byte arrived (slow clients are cut off).", false},
        ms_setter(&Config::read_timeout, 10, 600000)},
+      {{"trusted_proxies", "", "Reverse proxies (comma-separated addresses or CIDR blocks) whose `Forwarded` / `X-Forwarded-For` headers name the client: only when the TCP peer is one of them, the client address (OAuth throttle, access log) is the rightmost address of the chain that is not a trusted proxy. Empty: the TCP peer, always.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (!net::parse_cidrs(v, why)) return false;
+         c.trusted_proxies = v;
+         return true;
+       }},
       {{"first_byte_timeout_ms", "5000", "How long a new connection may stay silent before its first request begins (separate from the keep-alive `idle_timeout_ms`).", false},
        ms_setter(&Config::first_byte_timeout, 10, 600000)},
       {{"max_connections", "10000", "Client connections open at once, over all threads; lowered at start to what the descriptor limit leaves beside a reserve for Redis. At the limit the oldest idle connection is closed, or the new one refused.", false},

@@ -35,7 +35,7 @@ struct HttpRequest {
   std::string query;   // without '?'
   Headers headers;     // names in lower case
   std::string body;
-  std::string remote;  // peer address
+  std::string remote;  // client address: the TCP peer, or the forwarded client when the peer is a trusted proxy
 
   std::string_view header(std::string_view lower_name) const noexcept;
 };

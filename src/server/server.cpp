@@ -5,6 +5,7 @@
 
 #include "services.hpp"
 
+#include "latchkey/client_address.hpp"
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/guard.hpp"
 #include "latchkey/log.hpp"
@@ -180,6 +181,7 @@ struct Server::Impl {
   bool started = false;
   // Connection caps: max_connections (lowered to what the descriptor limit allows beside a
   // reserve for Redis and the listeners) and max_connections_per_client.
+  std::vector<net::Cidr> trusted_proxies;
   std::size_t max_connections = 0;
   std::atomic<std::size_t> open_connections{0};
   std::mutex clients_mu;
@@ -368,7 +370,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client) 
         req.headers.emplace_back(std::move(name), std::string(f.value()));
       }
       req.body = std::move(breq.body());
-      req.remote = remote;
+      req.remote = server.trusted_proxies.empty() ? remote : net::client_address(remote, req.headers, server.trusted_proxies);
       keep_alive = breq.keep_alive();
       http10 = breq.version() == 10;
       resp = co_await dispatch(req, route_name, rid);
@@ -380,7 +382,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client) 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::string method = sanitize_method(req.method);
     metrics.observe_http(route_name, method, resp.status, seconds);
-    if (cfg.access_log) log_access(rid, method, route_name, resp.status, seconds, resp.body.size(), remote);
+    if (cfg.access_log) log_access(rid, method, route_name, resp.status, seconds, resp.body.size(), req.remote.empty() ? remote : req.remote);
 
     std::string head = response_head(resp, rid, keep_alive, http10);
     std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(resp.body)};
@@ -502,6 +504,8 @@ std::optional<std::string> Server::start() {
 
   // Descriptors: each shard's Redis connection (and its reconnect), the listeners, logs and a
   // margin stay reserved; client connections get the rest, at most max_connections.
+  std::string why;
+  s.trusted_proxies = net::parse_cidrs(s.config.trusted_proxies, why).value_or(std::vector<net::Cidr>{});
   s.max_connections = s.config.max_connections;
   if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
     std::size_t reserve = 32 + 4 * static_cast<std::size_t>(s.config.effective_threads());

@@ -133,7 +133,7 @@ awaitable<result<tokens::Pair>> Service::redeem_code(redis::Connection& redis, c
   std::string fid = crypto::random_token(16);
   std::vector<std::string> keys{key};
   std::vector<std::string> args{c.client_id, redirect, challenge, fid, std::to_string(kSpentCodeTtl),
-                                s_.key_prefix + "te:" + redis::slot_tag(*slot) + ":"};
+                                s_.key_prefix + "tc:" + redis::slot_tag(*slot) + ":"};
   auto r = co_await redis.eval("oauth_code_redeem", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);

@@ -225,7 +225,7 @@ awaitable<result<IssuedCode>> Service::authorize(redis::Connection& redis, Autho
   out.code = redis::new_handle(kCodeVersion, slot);
   std::string key = code_key(out.code, slot);
   std::vector<std::string> keys{key};
-  // "ct": created at, on Redis's clock: a "revoke all" of the user after it refuses the code.
+  // "ct": created at (us), on Redis's clock: a "revoke all" of the user after it refuses the code.
   std::vector<std::string> args{std::to_string(s_.code_ttl), "ct",
                                 "c", c->client_id,
                                 // As sent: the token request must repeat it only if it was sent (RFC 6749 4.1.3).

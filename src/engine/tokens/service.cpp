@@ -47,6 +47,7 @@ struct Keys {
   std::string family_prefix() const { return tag_prefix + "rf:" + tag + ":"; }
   std::string index(std::string_view uh) const { return tag_prefix + "ru:" + tag + ":" + std::string(uh); }
   std::string epoch(std::string_view uh) const { return tag_prefix + "te:" + tag + ":" + std::string(uh); }
+  std::string code_epoch(std::string_view uh) const { return tag_prefix + "tc:" + tag + ":" + std::string(uh); }
   std::string jti(std::string_view j) const { return tag_prefix + "tj:" + tag + ":" + std::string(j); }
   std::string marker(std::string_view fid) const { return tag_prefix + "tf:" + tag + ":" + std::string(fid); }
   std::string access(std::string_view h) const { return tag_prefix + "ta:" + tag + ":" + std::string(h); }
@@ -493,7 +494,7 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
 awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& redis, std::string user_id) const {
   std::string uh = sessions::user_hash(user_id);
   Keys k = Keys::of(s_.key_prefix, redis::key_slot(uh));
-  std::vector<std::string> keys{k.index(uh), k.epoch(uh)};
+  std::vector<std::string> keys{k.index(uh), k.epoch(uh), k.code_epoch(uh)};
   std::vector<std::string> args{k.family_prefix(), std::to_string(kMarkerTtl)};
   auto r = co_await redis.eval("token_revoke_user", std::move(keys), std::move(args));
   if (!r) co_return r.error();

@@ -82,7 +82,10 @@ awaitable<std::optional<HttpResponse>> throttled(RequestContext& ctx) {
   if (name.empty()) co_return std::nullopt;
   const guard::Policy* p = ctx.services.ratelimit.policy(name);
   if (!p) co_return std::nullopt;  // refused at start-up; never here
-  auto d = co_await ctx.services.ratelimit.check(ctx.redis, "oauth:" + name, ctx.request.remote, p->limit, 1);
+  auto d = co_await ctx.services.ratelimit.check(
+      ctx.redis, "oauth:" + name,
+      guard::canonical_address(ctx.request.remote, ctx.services.logins.settings().ipv6_prefix).value_or(ctx.request.remote),
+      p->limit, 1);
   if (!d) {
     if (p->fail_open) co_return std::nullopt;
     co_return no_store(engine_error(ctx, d.error()));
