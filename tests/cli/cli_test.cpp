@@ -442,3 +442,30 @@ TEST(Cli, Hardening03ASilentNewConnectionIsClosedAtTheFirstByteDeadline) {
   EXPECT_LT(waited, 7s);
   ::close(fd);
 }
+
+// Hardening 18: lockout deadlines are on Redis's clock, the one every latchkey node shares. A
+// node whose own clock is two hours ahead (libfaketime) locks for exactly as long as any other.
+TEST(Cli, Hardening18LockoutsFollowRedissClockNotTheNodes) {
+  RedisServer rs;
+  TempDir d;
+  std::string secrets = init_keys(d);
+  auto port = free_port();
+  auto env = serve_env(secrets, rs.url(), port);
+  env["LATCHKEY_LOGIN_MAX_FAILURES"] = "1";
+  env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1";
+  Process p({"/usr/bin/faketime", "-f", "+2h", latchkey_binary(), "serve"}, env);
+  ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
+  const std::map<std::string, std::string> h{{"Authorization", "Bearer " + kAdminKey}, {"Content-Type", "application/json"}};
+  auto f = http_request(port, "POST", "/v1/logins/failure", R"({"user_id":"skew","ip":"192.0.2.1"})", h);
+  ASSERT_EQ(f.status, 200) << f.body;
+  EXPECT_NE(f.body.find("\"retry_after\":60"), std::string::npos) << f.body;
+  auto c = http_request(port, "POST", "/v1/logins/check", R"({"user_id":"skew","ip":"192.0.2.2"})", h);
+  ASSERT_EQ(c.status, 429) << c.body;
+  auto at = c.body.find("\"locked_until\":");
+  ASSERT_NE(at, std::string::npos) << c.body;
+  long long locked_until = std::stoll(c.body.substr(at + 15));
+  long long redis_now = std::stoll(rs.command({"TIME"}).substr(0, rs.command({"TIME"}).find('\n')));
+  EXPECT_NEAR(static_cast<double>(locked_until), static_cast<double>(redis_now + 60), 5) << "not the node's clock (+7200 s)";
+  p.signal(SIGTERM);
+  p.wait(10s);
+}
