@@ -20,16 +20,20 @@ source "$root/scripts/lib/processes.sh"
 start_redis
 rcli() { redis-cli -p "$redis_port" "$@"; }
 
-# start_latchkey [keys init options]: sets $lk.
+# start_latchkey [keys init options]: sets $lk. LK_BIN (build/latchkey) picks the binary,
+# LK_NAME (latchkey) its secrets folder and log under $work, LK_DB (0) its Redis database.
 start_latchkey() {
-  build/latchkey keys init --dir "$work/secrets" "$@" >/dev/null
+  local bin=${LK_BIN:-build/latchkey} name=${LK_NAME:-latchkey}
+  local dir="$work/secrets"
+  [ "$name" = latchkey ] || dir="$work/secrets-$name"
+  "$bin" keys init --dir "$dir" "$@" >/dev/null
   lk_port=$(free_port)
   lk="http://127.0.0.1:$lk_port"
-  LATCHKEY_LISTEN="127.0.0.1:$lk_port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_port/0" \
-  LATCHKEY_SECRETS_DIR="$work/secrets" LATCHKEY_ADMIN_API_KEYS="$key" \
-  LATCHKEY_THREADS="$threads" build/latchkey serve >/dev/null 2>"$work/latchkey.err" &
+  LATCHKEY_LISTEN="127.0.0.1:$lk_port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_port/${LK_DB:-0}" \
+  LATCHKEY_SECRETS_DIR="$dir" LATCHKEY_ADMIN_API_KEYS="$key" \
+  LATCHKEY_THREADS="$threads" "$bin" serve >/dev/null 2>"$work/$name.err" &
   pids+=($!)
-  wait_http "$lk/readyz"
+  wait_http "$lk/readyz" || { cat "$work/$name.err" >&2; return 1; }
 }
 
 # start_peer NAME DB: sets $peer ("" when PEER=0 or node is missing).

@@ -6,6 +6,7 @@
 // account name). Key schema: docs/redis.md.
 #pragma once
 
+#include "latchkey/crypto/primitives.hpp"
 #include "latchkey/error.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -39,12 +40,12 @@ std::optional<std::string> canonical_account(std::string_view user_id);
 // address, a list of e-mail addresses) useless without it.
 class Identifiers {
  public:
-  Identifiers() = default;
-  explicit Identifiers(std::string key) : key_(std::move(key)) {}
+  Identifiers() : Identifiers(std::string()) {}
+  explicit Identifiers(const std::string& key);
   std::string of(std::string_view kind, std::string_view id) const;
 
  private:
-  std::string key_;
+  crypto::PreparedHmacSha256 mac_;  // the key absorbed once: two SHA-256 blocks per digest
 };
 
 enum class Algorithm : std::uint8_t { fixed_window, sliding_window, gcra };

@@ -53,12 +53,14 @@ std::optional<std::string> canonical_account(std::string_view user_id) {
   return utf8;
 }
 
+Identifiers::Identifiers(const std::string& key) : mac_(crypto::as_bytes(key)) {}
+
 std::string Identifiers::of(std::string_view kind, std::string_view id) const {
   std::string data;
   data.reserve(kind.size() + 1 + id.size());
   data.append(kind).push_back('\0');
   data.append(id);
-  auto mac = crypto::hmac_sha256(crypto::as_bytes(key_), crypto::as_bytes(data));
+  auto mac = mac_.mac(crypto::as_bytes(data));
   return crypto::base64url_encode(crypto::bytes_view(mac.data(), 16));
 }
 

@@ -94,11 +94,13 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
   if (!account || !addr) co_return bad_reply("login_check");
   LoginVerdict v;
   if (account->allowed && addr->allowed) co_return v;
-  // One half refused: the other half's reservation is handed back at once.
-  if (account->allowed || addr->allowed) {
-    std::string key = addr->allowed ? k.ip : account->device ? k.device : k.account;
+  // Refused by the IP: the account's reservation is handed back at once (a blocked address
+  // must not hold anyone's account). Refused by the account: the IP's reservation is kept
+  // until it lapses (login_attempt_timeout): an address hammering a locked account spends its
+  // own budget, and the refusal stays one round trip.
+  if (account->allowed) {
     std::vector<Call> release;
-    release.push_back(call("login_release", {key}, {now}));
+    release.push_back(call("login_release", {account->device ? k.device : k.account}, {now}));
     auto rel = co_await redis.evals(std::move(release));
     if (!rel) co_return rel.error();
   }

@@ -66,4 +66,8 @@ TEST(Hardening15Identifiers, DigestsAreKeyedAndSeparatedByKind) {
   EXPECT_NE(a.of("a", "oauth:203.0.113.9"), a.of("oauth:p", "203.0.113.9"));
   EXPECT_NE(a.of("p:api", "x"), a.of("p", "api:x"));
   EXPECT_EQ(a.of("ip", "x").size(), 22u);
+  // It is HMAC-SHA-256 (RFC 2104) of "kind NUL id", truncated to 128 bits.
+  std::string data("ip\0x", 4);
+  auto full = crypto::hmac_sha256(crypto::as_bytes(std::string(32, 'a')), crypto::as_bytes(data));
+  EXPECT_EQ(a.of("ip", "x"), crypto::base64url_encode(crypto::bytes_view(full.data(), 16)));
 }
