@@ -30,7 +30,7 @@ Process::Process(std::vector<std::string> args, std::map<std::string, std::strin
   std::vector<std::string> envs;
   if (const char* path = std::getenv("PATH")) envs.push_back(std::string("PATH=") + path);
   for (const char* keep : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"})
-    if (const char* v = std::getenv(keep)) envs.push_back(std::string(keep) + "=" + v);
+    if (const char* v = std::getenv(keep); v && !env.count(keep)) envs.push_back(std::string(keep) + "=" + v);
   for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
   std::string out_path = dir_ + "/out", err_path = dir_ + "/err";
   pid_ = ::fork();

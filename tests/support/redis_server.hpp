@@ -35,8 +35,10 @@ class RedisServer {
   std::string dump_all() const;
 
  private:
+  bool spawn();  // false when the server exited at start (the port was taken)
   std::uint16_t port_;
   int pid_ = -1;
+  bool started_once_ = false;
   std::vector<std::string> extra_;
   std::string dir_;
 };
