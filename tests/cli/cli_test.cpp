@@ -68,7 +68,7 @@ bool wait_for_status(std::uint16_t port, const std::string& path, int status, st
 // `latchkey serve` on a free port against `rs`, with fresh key rings.
 struct Serving {
   explicit Serving(const RedisServer& rs)
-      : secrets(init_keys(dir)), port(free_port()),
+      : secrets(init_keys(dir)), port(reserved_listen_port()),
         process({latchkey_binary(), "serve"}, serve_env(secrets, rs.url(), port)) {}
   TempDir dir;
   std::string secrets;
@@ -201,7 +201,7 @@ TEST(Cli, RefusesAnEvictingRedisAndSaysWhy) {
   TempDir d;
   std::string dir = init_keys(d);
   std::string err;
-  EXPECT_EQ(run({"serve"}, serve_env(dir, rs.url(), free_port()), nullptr, &err), 2);
+  EXPECT_EQ(run({"serve"}, serve_env(dir, rs.url(), reserved_listen_port()), nullptr, &err), 2);
   EXPECT_NE(err.find("allkeys-lru"), std::string::npos) << err;
   EXPECT_NE(err.find("revocations"), std::string::npos) << err;
   EXPECT_NE(err.find("redis_allow_eviction"), std::string::npos) << err;
@@ -324,7 +324,7 @@ TEST(Cli, Hardening14ExposedKeyRingsAreRefused) {
   EXPECT_NE(err.find("chmod 700"), std::string::npos) << err;
   // The operator's explicit choice: it starts, and says so loudly.
   RedisServer rs;
-  auto port = free_port();
+  auto port = reserved_listen_port();
   auto env = serve_env(dir, rs.url(), port);
   env["LATCHKEY_SECRETS_ALLOW_INSECURE_MODE"] = "true";
   Process p({latchkey_binary(), "serve"}, env);
@@ -401,7 +401,7 @@ TEST(Cli, Hardening03SilentConnectionsCannotStarveTheServer) {
   TempDir d;
   std::string secrets = init_keys(d);
   for (const std::string per_client : {"0", "40"}) {
-    auto port = free_port();
+    auto port = reserved_listen_port();
     auto env = serve_env(secrets, rs.url(), port);
     env["LATCHKEY_MAX_CONNECTIONS_PER_CLIENT"] = per_client;
     env["LATCHKEY_FIRST_BYTE_TIMEOUT_MS"] = "60000";  // only the caps help here
@@ -449,7 +449,7 @@ TEST(Cli, Hardening18LockoutsFollowRedissClockNotTheNodes) {
   RedisServer rs;
   TempDir d;
   std::string secrets = init_keys(d);
-  auto port = free_port();
+  auto port = reserved_listen_port();
   auto env = serve_env(secrets, rs.url(), port);
   env["LATCHKEY_LOGIN_MAX_FAILURES"] = "1";
   env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1";

@@ -116,7 +116,7 @@ class OAuthInteropTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(OAuthInteropTest, AuthlibDrivesEveryGrantIntrospectionAndRevocation) {
   RedisServer rs;
-  std::uint16_t port = free_port();
+  std::uint16_t port = reserved_listen_port();
   TestServer srv(rs, [port](Config& c) {
     c.oauth_access_token_format = GetParam();
     c.listen_port = port;

@@ -10,6 +10,11 @@ namespace latchkey::test {
 
 // A port that was free a moment ago (bind to 0, read, close).
 std::uint16_t free_port();
+// A port for a latchkey listener (which binds with SO_REUSEPORT): kept bound, not listening,
+// with SO_REUSEPORT for the rest of the test process, so no parallel test can be handed the
+// same port and silently share the listener (the kernel would split connections between
+// the two servers).
+std::uint16_t reserved_listen_port();
 
 class RedisServer {
  public:
