@@ -74,9 +74,8 @@ std::optional<Gate> gate_of(const redis::Reply& r) {
 
 awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::string user_id, std::string ip,
                                               std::string device_token) const {
-  auto keys = keys_of(user_id, ip, device_token);
+  auto keys = ip.empty() ? std::nullopt : keys_of(user_id, ip, device_token);  // the IP is required here
   if (!keys) co_return err(errc::invalid_request);
-  if (keys->ip.empty()) co_return err(errc::invalid_request);
   const Keys& k = *keys;
   const std::string now = now_arg();
   // One round trip, two reservations: the account's (or the trusted device's) and the IP's.
@@ -122,9 +121,8 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
 
 awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::string user_id, std::string ip,
                                                  std::string device_token) const {
-  auto keys = keys_of(user_id, ip, device_token);
+  auto keys = ip.empty() ? std::nullopt : keys_of(user_id, ip, device_token);  // the IP is required here
   if (!keys) co_return err(errc::invalid_request);
-  if (keys->ip.empty()) co_return err(errc::invalid_request);
   const Keys& k = *keys;
   const std::string now = now_arg();
   // The account (or the trusted device) and the IP, which locks for one window whatever
