@@ -268,3 +268,80 @@ TEST_F(LoginsTest, AnUnreportedCheckHoldsItsSlotOnlyForTheAttemptTimeout) {
   succeed("ivan");
   EXPECT_TRUE(check("ivan", "10.0.0.9").allowed);
 }
+
+namespace {
+// Every key of one Redis whose name contains `part` (a test's own server, a few keys).
+std::vector<std::string> keys_like(asio::io_context& ioc, redis::Connection& conn, const std::string& part) {
+  redis::Request req;
+  req.push({"KEYS", "*" + part + "*"});
+  auto r = test::run_awaitable(ioc, conn.exec(std::move(req)));
+  std::vector<std::string> out;
+  if (r && r->size() == 1)
+    for (const auto& e : (*r)[0].elements) out.push_back(e.str);
+  return out;
+}
+void redis_do(asio::io_context& ioc, redis::Connection& conn, std::vector<std::string> cmd) {
+  redis::Request req;
+  req.push(cmd);
+  auto r = test::run_awaitable(ioc, conn.exec(std::move(req)));
+  ASSERT_TRUE(r && r->size() == 1 && !(*r)[0].is_error());
+}
+}  // namespace
+
+// check() answers refusals from plain reads and only then runs login_check.lua: over a grid
+// of counter states (failures, window start, lock, attempts in flight and their lapse, each
+// absent or on either side of the boundary) the verdict of check() must be the script's.
+TEST_F(LoginsTest, ReadFilterAgreesWithScript) {
+  fail("grid", "10.9.9.9");  // creates the account's and the address's counters
+  auto accounts = keys_like(ioc, *conn, "la:"), addrs = keys_like(ioc, *conn, "lp:");
+  ASSERT_EQ(accounts.size(), 1u);
+  ASSERT_EQ(addrs.size(), 1u);
+  const auto& s = logins->settings();
+  const std::int64_t now = g_now;
+  struct Side {
+    std::string key, other;
+    std::int64_t max;
+  };
+  const Side sides[] = {{accounts[0], addrs[0], s.max_failures}, {addrs[0], accounts[0], s.ip_max_failures}};
+  const std::optional<std::int64_t> absent;
+  int compared = 0, refused = 0;
+  for (const auto& side : sides) {
+    for (std::int64_t c : {std::int64_t{0}, side.max - 1, side.max, side.max + 1})
+      for (auto ws : {absent, std::optional(now - s.window_ms), std::optional(now - s.window_ms + 1)})
+        for (auto lu : {absent, std::optional(now), std::optional(now + 1)})
+          for (std::int64_t p : {std::int64_t{0}, std::int64_t{1}, side.max})
+            for (auto pe : {absent, std::optional(now), std::optional(now + 1)}) {
+              auto put = [&] {
+                redis_do(ioc, *conn, {"DEL", side.key, side.other});
+                std::vector<std::string> cmd{"HSET", side.key, "c", std::to_string(c), "p", std::to_string(p)};
+                for (auto [f, v] : {std::pair{"ws", ws}, std::pair{"lu", lu}, std::pair{"pe", pe}})
+                  if (v) cmd.insert(cmd.end(), {f, std::to_string(*v)});
+                redis_do(ioc, *conn, cmd);
+              };
+              put();
+              auto v = check("grid", "10.9.9.9");
+              put();
+              auto r = test::run_awaitable(
+                  ioc, conn->eval("login_check", {side.key},
+                                  {std::to_string(now), std::to_string(s.window_ms), std::to_string(side.max),
+                                   std::to_string(s.attempt_hold_ms), std::string()}));
+              ASSERT_TRUE(r && r->is_array() && r->elements.size() == 5);
+              const bool allowed = r->elements[0].integer == 1;
+              const std::int64_t until = r->elements[1].integer ? r->elements[1].integer : r->elements[2].integer;
+              std::string state = side.key + " c=" + std::to_string(c) + " p=" + std::to_string(p) +
+                                  " ws=" + (ws ? std::to_string(*ws - now) : "-") +
+                                  " lu=" + (lu ? std::to_string(*lu - now) : "-") +
+                                  " pe=" + (pe ? std::to_string(*pe - now) : "-");
+              EXPECT_EQ(v.allowed, allowed) << state;
+              if (!allowed && !v.allowed) {
+                ++refused;
+                EXPECT_EQ(v.locked_until_ms, until) << state;
+                EXPECT_EQ(v.busy, r->elements[1].integer == 0) << state;
+                EXPECT_EQ(v.ip_blocked, side.key == addrs[0]) << state;
+              }
+              ++compared;
+            }
+  }
+  EXPECT_EQ(compared, 2 * 4 * 3 * 3 * 3 * 3);
+  EXPECT_GT(refused, compared / 4) << "the grid covers refusals of both kinds";
+}
