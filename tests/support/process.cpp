@@ -35,6 +35,8 @@ Process::Process(std::vector<std::string> args, std::map<std::string, std::strin
   std::string out_path = dir_ + "/out", err_path = dir_ + "/err";
   pid_ = ::fork();
   if (pid_ == 0) {
+    // Its own process group, so that signals reach what a wrapper (faketime, a shell) started.
+    ::setpgid(0, 0);
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(out, 1);
@@ -47,20 +49,21 @@ Process::Process(std::vector<std::string> args, std::map<std::string, std::strin
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
+  if (pid_ > 0) ::setpgid(pid_, pid_);  // also here: no signal may race the child's own call
 }
 
 Process::~Process() {
-  if (!status_ && pid_ > 0) {
-    ::kill(pid_, SIGKILL);
+  if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);  // the whole group: nothing a wrapper started outlives the test
     int st = 0;
-    ::waitpid(pid_, &st, 0);
+    if (!status_) ::waitpid(pid_, &st, 0);
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
 
 void Process::signal(int sig) {
-  if (!status_) ::kill(pid_, sig);
+  if (!status_) ::kill(-pid_, sig);
 }
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
