@@ -33,6 +33,8 @@ std::optional<std::string> canonical_address(std::string_view text, int ipv6_pre
 // An account name as one spelling: Unicode NFKC case folding (NFKC_Casefold), surrounding
 // white space trimmed; nullopt when not UTF-8 or nothing is left.
 std::optional<std::string> canonical_account(std::string_view user_id);
+// The same through ICU for any text (canonical_account takes it for all but ASCII).
+std::optional<std::string> canonical_account_unicode(std::string_view user_id);
 
 // Keyed digests of identifiers for Redis key names: HMAC-SHA-256(key, kind NUL id), 128 bits,
 // base64url. `kind` separates namespaces (no caller-chosen id can reach another kind's

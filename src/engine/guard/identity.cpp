@@ -36,6 +36,23 @@ std::optional<std::string> canonical_address(std::string_view text, int ipv6_pre
 }
 
 std::optional<std::string> canonical_account(std::string_view user_id) {
+  // ASCII, the common case, without ICU: NFKC_Casefold maps only A-Z there, and the white
+  // space to trim is HT, LF, VT, FF, CR and SP (CanonicalAccountAsciiMatchesIcu).
+  if (std::all_of(user_id.begin(), user_id.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    std::size_t b = 0, e = user_id.size();
+    while (b < e && space(user_id[b])) ++b;
+    while (e > b && space(user_id[e - 1])) --e;
+    if (b == e) return std::nullopt;
+    std::string out(user_id.substr(b, e - b));
+    for (char& c : out)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+  }
+  return canonical_account_unicode(user_id);
+}
+
+std::optional<std::string> canonical_account_unicode(std::string_view user_id) {
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* fold = icu::Normalizer2::getNFKCCasefoldInstance(status);
   if (U_FAILURE(status)) return std::nullopt;

@@ -61,17 +61,11 @@ using Call = redis::Connection::ScriptCall;
 Call call(const char* script, std::vector<std::string> keys, std::vector<std::string> args) {
   return Call{script, std::move(keys), std::move(args)};
 }
-// A counter's check: {allowed, locked until, busy until, now, judged on the device}.
+// One counter's verdict: allowed, or refused until a lock ends or attempts in flight lapse.
 struct Gate {
   bool allowed = false;
-  std::int64_t locked_until = 0, busy_until = 0, now = 0;
-  bool device = false;
+  std::int64_t locked_until = 0, busy_until = 0;
 };
-std::optional<Gate> gate_of(const redis::Reply& r) {
-  if (!r.is_array() || r.elements.size() != 5) return std::nullopt;
-  const auto& e = r.elements;
-  return Gate{int_of(e[0]) == 1, int_of(e[1]), int_of(e[2]), int_of(e[3]), int_of(e[4]) == 1};
-}
 
 // The fields login_check.lua reads, in its order: failures, window start, locked until,
 // attempts in flight, when the newest of them lapses.
@@ -87,11 +81,11 @@ std::optional<Gate> judge(const redis::Reply& fields, std::int64_t now, std::int
   for (const auto& x : f)
     if (!x.is_nil() && !x.is_string()) return std::nullopt;
   std::int64_t c = num(f[0]), ws = num(f[1]), lu = num(f[2]), p = num(f[3]), pe = num(f[4]);
-  if (lu > now) return Gate{false, lu, 0, now, false};
+  if (lu > now) return Gate{false, lu, 0};
   if (ws + window <= now) c = 0;
   if (pe <= now) p = 0;
-  if (c + p >= max) return Gate{false, 0, pe, now, false};
-  return Gate{true, 0, 0, now, false};
+  if (c + p >= max) return Gate{false, 0, pe};
+  return Gate{true, 0, 0};
 }
 
 // Which counter refused, and until when (both gates judged at `now`).
@@ -147,15 +141,17 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
     if (!t.is_array() || t.elements.size() != 2) co_return bad_reply("TIME");
     now = int_of(t.elements[0]) * 1000 + int_of(t.elements[1]) / 1000;
   }
+  // The account's counter, or its trusted device's when the token is one of this user's.
+  const std::string* counter = &k.account;
   std::optional<Gate> account;
   if (!k.device.empty()) {
     const auto& d = rs[2];
     if (!d.is_array() || d.elements.empty()) co_return bad_reply("login_check_read");
-    if (d.elements[0].is_string() && d.elements[0].str == k.user_hash) {  // a trusted device of this user
+    if (d.elements[0].is_string() && d.elements[0].str == k.user_hash) {
       redis::Reply fields = d;
       fields.elements.erase(fields.elements.begin());
       account = judge(fields, now, s_.window_ms, s_.max_failures);
-      if (account) account->device = true;
+      counter = &k.device;
     }
   }
   if (!account) account = judge(rs[0], now, s_.window_ms, s_.max_failures);
@@ -163,33 +159,19 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
   if (!account || !addr) co_return bad_reply("login_check_read");
   if (!account->allowed || !addr->allowed) co_return refusal(*account, *addr, now);
 
-  // One round trip, two reservations: the account's (or the trusted device's) and the IP's.
-  const std::string now_text = now_arg();
-  std::vector<Call> calls;
-  calls.push_back(call("login_check", {k.account}, {now_text, std::to_string(s_.window_ms),
-                                                    std::to_string(s_.max_failures), std::to_string(s_.attempt_hold_ms),
-                                                    k.user_hash}));
-  if (!k.device.empty()) calls[0].keys.push_back(k.device);
-  calls.push_back(call("login_check", {k.ip}, {now_text, std::to_string(s_.window_ms), std::to_string(s_.ip_max_failures),
-                                               std::to_string(s_.attempt_hold_ms), std::string()}));
-  auto r = co_await redis.evals(std::move(calls));
+  // Both reservations in one script, all or nothing, judged again at the read's `now`.
+  // (Redis Cluster will need one call per slot: the IP's counter is not in the user's.)
+  Call c = call("login_check", {*counter, k.ip},
+                {std::to_string(now), std::to_string(s_.window_ms), std::to_string(s_.attempt_hold_ms),
+                 std::to_string(s_.max_failures), std::to_string(s_.ip_max_failures)});
+  auto r = co_await redis.eval(std::move(c.script), std::move(c.keys), std::move(c.args));
   if (!r) co_return r.error();
-  for (const auto& x : *r)
-    if (x.is_error()) co_return err(errc::redis_error);
-  account = gate_of((*r)[0]);
-  addr = gate_of((*r)[1]);
-  if (!account || !addr) co_return bad_reply("login_check");
-  if (account->allowed && addr->allowed) co_return LoginVerdict{};
-  // Refused by the IP: the account's reservation is handed back at once (a blocked address
-  // must not hold anyone's account). Refused by the account: the IP's reservation is kept
-  // until it lapses (login_attempt_timeout): it lost a race for the account's last slot.
-  if (account->allowed) {
-    std::vector<Call> release;
-    release.push_back(call("login_release", {account->device ? k.device : k.account}, {now_text}));
-    auto rel = co_await redis.evals(std::move(release));
-    if (!rel) co_return rel.error();
-  }
-  co_return refusal(*account, *addr, account->now);
+  if (r->is_error()) co_return err(errc::redis_error);
+  if (!r->is_array() || r->elements.size() != 2 + 3 * 2) co_return bad_reply("login_check");
+  const auto& e = r->elements;
+  if (int_of(e[0]) == 1) co_return LoginVerdict{};
+  auto gate = [&e](std::size_t i) { return Gate{int_of(e[2 + 3 * i]) == 0, int_of(e[3 + 3 * i]), int_of(e[4 + 3 * i])}; };
+  co_return refusal(gate(0), gate(1), int_of(e[1]));
 }
 
 awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::string user_id, std::string ip,

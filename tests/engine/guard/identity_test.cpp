@@ -40,6 +40,25 @@ TEST(Hardening02CanonicalAccount, CaseWidthAndSpaceVariantsAreOneAccount) {
   EXPECT_NE(canonical_account("b ob@x"), bob) << "inner spaces are part of the name";
 }
 
+// canonical_account folds ASCII without ICU: it must give ICU's answer for every ASCII
+// character alone, at either end and inside a name, and for random ASCII names.
+TEST(Hardening02CanonicalAccount, CanonicalAccountAsciiMatchesIcu) {
+  for (int c = 0; c < 0x80; ++c) {
+    const std::string ch(1, static_cast<char>(c));
+    for (const std::string& s : {ch, ch + "Bob", "bOB" + ch, "Al" + ch + "Ice", ch + ch + "x" + ch})
+      EXPECT_EQ(canonical_account(s), canonical_account_unicode(s)) << "character " << c;
+  }
+  std::uint32_t x = 12345;
+  for (int i = 0; i < 2000; ++i) {
+    std::string s;
+    for (int n = 0; n < 1 + i % 24; ++n) {
+      x = x * 1103515245u + 12345u;
+      s.push_back(static_cast<char>((x >> 16) % 0x80));
+    }
+    EXPECT_EQ(canonical_account(s), canonical_account_unicode(s)) << i;
+  }
+}
+
 TEST(Hardening02CanonicalAccount, InvalidUtf8AndBlankNamesHaveNoCanonicalForm) {
   EXPECT_FALSE(canonical_account("\xff\xfe"));
   EXPECT_FALSE(canonical_account("a\xC0\xAF"));  // overlong '/'

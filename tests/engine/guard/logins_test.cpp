@@ -323,11 +323,12 @@ TEST_F(LoginsTest, ReadFilterAgreesWithScript) {
               put();
               auto r = test::run_awaitable(
                   ioc, conn->eval("login_check", {side.key},
-                                  {std::to_string(now), std::to_string(s.window_ms), std::to_string(side.max),
-                                   std::to_string(s.attempt_hold_ms), std::string()}));
+                                  {std::to_string(now), std::to_string(s.window_ms), std::to_string(s.attempt_hold_ms),
+                                   std::to_string(side.max)}));
               ASSERT_TRUE(r && r->is_array() && r->elements.size() == 5);
               const bool allowed = r->elements[0].integer == 1;
-              const std::int64_t until = r->elements[1].integer ? r->elements[1].integer : r->elements[2].integer;
+              const auto& locked = r->elements[3];
+              const std::int64_t until = locked.integer ? locked.integer : r->elements[4].integer;
               std::string state = side.key + " c=" + std::to_string(c) + " p=" + std::to_string(p) +
                                   " ws=" + (ws ? std::to_string(*ws - now) : "-") +
                                   " lu=" + (lu ? std::to_string(*lu - now) : "-") +
@@ -336,7 +337,7 @@ TEST_F(LoginsTest, ReadFilterAgreesWithScript) {
               if (!allowed && !v.allowed) {
                 ++refused;
                 EXPECT_EQ(v.locked_until_ms, until) << state;
-                EXPECT_EQ(v.busy, r->elements[1].integer == 0) << state;
+                EXPECT_EQ(v.busy, locked.integer == 0) << state;
                 EXPECT_EQ(v.ip_blocked, side.key == addrs[0]) << state;
               }
               ++compared;
@@ -344,4 +345,22 @@ TEST_F(LoginsTest, ReadFilterAgreesWithScript) {
   }
   EXPECT_EQ(compared, 2 * 4 * 3 * 3 * 3 * 3);
   EXPECT_GT(refused, compared / 4) << "the grid covers refusals of both kinds";
+}
+
+// The reservations are all or nothing: a check the IP refuses holds none of the account's
+// slots, even between the read that allowed it and the script (here: the IP's budget taken
+// by attempts in flight, the account's untouched).
+TEST_F(LoginsTest, ACheckRefusedByTheIpHoldsNoneOfTheAccountsSlots) {
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(check("user-" + std::to_string(i), "203.0.113.7").allowed);
+  for (int i = 0; i < 5; ++i) {
+    auto v = check("judy", "203.0.113.7");
+    EXPECT_FALSE(v.allowed);
+    EXPECT_TRUE(v.ip_blocked);
+    EXPECT_TRUE(v.busy);
+  }
+  // judy's budget of 3 is whole: three attempts from elsewhere are allowed, the fourth is not.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(check("judy", "198.51.100." + std::to_string(i)).allowed) << i;
+  auto v = check("judy", "198.51.100.9");
+  EXPECT_FALSE(v.allowed);
+  EXPECT_FALSE(v.ip_blocked);
 }
