@@ -3,6 +3,8 @@
 // metrics, and graceful shutdown. The only translation unit that includes Beast.
 #include "server.hpp"
 
+#include "listen_guard.hpp"
+
 #include "services.hpp"
 
 #include "latchkey/client_address.hpp"
@@ -27,6 +29,7 @@
 
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -561,6 +564,17 @@ std::optional<std::string> Server::start() {
     s.shards.push_back(std::move(shard));
   }
   s.port = port;
+  {
+    std::vector<unsigned long> own;
+    for (auto& shard : s.shards) {
+      struct stat st {};
+      if (::fstat(shard->acceptor->native_handle(), &st) == 0) own.push_back(static_cast<unsigned long>(st.st_ino));
+    }
+    if (auto other = foreign_listener(address, port, own))
+      return "listen: " + s.config.listen_host + ":" + std::to_string(port) + " is already served by another process (" +
+             other->address.to_string() + ":" + std::to_string(other->port) +
+             ", another latchkey?); refusing to share the port with it";
+  }
   for (auto& shard : s.shards) {
     Shard* sh = shard.get();
     sh->redis->start();

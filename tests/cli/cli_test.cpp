@@ -472,3 +472,20 @@ TEST(Cli, Hardening18LockoutsFollowRedissClockNotTheNodes) {
   p.signal(SIGTERM);
   p.wait(10s);
 }
+
+// Issue 12 item 7: the shards share their port with SO_REUSEPORT, which would let a second
+// latchkey (another configuration) join and take half the traffic. It refuses to start; the
+// first keeps serving everything.
+TEST(Cli, ASecondLatchkeyOnAPortAlreadyServedRefusesToStart) {
+  RedisServer rs;
+  Serving first(rs);
+  ASSERT_TRUE(wait_for_status(first.port, "/readyz", 200, 10s)) << first.process.err();
+  TempDir d;
+  std::string secrets = init_keys(d);
+  Process second({latchkey_binary(), "serve"}, serve_env(secrets, rs.url(), first.port));
+  auto rc = second.wait(10s);
+  ASSERT_TRUE(rc) << "the second one exits";
+  EXPECT_NE(*rc, 0);
+  EXPECT_NE(second.err().find("already served by another process"), std::string::npos) << second.err();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(http_request(first.port, "GET", "/readyz").status, 200);
+}
