@@ -129,5 +129,7 @@ struct OptionDoc {
 const std::vector<OptionDoc>& option_docs();
 // docs/configuration.md, generated from the option table (a test keeps the file in step).
 std::string configuration_markdown();
+// docs/latchkey.conf.sample: a commented config file with every option at its default.
+std::string configuration_sample();
 
 }  // namespace latchkey

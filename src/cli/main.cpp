@@ -34,24 +34,52 @@ namespace {
 
 using namespace latchkey;
 
+// Each command's usage, shown by `latchkey <command> --help` (stdout, 0) and after a
+// mistake in its arguments (stderr, 2); `latchkey --help` shows them all.
+struct CommandHelp {
+  const char* name;
+  const char* text;
+};
+constexpr CommandHelp kHelp[] = {
+    {"serve",
+     "  serve [--config FILE] [--name=value ...]   run the server (options: docs/configuration.md)\n"},
+    {"keys",
+     "  keys init --dir DIR [--alg ALG]            create missing key rings in DIR (signing: EdDSA by default)\n"
+     "  keys add --dir DIR [--alg ALG] [--activate-in SECONDS]\n"
+     "                                             add a JWT signing key (newest active key signs)\n"
+     "  keys retire --dir DIR --kid KID [--in SECONDS]\n"
+     "                                             stop a key signing; it verifies for SECONDS more (86400)\n"
+     "  keys remove --dir DIR --kid KID            remove a signing key\n"
+     "  keys list --dir DIR                        list signing keys (no secrets)\n"
+     "  keys add-encryption --dir DIR              add an AES-256-GCM data key (the newest encrypts, all decrypt)\n"},
+    {"clients",
+     "  clients add --redirect-uri URI [--redirect-uri URI ...] [--client-name N] [--grant-type G ...]\n"
+     "              [--scope S] [--auth-method client_secret_basic|client_secret_post|none]\n"
+     "  clients get ID | clients delete ID         OAuth clients (Redis and secrets as for serve)\n"},
+    {"config",
+     "  config --markdown                          print the option reference (docs/configuration.md)\n"
+     "  config --sample                            print a commented sample config file (docs/latchkey.conf.sample)\n"},
+    {"version", "  version                                    print the version\n"},
+};
+
+const CommandHelp* help_of(const std::string& command) {
+  for (const auto& h : kHelp)
+    if (command == h.name) return &h;
+  return nullptr;
+}
+
 int usage(std::FILE* out, int code) {
-  std::fputs(
-      "usage: latchkey <command> [options]\n"
-      "  serve [--config FILE] [--name=value ...]   run the server (options: docs/configuration.md)\n"
-      "  keys init --dir DIR [--alg ALG]            create missing key rings in DIR (signing: EdDSA by default)\n"
-      "  keys add --dir DIR [--alg ALG] [--activate-in SECONDS]\n"
-      "                                             add a JWT signing key (newest active key signs)\n"
-      "  keys retire --dir DIR --kid KID [--in SECONDS]\n"
-      "                                             stop a key signing; it verifies for SECONDS more (86400)\n"
-      "  keys remove --dir DIR --kid KID            remove a signing key\n"
-      "  keys list --dir DIR                        list signing keys (no secrets)\n"
-      "  keys add-encryption --dir DIR              add an AES-256-GCM data key (the newest encrypts, all decrypt)\n"
-      "  clients add --redirect-uri URI [--redirect-uri URI ...] [--client-name N] [--grant-type G ...]\n"
-      "              [--scope S] [--auth-method client_secret_basic|client_secret_post|none]\n"
-      "  clients get ID | clients delete ID         OAuth clients (Redis and secrets as for serve)\n"
-      "  config --markdown                          print the option reference\n"
-      "  version                                    print the version\n",
-      out);
+  std::fputs("usage: latchkey <command> [options]   (latchkey <command> --help for one command)\n", out);
+  for (const auto& h : kHelp) std::fputs(h.text, out);
+  return code;
+}
+
+// A command's own usage; `why` (when given) first, naming what was wrong.
+int command_usage(const std::string& command, std::FILE* out, int code, const std::string& why = "") {
+  if (!why.empty()) std::fprintf(out, "latchkey %s: %s\n", command.c_str(), why.c_str());
+  const CommandHelp* h = help_of(command);
+  if (!h) return usage(out, code);
+  std::fprintf(out, "usage:\n%s", h->text);
   return code;
 }
 
@@ -206,9 +234,15 @@ int keys_fail(const std::string& why) {
 // keys list --dir DIR
 // keys add-encryption --dir DIR
 int keys(const std::vector<std::string>& args) {
-  auto opts = args.empty() ? std::nullopt : key_options(args);
-  if (!opts || !opts->count("dir")) return usage(stderr, 2);
+  if (args.empty()) return command_usage("keys", stderr, 2, "give a subcommand");
   const std::string& sub = args[0];
+  if (sub != "init" && sub != "add" && sub != "add-encryption" && sub != "list" && sub != "retire" && sub != "remove")
+    return command_usage("keys", stderr, 2, "unknown subcommand '" + sub + "'");
+  auto opts = key_options(args);
+  if (!opts) return command_usage("keys", stderr, 2, "options are --name VALUE or --name=VALUE");
+  if (!opts->count("dir")) return command_usage("keys", stderr, 2, sub + " needs --dir DIR");
+  if ((sub == "retire" || sub == "remove") && !opts->count("kid"))
+    return command_usage("keys", stderr, 2, sub + " needs --kid KID");
   const std::string dir = (*opts)["dir"];
   auto alg = crypto::jws::alg_from_name(opts->count("alg") ? (*opts)["alg"] : "EdDSA");
   if (!alg) return keys_fail("--alg must be one of EdDSA, ES256, RS256, HS256");
@@ -246,7 +280,7 @@ int keys(const std::vector<std::string>& args) {
     return 0;
   }
   if (sub == "retire") {
-    if (!opts->count("kid")) return usage(stderr, 2);
+    if (!opts->count("kid")) return command_usage("keys", stderr, 2, sub + " needs --kid KID");
     std::int64_t in = seconds_option(*opts, "in", 86400);
     if (in < 0) return keys_fail("--in must be a number of seconds >= 0");
     if (!ring.retire((*opts)["kid"], now + in))
@@ -257,7 +291,7 @@ int keys(const std::vector<std::string>& args) {
     return 0;
   }
   if (sub == "remove") {
-    if (!opts->count("kid")) return usage(stderr, 2);
+    if (!opts->count("kid")) return command_usage("keys", stderr, 2, sub + " needs --kid KID");
     if (!ring.remove((*opts)["kid"])) return keys_fail("no key '" + (*opts)["kid"] + "', or it is the last key of the ring");
     if (auto err = store_signing_ring(dir, ring)) return keys_fail(*err);
     std::cout << "removed " << (*opts)["kid"] << ": tokens it signed no longer verify once servers restart\n";
@@ -293,7 +327,7 @@ int with_redis(const Config& cfg, const std::function<boost::asio::awaitable<int
 // clients get ID | clients delete ID
 // The same configuration as `serve` (environment, --config, flags) says where Redis is.
 int clients(const std::vector<std::string>& args) {
-  if (args.empty()) return usage(stderr, 2);
+  if (args.empty()) return command_usage("clients", stderr, 2, "give a subcommand");
   const std::string sub = args[0];
   oauth::NewClient nc;
   bool grants_given = false;
@@ -324,8 +358,10 @@ int clients(const std::vector<std::string>& args) {
       if (a == "--config" && i + 1 < args.size()) config_args.push_back(args[++i]);
     }
   }
-  if ((sub == "get" || sub == "delete") == id.empty() || (sub != "add" && sub != "get" && sub != "delete"))
-    return usage(stderr, 2);
+  if (sub != "add" && sub != "get" && sub != "delete")
+    return command_usage("clients", stderr, 2, "unknown subcommand '" + sub + "'");
+  if ((sub == "get" || sub == "delete") && id.empty()) return command_usage("clients", stderr, 2, sub + " needs a client ID");
+  if (sub == "add" && !id.empty()) return command_usage("clients", stderr, 2, "add takes no ID ('" + id + "')");
   auto loaded = load_config_from_process(config_args, environ);
   if (auto* e = std::get_if<ConfigError>(&loaded)) return keys_fail("configuration error: " + e->message);
   Config cfg = std::get<Config>(std::move(loaded));
@@ -380,6 +416,9 @@ int main(int argc, char** argv) {
   std::string cmd = args.front();
   args.erase(args.begin());
   try {
+    if (help_of(cmd) && std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; }))
+      return command_usage(cmd, stdout, 0);
+    if (cmd == "help") return args.size() == 1 && help_of(args[0]) ? command_usage(args[0], stdout, 0) : usage(stdout, 0);
     if (cmd == "serve") return serve(args);
     if (cmd == "version" || cmd == "--version") {
       std::cout << "latchkey " LATCHKEY_VERSION "\n";
@@ -387,11 +426,18 @@ int main(int argc, char** argv) {
     }
     if (cmd == "keys") return keys(args);
     if (cmd == "clients") return clients(args);
-    if (cmd == "config" && args.size() == 1 && args[0] == "--markdown") {
-      std::cout << configuration_markdown();
-      return 0;
+    if (cmd == "config") {
+      if (args.size() == 1 && args[0] == "--markdown") {
+        std::cout << configuration_markdown();
+        return 0;
+      }
+      if (args.size() == 1 && args[0] == "--sample") {
+        std::cout << configuration_sample();
+        return 0;
+      }
+      return command_usage("config", stderr, 2, args.empty() ? "give --markdown or --sample" : "unknown option '" + args[0] + "'");
     }
-    if (cmd == "help" || cmd == "--help" || cmd == "-h") return usage(stdout, 0);
+    if (cmd == "--help" || cmd == "-h") return usage(stdout, 0);
   } catch (const std::exception& e) {
     std::cerr << "latchkey: fatal: " << e.what() << "\n";
     return 1;

@@ -489,3 +489,37 @@ TEST(Cli, ASecondLatchkeyOnAPortAlreadyServedRefusesToStart) {
   EXPECT_NE(second.err().find("already served by another process"), std::string::npos) << second.err();
   for (int i = 0; i < 20; ++i) EXPECT_EQ(http_request(first.port, "GET", "/readyz").status, 200);
 }
+
+// Issue 12 item 8: every command has --help (its own usage on stdout, exit 0), and a missing
+// required flag or argument names itself.
+TEST(Cli, EveryCommandHasHelpAndAMissingFlagNamesItself) {
+  for (const char* cmd : {"serve", "keys", "clients", "config", "version"}) {
+    for (const char* flag : {"--help", "-h"}) {
+      std::string out, err;
+      EXPECT_EQ(run({cmd, flag}, {}, &out, &err), 0) << cmd << " " << flag << ": " << err;
+      EXPECT_NE(out.find(std::string("  ") + cmd), std::string::npos) << out;
+      EXPECT_EQ(out.find("latchkey <command>"), std::string::npos) << "its own usage, not the global one: " << out;
+    }
+  }
+  std::string out;
+  EXPECT_EQ(run({"help", "clients"}, {}, &out), 0);
+  EXPECT_NE(out.find("clients add"), std::string::npos) << out;
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Case& c : std::vector<Case>{{{"keys"}, "give a subcommand"},
+                                         {{"keys", "init"}, "init needs --dir DIR"},
+                                         {{"keys", "retire", "--dir", "/nonexistent"}, "retire needs --kid KID"},
+                                         {{"keys", "remove", "--dir", "/nonexistent"}, "remove needs --kid KID"},
+                                         {{"keys", "rotate", "--dir", "/x"}, "unknown subcommand 'rotate'"},
+                                         {{"clients", "get"}, "get needs a client ID"},
+                                         {{"clients", "frob"}, "unknown subcommand 'frob'"},
+                                         {{"config"}, "give --markdown or --sample"},
+                                         {{"config", "--yaml"}, "unknown option '--yaml'"}}) {
+    std::string err;
+    EXPECT_EQ(run(c.args, {}, nullptr, &err), 2) << c.says;
+    EXPECT_NE(err.find(c.says), std::string::npos) << err;
+    EXPECT_NE(err.find("usage:"), std::string::npos) << err;
+  }
+}

@@ -154,3 +154,36 @@ TEST(Config, DocumentationIsCurrent) {
   EXPECT_EQ(ss.str(), configuration_markdown())
       << "regenerate with: build/latchkey config --markdown > docs/configuration.md";
 }
+
+// docs/latchkey.conf.sample comes from the same table; loaded as it is it changes nothing, and
+// with every non-secret line uncommented it gives the defaults (every name and default valid).
+TEST(Config, SampleFileIsCurrentAndGivesTheDefaults) {
+  std::ifstream f(std::string(LATCHKEY_SOURCE_DIR) + "/docs/latchkey.conf.sample");
+  ASSERT_TRUE(f) << "docs/latchkey.conf.sample is missing";
+  std::stringstream ss;
+  ss << f.rdbuf();
+  EXPECT_EQ(ss.str(), configuration_sample())
+      << "regenerate with: build/latchkey config --sample > docs/latchkey.conf.sample";
+  auto in = base();
+  in.file_text = configuration_sample();
+  in.file_name = "latchkey.conf.sample";
+  Config as_is = ok(in);
+  std::string uncommented;
+  std::istringstream lines(configuration_sample());
+  int options = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("#") && line.find(" = ") != std::string::npos && line.find("_file = ") == std::string::npos &&
+        line.find(' ') > 1 && !line.ends_with(" = ")) {
+      uncommented += line.substr(1) + "\n";
+      ++options;
+    }
+  }
+  EXPECT_GT(options, 40);
+  in.file_text = uncommented;
+  Config all = ok(in);
+  Config defaults = ok(base());
+  EXPECT_EQ(all.listen_port, defaults.listen_port);
+  EXPECT_EQ(all.session_idle_ttl, defaults.session_idle_ttl);
+  EXPECT_EQ(all.login_max_failures, defaults.login_max_failures);
+  EXPECT_EQ(as_is.login_max_failures, defaults.login_max_failures);
+}
