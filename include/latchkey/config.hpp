@@ -129,6 +129,8 @@ struct OptionDoc {
 const std::vector<OptionDoc>& option_docs();
 // docs/configuration.md, generated from the option table (a test keeps the file in step).
 std::string configuration_markdown();
+// The option whose name is nearest `name` (a typo), or "" when none is near.
+std::string nearest_option(std::string_view name);
 // docs/latchkey.conf.sample: a commented config file with every option at its default.
 std::string configuration_sample();
 

@@ -187,3 +187,42 @@ TEST(Config, SampleFileIsCurrentAndGivesTheDefaults) {
   EXPECT_EQ(all.login_max_failures, defaults.login_max_failures);
   EXPECT_EQ(as_is.login_max_failures, defaults.login_max_failures);
 }
+
+// Issue 12 item 9: quoted values lose their quotes, inline comments are comments, a bad quote
+// is an error naming the line, and an unknown name says which option was meant.
+TEST(Config, FileValuesQuotesAndInlineComments) {
+  auto in = base();
+  in.file_name = "l.conf";
+  in.file_text =
+      "token_issuer = \"https://auth.example.com\"  # quoted\n"
+      "key_prefix = 'my#app:'\n"
+      "login_max_failures = 7 # inline comment\n";
+  Config c = ok(in);
+  EXPECT_EQ(c.token_issuer, "https://auth.example.com");
+  EXPECT_EQ(c.key_prefix, "my#app:");
+  in.file_text = "token_issuer = 'issuer # one'   # a comment\n";
+  EXPECT_EQ(ok(in).token_issuer, "issuer # one") << "a # inside quotes is part of the value";
+  EXPECT_EQ(c.login_max_failures, 7);
+  in.file_text = "token_issuer = https://x/a#b\n";
+  EXPECT_EQ(ok(in).token_issuer, "https://x/a#b") << "a # not after white space is part of the value";
+  for (const char* bad : {"token_issuer = \"https://x\n", "token_issuer = \"https://x\" trailing\n", "token_issuer = 'x\n"}) {
+    in.file_text = bad;
+    auto e = error(in);
+    EXPECT_NE(e.find("l.conf:1"), std::string::npos) << e;
+    EXPECT_NE(e.find("quote"), std::string::npos) << e;
+  }
+}
+
+TEST(Config, UnknownNamesSayWhichOptionWasMeant) {
+  auto in = base();
+  in.environment["LATCHKEY_LOGIN_MAX_FAILRES"] = "3";
+  EXPECT_NE(error(in).find("did you mean 'login_max_failures'?"), std::string::npos) << error(in);
+  in = base();
+  in.args = {"--sesion-idle-ttl=60"};
+  EXPECT_NE(error(in).find("did you mean 'session_idle_ttl'?"), std::string::npos) << error(in);
+  in = base();
+  in.environment["LATCHKEY_COMPLETELY_DIFFERENT_THING"] = "1";
+  auto e = error(in);
+  EXPECT_NE(e.find("unknown option 'completely_different_thing'"), std::string::npos) << e;
+  EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;
+}
