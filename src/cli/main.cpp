@@ -93,8 +93,8 @@ redis::ConnectionOptions connection_options(const Config& cfg) {
   return ro;
 }
 
-// One connection attempt before serving: an evicting maxmemory-policy is a configuration
-// error and stops start-up; an unreachable Redis is not (the server starts not-ready and
+// One connection attempt before serving: an evicting maxmemory-policy, refused credentials or
+// a missing password are configuration errors and stop start-up; an unreachable Redis is not (the server starts not-ready and
 // becomes ready when Redis appears).
 int check_redis_at_start(const Config& cfg) {
   boost::asio::io_context ioc{1};
@@ -107,7 +107,8 @@ int check_redis_at_start(const Config& cfg) {
   redis::Connection conn(ioc.get_executor(), ro);
   conn.start();
   auto deadline = std::chrono::steady_clock::now() + cfg.redis_connect_timeout + 5 * cfg.redis_timeout;
-  while (std::chrono::steady_clock::now() < deadline && !conn.ready() && !conn.refused_eviction_policy()) {
+  while (std::chrono::steady_clock::now() < deadline && !conn.ready() && !conn.refused_eviction_policy() &&
+         !conn.refused_credentials()) {
     ioc.run_for(std::chrono::milliseconds(5));
     if (conn.connects() > 0 && !conn.ready() && !conn.last_error().empty() && conn.state() == redis::ConnState::connecting) {
       // The handshake failed; last_error says why.
@@ -115,7 +116,7 @@ int check_redis_at_start(const Config& cfg) {
     }
     if (conn.connects() == 0 && conn.last_error() != "not connected yet") break;  // connect failed
   }
-  bool refused = conn.refused_eviction_policy();
+  bool refused = conn.refused_eviction_policy() || conn.refused_credentials();
   std::string why = conn.last_error();
   bool ready = conn.ready();
   conn.stop();

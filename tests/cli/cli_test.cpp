@@ -207,6 +207,23 @@ TEST(Cli, RefusesAnEvictingRedisAndSaysWhy) {
   EXPECT_NE(err.find("redis_allow_eviction"), std::string::npos) << err;
 }
 
+// Issue 12 item 10: a wrong or missing Redis password stops start-up with that cause.
+TEST(Cli, RefusesWrongOrMissingRedisCredentialsAndSaysWhy) {
+  RedisServer rs({"--requirepass", "s3cret"});
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::string err;
+  std::string wrong = "redis://:nope@127.0.0.1:" + std::to_string(rs.port()) + "/0";
+  EXPECT_EQ(run({"serve"}, serve_env(dir, wrong, reserved_listen_port()), nullptr, &err), 2);
+  EXPECT_NE(err.find("refusing to start"), std::string::npos) << err;
+  EXPECT_NE(err.find("refused the credentials"), std::string::npos) << err;
+  EXPECT_EQ(err.find("nope"), std::string::npos) << "never the password: " << err;
+  err.clear();
+  EXPECT_EQ(run({"serve"}, serve_env(dir, rs.url(), reserved_listen_port()), nullptr, &err), 2);
+  EXPECT_NE(err.find("requires a password"), std::string::npos) << err;
+  EXPECT_EQ(err.find("maxmemory"), std::string::npos) << err;
+}
+
 TEST(Cli, StartsWithRedisDownAndBecomesReadyWhenItAppears) {
   RedisServer rs;
   rs.kill();

@@ -95,6 +95,9 @@ class Connection {
   // True when the last handshake failed because the server evicts keys and the operator did
   // not allow it: a configuration problem, not an outage.
   bool refused_eviction_policy() const noexcept;
+  // True when the last handshake failed because Redis refused the credentials of the URL, or
+  // wants a password and none was given: a configuration problem too.
+  bool refused_credentials() const noexcept;
   std::uint64_t connects() const noexcept;
 
   struct Impl;

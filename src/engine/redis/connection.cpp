@@ -58,6 +58,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   std::atomic<ConnState> st{ConnState::connecting};
   bool stopping = false;
   bool eviction_refused = false;
+  bool credentials_refused = false;  // AUTH refused, or a password needed and none given
   bool was_ready = false;
   std::string last_error = "not connected yet";
   std::uint64_t connects = 0;
@@ -189,6 +190,14 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // Runs the handshake, then parks until the connection ends.
   awaitable<void> handshake_and_hold() {
     auto fail_with = [this](std::string why) { teardown(std::move(why)); };
+    // Any handshake command answered NOAUTH: Redis wants a password the URL does not give.
+    auto needs_password = [&](const Reply& rep) {
+      if (!rep.is_error() || !rep.str.starts_with("NOAUTH")) return false;
+      credentials_refused = true;
+      fail_with("Redis requires a password (" + rep.str +
+                "): give one in redis_url, redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port");
+      return true;
+    };
     const Endpoint& ep = current;
     if (!ep.password.empty()) {
       Request auth;
@@ -200,7 +209,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         co_return;
       }
       if (r->front().is_error()) {
-        fail_with("AUTH refused: " + r->front().str);
+        credentials_refused = true;
+        fail_with("Redis refused the credentials in redis_url (" + r->front().str +
+                  "): check its user and password");
         co_return;
       }
     }
@@ -212,6 +223,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         fail_with("SELECT failed: " + r.error().message());
         co_return;
       }
+      if (needs_password(r->front())) co_return;
       if (r->front().is_error()) {
         fail_with("SELECT refused: " + r->front().str);
         co_return;
@@ -226,6 +238,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         co_return;
       }
       const Reply& rep = r->front();
+      if (needs_password(rep)) co_return;
       if (rep.is_error() || !rep.is_array() || rep.elements.size() != 2) {
         log("warn", "cannot read maxmemory-policy (" + (rep.is_error() ? rep.str : std::string("unexpected reply")) +
                         "); make sure the server uses 'noeviction', or revocations, lockouts and sessions can be "
@@ -248,6 +261,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     eviction_refused = false;
+    credentials_refused = false;
     if (opts.scripts && !opts.scripts->all().empty()) {
       Request load;
       for (const auto& s : opts.scripts->all()) load.push({"SCRIPT", "LOAD", s.source});
@@ -315,7 +329,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       mux.fail_all(make_error_code(errc::unavailable));
       if (stopping) break;
       if (last_error != last_logged) {
-        log(eviction_refused ? "error" : "warn", "redis unavailable: " + last_error);
+        log(eviction_refused || credentials_refused ? "error" : "warn", "redis unavailable: " + last_error);
         last_logged = last_error;
       }
       if (was_ready) delay = opts.reconnect_min;
@@ -440,6 +454,7 @@ awaitable<result<Replies>> Connection::eval_after(Request before, std::string sc
 ConnState Connection::state() const noexcept { return impl_->st; }
 std::string Connection::last_error() const { return impl_->last_error; }
 bool Connection::refused_eviction_policy() const noexcept { return impl_->eviction_refused; }
+bool Connection::refused_credentials() const noexcept { return impl_->credentials_refused; }
 std::uint64_t Connection::connects() const noexcept { return impl_->connects; }
 
 }  // namespace latchkey::redis

@@ -267,9 +267,21 @@ TEST(RedisConnection, AuthAndSelectFromTheUrl) {
   std::string bad = "redis://:wrong@127.0.0.1:" + std::to_string(rs.port()) + "/3";
   Connection wrong(ioc.get_executor(), options(rs, &logs, bad));
   wrong.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return logs.contains("AUTH"); }, 5s));
+  ASSERT_TRUE(test::run_until(ioc, [&] { return logs.contains("refused the credentials"); }, 5s));
   EXPECT_FALSE(wrong.ready());
+  EXPECT_TRUE(wrong.refused_credentials());
+  EXPECT_FALSE(wrong.refused_eviction_policy());
   EXPECT_FALSE(logs.contains("wrong")) << "the password must not be logged";
+
+  // No password at all: named as such, not as a maxmemory-policy problem.
+  Logs none_logs;
+  Connection none(ioc.get_executor(), options(rs, &none_logs, rs.url(3)));
+  none.start();
+  ASSERT_TRUE(test::run_until(ioc, [&] { return none_logs.contains("requires a password"); }, 5s));
+  EXPECT_TRUE(none.refused_credentials());
+  EXPECT_FALSE(none_logs.contains("maxmemory")) << "the eviction guard is not what failed";
+  wrong.stop();
+  none.stop();
 }
 
 TEST(RedisConnection, SelectsTheDatabase) {
