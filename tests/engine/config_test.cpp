@@ -2,9 +2,10 @@
 // one clear error naming the option for each kind of mistake.
 #include "latchkey/config.hpp"
 
+#include "../support/process.hpp"
+
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sstream>
 
 using namespace latchkey;
@@ -147,22 +148,18 @@ TEST(Config, SecretValuesAreNeverEchoed) {
 
 // docs/configuration.md is generated from the option table; this keeps them in step.
 TEST(Config, DocumentationIsCurrent) {
-  std::ifstream f(std::string(LATCHKEY_SOURCE_DIR) + "/docs/configuration.md");
-  ASSERT_TRUE(f) << "docs/configuration.md is missing";
-  std::stringstream ss;
-  ss << f.rdbuf();
-  EXPECT_EQ(ss.str(), configuration_markdown())
+  const std::string text = test::read_file(std::string(LATCHKEY_SOURCE_DIR) + "/docs/configuration.md");
+  ASSERT_FALSE(text.empty()) << "docs/configuration.md is missing";
+  EXPECT_EQ(text, configuration_markdown())
       << "regenerate with: build/latchkey config --markdown > docs/configuration.md";
 }
 
 // docs/latchkey.conf.sample comes from the same table; loaded as it is it changes nothing, and
 // with every non-secret line uncommented it gives the defaults (every name and default valid).
 TEST(Config, SampleFileIsCurrentAndGivesTheDefaults) {
-  std::ifstream f(std::string(LATCHKEY_SOURCE_DIR) + "/docs/latchkey.conf.sample");
-  ASSERT_TRUE(f) << "docs/latchkey.conf.sample is missing";
-  std::stringstream ss;
-  ss << f.rdbuf();
-  EXPECT_EQ(ss.str(), configuration_sample())
+  const std::string text = test::read_file(std::string(LATCHKEY_SOURCE_DIR) + "/docs/latchkey.conf.sample");
+  ASSERT_FALSE(text.empty()) << "docs/latchkey.conf.sample is missing";
+  EXPECT_EQ(text, configuration_sample())
       << "regenerate with: build/latchkey config --sample > docs/latchkey.conf.sample";
   auto in = base();
   in.file_text = configuration_sample();

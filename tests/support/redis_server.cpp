@@ -16,8 +16,12 @@
 
 namespace latchkey::test {
 
-std::uint16_t free_port() {
+namespace {
+// A loopback TCP socket bound to a port the kernel picks; SO_REUSEPORT first when asked.
+std::pair<int, std::uint16_t> bind_loopback(bool reuse_port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -25,22 +29,18 @@ std::uint16_t free_port() {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind failed");
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return {fd, ntohs(addr.sin_port)};
+}
+}  // namespace
+
+std::uint16_t free_port() {
+  auto [fd, port] = bind_loopback(false);
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return port;
 }
 
 std::uint16_t reserved_listen_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind failed");
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);  // fd stays open until the process ends
+  return bind_loopback(true).second;  // the socket stays open until the process ends
 }
 
 RedisServer::RedisServer(std::vector<std::string> extra) : port_(free_port()), extra_(std::move(extra)) {

@@ -75,11 +75,13 @@ constexpr std::array<const char*, 5> kCounterFields{"c", "ws", "lu", "p", "pe"};
 // filter that answers a refusal (what an attacker's parallel guesses meet) from reads alone.
 // It refuses exactly when the script would (LoginsHardening.ReadFilterAgreesWithScript);
 // an allowed attempt still goes through the script, which decides atomically.
-std::optional<Gate> judge(const redis::Reply& fields, std::int64_t now, std::int64_t window, std::int64_t max) {
-  if (!fields.is_array() || fields.elements.size() != kCounterFields.size()) return std::nullopt;
-  const auto& f = fields.elements;
-  for (const auto& x : f)
-    if (!x.is_nil() && !x.is_string()) return std::nullopt;
+// `fields` is an HMGET reply whose counter fields start at `first` (after the device's `uh`).
+std::optional<Gate> judge(const redis::Reply& fields, std::size_t first, std::int64_t now, std::int64_t window,
+                          std::int64_t max) {
+  if (!fields.is_array() || fields.elements.size() != first + kCounterFields.size()) return std::nullopt;
+  const redis::Reply* f = fields.elements.data() + first;
+  for (std::size_t i = 0; i < kCounterFields.size(); ++i)
+    if (!f[i].is_nil() && !f[i].is_string()) return std::nullopt;
   std::int64_t c = num(f[0]), ws = num(f[1]), lu = num(f[2]), p = num(f[3]), pe = num(f[4]);
   if (lu > now) return Gate{false, lu, 0};
   if (ws + window <= now) c = 0;
@@ -148,14 +150,12 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
     const auto& d = rs[2];
     if (!d.is_array() || d.elements.empty()) co_return bad_reply("login_check_read");
     if (d.elements[0].is_string() && d.elements[0].str == k.user_hash) {
-      redis::Reply fields = d;
-      fields.elements.erase(fields.elements.begin());
-      account = judge(fields, now, s_.window_ms, s_.max_failures);
+      account = judge(d, 1, now, s_.window_ms, s_.max_failures);
       counter = &k.device;
     }
   }
-  if (!account) account = judge(rs[0], now, s_.window_ms, s_.max_failures);
-  auto addr = judge(rs[1], now, s_.window_ms, s_.ip_max_failures);
+  if (!account) account = judge(rs[0], 0, now, s_.window_ms, s_.max_failures);
+  auto addr = judge(rs[1], 0, now, s_.window_ms, s_.ip_max_failures);
   if (!account || !addr) co_return bad_reply("login_check_read");
   if (!account->allowed || !addr->allowed) co_return refusal(*account, *addr, now);
 
