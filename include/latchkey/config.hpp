@@ -20,9 +20,19 @@
 
 namespace latchkey {
 
+// A listener's address (`host:port`; port 0 picks a free port).
+struct ListenAddress {
+  std::string host;
+  std::uint16_t port = 0;
+  bool operator==(const ListenAddress&) const = default;
+};
+
 struct Config {
   std::string listen_host = "127.0.0.1";
   std::uint16_t listen_port = 8080;
+  // The admin API (/v1/...) and /metrics on listeners of their own; unset: served on `listen`.
+  std::optional<ListenAddress> admin_listen;
+  std::optional<ListenAddress> metrics_listen;
   unsigned threads = 0;  // 0: one per core
   std::string redis_url = "redis://127.0.0.1:6379/0";
   redis::Endpoint redis;  // parsed from redis_url

@@ -59,6 +59,8 @@ constexpr CommandHelp kHelp[] = {
     {"config",
      "  config --markdown                          print the option reference (docs/configuration.md)\n"
      "  config --sample                            print a commented sample config file (docs/latchkey.conf.sample)\n"},
+    {"routes",
+     "  routes [--json]                            print the route table: method, path, who may call it, listener\n"},
     {"version", "  version                                    print the version\n"},
 };
 
@@ -171,15 +173,14 @@ int serve(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  std::string listen = cfg.listen_host;
   unsigned threads = cfg.effective_threads();
   server::Server srv(std::move(cfg), std::get<Secrets>(std::move(secrets)), server::make_routes());
   if (auto err = srv.start()) {
     std::cerr << "latchkey: " << *err << "\n";
     return 1;
   }
-  log::event(log::Level::info, "latchkey " LATCHKEY_VERSION " listening on http://" + listen + ":" +
-                                   std::to_string(srv.port()) + " with " + std::to_string(threads) + " I/O threads");
+  log::event(log::Level::info, "latchkey " LATCHKEY_VERSION " listening on " + srv.describe_listeners() + " with " +
+                                   std::to_string(threads) + " I/O threads");
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log::event(log::Level::info, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
@@ -437,6 +438,13 @@ int main(int argc, char** argv) {
         return 0;
       }
       return command_usage("config", stderr, 2, args.empty() ? "give --markdown or --sample" : "unknown option '" + args[0] + "'");
+    }
+    if (cmd == "routes") {
+      if (args.size() > 1 || (args.size() == 1 && args[0] != "--json"))
+        return command_usage("routes", stderr, 2, "unknown option '" + args.back() + "'");
+      if (args.empty()) std::cout << "METHOD  PATH                                        ACCESS        LISTENER\n";
+      std::cout << server::describe_routes(server::make_routes(), !args.empty());
+      return 0;
     }
     if (cmd == "--help" || cmd == "-h") return usage(stdout, 0);
   } catch (const std::exception& e) {

@@ -67,6 +67,32 @@ Setter seconds_setter(std::int64_t Config::*field, std::int64_t min, std::int64_
   };
 }
 
+std::optional<ListenAddress> parse_listen_address(const std::string& v, std::string& why) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    why = "expected host:port, got '" + v + "'";
+    return std::nullopt;
+  }
+  ListenAddress a;
+  a.host = v.substr(0, colon);
+  if (a.host.size() > 2 && a.host.front() == '[' && a.host.back() == ']') a.host = a.host.substr(1, a.host.size() - 2);
+  if (!parse_uint<std::uint16_t>(v.substr(colon + 1), a.port, 0, 65535, why)) return std::nullopt;
+  return a;
+}
+
+Setter listen_setter(std::optional<ListenAddress> Config::*field) {
+  return [=](Config& c, const std::string& v, std::string& why) {
+    if (v.empty()) {
+      (c.*field).reset();
+      return true;
+    }
+    auto a = parse_listen_address(v, why);
+    if (!a) return false;
+    c.*field = std::move(*a);
+    return true;
+  };
+}
+
 Setter bool_setter(bool Config::*field) {
   return [=](Config& c, const std::string& v, std::string& why) {
     if (v == "true" || v == "1" || v == "yes" || v == "on") c.*field = true;
@@ -81,18 +107,18 @@ Setter bool_setter(bool Config::*field) {
 
 const std::vector<Option>& options() {
   static const std::vector<Option> table{
-      {{"listen", "127.0.0.1:8080", "Address and port of the HTTP listener (`host:port`; port 0 picks a free port).", false},
+      {{"listen", "127.0.0.1:8080", "Address and port of the public HTTP listener (`host:port`; port 0 picks a free port): OAuth endpoints, `/.well-known/*`, health, and whatever `admin_listen` and `metrics_listen` do not take elsewhere.", false},
        [](Config& c, const std::string& v, std::string& why) {
-         auto colon = v.rfind(':');
-         if (colon == std::string::npos || colon == 0) {
-           why = "expected host:port, got '" + v + "'";
-           return false;
-         }
-         std::string host = v.substr(0, colon);
-         if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-         c.listen_host = host;
-         return parse_uint<std::uint16_t>(v.substr(colon + 1), c.listen_port, 0, 65535, why);
+         auto a = parse_listen_address(v, why);
+         if (!a) return false;
+         c.listen_host = a->host;
+         c.listen_port = a->port;
+         return true;
        }},
+      {{"admin_listen", "", "Address and port (`host:port`) of the listener serving the admin API (`/v1/...`), so it can stay on a private interface while `listen` is exposed. Empty: served on `listen`.", false},
+       listen_setter(&Config::admin_listen)},
+      {{"metrics_listen", "", "Address and port (`host:port`) of the listener serving `/metrics`. Empty: served on `listen`. Health (`/healthz`, `/readyz`) is answered on every listener.", false},
+       listen_setter(&Config::metrics_listen)},
       {{"threads", "0", "I/O threads (shards), each with its own event loop and Redis connection; 0 means one per core.", false},
        [](Config& c, const std::string& v, std::string& why) { return parse_uint<unsigned>(v, c.threads, 0, 256, why); }},
       {{"redis_url", "redis://127.0.0.1:6379/0", "Redis server: `redis://[[user]:password@]host[:port][/db]`. Contains a password when AUTH is used, so it is a secret option.", true},

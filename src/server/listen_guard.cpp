@@ -44,8 +44,8 @@ bool overlaps(const boost::asio::ip::address& a, const boost::asio::ip::address&
 }
 }  // namespace
 
-std::vector<Listener> parse_proc_net_tcp(const std::string& text, bool v6) {
-  std::vector<Listener> out;
+std::vector<ListeningSocket> parse_proc_net_tcp(const std::string& text, bool v6) {
+  std::vector<ListeningSocket> out;
   std::istringstream in(text);
   std::string line;
   std::getline(in, line);  // the header
@@ -58,12 +58,12 @@ std::vector<Listener> parse_proc_net_tcp(const std::string& text, bool v6) {
     unsigned long ino = 0;
     auto [p, ec] = std::from_chars(inode.data(), inode.data() + inode.size(), ino);
     if (!ep || ec != std::errc()) continue;
-    out.push_back(Listener{ep->first, ep->second, ino});
+    out.push_back(ListeningSocket{ep->first, ep->second, ino});
   }
   return out;
 }
 
-std::optional<Listener> foreign_listener(const boost::asio::ip::address& address, std::uint16_t port,
+std::optional<ListeningSocket> foreign_listener(const boost::asio::ip::address& address, std::uint16_t port,
                                          const std::vector<unsigned long>& own) {
   for (bool v6 : {false, true}) {
     std::ifstream f(v6 ? "/proc/net/tcp6" : "/proc/net/tcp");

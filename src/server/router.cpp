@@ -1,6 +1,9 @@
 // Router: segment-wise matching of paths against route patterns.
 #include "router.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace latchkey::server {
 namespace {
 
@@ -45,15 +48,36 @@ bool match_segments(const std::vector<std::string>& pattern, std::string_view pa
 
 }  // namespace
 
-Router& Router::add(std::string method, std::string pattern, Handler handler) {
+std::string_view access_name(Access a) noexcept {
+  switch (a) {
+    case Access::public_: return "public";
+    case Access::oauth_client: return "oauth_client";
+    case Access::admin: return "admin";
+    case Access::admin_read: return "admin_read";
+  }
+  return "admin";
+}
+
+std::string listeners_name(unsigned listeners) {
+  std::string out;
+  for (auto [bit, name] : {std::pair{public_listener, "public"}, {admin_listener, "admin"}, {metrics_listener, "metrics"}}) {
+    if (!(listeners & bit)) continue;
+    if (!out.empty()) out += '+';
+    out += name;
+  }
+  return out;
+}
+
+Router& Router::add(std::string method, std::string pattern, Access access, unsigned listeners, Handler handler) {
   auto segments = split_pattern(pattern);
-  routes_.push_back({std::move(method), std::move(pattern), std::move(handler), std::move(segments)});
+  routes_.push_back({std::move(method), std::move(pattern), access, listeners, std::move(handler), std::move(segments)});
   return *this;
 }
 
-RouteMatch Router::match(std::string_view method, std::string_view path) const {
+RouteMatch Router::match(std::string_view method, std::string_view path, unsigned listeners) const {
   RouteMatch m;
   for (const auto& r : routes_) {
+    if (!(r.listeners & listeners)) continue;
     if (!match_segments(r.segments, path, nullptr)) continue;
     if (r.method == method) {
       m.result = RouteMatch::outcome::found;
@@ -67,7 +91,45 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
       m.allow += r.method;
     }
   }
+  if (m.result == RouteMatch::outcome::not_found) {
+    std::string_view first = path.substr(path.starts_with('/') ? 1 : 0);
+    first = first.substr(0, first.find('/'));
+    for (const auto& r : routes_) {
+      if (!(r.listeners & listeners) || (r.access != Access::admin && r.access != Access::admin_read)) continue;
+      if (!r.segments.empty() && r.segments.front() == first) {
+        m.under_admin_prefix = true;
+        break;
+      }
+    }
+  }
   return m;
+}
+
+std::string describe_routes(const Router& router, bool json) {
+  // Every value is from our own table (methods, patterns of [a-z0-9_./{}-], closed names), so
+  // the JSON needs no escaping.
+  std::string out;
+  if (json) out += "[";
+  bool first = true;
+  for (const auto& r : router.routes()) {
+    if (json) {
+      out += first ? "\n  " : ",\n  ";
+      out += "{\"method\":\"" + r.method + "\",\"path\":\"" + r.pattern + "\",\"access\":\"" +
+             std::string(access_name(r.access)) + "\",\"listener\":\"" + listeners_name(r.listeners) + "\"}";
+    } else {
+      std::string line = r.method;
+      line.resize(std::max<std::size_t>(line.size() + 1, 8), ' ');
+      line += r.pattern;
+      line.resize(std::max<std::size_t>(line.size() + 1, 52), ' ');
+      line += access_name(r.access);
+      line.resize(std::max<std::size_t>(line.size() + 1, 66), ' ');
+      line += listeners_name(r.listeners);
+      out += line + "\n";
+    }
+    first = false;
+  }
+  if (json) out += "\n]\n";
+  return out;
 }
 
 }  // namespace latchkey::server

@@ -138,7 +138,13 @@ struct Shard {
   Server::Impl& server;
   unsigned index;
   asio::io_context ioc{1};
-  std::optional<tcp::acceptor> acceptor;
+  // One acceptor per listener (public, and admin / metrics when they have addresses of their
+  // own), each with the set of Listener bits whose routes it serves.
+  struct Acceptor {
+    tcp::acceptor socket;
+    unsigned serves;
+  };
+  std::list<Acceptor> acceptors;
   Metrics metrics;
   std::unique_ptr<redis::Connection> redis;
   std::list<ConnEntry> conns;
@@ -159,14 +165,23 @@ struct Shard {
   void flush_access();
   void begin_shutdown();
   void maybe_finish();
-  awaitable<void> accept_loop();
-  awaitable<void> serve_connection(tcp::socket socket, std::string client);
+  awaitable<void> accept_loop(Acceptor& acceptor);
+  awaitable<void> serve_connection(tcp::socket socket, std::string client, unsigned serves);
   // Takes a connection slot for `client` (global and per-client caps), closing the oldest idle
   // connection of this shard (of this client, for its cap) when at a limit; false to refuse.
   bool admit(const std::string& client);
   void release(ConnEntry& e);
   bool evict_idle(const std::string* client);
-  awaitable<HttpResponse> dispatch(HttpRequest& req, std::string& route_name, const std::string& rid);
+  awaitable<HttpResponse> dispatch(HttpRequest& req, std::string& route_name, const std::string& rid, unsigned serves);
+};
+
+// A listener as bound: its address, its port (the one picked when 0 was asked for) and the
+// Listener bits it serves.
+struct BoundListener {
+  std::string host;
+  asio::ip::address address;
+  std::uint16_t port;
+  unsigned serves;
 };
 
 struct Server::Impl {
@@ -179,7 +194,7 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<const Metrics*> all_metrics;
   std::vector<crypto::Sha256Digest> admin_key_hashes;
-  std::uint16_t port = 0;
+  std::vector<BoundListener> listeners;
   std::atomic<bool> stop_requested{false};
   bool started = false;
   // Connection caps: max_connections (lowered to what the descriptor limit allows beside a
@@ -208,19 +223,23 @@ struct Server::Impl {
   }
 };
 
-awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_name, const std::string& rid) {
+// The route table's policy, applied here for every route: a route this listener does not
+// serve does not exist on it; an admin route (and any path under an admin route's first
+// segment, so probing reveals nothing) needs the admin key before anything else is said.
+awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_name, const std::string& rid, unsigned serves) {
   const Config& cfg = server.config;
-  if (req.path == "/v1" || req.path.starts_with("/v1/")) {
-    if (!server.authorized(req.header("authorization"))) {
-      route_name = "unauthorized";
-      co_return error_response(errc::unauthorized, "missing or wrong admin API key");
-    }
+  auto m = server.router.match(req.method, req.path, serves);
+  bool needs_admin = m.result == RouteMatch::outcome::found
+                         ? (m.route->access == Access::admin || m.route->access == Access::admin_read)
+                         : m.under_admin_prefix;
+  if (needs_admin && !server.authorized(req.header("authorization"))) {
+    route_name = "unauthorized";
+    co_return error_response(errc::unauthorized, "missing or wrong admin API key");
   }
   if (query_carries_credential(req.query)) {
     route_name = "rejected";
     co_return error_response(errc::invalid_request, "credentials are accepted only in headers or the body, never in the URL");
   }
-  auto m = server.router.match(req.method, req.path);
   if (m.result == RouteMatch::outcome::not_found) {
     route_name = "unmatched";
     co_return error_response(errc::not_found, "no such route");
@@ -299,7 +318,7 @@ bool Shard::admit(const std::string& client) {
   return true;
 }
 
-awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client) {
+awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, unsigned serves) {
   const Config& cfg = server.config;
   beast::tcp_stream stream(std::move(socket));
   boost::system::error_code ignored;
@@ -376,7 +395,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client) 
       req.remote = server.trusted_proxies.empty() ? remote : net::client_address(remote, req.headers, server.trusted_proxies);
       keep_alive = breq.keep_alive();
       http10 = breq.version() == 10;
-      resp = co_await dispatch(req, route_name, rid);
+      resp = co_await dispatch(req, route_name, rid, serves);
     }
     keep_alive = keep_alive && !stopping;
 
@@ -442,9 +461,9 @@ void Shard::flush_access() {
   access_buf.clear();
 }
 
-awaitable<void> Shard::accept_loop() {
+awaitable<void> Shard::accept_loop(Acceptor& acceptor) {
   for (;;) {
-    auto [ec, sock] = co_await acceptor->async_accept(tuple_awaitable);
+    auto [ec, sock] = co_await acceptor.socket.async_accept(tuple_awaitable);
     if (stopping) co_return;
     if (ec) {
       // Out of descriptors or similar: back off briefly instead of spinning.
@@ -460,8 +479,8 @@ awaitable<void> Shard::accept_loop() {
       continue;
     }
     sock.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(ioc, [this, s = std::move(sock), c = std::move(client)]() mutable {
-      return serve_connection(std::move(s), std::move(c));
+    asio::co_spawn(ioc, [this, s = std::move(sock), c = std::move(client), serves = acceptor.serves]() mutable {
+      return serve_connection(std::move(s), std::move(c), serves);
     }, asio::detached);
   }
 }
@@ -470,7 +489,7 @@ void Shard::begin_shutdown() {
   if (stopping) return;
   stopping = true;
   boost::system::error_code ignored;
-  if (acceptor) acceptor->close(ignored);
+  for (auto& a : acceptors) a.socket.close(ignored);
   for (auto& c : conns)
     if (!c.busy) c.stream->socket().cancel(ignored);
   grace.emplace(ioc, server.config.shutdown_grace);
@@ -520,32 +539,52 @@ std::optional<std::string> Server::start() {
     }
   }
 
-  boost::system::error_code ec;
-  asio::ip::address address = asio::ip::make_address(s.config.listen_host, ec);
-  if (ec) {
-    asio::io_context tmp;
-    tcp::resolver resolver(tmp);
-    auto results = resolver.resolve(s.config.listen_host, "", ec);
-    if (ec || results.empty()) return "listen: cannot resolve host '" + s.config.listen_host + "'";
-    address = results.begin()->endpoint().address();
+  // The listeners: `listen`, and `admin_listen` / `metrics_listen` when they name another
+  // address (the same host:port as one already planned is that listener).
+  auto plan = [&s](const ListenAddress& a, unsigned bit) -> std::optional<std::string> {
+    if (a.port != 0)
+      for (auto& l : s.listeners)
+        if (l.host == a.host && l.port == a.port) {
+          l.serves |= bit;
+          return std::nullopt;
+        }
+    boost::system::error_code ec;
+    asio::ip::address address = asio::ip::make_address(a.host, ec);
+    if (ec) {
+      asio::io_context tmp;
+      tcp::resolver resolver(tmp);
+      auto results = resolver.resolve(a.host, "", ec);
+      if (ec || results.empty()) return "listen: cannot resolve host '" + a.host + "'";
+      address = results.begin()->endpoint().address();
+    }
+    s.listeners.push_back({a.host, address, a.port, bit});
+    return std::nullopt;
+  };
+  if (auto err = plan({s.config.listen_host, s.config.listen_port}, public_listener)) return err;
+  for (auto [option, bit] : {std::pair{&s.config.admin_listen, admin_listener}, {&s.config.metrics_listen, metrics_listener}}) {
+    if (!*option) s.listeners.front().serves |= bit;
+    else if (auto err = plan(**option, bit)) return err;
   }
-  std::uint16_t port = s.config.listen_port;
+
   unsigned n = s.config.effective_threads();
   for (unsigned i = 0; i < n; ++i) {
     auto shard = std::make_unique<Shard>(s, i);
     std::array<std::uint8_t, 4> rnd{};
     crypto::random_bytes(rnd);
     shard->rid_prefix = crypto::hex_encode(rnd) + "-";
-    tcp::acceptor acc(shard->ioc);
-    tcp::endpoint ep(address, port);
-    acc.open(ep.protocol(), ec);
-    if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acc.set_option(reuse_port(true), ec);
-    if (!ec) acc.bind(ep, ec);
-    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return "listen: cannot listen on " + s.config.listen_host + ":" + std::to_string(port) + ": " + ec.message();
-    if (port == 0) port = acc.local_endpoint().port();  // the other shards join the same port
-    shard->acceptor.emplace(std::move(acc));
+    for (auto& l : s.listeners) {
+      boost::system::error_code ec;
+      tcp::acceptor acc(shard->ioc);
+      tcp::endpoint ep(l.address, l.port);
+      acc.open(ep.protocol(), ec);
+      if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acc.set_option(reuse_port(true), ec);
+      if (!ec) acc.bind(ep, ec);
+      if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) return "listen: cannot listen on " + l.host + ":" + std::to_string(l.port) + ": " + ec.message();
+      if (l.port == 0) l.port = acc.local_endpoint().port();  // the other shards join the same port
+      shard->acceptors.push_back({std::move(acc), l.serves});
+    }
 
     redis::ConnectionOptions ro;
     ro.endpoint = s.config.redis;
@@ -563,29 +602,46 @@ std::optional<std::string> Server::start() {
     s.all_metrics.push_back(&shard->metrics);
     s.shards.push_back(std::move(shard));
   }
-  s.port = port;
   {
     std::vector<unsigned long> own;
-    for (auto& shard : s.shards) {
-      struct stat st {};
-      if (::fstat(shard->acceptor->native_handle(), &st) == 0) own.push_back(static_cast<unsigned long>(st.st_ino));
-    }
-    if (auto other = foreign_listener(address, port, own))
-      return "listen: " + s.config.listen_host + ":" + std::to_string(port) + " is already served by another process (" +
-             other->address.to_string() + ":" + std::to_string(other->port) +
-             ", another latchkey?); refusing to share the port with it";
+    for (auto& shard : s.shards)
+      for (auto& a : shard->acceptors) {
+        struct stat st {};
+        if (::fstat(a.socket.native_handle(), &st) == 0) own.push_back(static_cast<unsigned long>(st.st_ino));
+      }
+    for (const auto& l : s.listeners)
+      if (auto other = foreign_listener(l.address, l.port, own))
+        return "listen: " + l.host + ":" + std::to_string(l.port) + " is already served by another process (" +
+               other->address.to_string() + ":" + std::to_string(other->port) +
+               ", another latchkey?); refusing to share the port with it";
   }
   for (auto& shard : s.shards) {
     Shard* sh = shard.get();
     sh->redis->start();
-    asio::co_spawn(sh->ioc, [sh]() { return sh->accept_loop(); }, asio::detached);
+    for (auto& a : sh->acceptors)
+      asio::co_spawn(sh->ioc, [sh, &a]() { return sh->accept_loop(a); }, asio::detached);
     sh->thread = std::thread([sh] { sh->ioc.run(); });
   }
   s.started = true;
   return std::nullopt;
 }
 
-std::uint16_t Server::port() const noexcept { return impl_->port; }
+std::uint16_t Server::port(unsigned listener) const noexcept {
+  for (const auto& l : impl_->listeners)
+    if (l.serves & listener) return l.port;
+  return 0;
+}
+
+std::string Server::describe_listeners() const {
+  std::string out;
+  for (const auto& l : impl_->listeners) {
+    if (!out.empty()) out += ", ";
+    bool v6 = l.address.is_v6();
+    out += "http://" + std::string(v6 ? "[" : "") + l.host + (v6 ? "]" : "") + ":" + std::to_string(l.port) + " (" +
+           listeners_name(l.serves) + ")";
+  }
+  return out;
+}
 
 void Server::request_stop() {
   if (!impl_ || impl_->stop_requested.exchange(true)) return;

@@ -28,7 +28,10 @@ class Server {
   // Binds the listeners and starts the shard threads and Redis connections. Returns an error
   // message on failure (e.g. the port is taken).
   [[nodiscard]] std::optional<std::string> start();
-  std::uint16_t port() const noexcept;
+  // The port of the listener serving `listener` (a Listener bit; the public one by default).
+  std::uint16_t port(unsigned listener = public_listener) const noexcept;
+  // "http://host:port (public+admin+metrics)", one entry per listener, comma-separated.
+  std::string describe_listeners() const;
   void request_stop();
   void wait();
   // True when every shard's Redis connection is ready.

@@ -5,6 +5,8 @@
 #include "../support/process.hpp"
 #include "../support/redis_server.hpp"
 
+#include "routes.hpp"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -510,7 +512,7 @@ TEST(Cli, ASecondLatchkeyOnAPortAlreadyServedRefusesToStart) {
 // Issue 12 item 8: every command has --help (its own usage on stdout, exit 0), and a missing
 // required flag or argument names itself.
 TEST(Cli, EveryCommandHasHelpAndAMissingFlagNamesItself) {
-  for (const char* cmd : {"serve", "keys", "clients", "config", "version"}) {
+  for (const char* cmd : {"serve", "keys", "clients", "config", "routes", "version"}) {
     for (const char* flag : {"--help", "-h"}) {
       std::string out, err;
       EXPECT_EQ(run({cmd, flag}, {}, &out, &err), 0) << cmd << " " << flag << ": " << err;
@@ -533,10 +535,27 @@ TEST(Cli, EveryCommandHasHelpAndAMissingFlagNamesItself) {
                                          {{"clients", "get"}, "get needs a client ID"},
                                          {{"clients", "frob"}, "unknown subcommand 'frob'"},
                                          {{"config"}, "give --markdown or --sample"},
-                                         {{"config", "--yaml"}, "unknown option '--yaml'"}}) {
+                                         {{"config", "--yaml"}, "unknown option '--yaml'"},
+                                         {{"routes", "--yaml"}, "unknown option '--yaml'"}}) {
     std::string err;
     EXPECT_EQ(run(c.args, {}, nullptr, &err), 2) << c.says;
     EXPECT_NE(err.find(c.says), std::string::npos) << err;
     EXPECT_NE(err.find("usage:"), std::string::npos) << err;
   }
+}
+
+// `latchkey routes` prints the server's own table (so documentation and coverage checks read
+// what is served), as text and as JSON.
+TEST(Cli, RoutesPrintsTheTableTheServerServes) {
+  std::string text, json;
+  ASSERT_EQ(run({"routes"}, {}, &text), 0);
+  ASSERT_EQ(run({"routes", "--json"}, {}, &json), 0);
+  auto table = latchkey::server::make_routes();
+  EXPECT_EQ(text, "METHOD  PATH                                        ACCESS        LISTENER\n" +
+                      latchkey::server::describe_routes(table, false));
+  EXPECT_EQ(json, latchkey::server::describe_routes(table, true));
+  EXPECT_NE(text.find("POST    /oauth2/token                               oauth_client  public\n"), std::string::npos) << text;
+  std::size_t objects = 0;
+  for (auto at = json.find("{\"method\""); at != std::string::npos; at = json.find("{\"method\"", at + 1)) ++objects;
+  EXPECT_EQ(objects, table.routes().size());
 }

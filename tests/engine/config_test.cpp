@@ -223,3 +223,26 @@ TEST(Config, UnknownNamesSayWhichOptionWasMeant) {
   EXPECT_NE(e.find("unknown option 'completely_different_thing'"), std::string::npos) << e;
   EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;
 }
+
+TEST(Config, AdminAndMetricsListenersDefaultToListenAndTakeHostPort) {
+  Config d = ok(base());
+  EXPECT_FALSE(d.admin_listen);
+  EXPECT_FALSE(d.metrics_listen);
+  auto in = base();
+  in.environment["LATCHKEY_ADMIN_LISTEN"] = "10.0.0.5:8081";
+  in.args = {"--metrics-listen=[::1]:9090"};
+  Config c = ok(in);
+  ASSERT_TRUE(c.admin_listen);
+  EXPECT_EQ(*c.admin_listen, (ListenAddress{"10.0.0.5", 8081}));
+  ASSERT_TRUE(c.metrics_listen);
+  EXPECT_EQ(*c.metrics_listen, (ListenAddress{"::1", 9090}));
+  // Empty puts it back on `listen` (a flag can undo the file).
+  in.args = {"--metrics-listen="};
+  EXPECT_FALSE(ok(in).metrics_listen);
+  for (const char* bad : {"8081", ":8081", "host:", "host:65536", "host:-1", "host:80x"}) {
+    auto b = base();
+    b.environment["LATCHKEY_ADMIN_LISTEN"] = bad;
+    auto e = error(b);
+    EXPECT_NE(e.find("'admin_listen'"), std::string::npos) << bad << ": " << e;
+  }
+}

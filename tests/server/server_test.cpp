@@ -32,12 +32,12 @@ const std::map<std::string, std::string> kAuth{{"Authorization", "Bearer " + kAd
 // echo under /v1 (for body-parsing and API-key tests).
 Router test_routes() {
   Router r = make_routes();
-  r.add("GET", "/test/slow", [](RequestContext&) -> boost::asio::awaitable<HttpResponse> {
+  r.add("GET", "/test/slow", Access::public_, public_listener, [](RequestContext&) -> boost::asio::awaitable<HttpResponse> {
     boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 400ms);
     co_await t.async_wait(boost::asio::use_awaitable);
     co_return HttpResponse::json(200, boost::json::object{{"slow", true}});
   });
-  r.add("POST", "/v1/test/echo", [](RequestContext& ctx) -> boost::asio::awaitable<HttpResponse> {
+  r.add("POST", "/v1/test/echo", Access::admin, admin_listener, [](RequestContext& ctx) -> boost::asio::awaitable<HttpResponse> {
     std::string why;
     auto body = parse_json_object(ctx.request, why);
     if (!body) co_return error_response(static_cast<errc>(body.error().value()), why);
@@ -311,4 +311,80 @@ TEST_F(ServerTest, ShutdownDrainsInFlightRequests) {
   server->wait();
   EXPECT_THROW(HttpConnection late(port), std::runtime_error) << "no longer accepting";
   server.reset();
+}
+
+// admin_listen and metrics_listen: the admin API and /metrics leave the public listener, which
+// then answers 404 for them (with or without the key); OAuth and /.well-known stay public
+// only; health answers everywhere.
+TEST(ServerListeners, AdminAndMetricsRoutesAreRefusedOnThePublicListenerWhenSplit) {
+  test::RedisServer rs;
+  Config c = server_test_config(rs);
+  c.admin_listen = ListenAddress{"127.0.0.1", 0};
+  c.metrics_listen = ListenAddress{"127.0.0.1", 0};
+  Server server(c, test::test_secrets(), test_routes());
+  auto err = server.start();
+  ASSERT_FALSE(err) << *err;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!server.redis_ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  const std::uint16_t pub = server.port(public_listener), admin = server.port(admin_listener),
+                      metrics = server.port(metrics_listener);
+  ASSERT_NE(pub, admin);
+  ASSERT_NE(pub, metrics);
+  ASSERT_NE(admin, metrics);
+  EXPECT_NE(server.describe_listeners().find("(admin)"), std::string::npos) << server.describe_listeners();
+
+  const std::map<std::string, std::string> session_body_headers{{"Authorization", "Bearer " + kAdminKey},
+                                                                {"Content-Type", "application/json"}};
+  const std::string body = R"({"user_id":"alice"})";
+  // The admin API: not on the public listener, key or no key; on the admin listener as before.
+  auto on_public = http_request(pub, "POST", "/v1/sessions", body, session_body_headers);
+  EXPECT_EQ(on_public.status, 404) << on_public.body;
+  EXPECT_EQ(test::error_code(on_public), "not_found");
+  EXPECT_EQ(http_request(pub, "GET", "/v1/server").status, 404);
+  EXPECT_EQ(http_request(pub, "GET", "/v1/nope").status, 404);
+  auto created = http_request(admin, "POST", "/v1/sessions", body, session_body_headers);
+  EXPECT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(http_request(admin, "POST", "/v1/sessions", body, {{"Content-Type", "application/json"}}).status, 401);
+  EXPECT_EQ(http_request(admin, "GET", "/v1/nope").status, 401);
+  EXPECT_EQ(http_request(admin, "GET", "/v1/server", "", kAuth).status, 200);
+  // Metrics: only on the metrics listener.
+  EXPECT_EQ(http_request(pub, "GET", "/metrics").status, 404);
+  EXPECT_EQ(http_request(admin, "GET", "/metrics").status, 404);
+  auto m = http_request(metrics, "GET", "/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("latchkey_http_requests_total"), std::string::npos);
+  // Public routes: only on the public listener.
+  EXPECT_EQ(http_request(pub, "GET", "/.well-known/jwks.json").status, 200);
+  EXPECT_EQ(http_request(admin, "GET", "/.well-known/jwks.json").status, 404);
+  EXPECT_EQ(http_request(metrics, "GET", "/.well-known/jwks.json").status, 404);
+  EXPECT_EQ(http_request(admin, "POST", "/oauth2/token", "grant_type=client_credentials",
+                         {{"Content-Type", "application/x-www-form-urlencoded"}}).status, 404);
+  EXPECT_EQ(http_request(metrics, "POST", "/v1/sessions", body, session_body_headers).status, 404);
+  // Health: everywhere.
+  for (auto port : {pub, admin, metrics}) {
+    EXPECT_EQ(http_request(port, "GET", "/healthz").status, 200) << port;
+    EXPECT_EQ(http_request(port, "GET", "/readyz").status, 200) << port;
+  }
+  server.request_stop();
+  server.wait();
+}
+
+// An admin_listen equal to listen is the same listener (one socket serving both), not a second
+// socket on the same port that the kernel would split connections with.
+TEST(ServerListeners, AnAdminListenEqualToListenIsTheSameListener) {
+  test::RedisServer rs;
+  Config c = server_test_config(rs);
+  c.listen_port = test::reserved_listen_port();
+  c.admin_listen = ListenAddress{"127.0.0.1", c.listen_port};
+  Server server(c, test::test_secrets(), test_routes());
+  auto err = server.start();
+  ASSERT_FALSE(err) << *err;
+  EXPECT_EQ(server.port(admin_listener), server.port(public_listener));
+  EXPECT_EQ(server.describe_listeners(), "http://127.0.0.1:" + std::to_string(c.listen_port) + " (public+admin+metrics)");
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!server.redis_ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(http_request(c.listen_port, "GET", "/v1/server", "", kAuth).status, 200);
+  EXPECT_EQ(http_request(c.listen_port, "GET", "/metrics").status, 200);
+  server.request_stop();
+  server.wait();
 }

@@ -193,12 +193,12 @@ awaitable<HttpResponse> lockout_delete(RequestContext& ctx) {
 }  // namespace
 
 void add_guard(Router& r) {
-  r.add("POST", "/v1/ratelimit/check", check);
-  r.add("POST", "/v1/logins/check", login_check);
-  r.add("POST", "/v1/logins/failure", login_failure);
-  r.add("POST", "/v1/logins/success", login_success);
-  r.add("GET", "/v1/users/{user_id}/lockout", lockout_get);
-  r.add("DELETE", "/v1/users/{user_id}/lockout", lockout_delete);
+  r.add("POST", "/v1/ratelimit/check", Access::admin, admin_listener, check);
+  r.add("POST", "/v1/logins/check", Access::admin, admin_listener, login_check);
+  r.add("POST", "/v1/logins/failure", Access::admin, admin_listener, login_failure);
+  r.add("POST", "/v1/logins/success", Access::admin, admin_listener, login_success);
+  r.add("GET", "/v1/users/{user_id}/lockout", Access::admin_read, admin_listener, lockout_get);
+  r.add("DELETE", "/v1/users/{user_id}/lockout", Access::admin, admin_listener, lockout_delete);
 }
 
 }  // namespace latchkey::server::handlers

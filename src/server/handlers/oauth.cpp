@@ -150,10 +150,10 @@ awaitable<HttpResponse> authorize(RequestContext& ctx) {
 }  // namespace
 
 void add_oauth(Router& r) {
-  r.add("POST", "/v1/oauth/clients", register_client);
-  r.add("GET", "/v1/oauth/clients/{client_id}", get_client);
-  r.add("DELETE", "/v1/oauth/clients/{client_id}", delete_client);
-  r.add("POST", "/v1/oauth/authorizations", authorize);
+  r.add("POST", "/v1/oauth/clients", Access::admin, admin_listener, register_client);
+  r.add("GET", "/v1/oauth/clients/{client_id}", Access::admin_read, admin_listener, get_client);
+  r.add("DELETE", "/v1/oauth/clients/{client_id}", Access::admin, admin_listener, delete_client);
+  r.add("POST", "/v1/oauth/authorizations", Access::admin, admin_listener, authorize);
 }
 
 }  // namespace latchkey::server::handlers

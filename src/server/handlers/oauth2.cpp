@@ -218,10 +218,10 @@ awaitable<HttpResponse> metadata(RequestContext& ctx) {
 }  // namespace
 
 void add_oauth2(Router& r) {
-  r.add("POST", "/oauth2/token", token);
-  r.add("POST", "/oauth2/introspect", introspect);
-  r.add("POST", "/oauth2/revoke", revoke);
-  r.add("GET", "/.well-known/oauth-authorization-server", metadata);
+  r.add("POST", "/oauth2/token", Access::oauth_client, public_listener, token);
+  r.add("POST", "/oauth2/introspect", Access::oauth_client, public_listener, introspect);
+  r.add("POST", "/oauth2/revoke", Access::oauth_client, public_listener, revoke);
+  r.add("GET", "/.well-known/oauth-authorization-server", Access::public_, public_listener, metadata);
 }
 
 }  // namespace latchkey::server::handlers

@@ -56,10 +56,10 @@ boost::asio::awaitable<HttpResponse> metrics(RequestContext& ctx) {
 }  // namespace
 
 void add_operations(Router& r) {
-  r.add("GET", "/healthz", healthz);
-  r.add("GET", "/readyz", readyz);
-  r.add("GET", "/metrics", metrics);
-  r.add("GET", "/v1/server", server_info);
+  r.add("GET", "/healthz", Access::public_, every_listener, healthz);
+  r.add("GET", "/readyz", Access::public_, every_listener, readyz);
+  r.add("GET", "/metrics", Access::public_, metrics_listener, metrics);
+  r.add("GET", "/v1/server", Access::admin_read, admin_listener, server_info);
 }
 
 }  // namespace latchkey::server::handlers

@@ -316,15 +316,15 @@ awaitable<HttpResponse> destroy_one(RequestContext& ctx) {
 }  // namespace
 
 void add_sessions(Router& r) {
-  r.add("POST", "/v1/sessions", create);
-  r.add("POST", "/v1/sessions/validate", validate);
-  r.add("GET", "/v1/sessions/current", current);
-  r.add("PATCH", "/v1/sessions/current", update);
-  r.add("DELETE", "/v1/sessions/current", destroy);
-  r.add("POST", "/v1/sessions/current/rotate", rotate);
-  r.add("GET", "/v1/users/{user_id}/sessions", list);
-  r.add("DELETE", "/v1/users/{user_id}/sessions", destroy_all);
-  r.add("DELETE", "/v1/users/{user_id}/sessions/{session_id}", destroy_one);
+  r.add("POST", "/v1/sessions", Access::admin, admin_listener, create);
+  r.add("POST", "/v1/sessions/validate", Access::admin, admin_listener, validate);
+  r.add("GET", "/v1/sessions/current", Access::admin, admin_listener, current);
+  r.add("PATCH", "/v1/sessions/current", Access::admin, admin_listener, update);
+  r.add("DELETE", "/v1/sessions/current", Access::admin, admin_listener, destroy);
+  r.add("POST", "/v1/sessions/current/rotate", Access::admin, admin_listener, rotate);
+  r.add("GET", "/v1/users/{user_id}/sessions", Access::admin_read, admin_listener, list);
+  r.add("DELETE", "/v1/users/{user_id}/sessions", Access::admin, admin_listener, destroy_all);
+  r.add("DELETE", "/v1/users/{user_id}/sessions/{session_id}", Access::admin, admin_listener, destroy_one);
 }
 
 }  // namespace latchkey::server::handlers

@@ -160,12 +160,12 @@ awaitable<HttpResponse> jwks(RequestContext& ctx) {
 }  // namespace
 
 void add_tokens(Router& r) {
-  r.add("POST", "/v1/tokens", issue);
-  r.add("POST", "/v1/tokens/verify", verify);
-  r.add("POST", "/v1/tokens/refresh", refresh);
-  r.add("POST", "/v1/tokens/revoke", revoke);
-  r.add("DELETE", "/v1/users/{user_id}/tokens", revoke_user);
-  r.add("GET", "/.well-known/jwks.json", jwks);
+  r.add("POST", "/v1/tokens", Access::admin, admin_listener, issue);
+  r.add("POST", "/v1/tokens/verify", Access::admin_read, admin_listener, verify);
+  r.add("POST", "/v1/tokens/refresh", Access::admin, admin_listener, refresh);
+  r.add("POST", "/v1/tokens/revoke", Access::admin, admin_listener, revoke);
+  r.add("DELETE", "/v1/users/{user_id}/tokens", Access::admin, admin_listener, revoke_user);
+  r.add("GET", "/.well-known/jwks.json", Access::public_, public_listener, jwks);
 }
 
 }  // namespace latchkey::server::handlers
