@@ -1,6 +1,8 @@
 // The one error vocabulary of the engine. Every fallible engine call returns result<T> whose
-// error is an errc from this category; the HTTP layer maps errc to status in exactly one
-// place (src/server/http_errors.cpp). Codes are chosen by meaning, not by HTTP status.
+// error is an errc from this category, or outcome<T> when the failure carries a reason for
+// the caller (a Failure: the code and its description). The HTTP layer maps errc to status
+// in exactly one place (http_status in src/server/http.cpp). Codes are chosen by meaning,
+// not by HTTP status; the OAuth codes are RFC 6749's own (5.2, 4.1.2.1).
 #pragma once
 
 #include <boost/system/error_code.hpp>
@@ -19,6 +21,12 @@ enum class errc {
   invalid_token,          // JWT failed verification (401)
   invalid_grant,          // refresh token / code invalid, reused or expired
   invalid_scope,          // requested scope exceeds what was granted (OAuth, 400)
+  invalid_client,         // OAuth client authentication failed (RFC 6749 5.2, 401)
+  unauthorized_client,    // the client may not use this grant or response type (400)
+  unsupported_grant_type, // (RFC 6749 5.2, 400)
+  unsupported_response_type,  // (RFC 6749 4.1.2.1, 400)
+  invalid_redirect_uri,   // client registration (RFC 7591 3.2.2, 400)
+  invalid_client_metadata,  // client registration (RFC 7591 3.2.2, 400)
   not_found,              // unknown id (404)
   method_not_allowed,     // route exists, method does not (405)
   version_conflict,       // optimistic concurrency lost (409)
@@ -48,6 +56,32 @@ const char* error_name(errc e) noexcept;
 
 template <class T>
 using result = boost::system::result<T, boost::system::error_code>;
+
+// A failure that carries its reason: the code (which decides the status) and a description
+// for the caller (never a secret; empty: the code's standard text). Converts from an engine
+// error_code, so a plain failure passes through unchanged.
+struct Failure {
+  errc code = errc::internal;
+  std::string description;
+
+  Failure() = default;
+  Failure(errc c, std::string d = {}) : code(c), description(std::move(d)) {}
+  Failure(const boost::system::error_code& ec)
+      : code(ec.category() == latchkey_category() ? static_cast<errc>(ec.value()) : errc::internal) {}
+};
+
+// boost::system::result's value() on an error throws this.
+[[noreturn]] void throw_exception_from_error(const Failure& f, const boost::source_location& loc);
+
+template <class T, class E = Failure>
+using outcome = boost::system::result<T, E>;
+
+// A plain engine result as an outcome (its error as a Failure without a reason of its own).
+template <class T>
+[[nodiscard]] outcome<T> as_outcome(result<T>&& r) {
+  if (r) return std::move(*r);
+  return Failure(r.error());
+}
 
 }  // namespace latchkey
 

@@ -64,11 +64,6 @@ struct Client {
 };
 
 // Registration input errors, with RFC 7591 3.2.2 codes.
-struct MetadataError {
-  std::string code;  // invalid_redirect_uri | invalid_client_metadata
-  std::string description;
-};
-
 // Pure rules (unit-tested):
 // A registrable redirect URI: absolute, https (or http only for a loopback host: 127.0.0.1,
 // [::1], localhost), no fragment, no userinfo, at most 2000 bytes, no whitespace.
@@ -142,11 +137,11 @@ struct AuthorizationRequest {
   std::string client_id, redirect_uri, response_type, scope, state, code_challenge, code_challenge_method, user_id;
 };
 
-// An error of the authorization endpoint (RFC 6749 4.1.2.1). `redirect_to` is set only when
-// the client and redirect URI were valid, so latchkey never becomes an open redirector.
-struct AuthorizationError {
-  std::string error;
-  std::string description;
+// A refusal of the authorization endpoint (RFC 6749 4.1.2.1): the code and description, and
+// the client's redirect URI carrying them. `redirect_to` is set only when the client and
+// redirect URI were valid, so latchkey never becomes an open redirector.
+struct AuthorizationFailure : Failure {
+  using Failure::Failure;
   std::string redirect_to;
 };
 
@@ -154,14 +149,6 @@ struct IssuedCode {
   std::string code;
   std::string redirect_to;
   std::int64_t expires_in = 0;
-};
-
-// An error of the token, introspection or revocation endpoint (RFC 6749 5.2 codes:
-// invalid_request, invalid_client, invalid_grant, unauthorized_client,
-// unsupported_grant_type, invalid_scope).
-struct OAuthError {
-  std::string error;
-  std::string description;
 };
 
 // A form-encoded request's parameters (each name at most once).
@@ -176,35 +163,33 @@ class Service {
   const Settings& settings() const noexcept { return s_; }
 
   // Validates and stores a client. Returns the metadata error, or the client and its secret.
-  static std::optional<MetadataError> check(const NewClient& c);
+  static std::optional<Failure> check(const NewClient& c);
   boost::asio::awaitable<result<Registered>> register_client(redis::Connection& redis, NewClient c) const;
   // errc: not_found, unavailable.
   boost::asio::awaitable<result<Client>> client(redis::Connection& redis, std::string client_id) const;
   // errc: not_found, unavailable.
   boost::asio::awaitable<result<void>> delete_client(redis::Connection& redis, std::string client_id) const;
 
-  // The authorization endpoint. On success the code; on an invalid request the
-  // AuthorizationError (as an errc::invalid_request result plus `*error`).
-  boost::asio::awaitable<result<IssuedCode>> authorize(redis::Connection& redis, AuthorizationRequest req,
-                                                       AuthorizationError* error) const;
+  // The authorization endpoint. On success the code; a refusal carries its RFC 6749 code
+  // (invalid_request, unsupported_response_type, unauthorized_client, invalid_scope), its
+  // description and, once the redirect URI is trusted, where to send the user. errc: unavailable.
+  [[nodiscard]] boost::asio::awaitable<outcome<IssuedCode, AuthorizationFailure>> authorize(redis::Connection& redis,
+                                                                                          AuthorizationRequest req) const;
 
-  // Client authentication at the RFC endpoints (RFC 6749 2.3). On failure errc::invalid_request
-  // with `*error` (invalid_client, or invalid_request for a malformed presentation).
-  // errc: unavailable.
-  boost::asio::awaitable<result<Client>> authenticate(redis::Connection& redis, const PresentedClient& p, MethodRule rule,
-                                                      OAuthError* error) const;
+  // Client authentication at the RFC endpoints (RFC 6749 2.3). Failures: invalid_client, or
+  // invalid_request for a malformed presentation, each with its reason; unavailable.
+  [[nodiscard]] boost::asio::awaitable<outcome<Client>> authenticate(redis::Connection& redis, const PresentedClient& p,
+                                                                     MethodRule rule) const;
   // The token endpoint (RFC 6749 4.1.3, 4.4, 6; RFC 7636 4.5) for an authenticated client.
-  // On a request error errc::invalid_request with `*error`. errc: unavailable.
-  boost::asio::awaitable<result<tokens::Pair>> token(redis::Connection& redis, const Client& client,
-                                                     const Params& form, OAuthError* error) const;
+  // Failures: the RFC 6749 5.2 codes with their reasons; unavailable.
+  [[nodiscard]] boost::asio::awaitable<outcome<tokens::Pair>> token(redis::Connection& redis, const Client& client,
+                                                                    const Params& form) const;
   // RFC 7662: authenticates the caller (a confidential client, either secret method) and
   // looks the token up in the same round trip. nullopt when the token is not active (unknown,
-  // expired, revoked, malformed, or its client deleted). On an authentication failure
-  // errc::invalid_request with `*error`. errc: unavailable.
-  boost::asio::awaitable<result<std::optional<tokens::Introspection>>> introspect(redis::Connection& redis,
-                                                                                  const PresentedClient& caller,
-                                                                                  std::string token,
-                                                                                  OAuthError* error) const;
+  // expired, revoked, malformed, or its client deleted). Failures: invalid_client with its
+  // reason; unavailable.
+  [[nodiscard]] boost::asio::awaitable<outcome<std::optional<tokens::Introspection>>> introspect(
+      redis::Connection& redis, const PresentedClient& caller, std::string token) const;
   // RFC 7009: revokes the token if it is the caller's; unknown tokens and other clients'
   // tokens change nothing. errc: unavailable (the revocation may not have happened).
   boost::asio::awaitable<result<void>> revoke(redis::Connection& redis, const Client& caller, std::string token) const;
@@ -214,12 +199,12 @@ class Service {
   void add_client_read(redis::Request& req, std::string_view client_id) const;
   static result<Client> client_of(const redis::Reply& r, std::string client_id);
   // The authentication decision on a loaded client (or a failed load).
-  static result<Client> decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule, OAuthError* error);
+  static outcome<Client> decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule);
   static constexpr std::uint8_t kCodeVersion = 3;  // handle version of authorization codes
   // <prefix>ac:{T}:<sha256(code)>
   std::string code_key(std::string_view code, std::uint16_t slot) const;
-  boost::asio::awaitable<result<tokens::Pair>> redeem_code(redis::Connection& redis, const Client& client,
-                                                           const Params& form, OAuthError* error) const;
+  boost::asio::awaitable<outcome<tokens::Pair>> redeem_code(redis::Connection& redis, const Client& client,
+                                                            const Params& form) const;
   Settings s_;
   const crypto::KeyRing& ring_;
   const tokens::Service& tokens_;

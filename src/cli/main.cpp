@@ -373,7 +373,7 @@ int clients(const std::vector<std::string>& args) {
   tokens::Service token_service(tokens::Settings::from(cfg), rings.signing, rings.encryption);
   oauth::Service service(oauth::Settings::from(cfg), rings.encryption, token_service);
   if (sub == "add") {
-    if (auto e = oauth::Service::check(nc)) return keys_fail(e->code + ": " + e->description);
+    if (auto e = oauth::Service::check(nc)) return keys_fail(std::string(error_name(e->code)) + ": " + e->description);
   }
   return with_redis(cfg, [&](redis::Connection& conn) -> boost::asio::awaitable<int> {
     if (sub == "add") {

@@ -1,6 +1,9 @@
 // The latchkey error category: names and messages of errc.
 #include "latchkey/error.hpp"
 
+#include <boost/system/system_error.hpp>
+#include <boost/throw_exception.hpp>
+
 namespace latchkey {
 namespace {
 
@@ -26,6 +29,12 @@ const char* error_name(errc e) noexcept {
     case errc::invalid_token: return "invalid_token";
     case errc::invalid_grant: return "invalid_grant";
     case errc::invalid_scope: return "invalid_scope";
+    case errc::invalid_client: return "invalid_client";
+    case errc::unauthorized_client: return "unauthorized_client";
+    case errc::unsupported_grant_type: return "unsupported_grant_type";
+    case errc::unsupported_response_type: return "unsupported_response_type";
+    case errc::invalid_redirect_uri: return "invalid_redirect_uri";
+    case errc::invalid_client_metadata: return "invalid_client_metadata";
     case errc::not_found: return "not_found";
     case errc::method_not_allowed: return "method_not_allowed";
     case errc::version_conflict: return "version_conflict";
@@ -44,6 +53,10 @@ const char* error_name(errc e) noexcept {
     case errc::internal: return "internal";
   }
   return "internal";
+}
+
+void throw_exception_from_error(const Failure& f, const boost::source_location& loc) {
+  boost::throw_exception(boost::system::system_error(make_error_code(f.code), f.description), loc);
 }
 
 }  // namespace latchkey

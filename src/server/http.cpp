@@ -40,13 +40,19 @@ HttpResponse HttpResponse::empty(unsigned status) {
   return r;
 }
 
-unsigned http_status(errc e) noexcept {
+unsigned http_status(errc e, Access surface) noexcept {
   switch (e) {
     case errc::ok: return 200;
-    case errc::invalid_request: return 400;
-    case errc::invalid_grant: return 400;  // OAuth token endpoint; /v1/tokens/refresh overrides to 401
-    case errc::invalid_scope: return 400;
+    case errc::invalid_request:
+    case errc::invalid_scope:
+    case errc::unauthorized_client:
+    case errc::unsupported_grant_type:
+    case errc::unsupported_response_type:
+    case errc::invalid_redirect_uri:
+    case errc::invalid_client_metadata: return 400;
+    case errc::invalid_grant: return surface == Access::oauth_client ? 400 : 401;
     case errc::unauthorized:
+    case errc::invalid_client:
     case errc::invalid_session:
     case errc::invalid_token: return 401;
     case errc::not_found: return 404;
@@ -69,35 +75,49 @@ unsigned http_status(errc e) noexcept {
   return 500;
 }
 
-HttpResponse error_response(errc e, std::string_view description, unsigned retry_after_seconds) {
-  unsigned status = http_status(e);
+namespace {
+// The text of a failure that brings none of its own.
+const char* standard_description(errc e) noexcept {
+  switch (e) {
+    case errc::invalid_session: return "unknown, expired or malformed session token";
+    case errc::version_conflict: return "the session changed since this version was read";
+    case errc::session_limit_reached: return "the user has reached the session limit";
+    case errc::not_found: return "no such resource";
+    case errc::invalid_request: return "invalid request";
+    case errc::unavailable:
+    case errc::timeout:
+    case errc::redis_error: return "the store (Redis) is unavailable; retry later";
+    case errc::invalid_token: return "invalid, expired or revoked token";
+    case errc::invalid_grant: return "invalid, expired, revoked or reused refresh token";
+    case errc::invalid_client: return "client authentication failed";
+    case errc::unauthorized: return "missing or wrong admin API key";
+    default: return "internal error";
+  }
+}
+}  // namespace
+
+HttpResponse error_response(const Failure& f, unsigned retry_after_seconds, Access surface, boost::json::object extra) {
+  unsigned status = http_status(f.code, surface);
   // Engine-internal codes reach clients only under their public names.
-  errc wire = e;
+  errc wire = f.code;
   if (status == 503) wire = errc::unavailable;
   if (status == 500) wire = errc::internal;
-  auto r = HttpResponse::json(status, boost::json::object{{"error", error_name(wire)}, {"error_description", description}});
+  std::string_view description = f.description.empty() ? standard_description(f.code) : std::string_view(f.description);
+  extra["error"] = error_name(wire);
+  extra["error_description"] = description;
+  auto r = HttpResponse::json(status, extra);
   if (status == 503) r.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
-  if (e == errc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"latchkey\"");
+  if (f.code == errc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"latchkey\"");
+  // RFC 6749 5.2: a failed client authentication is challenged for the scheme clients may use.
+  if (f.code == errc::invalid_client) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"latchkey\"");
+  if (surface == Access::oauth_client) r.headers.emplace_back("Pragma", "no-cache");
   return r;
 }
 
-HttpResponse engine_error(const RequestContext& ctx, const boost::system::error_code& ec) {
-  errc e = ec.category() == latchkey_category() ? static_cast<errc>(ec.value()) : errc::internal;
-  const char* description = "internal error";
-  switch (e) {
-    case errc::invalid_session: description = "unknown, expired or malformed session token"; break;
-    case errc::version_conflict: description = "the session changed since this version was read"; break;
-    case errc::session_limit_reached: description = "the user has reached the session limit"; break;
-    case errc::not_found: description = "no such resource"; break;
-    case errc::invalid_request: description = "invalid request"; break;
-    case errc::unavailable:
-    case errc::timeout:
-    case errc::redis_error: description = "the store (Redis) is unavailable; retry later"; break;
-    case errc::invalid_token: description = "invalid, expired or revoked token"; break;
-    case errc::invalid_grant: description = "invalid, expired, revoked or reused refresh token"; break;
-    default: break;
-  }
-  return error_response(e, description, ctx.config.retry_after_seconds);
+HttpResponse engine_error(const RequestContext& ctx, const Failure& f, boost::json::object extra) {
+  unsigned status = http_status(f.code, ctx.access);
+  if (status >= 500) return error_response(Failure(f.code), ctx.config.retry_after_seconds, ctx.access);
+  return error_response(f, ctx.config.retry_after_seconds, ctx.access, std::move(extra));
 }
 
 std::optional<std::string> percent_decode(std::string_view s) {

@@ -1,6 +1,6 @@
 // The HTTP vocabulary of handlers, free of Beast: handlers see an HttpRequest and return an
 // HttpResponse; only server.cpp knows the wire. Errors use the one body shape of API.md,
-// {"error", "error_description"}, with the errc -> status mapping in http.cpp.
+// {"error", "error_description"}, with the one errc -> status mapping in http.cpp.
 #pragma once
 
 #include "latchkey/error.hpp"
@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -27,6 +28,16 @@ class Connection;
 namespace latchkey::server {
 
 struct Services;
+
+// Who may call a route (the route table names it; dispatch applies it). It is also the
+// surface an error is answered on: the RFC endpoints (oauth_client) answer RFC 6749's way.
+enum class Access : std::uint8_t {
+  public_,       // anyone: health, JWKS, OAuth metadata
+  oauth_client,  // an OAuth client, authenticated by the handler from the form (RFC 6749 2.3)
+  admin,         // an admin API key (Authorization: Bearer)
+  admin_read,    // an admin API key; the route only reads
+};
+
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
@@ -50,9 +61,21 @@ struct HttpResponse {
   static HttpResponse empty(unsigned status);
 };
 
-unsigned http_status(errc e) noexcept;
-// The error response of API.md; unavailable adds Retry-After.
-HttpResponse error_response(errc e, std::string_view description, unsigned retry_after_seconds = 1);
+// The one errc -> HTTP status mapping. The RFC endpoints (Access::oauth_client) differ only
+// where RFC 6749 says so: invalid_grant is 400 there (5.2) and 401 on the admin API.
+unsigned http_status(errc e, Access surface = Access::admin) noexcept;
+// The error response of API.md: {"error", "error_description"} with the status of the code;
+// engine-internal codes go out as `unavailable` (503, with Retry-After) or `internal` (500);
+// a 401 carries the challenge of its scheme (Bearer for the admin key, Basic for an OAuth
+// client); the RFC endpoints add Pragma: no-cache. An empty description is the code's
+// standard text.
+// `extra` members go beside the two (a login refusal's retry_after, an authorization
+// refusal's redirect_to).
+HttpResponse error_response(const Failure& failure, unsigned retry_after_seconds = 1, Access surface = Access::admin,
+                            boost::json::object extra = {});
+inline HttpResponse error_response(errc e, std::string_view description, unsigned retry_after_seconds = 1) {
+  return error_response(Failure(e, std::string(description)), retry_after_seconds);
+}
 
 // What a handler may use. References stay valid for the whole request.
 struct RequestContext {
@@ -64,14 +87,16 @@ struct RequestContext {
   redis::Connection& redis;  // this shard's connection
   Metrics& metrics;          // this shard's metrics
   const std::vector<const Metrics*>& all_metrics;
+  Access access = Access::admin;  // the route's: the surface its errors are answered on
 
   std::string_view param(std::string_view name) const noexcept;
 };
 
 using Handler = std::function<boost::asio::awaitable<HttpResponse>(RequestContext&)>;
 
-// Maps an engine error to its response (503s get Retry-After from the config).
-HttpResponse engine_error(const RequestContext& ctx, const boost::system::error_code& ec);
+// A failure (an engine error_code converts) as answered on this request's route, with
+// Retry-After from the config. Failures of 500 and 503 always get the standard text.
+HttpResponse engine_error(const RequestContext& ctx, const Failure& failure, boost::json::object extra = {});
 
 // Percent-decodes a path segment or query value; nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view s);

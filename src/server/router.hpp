@@ -17,14 +17,6 @@
 
 namespace latchkey::server {
 
-// Who may call a route.
-enum class Access : std::uint8_t {
-  public_,       // anyone: health, JWKS, OAuth metadata
-  oauth_client,  // an OAuth client, authenticated by the handler from the form (RFC 6749 2.3)
-  admin,         // an admin API key (Authorization: Bearer)
-  admin_read,    // an admin API key; the route only reads
-};
-
 // Which listeners serve a route: a set of these bits. `listen` serves public routes,
 // `admin_listen` the admin API, `metrics_listen` /metrics; the last two default to `listen`.
 enum Listener : std::uint8_t {

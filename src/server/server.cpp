@@ -251,7 +251,7 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
     co_return r;
   }
   route_name = m.route->pattern;
-  RequestContext ctx{req, std::move(m.params), rid, cfg, *server.services, *redis, metrics, server.all_metrics};
+  RequestContext ctx{req, std::move(m.params), rid, cfg, *server.services, *redis, metrics, server.all_metrics, m.route->access};
   std::string failure;
   try {
     co_return co_await m.route->handler(ctx);

@@ -20,15 +20,6 @@ namespace {
 // How long a redeemed code is remembered, so that a replay revokes what it issued.
 constexpr std::int64_t kSpentCodeTtl = 600;
 
-// Fills `*e` and returns the result that carries it.
-boost::system::error_code fail(OAuthError* e, std::string error, std::string description) {
-  if (e) {
-    e->error = std::move(error);
-    e->description = std::move(description);
-  }
-  return err(errc::invalid_request);
-}
-
 std::string short_id(std::string_view s) { return std::string(s.substr(0, 8)); }
 
 }  // namespace
@@ -39,14 +30,14 @@ std::optional<std::string_view> param(const Params& form, std::string_view name)
   return std::nullopt;
 }
 
-result<Client> Service::decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule, OAuthError* e) {
+outcome<Client> Service::decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule) {
   if (!c) {
-    if (c.error() == make_error_code(errc::not_found)) return fail(e, "invalid_client", "client authentication failed");
+    if (c.error() == make_error_code(errc::not_found)) return Failure(errc::invalid_client, "client authentication failed");
     return c.error();
   }
   switch (check_client_auth(*c, p, rule)) {
-    case ClientAuthFailure::none: return c;
-    case ClientAuthFailure::malformed: return fail(e, "invalid_request", "use exactly one client authentication method");
+    case ClientAuthFailure::none: return std::move(*c);
+    case ClientAuthFailure::malformed: return Failure(errc::invalid_request, "use exactly one client authentication method");
     case ClientAuthFailure::no_client:
     case ClientAuthFailure::wrong_method:
     case ClientAuthFailure::bad_secret: break;
@@ -54,36 +45,35 @@ result<Client> Service::decide_auth(result<Client> c, const PresentedClient& p, 
   // Anyone can provoke this line: at most 10 a second reach the log, all are counted.
   static log::Throttle auth_failures("oauth_client_auth_failure", 10);
   auth_failures.event(log::Level::info, "oauth client authentication failed: " + c->client_id);
-  return fail(e, "invalid_client", "client authentication failed");
+  return Failure(errc::invalid_client, "client authentication failed");
 }
 
-awaitable<result<Client>> Service::authenticate(redis::Connection& redis, const PresentedClient& p, MethodRule rule,
-                                                OAuthError* e) const {
+awaitable<outcome<Client>> Service::authenticate(redis::Connection& redis, const PresentedClient& p,
+                                                 MethodRule rule) const {
   auto id = presented_client_id(p);
-  if (!id) co_return fail(e, "invalid_client", "client authentication is required");
-  co_return decide_auth(co_await client(redis, *id), p, rule, e);
+  if (!id) co_return Failure(errc::invalid_client, "client authentication is required");
+  co_return decide_auth(co_await client(redis, *id), p, rule);
 }
 
-awaitable<result<tokens::Pair>> Service::token(redis::Connection& redis, const Client& c, const Params& form,
-                                               OAuthError* e) const {
+awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const Client& c, const Params& form) const {
   auto grant_type = param(form, "grant_type");
-  if (!grant_type) co_return fail(e, "invalid_request", "grant_type is required");
+  if (!grant_type) co_return Failure(errc::invalid_request, "grant_type is required");
   bool known = std::find(std::begin(kGrantTypes), std::end(kGrantTypes), *grant_type) != std::end(kGrantTypes);
-  if (!known) co_return fail(e, "unsupported_grant_type", "supported: authorization_code, refresh_token, client_credentials");
+  if (!known) co_return Failure(errc::unsupported_grant_type, "supported: authorization_code, refresh_token, client_credentials");
   if (!c.allows_grant(*grant_type))
-    co_return fail(e, "unauthorized_client", "the client is not registered for " + std::string(*grant_type));
+    co_return Failure(errc::unauthorized_client, "the client is not registered for " + std::string(*grant_type));
 
-  if (*grant_type == "authorization_code") co_return co_await redeem_code(redis, c, form, e);
+  if (*grant_type == "authorization_code") co_return co_await redeem_code(redis, c, form);
 
   std::optional<std::string> scope;
   if (auto s = param(form, "scope")) {
-    if (!valid_scope(*s)) co_return fail(e, "invalid_scope", "scope must be space-separated scope tokens");
+    if (!valid_scope(*s)) co_return Failure(errc::invalid_scope, "scope must be space-separated scope tokens");
     scope = std::string(*s);
   }
 
   if (*grant_type == "refresh_token") {
     auto rt = param(form, "refresh_token");
-    if (!rt) co_return fail(e, "invalid_request", "refresh_token is required");
+    if (!rt) co_return Failure(errc::invalid_request, "refresh_token is required");
     tokens::RefreshOptions o;
     o.client_id = c.client_id;
     o.scope = std::move(scope);
@@ -91,17 +81,17 @@ awaitable<result<tokens::Pair>> Service::token(redis::Connection& redis, const C
     auto pair = co_await tokens_.refresh(redis, std::string(*rt), std::move(o));
     if (!pair) {
       if (pair.error() == make_error_code(errc::invalid_grant))
-        co_return fail(e, "invalid_grant", "invalid, expired, revoked or reused refresh token");
+        co_return Failure(errc::invalid_grant, "invalid, expired, revoked or reused refresh token");
       if (pair.error() == make_error_code(errc::invalid_scope))
-        co_return fail(e, "invalid_scope", "the requested scope exceeds the scope originally granted");
+        co_return Failure(errc::invalid_scope, "the requested scope exceeds the scope originally granted");
       co_return pair.error();
     }
-    co_return pair;
+    co_return std::move(*pair);
   }
 
   // client_credentials: the client acts for itself (RFC 6749 4.4); no refresh token (4.4.3).
   if (scope && !scope_within(*scope, c.scope))
-    co_return fail(e, "invalid_scope", "the requested scope exceeds the client's");
+    co_return Failure(errc::invalid_scope, "the requested scope exceeds the client's");
   tokens::Grant g;
   g.client_id = c.client_id;
   g.scope = scope ? *scope : c.scope;
@@ -109,25 +99,25 @@ awaitable<result<tokens::Pair>> Service::token(redis::Connection& redis, const C
   tokens::IssueOptions o;
   o.format = s_.access_format;
   o.refresh = false;
-  co_return co_await tokens_.issue(redis, std::move(g), std::move(o));
+  co_return as_outcome(co_await tokens_.issue(redis, std::move(g), std::move(o)));
 }
 
-awaitable<result<tokens::Pair>> Service::redeem_code(redis::Connection& redis, const Client& c, const Params& form,
-                                                     OAuthError* e) const {
+awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, const Client& c,
+                                                      const Params& form) const {
   auto code = param(form, "code");
-  if (!code) co_return fail(e, "invalid_request", "code is required");
+  if (!code) co_return Failure(errc::invalid_request, "code is required");
   std::string redirect(param(form, "redirect_uri").value_or(""));
   std::string challenge;
   if (auto v = param(form, "code_verifier")) {
-    if (!valid_code_verifier(*v)) co_return fail(e, "invalid_request", "code_verifier must be 43-128 unreserved characters (RFC 7636 4.1)");
+    if (!valid_code_verifier(*v)) co_return Failure(errc::invalid_request, "code_verifier must be 43-128 unreserved characters (RFC 7636 4.1)");
     challenge = s256_challenge(*v);
   }
   auto slot = redis::handle_slot(*code, kCodeVersion);
-  if (!slot) co_return fail(e, "invalid_grant", "invalid, expired or used authorization code");
+  if (!slot) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   // A redirect URI the authorization request did not carry must still be one of the client's.
   if (!redirect.empty() &&
       std::none_of(c.redirect_uris.begin(), c.redirect_uris.end(), [&](const auto& r) { return redirect_uri_matches(r, redirect); }))
-    co_return fail(e, "invalid_grant", "redirect_uri does not match the authorization request");
+    co_return Failure(errc::invalid_grant, "redirect_uri does not match the authorization request");
 
   std::string key = code_key(*code, *slot);
   std::string fid = crypto::random_token(16);
@@ -144,17 +134,17 @@ awaitable<result<tokens::Pair>> Service::redeem_code(redis::Connection& redis, c
     // RFC 6749 10.5, RFC 9700 4.5: a code used twice is compromised; what it issued dies.
     log::event(log::Level::warn, "authorization code replayed: family " + short_id(x[1].str) + " revoked");
     if (auto done = co_await tokens_.revoke_family(redis, *slot, x[1].str, x[2].str); !done) co_return done.error();
-    co_return fail(e, "invalid_grant", "invalid, expired or used authorization code");
+    co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   }
   if (outcome == "mismatch" && x.size() == 2) {
     if (x[1].str == "pkce")
-      co_return fail(e, "invalid_grant", "code_verifier does not match the code_challenge (or one of them is missing)");
-    if (x[1].str == "redirect_uri") co_return fail(e, "invalid_grant", "redirect_uri does not match the authorization request");
-    co_return fail(e, "invalid_grant", "the code was issued to another client");
+      co_return Failure(errc::invalid_grant, "code_verifier does not match the code_challenge (or one of them is missing)");
+    if (x[1].str == "redirect_uri") co_return Failure(errc::invalid_grant, "redirect_uri does not match the authorization request");
+    co_return Failure(errc::invalid_grant, "the code was issued to another client");
   }
-  if (outcome != "ok" || x.size() != 4) co_return fail(e, "invalid_grant", "invalid, expired or used authorization code");
+  if (outcome != "ok" || x.size() != 4) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   auto user = ring_.decrypt(x[2].str, key);
-  if (!user) co_return fail(e, "invalid_grant", "invalid, expired or used authorization code");
+  if (!user) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   tokens::Grant g;
   g.user_id = std::move(*user);
   g.client_id = c.client_id;
@@ -164,16 +154,16 @@ awaitable<result<tokens::Pair>> Service::redeem_code(redis::Connection& redis, c
   o.format = s_.access_format;
   o.refresh = c.allows_grant("refresh_token");
   o.family_id = fid;
-  co_return co_await tokens_.issue(redis, std::move(g), std::move(o));
+  co_return as_outcome(co_await tokens_.issue(redis, std::move(g), std::move(o)));
 }
 
-awaitable<result<std::optional<tokens::Introspection>>> Service::introspect(redis::Connection& redis,
-                                                                            const PresentedClient& p,
-                                                                            std::string token, OAuthError* e) const {
+awaitable<outcome<std::optional<tokens::Introspection>>> Service::introspect(redis::Connection& redis,
+                                                                             const PresentedClient& p,
+                                                                             std::string token) const {
   using Out = std::optional<tokens::Introspection>;
   auto id = presented_client_id(p);
-  if (!id) co_return fail(e, "invalid_client", "client authentication is required");
-  if (!valid_client_id(*id)) co_return fail(e, "invalid_client", "client authentication failed");
+  if (!id) co_return Failure(errc::invalid_client, "client authentication is required");
+  if (!valid_client_id(*id)) co_return Failure(errc::invalid_client, "client authentication failed");
   // The caller's record and the token's state in one round trip; the token's answer is used
   // only once the caller has authenticated.
   redis::Request read;
@@ -181,11 +171,11 @@ awaitable<result<std::optional<tokens::Introspection>>> Service::introspect(redi
   auto t = co_await tokens_.introspect_after(redis, std::move(token), std::move(read));
   if (!t) co_return t.error();
   if (t->before.size() != 1) co_return bad_reply("introspection");
-  auto caller = decide_auth(client_of(t->before[0], *id), p, MethodRule::any_secret, e);
+  auto caller = decide_auth(client_of(t->before[0], *id), p, MethodRule::any_secret);
   if (!caller) co_return caller.error();
   // Introspection tells whether a token is live: only a client that can prove its identity
   // may ask (RFC 7662 2.1, 4: no token scanning).
-  if (caller->is_public()) co_return fail(e, "invalid_client", "public clients cannot introspect tokens");
+  if (caller->is_public()) co_return Failure(errc::invalid_client, "public clients cannot introspect tokens");
   if (!t->token) co_return Out{};
   // Deleting a client revokes its tokens: a token of a client that no longer exists is not
   // active. (The caller's own record was just read.)

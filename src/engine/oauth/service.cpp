@@ -59,29 +59,29 @@ Settings Settings::from(const Config& c) {
   return s;
 }
 
-std::optional<MetadataError> Service::check(const NewClient& c) {
-  if (c.client_name.size() > 200) return MetadataError{"invalid_client_metadata", "client_name is longer than 200 bytes"};
-  if (c.grant_types.empty()) return MetadataError{"invalid_client_metadata", "grant_types must not be empty"};
+std::optional<Failure> Service::check(const NewClient& c) {
+  if (c.client_name.size() > 200) return Failure{errc::invalid_client_metadata, "client_name is longer than 200 bytes"};
+  if (c.grant_types.empty()) return Failure{errc::invalid_client_metadata, "grant_types must not be empty"};
   for (const auto& g : c.grant_types) {
     if (std::find(std::begin(kGrantTypes), std::end(kGrantTypes), g) == std::end(kGrantTypes))
-      return MetadataError{"invalid_client_metadata",
+      return Failure{errc::invalid_client_metadata,
                            "grant type '" + g + "' is not supported (authorization_code, refresh_token, client_credentials)"};
   }
   auto has = [&](std::string_view g) { return std::find(c.grant_types.begin(), c.grant_types.end(), g) != c.grant_types.end(); };
   if (c.auth_method == AuthMethod::none && has("client_credentials"))
-    return MetadataError{"invalid_client_metadata", "a public client (token_endpoint_auth_method none) cannot use client_credentials"};
+    return Failure{errc::invalid_client_metadata, "a public client (token_endpoint_auth_method none) cannot use client_credentials"};
   if (has("refresh_token") && !has("authorization_code"))
-    return MetadataError{"invalid_client_metadata", "refresh_token needs authorization_code"};
+    return Failure{errc::invalid_client_metadata, "refresh_token needs authorization_code"};
   if (has("authorization_code") && c.redirect_uris.empty())
-    return MetadataError{"invalid_redirect_uri", "authorization_code needs at least one redirect URI"};
+    return Failure{errc::invalid_redirect_uri, "authorization_code needs at least one redirect URI"};
   if (c.redirect_uris.size() > kMaxRedirectUris)
-    return MetadataError{"invalid_redirect_uri", "at most 10 redirect URIs"};
+    return Failure{errc::invalid_redirect_uri, "at most 10 redirect URIs"};
   for (const auto& u : c.redirect_uris) {
     std::string why;
-    if (!valid_redirect_uri(u, &why)) return MetadataError{"invalid_redirect_uri", "redirect URI '" + u.substr(0, 100) + "' " + why};
+    if (!valid_redirect_uri(u, &why)) return Failure{errc::invalid_redirect_uri, "redirect URI '" + u.substr(0, 100) + "' " + why};
   }
   if (!c.scope.empty() && !valid_scope(c.scope))
-    return MetadataError{"invalid_client_metadata", "scope must be space-separated scope tokens (RFC 6749 3.3)"};
+    return Failure{errc::invalid_client_metadata, "scope must be space-separated scope tokens (RFC 6749 3.3)"};
   return std::nullopt;
 }
 
@@ -161,62 +161,58 @@ awaitable<result<void>> Service::delete_client(redis::Connection& redis, std::st
   co_return result<void>{};
 }
 
-awaitable<result<IssuedCode>> Service::authorize(redis::Connection& redis, AuthorizationRequest q,
-                                                 AuthorizationError* error) const {
-  auto fail = [&](std::string code, std::string description, std::string_view redirect = {}) {
-    if (error) {
-      error->error = std::move(code);
-      error->description = std::move(description);
-      error->redirect_to.clear();
-      if (!redirect.empty()) {
-        std::vector<std::pair<std::string, std::string>> params{{"error", error->error},
-                                                                {"error_description", error->description}};
-        if (!q.state.empty()) params.emplace_back("state", q.state);
-        params.emplace_back("iss", s_.issuer);
-        error->redirect_to = add_query(redirect, params);
-      }
+awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::Connection& redis,
+                                                                        AuthorizationRequest q) const {
+  auto fail = [&](errc code, std::string description, std::string_view redirect = {}) {
+    AuthorizationFailure f(code, std::move(description));
+    if (!redirect.empty()) {
+      std::vector<std::pair<std::string, std::string>> params{{"error", error_name(code)},
+                                                              {"error_description", f.description}};
+      if (!q.state.empty()) params.emplace_back("state", q.state);
+      params.emplace_back("iss", s_.issuer);
+      f.redirect_to = add_query(redirect, params);
     }
-    return err(errc::invalid_request);
+    return f;
   };
   // Errors the backend or the client itself must see: never redirected (RFC 6749 4.1.2.1,
   // RFC 9700 2.1: no open redirector).
-  if (!sessions::valid_user_id(q.user_id)) co_return fail("invalid_request", "user_id must be 1-256 bytes of UTF-8 without control characters");
-  if (q.client_id.empty()) co_return fail("invalid_request", "client_id is required");
+  if (!sessions::valid_user_id(q.user_id)) co_return fail(errc::invalid_request, "user_id must be 1-256 bytes of UTF-8 without control characters");
+  if (q.client_id.empty()) co_return fail(errc::invalid_request, "client_id is required");
   auto c = co_await client(redis, q.client_id);
   if (!c) {
-    if (c.error() == make_error_code(errc::not_found)) co_return fail("invalid_request", "unknown client_id");
+    if (c.error() == make_error_code(errc::not_found)) co_return fail(errc::invalid_request, "unknown client_id");
     co_return c.error();
   }
   std::string redirect;
   if (q.redirect_uri.empty()) {
     if (c->redirect_uris.size() != 1)
-      co_return fail("invalid_request", "redirect_uri is required (the client has several registered)");
+      co_return fail(errc::invalid_request, "redirect_uri is required (the client has several registered)");
     redirect = c->redirect_uris.front();
   } else {
     for (const auto& r : c->redirect_uris)
       if (redirect_uri_matches(r, q.redirect_uri)) redirect = q.redirect_uri;
-    if (redirect.empty()) co_return fail("invalid_request", "redirect_uri does not match a registered redirect URI");
+    if (redirect.empty()) co_return fail(errc::invalid_request, "redirect_uri does not match a registered redirect URI");
   }
-  if (q.state.size() > kMaxStateBytes) co_return fail("invalid_request", "state is longer than 1024 bytes");
+  if (q.state.size() > kMaxStateBytes) co_return fail(errc::invalid_request, "state is longer than 1024 bytes");
   // From here on the error goes back to the client through its redirect URI.
   if (q.response_type != "code")
-    co_return fail("unsupported_response_type", "only response_type=code is supported", redirect);
+    co_return fail(errc::unsupported_response_type, "only response_type=code is supported", redirect);
   if (!c->allows_grant("authorization_code"))
-    co_return fail("unauthorized_client", "the client is not registered for authorization_code", redirect);
+    co_return fail(errc::unauthorized_client, "the client is not registered for authorization_code", redirect);
   std::string scope = q.scope.empty() ? c->scope : q.scope;
   if (!scope.empty() && (!valid_scope(scope) || !scope_within(scope, c->scope)))
-    co_return fail("invalid_scope", "the requested scope is malformed or exceeds the client's", redirect);
+    co_return fail(errc::invalid_scope, "the requested scope is malformed or exceeds the client's", redirect);
   if (q.code_challenge.empty()) {
     if (!q.code_challenge_method.empty())
-      co_return fail("invalid_request", "code_challenge_method without code_challenge", redirect);
+      co_return fail(errc::invalid_request, "code_challenge_method without code_challenge", redirect);
     if (c->is_public() || s_.require_pkce)
-      co_return fail("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256", redirect);
+      co_return fail(errc::invalid_request, "PKCE is required: send code_challenge with code_challenge_method=S256", redirect);
   } else {
     if (q.code_challenge_method != "S256")
-      co_return fail("invalid_request", "code_challenge_method must be S256 (plain is not supported)", redirect);
+      co_return fail(errc::invalid_request, "code_challenge_method must be S256 (plain is not supported)", redirect);
     auto raw = crypto::base64url_decode(q.code_challenge);
     if (q.code_challenge.size() != 43 || !raw || raw->size() != 32)
-      co_return fail("invalid_request", "code_challenge must be BASE64URL(SHA256(code_verifier)), 43 characters", redirect);
+      co_return fail(errc::invalid_request, "code_challenge must be BASE64URL(SHA256(code_verifier)), 43 characters", redirect);
   }
 
   std::string uh = sessions::user_hash(q.user_id);

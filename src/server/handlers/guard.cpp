@@ -133,15 +133,15 @@ awaitable<HttpResponse> login_check(RequestContext& ctx) {
   if (!v) co_return engine_error(ctx, v.error());
   if (v->allowed) co_return HttpResponse::json(200, json::object{{"allowed", true}});
   std::int64_t retry = guard::ceil_seconds(v->retry_after_ms);
-  json::object o{{"error", v->ip_blocked ? "rate_limited" : "account_locked"},
-                 {"error_description", v->busy ? (v->ip_blocked ? "too many login attempts in progress from this address"
-                                                                : "too many login attempts in progress for this account")
-                                       : v->ip_blocked ? "too many failed logins from this address"
-                                                       : "too many failed logins"},
-                 {"allowed", false},
-                 {"retry_after", retry},
-                 {"locked_until", guard::ceil_seconds(v->locked_until_ms)}};
-  auto r = HttpResponse::json(429, o);
+  Failure refused(v->ip_blocked ? errc::rate_limited : errc::account_locked,
+                  v->busy ? (v->ip_blocked ? "too many login attempts in progress from this address"
+                                           : "too many login attempts in progress for this account")
+                  : v->ip_blocked ? "too many failed logins from this address"
+                                  : "too many failed logins");
+  auto r = engine_error(ctx, refused,
+                        json::object{{"allowed", false},
+                                     {"retry_after", retry},
+                                     {"locked_until", guard::ceil_seconds(v->locked_until_ms)}});
   r.headers.emplace_back("Retry-After", std::to_string(retry));
   co_return r;
 }

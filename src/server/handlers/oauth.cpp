@@ -16,8 +16,9 @@ namespace {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-HttpResponse metadata_error(const std::string& code, const std::string& description) {
-  return HttpResponse::json(400, json::object{{"error", code}, {"error_description", description}});
+// RFC 7591 3.2.2 errors of client registration.
+HttpResponse metadata_error(const RequestContext& ctx, errc code, std::string description) {
+  return engine_error(ctx, Failure(code, std::move(description)));
 }
 
 json::object client_json(const oauth::Client& c) {
@@ -54,31 +55,31 @@ awaitable<HttpResponse> register_client(RequestContext& ctx) {
   auto& body = std::get<json::object>(parsed);
   oauth::NewClient c;
   if (const auto* v = body.if_contains("client_name")) {
-    if (!v->is_string()) co_return metadata_error("invalid_client_metadata", "client_name must be a string");
+    if (!v->is_string()) co_return metadata_error(ctx, errc::invalid_client_metadata, "client_name must be a string");
     c.client_name = std::string(v->as_string());
   }
   if (const auto* v = body.if_contains("redirect_uris")) {
     auto a = string_array(*v);
-    if (!a) co_return metadata_error("invalid_redirect_uri", "redirect_uris must be an array of strings");
+    if (!a) co_return metadata_error(ctx, errc::invalid_redirect_uri, "redirect_uris must be an array of strings");
     c.redirect_uris = std::move(*a);
   }
   if (const auto* v = body.if_contains("grant_types")) {
     auto a = string_array(*v);
-    if (!a) co_return metadata_error("invalid_client_metadata", "grant_types must be an array of strings");
+    if (!a) co_return metadata_error(ctx, errc::invalid_client_metadata, "grant_types must be an array of strings");
     c.grant_types = std::move(*a);
   }
   if (const auto* v = body.if_contains("scope")) {
-    if (!v->is_string()) co_return metadata_error("invalid_client_metadata", "scope must be a string");
+    if (!v->is_string()) co_return metadata_error(ctx, errc::invalid_client_metadata, "scope must be a string");
     c.scope = std::string(v->as_string());
   }
   if (const auto* v = body.if_contains("token_endpoint_auth_method")) {
     auto m = v->is_string() ? oauth::auth_method_from_name(v->as_string()) : std::nullopt;
     if (!m)
-      co_return metadata_error("invalid_client_metadata",
+      co_return metadata_error(ctx, errc::invalid_client_metadata,
                                "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none");
     c.auth_method = *m;
   }
-  if (auto e = oauth::Service::check(c)) co_return metadata_error(e->code, e->description);
+  if (auto e = oauth::Service::check(c)) co_return engine_error(ctx, *e);
   auto out = co_await ctx.services.oauth.register_client(ctx.redis, std::move(c));
   if (!out) co_return engine_error(ctx, out.error());
   auto o = client_json(out->client);
@@ -133,13 +134,12 @@ awaitable<HttpResponse> authorize(RequestContext& ctx) {
       *target = std::string(v->as_string());
     }
   }
-  oauth::AuthorizationError e;
-  auto out = co_await ctx.services.oauth.authorize(ctx.redis, std::move(q), &e);
+  auto out = co_await ctx.services.oauth.authorize(ctx.redis, std::move(q));
   if (!out) {
-    if (out.error() != make_error_code(errc::invalid_request)) co_return engine_error(ctx, out.error());
-    json::object o{{"error", e.error}, {"error_description", e.description}};
-    if (!e.redirect_to.empty()) o["redirect_to"] = e.redirect_to;
-    co_return HttpResponse::json(400, o);
+    const auto& f = out.error();
+    if (f.redirect_to.empty()) co_return engine_error(ctx, f);
+    // Beside the error, where the backend sends the user (RFC 6749 4.1.2.1), once trusted.
+    co_return engine_error(ctx, f, json::object{{"redirect_to", f.redirect_to}});
   }
   auto r = HttpResponse::json(201, json::object{{"code", out->code}, {"redirect_to", out->redirect_to},
                                                 {"expires_in", out->expires_in}});

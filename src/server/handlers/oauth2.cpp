@@ -25,17 +25,10 @@ HttpResponse no_store(HttpResponse r) {
   return r;
 }
 
-// RFC 6749 5.2: 400, except a failed client authentication: 401 with a challenge for the
-// scheme clients may use (Basic), which RFC 6749 requires when the client sent Authorization.
-HttpResponse oauth_error(const oauth::OAuthError& e) {
-  unsigned status = e.error == "invalid_client" ? 401 : 400;
-  auto r = no_store(HttpResponse::json(status, json::object{{"error", e.error}, {"error_description", e.description}}));
-  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"latchkey\"");
-  return r;
-}
-
-HttpResponse oauth_error(std::string error, std::string description) {
-  return oauth_error(oauth::OAuthError{std::move(error), std::move(description)});
+// RFC 6749 5.2 errors: the one mapping (http.cpp) answers them on this route's surface
+// (invalid_client 401 with a Basic challenge, the others 400, never cached).
+HttpResponse oauth_error(const RequestContext& ctx, errc code, std::string description) {
+  return engine_error(ctx, Failure(code, std::move(description)));
 }
 
 bool is_form(std::string_view content_type) {
@@ -56,16 +49,16 @@ struct FormRequest {
 std::variant<FormRequest, HttpResponse> read_form(const RequestContext& ctx) {
   const auto& req = ctx.request;
   // Credentials and tokens never travel in a URL (RFC 6749 2.3.1, 3.2; RFC 9700 4.3.2).
-  if (!req.query.empty()) return oauth_error("invalid_request", "parameters in the URL are not accepted; send a form body");
+  if (!req.query.empty()) return oauth_error(ctx, errc::invalid_request, "parameters in the URL are not accepted; send a form body");
   if (!is_form(req.header("content-type")))
-    return oauth_error("invalid_request", "Content-Type must be application/x-www-form-urlencoded");
+    return oauth_error(ctx, errc::invalid_request, "Content-Type must be application/x-www-form-urlencoded");
   std::string why;
   auto form = parse_form(req.body, why);
-  if (!form) return oauth_error("invalid_request", why);
+  if (!form) return oauth_error(ctx, errc::invalid_request, why);
   FormRequest out{std::move(*form), {}};
   if (auto authz = req.header("authorization"); !authz.empty()) {
     auto b = parse_basic(authz);
-    if (!b) return oauth_error("invalid_client", "the Authorization header must be HTTP Basic client credentials");
+    if (!b) return oauth_error(ctx, errc::invalid_client, "the Authorization header must be HTTP Basic client credentials");
     out.client.basic = true;
     out.client.basic_id = std::move(b->id);
     out.client.basic_secret = std::move(b->secret);
@@ -88,12 +81,11 @@ awaitable<std::optional<HttpResponse>> throttled(RequestContext& ctx) {
       p->limit, 1);
   if (!d) {
     if (p->fail_open) co_return std::nullopt;
-    co_return no_store(engine_error(ctx, d.error()));
+    co_return engine_error(ctx, d.error());
   }
   if (d->allowed || p->shadow) co_return std::nullopt;
   std::int64_t retry = guard::ceil_seconds(d->retry_after_ms);
-  auto r = no_store(HttpResponse::json(
-      429, json::object{{"error", "rate_limited"}, {"error_description", "too many requests from this address"}}));
+  auto r = engine_error(ctx, Failure(errc::rate_limited, "too many requests from this address"));
   r.headers.emplace_back("Retry-After", std::to_string(retry));
   co_return r;
 }
@@ -109,12 +101,8 @@ awaitable<std::variant<ClientRequest, HttpResponse>> authenticated_form(RequestC
   auto f = read_form(ctx);
   if (auto* r = std::get_if<HttpResponse>(&f)) co_return std::move(*r);
   auto& fr = std::get<FormRequest>(f);
-  oauth::OAuthError e;
-  auto c = co_await ctx.services.oauth.authenticate(ctx.redis, fr.client, rule, &e);
-  if (!c) {
-    if (c.error() == make_error_code(errc::invalid_request)) co_return oauth_error(e);
-    co_return no_store(engine_error(ctx, c.error()));
-  }
+  auto c = co_await ctx.services.oauth.authenticate(ctx.redis, fr.client, rule);
+  if (!c) co_return engine_error(ctx, c.error());
   co_return ClientRequest{std::move(fr.form), std::move(*c)};
 }
 
@@ -123,12 +111,8 @@ awaitable<HttpResponse> token(RequestContext& ctx) {
   auto in = co_await authenticated_form(ctx, oauth::MethodRule::registered);
   if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
   auto& q = std::get<ClientRequest>(in);
-  oauth::OAuthError e;
-  auto out = co_await ctx.services.oauth.token(ctx.redis, q.client, q.form, &e);
-  if (!out) {
-    if (out.error() == make_error_code(errc::invalid_request)) co_return oauth_error(e);
-    co_return no_store(engine_error(ctx, out.error()));
-  }
+  auto out = co_await ctx.services.oauth.token(ctx.redis, q.client, q.form);
+  if (!out) co_return engine_error(ctx, out.error());
   json::object o{{"access_token", out->access_token}, {"token_type", "Bearer"}, {"expires_in", out->expires_in}};
   if (!out->refresh_token.empty()) o["refresh_token"] = out->refresh_token;
   if (!out->scope.empty()) o["scope"] = out->scope;
@@ -142,14 +126,10 @@ awaitable<HttpResponse> introspect(RequestContext& ctx) {
   if (auto* r = std::get_if<HttpResponse>(&f)) co_return std::move(*r);
   auto& fr = std::get<FormRequest>(f);
   auto token = oauth::param(fr.form, "token");
-  oauth::OAuthError e;
   // Client authentication comes first (it is decided on the same round trip as the lookup).
-  auto t = co_await ctx.services.oauth.introspect(ctx.redis, fr.client, std::string(token.value_or("")), &e);
-  if (!t) {
-    if (t.error() == make_error_code(errc::invalid_request)) co_return oauth_error(e);
-    co_return no_store(engine_error(ctx, t.error()));
-  }
-  if (!token) co_return oauth_error("invalid_request", "token is required");
+  auto t = co_await ctx.services.oauth.introspect(ctx.redis, fr.client, std::string(token.value_or("")));
+  if (!t) co_return engine_error(ctx, t.error());
+  if (!token) co_return oauth_error(ctx, errc::invalid_request, "token is required");
   if (!*t) {
     auto r = no_store(HttpResponse::empty(200));
     r.content_type = "application/json";
@@ -172,11 +152,11 @@ awaitable<HttpResponse> revoke(RequestContext& ctx) {
   if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
   auto& q = std::get<ClientRequest>(in);
   auto token = oauth::param(q.form, "token");
-  if (!token) co_return oauth_error("invalid_request", "token is required");
+  if (!token) co_return oauth_error(ctx, errc::invalid_request, "token is required");
   // token_type_hint is optional and only a hint (RFC 7009 2.1): the token's form says what it is.
   auto r = co_await ctx.services.oauth.revoke(ctx.redis, q.client, std::string(*token));
   // RFC 7009 2.2.1: a revocation that may not have happened is never answered 200.
-  if (!r) co_return no_store(engine_error(ctx, r.error()));
+  if (!r) co_return engine_error(ctx, r.error());
   co_return no_store(HttpResponse::empty(200));
 }
 

@@ -114,14 +114,8 @@ awaitable<HttpResponse> refresh(RequestContext& ctx) {
   auto token = token_field(ctx, std::get<json::object>(parsed), "refresh_token");
   if (auto* r = std::get_if<HttpResponse>(&token)) co_return std::move(*r);
   auto out = co_await ctx.services.tokens.refresh(ctx.redis, std::move(std::get<std::string>(token)));
-  if (!out) {
-    if (out.error() == make_error_code(errc::invalid_grant)) {
-      auto r = engine_error(ctx, out.error());
-      r.status = 401;  // API.md: invalid_grant is 401 here (400 only at /oauth2/token)
-      co_return r;
-    }
-    co_return engine_error(ctx, out.error());
-  }
+  // invalid_grant is 401 on this route (API.md; 400 only at /oauth2/token): http_status.
+  if (!out) co_return engine_error(ctx, out.error());
   co_return pair_response(*out);
 }
 
