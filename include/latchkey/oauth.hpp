@@ -76,13 +76,6 @@ bool publishable_issuer(std::string_view issuer);
 bool redirect_uri_matches(std::string_view registered, std::string_view presented);
 // A client id latchkey could have issued: 22 base64url characters (128 bits).
 bool valid_client_id(std::string_view id);
-// The client's record: <prefix>oc:<client_id> (key schema: docs/redis.md).
-inline std::string client_key(std::string_view key_prefix, std::string_view client_id) {
-  std::string k(key_prefix);
-  k += "oc:";
-  k += client_id;
-  return k;
-}
 // RFC 6749 3.3 scope syntax: scope-tokens separated by single spaces.
 bool valid_scope(std::string_view scope);
 // Every token of `requested` is in `allowed` (both space-separated).
@@ -200,7 +193,6 @@ class Service {
   static result<Client> client_of(const redis::Reply& r, std::string client_id);
   // The authentication decision on a loaded client (or a failed load).
   static outcome<Client> decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule);
-  static constexpr std::uint8_t kCodeVersion = 3;  // handle version of authorization codes
   // <prefix>ac:{T}:<sha256(code)>
   std::string code_key(std::string_view code, std::uint16_t slot) const;
   boost::asio::awaitable<outcome<tokens::Pair>> redeem_code(redis::Connection& redis, const Client& client,

@@ -62,12 +62,6 @@ std::string user_hash(std::string_view user_id);
 bool valid_user_id(std::string_view user_id) noexcept;
 std::uint16_t user_slot(std::string_view user_id);
 
-struct KeyNames {
-  std::string session_prefix;  // <prefix>s:{T}:
-  std::string index_prefix;    // <prefix>u:{T}:
-  static KeyNames for_slot(const std::string& key_prefix, std::uint16_t slot);
-};
-
 struct NewSession {
   std::string user_id;
   std::string data_json = "{}";    // serialized JSON object

@@ -2,6 +2,7 @@
 // (each leaving Redis unchanged), expiry, cookie mode, limits, concurrency with parallel
 // clients, secrets at rest, key rotation and Redis outages.
 #include "latchkey/sessions.hpp"
+#include "latchkey/key_schema.hpp"
 
 #include "../support/test_server.hpp"
 
@@ -47,11 +48,10 @@ class SessionsTest : public ::testing::Test {
   std::string snapshot() { return rs.dump_all(); }
   std::string session_key(const std::string& token) {
     auto t = sessions::parse_token(token);
-    return sessions::KeyNames::for_slot("lk:", t->slot).session_prefix + t->session_id;
+    return key_schema::UserSlot("lk:", t->slot).session(t->session_id);
   }
   std::string index_key(const std::string& user) {
-    auto n = sessions::KeyNames::for_slot("lk:", sessions::user_slot(user));
-    return n.index_prefix + sessions::user_hash(user);
+    return key_schema::UserSlot("lk:", sessions::user_slot(user)).session_index(sessions::user_hash(user));
   }
 
   RedisServer rs;

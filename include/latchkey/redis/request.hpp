@@ -5,6 +5,8 @@
 // checks the bytes against hiredis's redisFormatCommandArgv.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +27,14 @@ class Request {
   // Incremental form: begin(n) then exactly n arg() calls make one command.
   Request& begin(std::size_t argc);
   Request& arg(std::string_view a);
+  // An argument that is a key: written as arg() is, and its hash slot recorded, so the
+  // request knows where it must go (Redis Cluster routes by it; a request whose keys span
+  // slots cannot be sent to one node as it is).
+  Request& key(std::string_view k);
+
+  // The slot of the keys named so far; nullopt when none was (TIME, WAIT, ...).
+  std::optional<std::uint16_t> slot() const noexcept { return slot_; }
+  bool spans_slots() const noexcept { return spans_slots_; }
 
   std::size_t size() const noexcept { return commands_; }
   const std::string& payload() const noexcept { return payload_; }
@@ -36,6 +46,8 @@ class Request {
   Request& push_range(It first, It last, std::size_t n);
   std::string payload_;
   std::size_t commands_ = 0;
+  std::optional<std::uint16_t> slot_;
+  bool spans_slots_ = false;
 };
 
 }  // namespace latchkey::redis

@@ -1,5 +1,6 @@
 // Failed logins and lockout: counters in lua/login_failure.lua; reads and clears here.
 #include "latchkey/guard.hpp"
+#include "latchkey/key_schema.hpp"
 
 #include <array>
 
@@ -18,7 +19,6 @@ using detail::err;
 using detail::int_of;
 
 namespace {
-constexpr std::uint8_t kDeviceVersion = 5;
 std::int64_t num(const redis::Reply& r) { return r.is_nil() ? 0 : int_of(r); }
 }  // namespace
 
@@ -41,15 +41,15 @@ std::optional<Logins::Keys> Logins::keys_of(const std::string& user_id, const st
   if (!account) return std::nullopt;
   k.user_hash = s_.ids.of("account", *account);
   k.slot = redis::key_slot(k.user_hash);
-  const std::string& tag = redis::slot_tag(k.slot);
-  k.account = s_.key_prefix + "la:" + tag + ":" + k.user_hash;
+  key_schema::UserSlot user(s_.key_prefix, k.slot);
+  k.account = user.login_account(k.user_hash);
   if (!ip.empty()) {
     auto addr = canonical_address(ip, s_.ipv6_prefix);
     if (!addr) return std::nullopt;
-    k.ip = s_.key_prefix + "lp:" + s_.ids.of("ip", *addr);
+    k.ip = key_schema::login_ip(s_.key_prefix, s_.ids.of("ip", *addr));
   }
-  auto slot = device_token.empty() ? std::nullopt : redis::handle_slot(device_token, kDeviceVersion);
-  if (slot && *slot == k.slot) k.device = s_.key_prefix + "ld:" + tag + ":" + crypto::sha256_base64url(device_token);
+  auto slot = device_token.empty() ? std::nullopt : key_schema::handle_slot(device_token, key_schema::Handle::device_token);
+  if (slot && *slot == k.slot) k.device = user.login_device(crypto::sha256_base64url(device_token));
   return k;
 }
 
@@ -120,7 +120,7 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
   // the scripts, which judge again atomically.
   redis::Request read;
   auto hmget = [&read](const std::string& key, bool with_owner) {
-    read.begin(2 + kCounterFields.size() + (with_owner ? 1 : 0)).arg("HMGET").arg(key);
+    read.begin(2 + kCounterFields.size() + (with_owner ? 1 : 0)).arg("HMGET").key(key);
     if (with_owner) read.arg("uh");
     for (const char* f : kCounterFields) read.arg(f);
   };
@@ -218,8 +218,8 @@ awaitable<result<std::string>> Logins::success(redis::Connection& redis, std::st
   if (!keys) co_return err(errc::invalid_request);
   const Keys& k = *keys;
   const std::string now = now_arg();
-  std::string token = redis::new_handle(kDeviceVersion, k.slot);
-  std::string key = s_.key_prefix + "ld:" + redis::slot_tag(k.slot) + ":" + crypto::sha256_base64url(token);
+  std::string token = key_schema::new_handle(key_schema::Handle::device_token, k.slot);
+  std::string key = key_schema::UserSlot(s_.key_prefix, k.slot).login_device(crypto::sha256_base64url(token));
   std::vector<Call> calls;
   // The old device token (when it is this user's) is replaced by the new one.
   calls.push_back(call("login_success", {k.account, key}, {k.user_hash, std::to_string(s_.device_ttl_ms), now}));
@@ -237,7 +237,7 @@ awaitable<result<LockoutState>> Logins::state(redis::Connection& redis, std::str
   if (!keys) co_return err(errc::invalid_request);
   const Keys& k = *keys;
   redis::Request req;
-  req.begin(6).arg("HMGET").arg(k.account).arg("c").arg("ws").arg("n").arg("lu");
+  req.begin(6).arg("HMGET").key(k.account).arg("c").arg("ws").arg("n").arg("lu");
   req.push({"TIME"});
   auto r = co_await redis.exec(std::move(req), "login_state");
   if (!r) co_return r.error();
@@ -258,7 +258,7 @@ awaitable<result<void>> Logins::unlock(redis::Connection& redis, std::string use
   if (!keys) co_return err(errc::invalid_request);
   const Keys& k = *keys;
   redis::Request req;
-  req.begin(2).arg("DEL").arg(k.account);
+  req.begin(2).arg("DEL").key(k.account);
   auto r = co_await redis.exec(std::move(req), "login_unlock");
   if (!r) co_return r.error();
   if (r->size() != 1 || (*r)[0].is_error()) co_return err(errc::redis_error);

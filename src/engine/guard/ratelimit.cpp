@@ -1,5 +1,6 @@
 // Rate limits: argument checks and the call of lua/ratelimit_<algorithm>.lua.
 #include "latchkey/guard.hpp"
+#include "latchkey/key_schema.hpp"
 
 #include "latchkey/redis/connection.hpp"
 #include "../script_results.hpp"
@@ -15,15 +16,16 @@ awaitable<result<Decision>> RateLimiter::check(redis::Connection& redis, std::st
                                                std::int64_t cost) const {
   if (check_limit(l, cost)) co_return err(errc::invalid_request);
   static constexpr const char* kScript[] = {"ratelimit_fixed_window", "ratelimit_sliding_window", "ratelimit_gcra"};
-  static constexpr const char* kKind[] = {"rl:f:", "rl:s:", "rl:g:"};
   auto i = static_cast<std::size_t>(l.algorithm);
+  std::string id = ids_.of(scope, key);
   std::vector<std::string> keys;
-  if (l.algorithm == Algorithm::sliding_window) {
-    // The log and its unit count, one hash tag: one slot.
-    keys.push_back(prefix_ + kKind[i] + "{" + ids_.of(scope, key) + "}");
-    keys.push_back(keys[0] + ":n");
-  } else {
-    keys.push_back(prefix_ + kKind[i] + ids_.of(scope, key));
+  switch (l.algorithm) {
+    case Algorithm::fixed_window: keys.push_back(key_schema::ratelimit_fixed_window(prefix_, id)); break;
+    case Algorithm::sliding_window:  // the log and its unit count, one hash tag: one slot
+      keys.push_back(key_schema::ratelimit_sliding_log(prefix_, id));
+      keys.push_back(key_schema::ratelimit_sliding_count(prefix_, id));
+      break;
+    case Algorithm::gcra: keys.push_back(key_schema::ratelimit_gcra(prefix_, id)); break;
   }
   std::vector<std::string> args{std::to_string(l.limit), std::to_string(l.window_ms), std::to_string(cost)};
   if (l.algorithm == Algorithm::gcra) args.push_back(std::to_string(l.burst == 0 ? l.limit : l.burst));

@@ -5,6 +5,7 @@
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/oauth.hpp"
+#include "latchkey/key_schema.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "../script_results.hpp"
@@ -112,7 +113,7 @@ awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, 
     if (!valid_code_verifier(*v)) co_return Failure(errc::invalid_request, "code_verifier must be 43-128 unreserved characters (RFC 7636 4.1)");
     challenge = s256_challenge(*v);
   }
-  auto slot = redis::handle_slot(*code, kCodeVersion);
+  auto slot = key_schema::handle_slot(*code, key_schema::Handle::authorization_code);
   if (!slot) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   // A redirect URI the authorization request did not carry must still be one of the client's.
   if (!redirect.empty() &&
@@ -123,7 +124,7 @@ awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, 
   std::string fid = crypto::random_token(16);
   std::vector<std::string> keys{key};
   std::vector<std::string> args{c.client_id, redirect, challenge, fid, std::to_string(kSpentCodeTtl),
-                                s_.key_prefix + "tc:" + redis::slot_tag(*slot) + ":"};
+                                key_schema::UserSlot(s_.key_prefix, *slot).code_epoch_prefix()};
   auto r = co_await redis.eval("oauth_code_redeem", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);

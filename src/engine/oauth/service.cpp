@@ -3,6 +3,7 @@
 #include "latchkey/clock.hpp"
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/oauth.hpp"
+#include "latchkey/key_schema.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "latchkey/sessions.hpp"
@@ -45,7 +46,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
 }  // namespace
 
 std::string Service::code_key(std::string_view code, std::uint16_t slot) const {
-  return s_.key_prefix + "ac:" + redis::slot_tag(slot) + ":" + crypto::sha256_base64url(code);
+  return key_schema::UserSlot(s_.key_prefix, slot).authorization_code(crypto::sha256_base64url(code));
 }
 
 Settings Settings::from(const Config& c) {
@@ -103,7 +104,7 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
   redis::Request req;
   req.begin(16)
       .arg("HSET")
-      .arg(client_key(s_.key_prefix, cl.client_id))
+      .key(key_schema::oauth_client(s_.key_prefix, cl.client_id))
       .arg("n").arg(cl.client_name)
       .arg("r").arg(join(cl.redirect_uris, '\n'))
       .arg("g").arg(join(cl.grant_types, ' '))
@@ -118,7 +119,7 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
 }
 
 void Service::add_client_read(redis::Request& req, std::string_view client_id) const {
-  req.begin(9).arg("HMGET").arg(client_key(s_.key_prefix, client_id)).arg("n").arg("r").arg("g").arg("s").arg("m").arg("h").arg("ct");
+  req.begin(9).arg("HMGET").key(key_schema::oauth_client(s_.key_prefix, client_id)).arg("n").arg("r").arg("g").arg("s").arg("m").arg("h").arg("ct");
 }
 
 result<Client> Service::client_of(const redis::Reply& r, std::string client_id) {
@@ -153,7 +154,7 @@ awaitable<result<Client>> Service::client(redis::Connection& redis, std::string 
 awaitable<result<void>> Service::delete_client(redis::Connection& redis, std::string client_id) const {
   if (!valid_client_id(client_id)) co_return err(errc::not_found);
   redis::Request req;
-  req.begin(2).arg("DEL").arg(client_key(s_.key_prefix, client_id));
+  req.begin(2).arg("DEL").key(key_schema::oauth_client(s_.key_prefix, client_id));
   auto r = co_await redis.exec(std::move(req), "oauth_client_delete");
   if (!r) co_return r.error();
   if (r->size() != 1 || !(*r)[0].is_integer()) co_return err(errc::redis_error);
@@ -218,7 +219,7 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
   std::string uh = sessions::user_hash(q.user_id);
   std::uint16_t slot = redis::key_slot(uh);
   IssuedCode out;
-  out.code = redis::new_handle(kCodeVersion, slot);
+  out.code = key_schema::new_handle(key_schema::Handle::authorization_code, slot);
   std::string key = code_key(out.code, slot);
   std::vector<std::string> keys{key};
   // "ct": created at (us), on Redis's clock: a "revoke all" of the user after it refuses the code.

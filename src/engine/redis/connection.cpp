@@ -382,7 +382,7 @@ void add_evalsha(Request& r, const Script& s, const std::vector<std::string>& ke
   char buf[24];
   auto n = std::to_chars(buf, buf + sizeof buf, keys.size());
   r.arg(std::string_view(buf, static_cast<std::size_t>(n.ptr - buf)));
-  for (const auto& k : keys) r.arg(k);
+  for (const auto& k : keys) r.key(k);
   for (const auto& a : args) r.arg(a);
 }
 bool noscript(const Reply& r) { return r.is_error() && r.error_code() == "NOSCRIPT"; }

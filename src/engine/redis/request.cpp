@@ -1,5 +1,6 @@
 // Request: RESP encoding of commands (arrays of bulk strings).
 #include "latchkey/redis/request.hpp"
+#include "latchkey/redis/slot.hpp"
 
 #include <charconv>
 
@@ -29,6 +30,13 @@ Request& Request::arg(std::string_view a) {
   payload_.append(a);
   payload_ += "\r\n";
   return *this;
+}
+
+Request& Request::key(std::string_view k) {
+  std::uint16_t s = key_slot(k);
+  if (slot_ && *slot_ != s) spans_slots_ = true;
+  if (!slot_) slot_ = s;
+  return arg(k);
 }
 
 template <class It>

@@ -1,5 +1,6 @@
 // Sessions: the Service, calling lua/session_*.lua (the pure helpers are in token.cpp).
 #include "latchkey/sessions.hpp"
+#include "latchkey/key_schema.hpp"
 
 #include "latchkey/config.hpp"
 #include "latchkey/crypto/primitives.hpp"
@@ -76,12 +77,12 @@ awaitable<result<Issued>> Service::create(redis::Connection& redis, NewSession r
 
   std::string uh = user_hash(req.user_id);
   std::uint16_t slot = redis::key_slot(uh);
-  KeyNames names = KeyNames::for_slot(s_.key_prefix, slot);
+  key_schema::UserSlot names(s_.key_prefix, slot);
   Issued out;
   out.token = new_token(slot);
   std::string sid = session_id_of(out.token);
-  std::string key = names.session_prefix + sid;
-  std::vector<std::string> keys{key, names.index_prefix + uh};
+  std::string key = names.session(sid);
+  std::vector<std::string> keys{key, names.session_index(uh)};
   std::vector<std::string> args{sid,
                                 req.user_id,
                                 uh,
@@ -91,7 +92,7 @@ awaitable<result<Issued>> Service::create(redis::Connection& redis, NewSession r
                                 s_.reject_new ? "reject_new" : "evict_oldest",
                                 seal_data(req.data_json, key),
                                 seal_meta(req.device_json, req.ip, key),
-                                names.session_prefix};
+                                names.session_prefix()};
   auto r = co_await redis.eval("session_create", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);
@@ -114,10 +115,10 @@ awaitable<result<Issued>> Service::create(redis::Connection& redis, NewSession r
 }
 
 awaitable<result<View>> Service::read(redis::Connection& redis, const ParsedToken& t, bool touch) const {
-  KeyNames names = KeyNames::for_slot(s_.key_prefix, t.slot);
-  std::vector<std::string> keys{names.session_prefix + t.session_id};
+  key_schema::UserSlot names(s_.key_prefix, t.slot);
+  std::vector<std::string> keys{names.session(t.session_id)};
   std::vector<std::string> args{t.session_id, touch ? "1" : "0", std::to_string(s_.touch_interval),
-                                names.session_prefix, names.index_prefix};
+                                names.session_prefix(), names.session_index_prefix()};
   auto r = co_await redis.eval("session_validate", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);
@@ -132,7 +133,7 @@ awaitable<result<View>> Service::read(redis::Connection& redis, const ParsedToke
   v.idle_expires_at = int_of(e[4]);
   v.expires_at = int_of(e[5]);
   v.version = int_of(e[6]);
-  std::string key = names.session_prefix + v.session_id;
+  std::string key = names.session(v.session_id);
   auto data = ring_.decrypt(e[7].str, key + "|d");
   if (!data || !open_meta(e[8].str, key, v.device_json, v.ip)) {
     // Unreadable at rest (a key removed from the ring, or a tampered value): not a session.
@@ -153,13 +154,13 @@ awaitable<result<View>> Service::update(redis::Connection& redis, std::string to
                                         std::int64_t version) const {
   auto t = parse_token(token);
   if (!t) co_return err(errc::invalid_session);
-  KeyNames names = KeyNames::for_slot(s_.key_prefix, t->slot);
+  key_schema::UserSlot names(s_.key_prefix, t->slot);
   const std::string& sid = t->session_id;
   {
-    std::string key = names.session_prefix + sid;
+    std::string key = names.session(sid);
     std::vector<std::string> keys{key};
     std::vector<std::string> args{std::to_string(version), seal_data(data_json, key), std::to_string(s_.touch_interval),
-                                  names.index_prefix, sid};
+                                  names.session_index_prefix(), sid};
     auto r = co_await redis.eval("session_update", std::move(keys), std::move(args));
     if (!r) co_return r.error();
     if (r->is_error()) co_return err(errc::redis_error);
@@ -190,7 +191,7 @@ awaitable<result<View>> Service::update(redis::Connection& redis, std::string to
 awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string token) const {
   auto t = parse_token(token);
   if (!t) co_return err(errc::invalid_session);
-  KeyNames names = KeyNames::for_slot(s_.key_prefix, t->slot);
+  key_schema::UserSlot names(s_.key_prefix, t->slot);
   // Read, re-encrypt for the new key, swap if unchanged meanwhile; a concurrent writer makes
   // the swap report a conflict and we read again.
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -201,8 +202,8 @@ awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string 
     Issued out;
     out.token = new_token(t->slot);
     std::string new_sid = session_id_of(out.token);
-    std::string old_key = names.session_prefix + current->session_id;
-    std::string new_key = names.session_prefix + new_sid;
+    std::string old_key = names.session(current->session_id);
+    std::string new_key = names.session(new_sid);
     std::vector<std::string> keys{old_key, new_key};
     std::vector<std::string> args{std::to_string(current->version),
                                   current->session_id,
@@ -211,7 +212,7 @@ awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string 
                                   seal_meta(current->device_json, current->ip, new_key),
                                   std::to_string(s_.rotate_overlap),
                                   std::to_string(s_.touch_interval),
-                                  names.index_prefix};
+                                  names.session_index_prefix()};
     auto r = co_await redis.eval("session_rotate", std::move(keys), std::move(args));
     if (!r) co_return r.error();
     if (r->is_error()) co_return err(errc::redis_error);
@@ -238,9 +239,9 @@ awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string 
 awaitable<result<void>> Service::destroy(redis::Connection& redis, std::string token) const {
   auto t = parse_token(token);
   if (!t) co_return result<void>{};
-  KeyNames names = KeyNames::for_slot(s_.key_prefix, t->slot);
-  std::vector<std::string> keys{names.session_prefix + t->session_id};
-  std::vector<std::string> args{t->session_id, names.session_prefix, names.index_prefix};
+  key_schema::UserSlot names(s_.key_prefix, t->slot);
+  std::vector<std::string> keys{names.session(t->session_id)};
+  std::vector<std::string> args{t->session_id, names.session_prefix(), names.session_index_prefix()};
   auto r = co_await redis.eval("session_destroy", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);
@@ -249,9 +250,9 @@ awaitable<result<void>> Service::destroy(redis::Connection& redis, std::string t
 
 awaitable<result<std::vector<Summary>>> Service::list(redis::Connection& redis, std::string user_id) const {
   std::string uh = user_hash(user_id);
-  KeyNames names = KeyNames::for_slot(s_.key_prefix, redis::key_slot(uh));
-  std::vector<std::string> keys{names.index_prefix + uh};
-  std::vector<std::string> args{names.session_prefix};
+  key_schema::UserSlot names(s_.key_prefix, redis::key_slot(uh));
+  std::vector<std::string> keys{names.session_index(uh)};
+  std::vector<std::string> args{names.session_prefix()};
   auto r = co_await redis.eval("session_list", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);
@@ -265,7 +266,7 @@ awaitable<result<std::vector<Summary>>> Service::list(redis::Connection& redis, 
     s.last_seen_at = int_of(e[i + 2]);
     s.idle_expires_at = int_of(e[i + 3]);
     s.expires_at = int_of(e[i + 4]);
-    if (!open_meta(e[i + 5].str, names.session_prefix + s.session_id, s.device_json, s.ip)) {
+    if (!open_meta(e[i + 5].str, names.session(s.session_id), s.device_json, s.ip)) {
       s.device_json = "{}";
       s.ip.clear();
     }
@@ -277,9 +278,9 @@ awaitable<result<std::vector<Summary>>> Service::list(redis::Connection& redis, 
 awaitable<result<std::int64_t>> Service::destroy_for_user(redis::Connection& redis, std::string user_id,
                                                           const char* mode, std::string session_id) const {
   std::string uh = user_hash(user_id);
-  KeyNames names = KeyNames::for_slot(s_.key_prefix, redis::key_slot(uh));
-  std::vector<std::string> keys{names.index_prefix + uh};
-  std::vector<std::string> args{names.session_prefix, mode, std::move(session_id)};
+  key_schema::UserSlot names(s_.key_prefix, redis::key_slot(uh));
+  std::vector<std::string> keys{names.session_index(uh)};
+  std::vector<std::string> args{names.session_prefix(), mode, std::move(session_id)};
   auto r = co_await redis.eval("session_destroy_user", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);

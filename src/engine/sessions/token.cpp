@@ -3,22 +3,22 @@
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "latchkey/sessions.hpp"
+#include "latchkey/key_schema.hpp"
 #include "latchkey/utf8.hpp"
 
 namespace latchkey::sessions {
 namespace {
 
-constexpr std::uint8_t kTokenVersion = 1;
 constexpr std::size_t kSessionIdChars = 43;
 
 }  // namespace
 
 std::string session_id_of(std::string_view token) { return crypto::sha256_base64url(token); }
 
-std::string new_token(std::uint16_t slot) { return redis::new_handle(kTokenVersion, slot); }
+std::string new_token(std::uint16_t slot) { return key_schema::new_handle(key_schema::Handle::session, slot); }
 
 std::optional<ParsedToken> parse_token(std::string_view token) {
-  auto slot = redis::handle_slot(token, kTokenVersion);
+  auto slot = key_schema::handle_slot(token, key_schema::Handle::session);
   if (!slot) return std::nullopt;
   return ParsedToken{*slot, session_id_of(token)};
 }
@@ -44,10 +44,5 @@ bool valid_user_id(std::string_view id) noexcept {
 }
 
 std::uint16_t user_slot(std::string_view user_id) { return redis::key_slot(user_hash(user_id)); }
-
-KeyNames KeyNames::for_slot(const std::string& key_prefix, std::uint16_t slot) {
-  const std::string& tag = redis::slot_tag(slot);
-  return {key_prefix + "s:" + tag + ":", key_prefix + "u:" + tag + ":"};
-}
 
 }  // namespace latchkey::sessions

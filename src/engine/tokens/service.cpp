@@ -1,5 +1,6 @@
 // Tokens: the Service, calling lua/token_*.lua (minting and local checks are in access.cpp).
 #include "latchkey/tokens.hpp"
+#include "latchkey/key_schema.hpp"
 #include "latchkey/clock.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
@@ -22,8 +23,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::uint8_t kRefreshVersion = 2;
-constexpr std::uint8_t kOpaqueAccessVersion = 4;
 // Revocation markers (user epoch, family marker) must outlive every access token they cover:
 // the longest configurable access-token lifetime plus the largest leeway.
 constexpr std::int64_t kMarkerTtl = 86400 + 300 + 1;
@@ -37,22 +36,7 @@ result<bool> failed(boost::system::error_code ec) { return result<bool>(boost::s
 
 std::string short_id(std::string_view s) { return std::string(s.substr(0, 8)); }
 
-// Key names of one user's slot.
-struct Keys {
-  std::string tag_prefix;  // <prefix>
-  std::string tag;         // {T}
-  std::string token(std::string_view h) const { return tag_prefix + "rt:" + tag + ":" + std::string(h); }
-  std::string token_prefix() const { return tag_prefix + "rt:" + tag + ":"; }
-  std::string family(std::string_view fid) const { return tag_prefix + "rf:" + tag + ":" + std::string(fid); }
-  std::string family_prefix() const { return tag_prefix + "rf:" + tag + ":"; }
-  std::string index(std::string_view uh) const { return tag_prefix + "ru:" + tag + ":" + std::string(uh); }
-  std::string epoch(std::string_view uh) const { return tag_prefix + "te:" + tag + ":" + std::string(uh); }
-  std::string code_epoch(std::string_view uh) const { return tag_prefix + "tc:" + tag + ":" + std::string(uh); }
-  std::string jti(std::string_view j) const { return tag_prefix + "tj:" + tag + ":" + std::string(j); }
-  std::string marker(std::string_view fid) const { return tag_prefix + "tf:" + tag + ":" + std::string(fid); }
-  std::string access(std::string_view h) const { return tag_prefix + "ta:" + tag + ":" + std::string(h); }
-  static Keys of(const std::string& prefix, std::uint16_t slot) { return {prefix, redis::slot_tag(slot)}; }
-};
+using key_schema::UserSlot;
 
 std::string seal_grant_json(const Grant& g) {
   json::object o{{"uid", g.user_id}, {"scope", g.scope}, {"aud", g.audience}, {"claims", g.claims_json}};
@@ -131,15 +115,15 @@ awaitable<result<void>> Service::durable(redis::Connection& redis) const {
 
 std::string Service::new_access(const Grant& g, AccessFormat f, std::uint16_t slot, std::string_view family_id,
                                 std::int64_t now) const {
-  if (f == AccessFormat::opaque) return redis::new_handle(kOpaqueAccessVersion, slot);
+  if (f == AccessFormat::opaque) return key_schema::new_handle(key_schema::Handle::opaque_access_token, slot);
   return access_.mint(g, crypto::random_token(16), family_id, now);
 }
 
 awaitable<result<void>> Service::store_opaque(redis::Connection& redis, const std::string& token, const Grant& g,
                                               std::string_view family_id, std::int64_t iat) const {
-  auto slot = redis::handle_slot(token, kOpaqueAccessVersion);
+  auto slot = key_schema::handle_slot(token, key_schema::Handle::opaque_access_token);
   if (!slot) co_return err(errc::internal);
-  std::string key = Keys::of(s_.key_prefix, *slot).access(crypto::sha256_base64url(token));
+  std::string key = UserSlot(s_.key_prefix, *slot).opaque_access_token(crypto::sha256_base64url(token));
   std::vector<std::string> args{std::to_string(s_.access_ttl), "", "c", g.client_id, "s", g.scope, "a", g.audience,
                                 "f", std::string(family_id), "i", std::to_string(iat),
                                 "e", std::to_string(iat + s_.access_ttl)};
@@ -157,18 +141,18 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
   // A client's own grant has no user: its tokens live in a random slot.
   std::string uh = g.user_id.empty() ? std::string() : sessions::user_hash(g.user_id);
   std::uint16_t slot = g.user_id.empty() ? redis::key_slot(crypto::random_token(8)) : redis::key_slot(uh);
-  Keys k = Keys::of(s_.key_prefix, slot);
+  UserSlot k(s_.key_prefix, slot);
   Pair out;
   out.scope = g.scope;
   out.expires_in = s_.access_ttl;
   std::string fid = o.family_id.empty() && o.refresh ? crypto::random_token(16) : o.family_id;
   std::int64_t now = 0;
   if (o.refresh) {
-    out.refresh_token = redis::new_handle(kRefreshVersion, slot);
+    out.refresh_token = key_schema::new_handle(key_schema::Handle::refresh_token, slot);
     std::string family = k.family(fid);
     std::string sealed = ring_.encrypt(seal_grant_json(g), family);
     std::string refresh_hash = crypto::sha256_base64url(out.refresh_token);
-    std::vector<std::string> keys{family, k.token(refresh_hash), k.index(uh), k.epoch(uh), k.marker(fid)};
+    std::vector<std::string> keys{family, k.refresh_token(refresh_hash), k.family_index(uh), k.revocation_epoch(uh), k.family_marker(fid)};
     std::vector<std::string> args{fid,
                                   uh,
                                   std::move(sealed),
@@ -177,7 +161,7 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
                                   refresh_hash,
                                   std::to_string(s_.max_families),
                                   k.family_prefix(),
-                                  k.marker(""),
+                                  k.family_marker_prefix(),
                                   std::to_string(kMarkerTtl)};
     auto r = co_await redis.eval("token_issue", std::move(keys), std::move(args));
     if (!r) co_return r.error();
@@ -189,7 +173,7 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
     // An access token alone still takes Redis's clock and the user's epoch into account.
     redis::Request read;
     read.begin(1).arg("TIME");
-    read.begin(2).arg("GET").arg(k.epoch(uh.empty() ? std::string_view("-") : std::string_view(uh)));
+    read.begin(2).arg("GET").key(k.revocation_epoch(uh.empty() ? std::string_view("-") : std::string_view(uh)));
     auto r = co_await redis.exec(std::move(read), "token_issue_access");
     if (!r) co_return r.error();
     if (r->size() != 2 || !(*r)[0].is_array() || (*r)[0].elements.empty() || (*r)[1].is_error())
@@ -205,19 +189,13 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
 
 void Service::add_revocation_lookup(redis::Request& req, const AccessClaims& c) const {
   std::string uh = sessions::user_hash(c.sub);
-  const std::string& tag = redis::slot_tag(redis::key_slot(uh));
-  // One command, one slot: the jti denylist, the user's epoch, the family's marker. Key
-  // names are written straight into the command (this is the hot path).
-  auto name = [&](std::string& out, const char* kind, std::string_view id) {
-    out.reserve(s_.key_prefix.size() + 4 + tag.size() + id.size());
-    out.append(s_.key_prefix).append(kind).append(tag).push_back(':');
-    out.append(id);
-  };
-  std::string jti_key, epoch_key, marker_key;
-  name(jti_key, "tj:", c.jti);
-  name(epoch_key, "te:", uh);
-  name(marker_key, "tf:", c.sid.empty() ? std::string_view("-") : std::string_view(c.sid));
-  req.begin(4).arg("MGET").arg(jti_key).arg(epoch_key).arg(marker_key);
+  // One command, one slot: the jti denylist, the user's epoch, the family's marker.
+  UserSlot k(s_.key_prefix, redis::key_slot(uh));
+  req.begin(4)
+      .arg("MGET")
+      .key(k.denied_jti(c.jti))
+      .key(k.revocation_epoch(uh))
+      .key(k.family_marker(c.sid.empty() ? std::string_view("-") : std::string_view(c.sid)));
 }
 
 result<bool> Service::revoked(const Reply& m, const AccessClaims& c) {
@@ -244,7 +222,7 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
   }
   redis::Request req;
   add_revocation_lookup(req, c);
-  if (!c.client_id.empty()) req.begin(2).arg("EXISTS").arg(oauth::client_key(s_.key_prefix, c.client_id));
+  if (!c.client_id.empty()) req.begin(2).arg("EXISTS").key(key_schema::oauth_client(s_.key_prefix, c.client_id));
   auto r = co_await redis.exec(std::move(req), "token_verify");
   if (!r) co_return r.error();
   if (r->size() != (c.client_id.empty() ? 1u : 2u)) co_return bad_reply("MGET");
@@ -263,16 +241,16 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
 }
 
 awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string refresh_token, RefreshOptions o) const {
-  auto slot = redis::handle_slot(refresh_token, kRefreshVersion);
+  auto slot = key_schema::handle_slot(refresh_token, key_schema::Handle::refresh_token);
   if (!slot) co_return err(errc::invalid_grant);
-  Keys k = Keys::of(s_.key_prefix, *slot);
+  UserSlot k(s_.key_prefix, *slot);
   std::string h = crypto::sha256_base64url(refresh_token);
-  std::string record = k.token(h);
+  std::string record = k.refresh_token(h);
   // Read the family and grant (and Redis's clock) first: the new access token must be
   // minted before the rotation script, which stores it for the grace window.
   redis::Request read;
   read.begin(1).arg("TIME");
-  read.begin(5).arg("HMGET").arg(record).arg("f").arg("u").arg("c");
+  read.begin(5).arg("HMGET").key(record).arg("f").arg("u").arg("c");
   auto rr = co_await redis.exec(std::move(read), "token_refresh_read");
   if (!rr) co_return rr.error();
   if (rr->size() != 2 || (*rr)[1].is_error()) co_return err(errc::redis_error);
@@ -305,7 +283,7 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   Pair next;
   std::string sealed_pair = "-";
   if (grant) {
-    next.refresh_token = redis::new_handle(kRefreshVersion, *slot);
+    next.refresh_token = key_schema::new_handle(key_schema::Handle::refresh_token, *slot);
     next.access_token = new_access(access_grant, o.format, *slot, fid, now);
     next.expires_in = s_.access_ttl;
     next.scope = access_grant.scope;
@@ -314,8 +292,8 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   // Without a grant (a retired token whose grant was pruned, or one that no longer decrypts)
   // the script can only answer reuse or invalid: it never rotates to an empty successor.
   std::string next_hash = grant ? crypto::sha256_base64url(next.refresh_token) : std::string();
-  std::vector<std::string> keys{record, family, k.token(grant ? next_hash : "-"), k.marker(fid),
-                                k.index(uh)};
+  std::vector<std::string> keys{record, family, k.refresh_token(grant ? next_hash : "-"), k.family_marker(fid),
+                                k.family_index(uh)};
   std::vector<std::string> args{h,
                                 next_hash,
                                 std::move(sealed_pair),
@@ -323,7 +301,7 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
                                 std::to_string(s_.refresh_idle_ttl),
                                 std::to_string(kMarkerTtl),
                                 fid,
-                                k.token_prefix()};
+                                k.refresh_token_prefix()};
   auto r = co_await redis.eval("token_refresh", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);
@@ -366,8 +344,8 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
 
 awaitable<result<bool>> Service::revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
                                                std::string user_hash) const {
-  Keys k = Keys::of(s_.key_prefix, slot);
-  std::vector<std::string> keys{k.family(family_id), k.marker(family_id), k.index(user_hash)};
+  UserSlot k(s_.key_prefix, slot);
+  std::vector<std::string> keys{k.family(family_id), k.family_marker(family_id), k.family_index(user_hash)};
   std::vector<std::string> args{family_id, std::to_string(kMarkerTtl)};
   auto r = co_await redis.eval("token_revoke_family", std::move(keys), std::move(args));
   if (!r) co_return failed(r.error());
@@ -379,10 +357,10 @@ awaitable<result<bool>> Service::revoke_family(redis::Connection& redis, std::ui
 
 awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string token,
                                         std::optional<std::string> client_id) const {
-  if (auto slot = redis::handle_slot(token, kRefreshVersion)) {
-    Keys k = Keys::of(s_.key_prefix, *slot);
+  if (auto slot = key_schema::handle_slot(token, key_schema::Handle::refresh_token)) {
+    UserSlot k(s_.key_prefix, *slot);
     redis::Request read;
-    read.begin(5).arg("HMGET").arg(k.token(crypto::sha256_base64url(token))).arg("f").arg("u").arg("c");
+    read.begin(5).arg("HMGET").key(k.refresh_token(crypto::sha256_base64url(token))).arg("f").arg("u").arg("c");
     auto rr = co_await redis.exec(std::move(read), "token_revoke_read");
     if (!rr) co_return failed(rr.error());
     if (rr->size() != 1 || !(*rr)[0].is_array() || (*rr)[0].elements.size() != 3) co_return failed(err(errc::redis_error));
@@ -397,8 +375,8 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
     }
     co_return co_await revoke_family(redis, *slot, f[0].str, f[1].str);
   }
-  if (auto slot = redis::handle_slot(token, kOpaqueAccessVersion)) {
-    std::string key = Keys::of(s_.key_prefix, *slot).access(crypto::sha256_base64url(token));
+  if (auto slot = key_schema::handle_slot(token, key_schema::Handle::opaque_access_token)) {
+    std::string key = UserSlot(s_.key_prefix, *slot).opaque_access_token(crypto::sha256_base64url(token));
     redis::Request read;
     read.begin(3).arg("HGET").arg(key).arg("c");
     auto rr = co_await redis.exec(std::move(read), "token_revoke_read");
@@ -406,7 +384,7 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
     if (rr->size() != 1 || (*rr)[0].is_error()) co_return failed(err(errc::redis_error));
     if ((*rr)[0].is_nil() || (client_id && (*rr)[0].str != *client_id)) co_return false;
     redis::Request del;
-    del.begin(2).arg("DEL").arg(key);
+    del.begin(2).arg("DEL").key(key);
     auto r = co_await redis.exec(std::move(del), "token_revoke");
     if (!r) co_return failed(r.error());
     if (r->size() != 1 || !(*r)[0].is_integer()) co_return failed(err(errc::redis_error));
@@ -424,9 +402,9 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
     if (intro.client_id != *client_id) co_return false;
   }
   std::string uh = sessions::user_hash(c->sub);
-  Keys k = Keys::of(s_.key_prefix, redis::key_slot(uh));
+  UserSlot k(s_.key_prefix, redis::key_slot(uh));
   redis::Request req;
-  req.begin(6).arg("SET").arg(k.jti(c->jti)).arg("1").arg("EXAT").arg(std::to_string(c->exp + s_.leeway + 1)).arg("NX");
+  req.begin(6).arg("SET").key(k.denied_jti(c->jti)).arg("1").arg("EXAT").arg(std::to_string(c->exp + s_.leeway + 1)).arg("NX");
   auto r = co_await redis.exec(std::move(req), "token_revoke");
   if (!r) co_return failed(r.error());
   if (r->size() != 1 || (*r)[0].is_error()) co_return failed(err(errc::redis_error));
@@ -440,11 +418,11 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
                                                                    redis::Request before) const {
   const std::size_t n = before.size();
   Introspected out;
-  if (auto slot = redis::handle_slot(token, kOpaqueAccessVersion)) {
-    Keys k = Keys::of(s_.key_prefix, *slot);
-    std::string key = k.access(crypto::sha256_base64url(token));
+  if (auto slot = key_schema::handle_slot(token, key_schema::Handle::opaque_access_token)) {
+    UserSlot k(s_.key_prefix, *slot);
+    std::string key = k.opaque_access_token(crypto::sha256_base64url(token));
     std::vector<std::string> keys{key};
-    std::vector<std::string> args{k.marker(""), k.epoch("")};
+    std::vector<std::string> args{k.family_marker_prefix(), k.revocation_epoch_prefix()};
     auto r = co_await redis.eval_after(std::move(before), "token_introspect", std::move(keys), std::move(args));
     if (!r) co_return r.error();
     if (r->size() != n + 1) co_return bad_reply("token_introspect");
@@ -493,8 +471,8 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
 
 awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& redis, std::string user_id) const {
   std::string uh = sessions::user_hash(user_id);
-  Keys k = Keys::of(s_.key_prefix, redis::key_slot(uh));
-  std::vector<std::string> keys{k.index(uh), k.epoch(uh), k.code_epoch(uh)};
+  UserSlot k(s_.key_prefix, redis::key_slot(uh));
+  std::vector<std::string> keys{k.family_index(uh), k.revocation_epoch(uh), k.code_epoch(uh)};
   std::vector<std::string> args{k.family_prefix(), std::to_string(kMarkerTtl)};
   auto r = co_await redis.eval("token_revoke_user", std::move(keys), std::move(args));
   if (!r) co_return r.error();

@@ -3,6 +3,7 @@
 #include "../routes.hpp"
 
 #include "latchkey/config.hpp"
+#include "latchkey/key_schema.hpp"
 #include "latchkey/metrics.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/version.hpp"
@@ -21,7 +22,7 @@ boost::asio::awaitable<HttpResponse> healthz(RequestContext&) {
 boost::asio::awaitable<HttpResponse> readyz(RequestContext& ctx) {
   // g++ 12 miscompiles braced lists inside a co_await expression ("array used as
   // initializer"): build arguments before awaiting.
-  std::vector<std::string> keys(1, ctx.config.key_prefix + "probe:{readyz}");
+  std::vector<std::string> keys(1, key_schema::readiness_probe(ctx.config.key_prefix));
   auto r = co_await ctx.redis.eval("ping", std::move(keys), std::vector<std::string>());
   if (!r || !r->is_array()) {
     co_return error_response(errc::unavailable, "redis is unreachable or not answering", ctx.config.retry_after_seconds);
@@ -32,7 +33,7 @@ boost::asio::awaitable<HttpResponse> readyz(RequestContext& ctx) {
 // GET /v1/server (admin): what this server is and whether its shard reaches Redis, with the
 // Redis server's clock as read through a script (the same probe as /readyz).
 boost::asio::awaitable<HttpResponse> server_info(RequestContext& ctx) {
-  std::vector<std::string> keys(1, ctx.config.key_prefix + "probe:{readyz}");
+  std::vector<std::string> keys(1, key_schema::readiness_probe(ctx.config.key_prefix));
   auto r = co_await ctx.redis.eval("ping", std::move(keys), std::vector<std::string>());
   boost::json::object redis{{"endpoint", ctx.config.redis.describe()}, {"ready", r && r->is_array()}};
   if (r && r->is_array() && r->elements.size() == 2) {

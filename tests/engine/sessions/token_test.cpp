@@ -1,5 +1,6 @@
 // Session token format: strict parsing, slot routing, session ids that do not reveal tokens.
 #include "latchkey/sessions.hpp"
+#include "latchkey/key_schema.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/redis/slot.hpp"
@@ -58,9 +59,9 @@ TEST(SessionToken, TokensAreUniqueAndCarryNoUserData) {
 }
 
 TEST(SessionToken, UserKeysShareOneSlot) {
-  auto names = KeyNames::for_slot("lk:", user_slot("bob"));
-  EXPECT_EQ(redis::key_slot(names.session_prefix + "x"), redis::key_slot(names.index_prefix + user_hash("bob")));
-  EXPECT_EQ(redis::key_slot(names.session_prefix + "x"), user_slot("bob"));
+  key_schema::UserSlot names("lk:", user_slot("bob"));
+  EXPECT_EQ(redis::key_slot(names.session("x")), redis::key_slot(names.session_index(user_hash("bob"))));
+  EXPECT_EQ(redis::key_slot(names.session("x")), user_slot("bob"));
 }
 
 TEST(SessionToken, SessionIdValidation) {
