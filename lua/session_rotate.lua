@@ -6,10 +6,10 @@
 -- ARGV[4]  data for KEYS[2]   ARGV[5] meta for KEYS[2]
 -- ARGV[6]  overlap (s)        ARGV[7] touch interval (s)   ARGV[8] index key prefix
 -- Returns  {'ok', created_at, last_seen_at, idle_expires_at, expires_at, version, user_id}
---          {'conflict'} (changed meanwhile: re-read and retry) | {'moved', successor} | {'gone'}
+--          {'conflict'} (changed meanwhile: re-read and retry) | {'rotated', successor} | {'gone'}
 local now = tonumber(redis.call('TIME')[1])
 local f = redis.call('HMGET', KEYS[1], 'uid', 'ct', 'ls', 'it', 'ae', 'v', 'uh', 'fw')
-if f[8] then return {'moved', f[8]} end
+if f[8] then return {'rotated', f[8]} end
 if not f[1] then return {'gone'} end
 local it, ae, v = tonumber(f[4]), tonumber(f[5]), tonumber(f[6])
 local idx = ARGV[8] .. f[7]

@@ -3,12 +3,12 @@
 -- ARGV[1]  expected version   ARGV[2] new encrypted data (bound to KEYS[1])
 -- ARGV[3]  touch interval (s)   ARGV[4] index key prefix (<prefix>u:{T}:)   ARGV[5] session_id
 -- Returns  {'ok', created_at, last_seen_at, idle_expires_at, expires_at, version, user_id, meta}
---          {'conflict', current version} | {'moved', successor id} | {'gone'}
+--          {'conflict', current version} | {'rotated', successor id} | {'gone'}
 -- A destroyed or expired session stays gone: nothing is written unless the session exists.
 local now = tonumber(redis.call('TIME')[1])
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'uid', 'ct', 'ls', 'it', 'ae', 'v', 'm', 'uh', 'fw')
-if f[9] then return {'moved', f[9]} end
+if f[9] then return {'rotated', f[9]} end
 if not f[1] then return {'gone'} end
 local ls, it, ae, v = tonumber(f[3]), tonumber(f[4]), tonumber(f[5]), tonumber(f[6])
 if now >= ae or now > ls + it + tonumber(ARGV[3]) then

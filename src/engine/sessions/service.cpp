@@ -8,6 +8,7 @@
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "../script_results.hpp"
+#include "replies.hpp"
 
 #include <charconv>
 
@@ -18,9 +19,15 @@ using redis::Reply;
 
 namespace {
 
-using detail::bad_reply;
 using detail::err;
-using detail::int_of;
+
+void set_times(View& v, const replies::Times& t) {
+  v.created_at = t.created_at;
+  v.last_seen_at = t.last_seen_at;
+  v.idle_expires_at = t.idle_expires_at;
+  v.expires_at = t.expires_at;
+  v.version = t.version;
+}
 
 }  // namespace
 
@@ -95,22 +102,16 @@ awaitable<result<Issued>> Service::create(redis::Connection& redis, NewSession r
                                 names.session_prefix()};
   auto r = co_await redis.eval("session_create", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_array() || r->elements.empty()) co_return bad_reply("session_create");
-  const auto& e = r->elements;
-  if (e[0].str == "limit") co_return err(errc::session_limit_reached);
-  if (e[0].str != "ok" || e.size() < 4) co_return bad_reply("session_create");
+  auto c = replies::create(std::move(*r));
+  if (!c) co_return c.error();
   View& v = out.view;
   v.session_id = sid;
   v.user_id = std::move(req.user_id);
   v.data_json = std::move(req.data_json);
   v.device_json = std::move(req.device_json);
   v.ip = std::move(req.ip);
-  v.created_at = v.last_seen_at = int_of(e[1]);
-  v.idle_expires_at = int_of(e[2]);
-  v.expires_at = int_of(e[3]);
-  v.version = 1;
-  for (std::size_t i = 4; i < e.size(); ++i) out.evicted.push_back(e[i].str);
+  set_times(v, c->times);
+  out.evicted = std::move(c->evicted);
   co_return out;
 }
 
@@ -121,21 +122,15 @@ awaitable<result<View>> Service::read(redis::Connection& redis, const ParsedToke
                                 names.session_prefix(), names.session_index_prefix()};
   auto r = co_await redis.eval("session_validate", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (r->is_nil()) co_return err(errc::invalid_session);
-  if (!r->is_array() || r->elements.size() != 9) co_return bad_reply("session_validate");
-  auto& e = r->elements;
+  auto stored = replies::validate(std::move(*r));
+  if (!stored) co_return stored.error();
   View v;
-  v.session_id = std::move(e[0].str);
-  v.user_id = std::move(e[1].str);
-  v.created_at = int_of(e[2]);
-  v.last_seen_at = int_of(e[3]);
-  v.idle_expires_at = int_of(e[4]);
-  v.expires_at = int_of(e[5]);
-  v.version = int_of(e[6]);
+  v.session_id = std::move(stored->session_id);
+  v.user_id = std::move(stored->user_id);
+  set_times(v, stored->times);
   std::string key = names.session(v.session_id);
-  auto data = ring_.decrypt(e[7].str, key + "|d");
-  if (!data || !open_meta(e[8].str, key, v.device_json, v.ip)) {
+  auto data = ring_.decrypt(stored->sealed_data, key + "|d");
+  if (!data || !open_meta(stored->sealed_meta, key, v.device_json, v.ip)) {
     // Unreadable at rest (a key removed from the ring, or a tampered value): not a session.
     log::event(log::Level::warn, "session " + v.session_id.substr(0, 12) + "... could not be decrypted");
     co_return err(errc::invalid_session);
@@ -163,26 +158,16 @@ awaitable<result<View>> Service::update(redis::Connection& redis, std::string to
                                   names.session_index_prefix(), sid};
     auto r = co_await redis.eval("session_update", std::move(keys), std::move(args));
     if (!r) co_return r.error();
-    if (r->is_error()) co_return err(errc::redis_error);
-    if (!r->is_array() || r->elements.empty()) co_return bad_reply("session_update");
-    auto& e = r->elements;
-    const std::string& status = e[0].str;
-    if (status == "gone") co_return err(errc::invalid_session);
-    if (status == "conflict") co_return err(errc::version_conflict);
     // A token retired by rotation only forwards reads to its successor during the overlap; it
     // never writes (its holder could otherwise change or take over the new session).
-    if (status == "moved") co_return err(errc::invalid_session);
-    if (status != "ok" || e.size() != 8) co_return bad_reply("session_update");
+    auto u = replies::update(std::move(*r));
+    if (!u) co_return u.error();
     View v;
     v.session_id = sid;
-    v.created_at = int_of(e[1]);
-    v.last_seen_at = int_of(e[2]);
-    v.idle_expires_at = int_of(e[3]);
-    v.expires_at = int_of(e[4]);
-    v.version = int_of(e[5]);
-    v.user_id = std::move(e[6].str);
+    set_times(v, u->times);
+    v.user_id = std::move(u->user_id);
     v.data_json = std::move(data_json);
-    if (!open_meta(e[7].str, key, v.device_json, v.ip)) co_return err(errc::invalid_session);
+    if (!open_meta(u->sealed_meta, key, v.device_json, v.ip)) co_return err(errc::invalid_session);
     co_return v;
   }
   co_return err(errc::invalid_session);
@@ -215,22 +200,13 @@ awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string 
                                   names.session_index_prefix()};
     auto r = co_await redis.eval("session_rotate", std::move(keys), std::move(args));
     if (!r) co_return r.error();
-    if (r->is_error()) co_return err(errc::redis_error);
-    if (!r->is_array() || r->elements.empty()) co_return bad_reply("session_rotate");
-    auto& e = r->elements;
-    const std::string& status = e[0].str;
-    if (status == "gone") co_return err(errc::invalid_session);
-    if (status == "moved") co_return err(errc::invalid_session);
-    if (status == "conflict") continue;
-    if (status != "ok" || e.size() != 7) co_return bad_reply("session_rotate");
+    auto rotated = replies::rotate(std::move(*r));
+    if (!rotated) co_return rotated.error();
+    if (!*rotated) continue;  // changed meanwhile: read again
     View& v = out.view;
     v = std::move(*current);
     v.session_id = new_sid;
-    v.created_at = int_of(e[1]);
-    v.last_seen_at = int_of(e[2]);
-    v.idle_expires_at = int_of(e[3]);
-    v.expires_at = int_of(e[4]);
-    v.version = int_of(e[5]);
+    set_times(v, **rotated);
     co_return out;
   }
   co_return err(errc::version_conflict);
@@ -244,7 +220,7 @@ awaitable<result<void>> Service::destroy(redis::Connection& redis, std::string t
   std::vector<std::string> args{t->session_id, names.session_prefix(), names.session_index_prefix()};
   auto r = co_await redis.eval("session_destroy", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
+  if (auto n = replies::destroy(*r); !n) co_return n.error();
   co_return result<void>{};
 }
 
@@ -255,18 +231,18 @@ awaitable<result<std::vector<Summary>>> Service::list(redis::Connection& redis, 
   std::vector<std::string> args{names.session_prefix()};
   auto r = co_await redis.eval("session_list", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_array() || r->elements.size() % 6 != 0) co_return bad_reply("session_list");
+  auto listed = replies::list(std::move(*r));
+  if (!listed) co_return listed.error();
   std::vector<Summary> out;
-  auto& e = r->elements;
-  for (std::size_t i = 0; i + 6 <= e.size(); i += 6) {
+  out.reserve(listed->size());
+  for (auto& l : *listed) {
     Summary s;
-    s.session_id = e[i].str;
-    s.created_at = int_of(e[i + 1]);
-    s.last_seen_at = int_of(e[i + 2]);
-    s.idle_expires_at = int_of(e[i + 3]);
-    s.expires_at = int_of(e[i + 4]);
-    if (!open_meta(e[i + 5].str, names.session(s.session_id), s.device_json, s.ip)) {
+    s.session_id = std::move(l.session_id);
+    s.created_at = l.times.created_at;
+    s.last_seen_at = l.times.last_seen_at;
+    s.idle_expires_at = l.times.idle_expires_at;
+    s.expires_at = l.times.expires_at;
+    if (!open_meta(l.sealed_meta, names.session(s.session_id), s.device_json, s.ip)) {
       s.device_json = "{}";
       s.ip.clear();
     }
@@ -283,9 +259,7 @@ awaitable<result<std::int64_t>> Service::destroy_for_user(redis::Connection& red
   std::vector<std::string> args{names.session_prefix(), mode, std::move(session_id)};
   auto r = co_await redis.eval("session_destroy_user", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_integer()) co_return bad_reply("session_destroy_user");
-  co_return r->integer;
+  co_return replies::destroy_user(*r);
 }
 
 awaitable<result<std::int64_t>> Service::destroy_all(redis::Connection& redis, std::string user_id,

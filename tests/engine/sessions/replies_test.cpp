@@ -1,0 +1,93 @@
+// The session scripts' reply decoders, fed reply values: each outcome of each script's
+// contract (lua/session_*.lua headers), error replies, and replies of the wrong shape.
+#include "../../../src/engine/sessions/replies.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace latchkey;
+using namespace latchkey::sessions;
+using redis::Reply;
+
+namespace {
+Reply arr(std::vector<Reply> e) {
+  Reply r;
+  r.type = Reply::kind::array;
+  r.elements = std::move(e);
+  return r;
+}
+Reply s(std::string v) { return Reply::make_string(std::move(v)); }
+Reply i(std::int64_t v) { return Reply::make_integer(v); }
+errc code(const boost::system::error_code& ec) { return static_cast<errc>(ec.value()); }
+}  // namespace
+
+TEST(SessionReplies, Create) {
+  auto c = replies::create(arr({s("ok"), i(100), i(1900), i(43300), s("old1"), s("old2")}));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->times.created_at, 100);
+  EXPECT_EQ(c->times.last_seen_at, 100);
+  EXPECT_EQ(c->times.idle_expires_at, 1900);
+  EXPECT_EQ(c->times.expires_at, 43300);
+  EXPECT_EQ(c->times.version, 1);
+  EXPECT_EQ(c->evicted, (std::vector<std::string>{"old1", "old2"}));
+  EXPECT_EQ(code(replies::create(arr({s("limit")})).error()), errc::session_limit_reached);
+  EXPECT_EQ(code(replies::create(Reply::make_error("OOM command not allowed")).error()), errc::redis_error);
+  EXPECT_EQ(code(replies::create(arr({s("ok"), i(1)})).error()), errc::internal);
+  EXPECT_EQ(code(replies::create(Reply::make_nil()).error()), errc::internal);
+}
+
+TEST(SessionReplies, Validate) {
+  auto v = replies::validate(arr({s("sid"), s("alice"), i(1), i(2), i(3), i(4), i(7), s("D"), s("M")}));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->session_id, "sid");
+  EXPECT_EQ(v->user_id, "alice");
+  EXPECT_EQ(v->times.last_seen_at, 2);
+  EXPECT_EQ(v->times.expires_at, 4);
+  EXPECT_EQ(v->times.version, 7);
+  EXPECT_EQ(v->sealed_data, "D");
+  EXPECT_EQ(v->sealed_meta, "M");
+  EXPECT_EQ(code(replies::validate(Reply::make_nil()).error()), errc::invalid_session);  // Lua false
+  EXPECT_EQ(code(replies::validate(Reply::make_error("READONLY You can't write")).error()), errc::redis_error);
+  EXPECT_EQ(code(replies::validate(arr({s("sid"), s("alice")})).error()), errc::internal);
+  EXPECT_EQ(code(replies::validate(s("sid")).error()), errc::internal);
+}
+
+TEST(SessionReplies, UpdateARetiredTokenNeverWrites) {
+  auto u = replies::update(arr({s("ok"), i(1), i(2), i(3), i(4), i(5), s("alice"), s("M")}));
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->times.version, 5);
+  EXPECT_EQ(u->user_id, "alice");
+  EXPECT_EQ(u->sealed_meta, "M");
+  EXPECT_EQ(code(replies::update(arr({s("conflict"), i(6)})).error()), errc::version_conflict);
+  EXPECT_EQ(code(replies::update(arr({s("rotated"), s("successor")})).error()), errc::invalid_session);
+  EXPECT_EQ(code(replies::update(arr({s("gone")})).error()), errc::invalid_session);
+  EXPECT_EQ(code(replies::update(arr({s("moved"), s("successor")})).error()), errc::internal);  // the old name is gone
+  EXPECT_EQ(code(replies::update(arr({s("ok"), i(1)})).error()), errc::internal);
+}
+
+TEST(SessionReplies, RotateConflictAsksForAnotherRead) {
+  auto r = replies::rotate(arr({s("ok"), i(1), i(2), i(3), i(4), i(9), s("alice")}));
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(*r);
+  EXPECT_EQ((*r)->version, 9);
+  auto again = replies::rotate(arr({s("conflict")}));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(code(replies::rotate(arr({s("rotated"), s("x")})).error()), errc::invalid_session);
+  EXPECT_EQ(code(replies::rotate(arr({s("gone")})).error()), errc::invalid_session);
+  EXPECT_EQ(code(replies::rotate(arr({})).error()), errc::internal);
+}
+
+TEST(SessionReplies, ListDestroyAndDestroyUser) {
+  auto l = replies::list(arr({s("a"), i(1), i(2), i(3), i(4), s("M1"), s("b"), i(5), i(6), i(7), i(8), s("")}));
+  ASSERT_TRUE(l);
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_EQ((*l)[1].session_id, "b");
+  EXPECT_EQ((*l)[1].times.expires_at, 8);
+  EXPECT_EQ((*l)[0].sealed_meta, "M1");
+  EXPECT_TRUE(replies::list(arr({}))->empty());
+  EXPECT_EQ(code(replies::list(arr({s("a"), i(1)})).error()), errc::internal);
+  EXPECT_EQ(*replies::destroy(i(1)), 1);
+  EXPECT_EQ(*replies::destroy_user(i(3)), 3);
+  EXPECT_EQ(code(replies::destroy(Reply::make_error("ERR")).error()), errc::redis_error);
+  EXPECT_EQ(code(replies::destroy_user(s("3")).error()), errc::internal);
+}
