@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -26,8 +27,39 @@ struct LatencyHistogram {
   void merge(const LatencyHistogram& other) noexcept;
 };
 
+// Security outcomes, counted process-wide (they are decided inside the engine, which has no
+// shard of its own): latchkey_security_events_total{event}. Rare, so one relaxed atomic each.
+enum class SecurityEvent : std::uint8_t {
+  refresh_reuse_detected,    // a retired refresh token came back: its family was revoked
+  code_replayed,             // an authorization code was redeemed twice: what it issued was revoked
+  login_failure,             // POST /v1/logins/failure recorded
+  lockout,                   // a failure locked an account, device or IP
+  session_evicted,           // a new session pushed out the user's oldest (session_limit)
+  admin_auth_failure,        // a request to an admin route without a valid admin key
+  oauth_client_auth_failure, // an OAuth client failed to authenticate
+};
+inline constexpr std::size_t kSecurityEventCount = 7;
+void count(SecurityEvent e, std::uint64_t n = 1) noexcept;
+std::uint64_t security_events(SecurityEvent e) noexcept;
+const char* security_event_name(SecurityEvent e) noexcept;
+
+// Why an access token was refused at /v1/tokens/verify: latchkey_token_verify_failures_total
+// {reason}. `reason` is one of a closed set (the JWS rejections, the claim checks, "revoked",
+// "client_deleted", "oauth_not_accepted"); anything else counts as "other".
+void count_verify_failure(std::string_view reason) noexcept;
+std::uint64_t verify_failures(std::string_view reason) noexcept;
+
 class Metrics {
  public:
+  // This shard's index (the shard label of per-shard gauges).
+  explicit Metrics(unsigned shard = 0) : shard_(shard) {}
+  unsigned shard() const noexcept { return shard_; }
+  // Gauges of this shard, written by its thread, read by any scrape.
+  void set_redis_up(bool up) noexcept { redis_up_.store(up, std::memory_order_relaxed); }
+  bool redis_up() const noexcept { return redis_up_.load(std::memory_order_relaxed); }
+  void add_in_flight(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
+  void add_open_connections(int delta) noexcept { open_connections_.fetch_add(delta, std::memory_order_relaxed); }
+
   void observe_http(std::string_view route, std::string_view method, unsigned status, double seconds);
   void observe_redis(std::string_view op, bool error, double seconds);
   // A rate-limit decision of a named policy ("adhoc" for limits in the request): allowed,
@@ -35,7 +67,9 @@ class Metrics {
   void observe_ratelimit(std::string_view policy, std::string_view decision);
   void merge_into(Metrics& total) const;
 
-  // Prometheus text exposition (format 0.0.4) of the merged metrics of all shards.
+  // Prometheus text exposition (format 0.0.4) of the merged metrics of all shards, their
+  // gauges, the process-wide security counters, the process (CPU, memory, descriptors,
+  // start time) and the build.
   static std::string render(const std::vector<const Metrics*>& shards);
 
  private:
@@ -56,11 +90,18 @@ class Metrics {
     std::uint64_t errors = 0;
     LatencyHistogram latency;
   };
+  unsigned shard_ = 0;
+  std::atomic<bool> redis_up_{false};
+  std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::int64_t> open_connections_{0};
   mutable std::mutex mu_;
   // Transparent comparators: lookups by string_view allocate only for a new series.
   std::map<HttpKey, LatencyHistogram, HttpKeyLess> http_;
   std::map<std::string, RedisSeries, std::less<>> redis_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> ratelimit_;
 };
+
+// The process metrics alone (process_cpu_seconds_total, process_resident_memory_bytes, ...).
+std::string render_process_metrics();
 
 }  // namespace latchkey

@@ -1,10 +1,70 @@
 // Metrics: histograms and the Prometheus text rendering.
 #include "latchkey/metrics.hpp"
 #include "latchkey/log.hpp"
+#include "latchkey/version.hpp"
 
+#include <boost/version.hpp>
+#include <openssl/opensslv.h>
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 namespace latchkey {
+
+namespace {
+std::array<std::atomic<std::uint64_t>, kSecurityEventCount> g_security{};
+
+// The wall clock when the process loaded this library (boot time + the process's start in
+// /proc/self/stat drifts from the wall clock on hosts whose clock was stepped).
+const double g_start_time =
+    std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+
+constexpr std::string_view kVerifyReasons[] = {
+    "too_large", "malformed", "bad_header", "forbidden_header", "alg_not_allowed", "unknown_kid",
+    "alg_key_mismatch", "bad_signature", "bad_payload", "key_expired", "wrong_typ", "wrong_iss",
+    "missing_claim", "expired", "not_yet_valid", "issued_in_future", "wrong_aud", "oauth_not_accepted",
+    "client_deleted", "revoked", "other"};
+constexpr std::size_t kVerifyReasonCount = std::size(kVerifyReasons);
+std::array<std::atomic<std::uint64_t>, kVerifyReasonCount> g_verify{};
+
+std::size_t verify_index(std::string_view reason) noexcept {
+  for (std::size_t i = 0; i + 1 < kVerifyReasonCount; ++i)
+    if (kVerifyReasons[i] == reason) return i;
+  return kVerifyReasonCount - 1;  // "other"
+}
+}  // namespace
+
+const char* security_event_name(SecurityEvent e) noexcept {
+  switch (e) {
+    case SecurityEvent::refresh_reuse_detected: return "refresh_reuse_detected";
+    case SecurityEvent::code_replayed: return "code_replayed";
+    case SecurityEvent::login_failure: return "login_failure";
+    case SecurityEvent::lockout: return "lockout";
+    case SecurityEvent::session_evicted: return "session_evicted";
+    case SecurityEvent::admin_auth_failure: return "admin_auth_failure";
+    case SecurityEvent::oauth_client_auth_failure: return "oauth_client_auth_failure";
+  }
+  return "other";
+}
+
+void count(SecurityEvent e, std::uint64_t n) noexcept {
+  g_security[static_cast<std::size_t>(e)].fetch_add(n, std::memory_order_relaxed);
+}
+std::uint64_t security_events(SecurityEvent e) noexcept {
+  return g_security[static_cast<std::size_t>(e)].load(std::memory_order_relaxed);
+}
+void count_verify_failure(std::string_view reason) noexcept {
+  g_verify[verify_index(reason)].fetch_add(1, std::memory_order_relaxed);
+}
+std::uint64_t verify_failures(std::string_view reason) noexcept {
+  return g_verify[verify_index(reason)].load(std::memory_order_relaxed);
+}
 
 void LatencyHistogram::observe(double seconds) noexcept {
   std::size_t i = 0;
@@ -133,6 +193,91 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
   out += "# TYPE latchkey_log_suppressed_total counter\n";
   for (const auto* t : throttles)
     out += "latchkey_log_suppressed_total{event=\"" + esc(t->name()) + "\"} " + std::to_string(t->suppressed()) + "\n";
+
+  out += "# HELP latchkey_security_events_total Security outcomes: refresh reuse, code replay, login failures and lockouts, session evictions, failed admin and OAuth client authentication.\n";
+  out += "# TYPE latchkey_security_events_total counter\n";
+  for (std::size_t i = 0; i < kSecurityEventCount; ++i) {
+    auto e = static_cast<SecurityEvent>(i);
+    out += std::string("latchkey_security_events_total{event=\"") + security_event_name(e) + "\"} " +
+           std::to_string(security_events(e)) + "\n";
+  }
+  out += "# HELP latchkey_token_verify_failures_total Access tokens refused at /v1/tokens/verify, by reason.\n";
+  out += "# TYPE latchkey_token_verify_failures_total counter\n";
+  for (std::size_t i = 0; i < kVerifyReasonCount; ++i)
+    out += "latchkey_token_verify_failures_total{reason=\"" + std::string(kVerifyReasons[i]) + "\"} " +
+           std::to_string(g_verify[i].load(std::memory_order_relaxed)) + "\n";
+
+  std::int64_t in_flight = 0, open = 0;
+  for (const auto* sh : shards) {
+    in_flight += sh->in_flight_.load(std::memory_order_relaxed);
+    open += sh->open_connections_.load(std::memory_order_relaxed);
+  }
+  out += "# HELP latchkey_http_requests_in_flight Requests being read, handled or answered.\n";
+  out += "# TYPE latchkey_http_requests_in_flight gauge\n";
+  out += "latchkey_http_requests_in_flight " + std::to_string(in_flight) + "\n";
+  out += "# HELP latchkey_http_connections_open Client connections open.\n";
+  out += "# TYPE latchkey_http_connections_open gauge\n";
+  out += "latchkey_http_connections_open " + std::to_string(open) + "\n";
+  out += "# HELP latchkey_redis_up Whether each shard's Redis connection is ready (handshake done, scripts loaded).\n";
+  out += "# TYPE latchkey_redis_up gauge\n";
+  for (const auto* sh : shards)
+    out += "latchkey_redis_up{shard=\"" + std::to_string(sh->shard()) + "\"} " + (sh->redis_up() ? "1" : "0") + "\n";
+  out += "# HELP latchkey_build_info The running build (always 1).\n";
+  out += "# TYPE latchkey_build_info gauge\n";
+  out += "latchkey_build_info{version=\"" LATCHKEY_VERSION "\",boost=\"" BOOST_LIB_VERSION "\",openssl=\"" +
+         esc(OPENSSL_VERSION_STR) + "\"} 1\n";
+  out += render_process_metrics();
+  return out;
+}
+
+std::string render_process_metrics() {
+  // The Prometheus client libraries' process collector names, from /proc/self.
+  std::string out;
+  std::ifstream in("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
+  if (close != std::string::npos) {
+    std::istringstream fields(stat.substr(close + 2));
+    std::vector<std::string> f;
+    for (std::string x; fields >> x;) f.push_back(x);
+    // f[0] is field 3 (state): utime 14, stime 15, vsize 23, rss 24.
+    if (f.size() > 21) {
+      const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+      const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+      double cpu = (std::stod(f[11]) + std::stod(f[12])) / tick;
+      out += "# HELP process_cpu_seconds_total User and system CPU time spent, in seconds.\n";
+      out += "# TYPE process_cpu_seconds_total counter\n";
+      char cpu_text[32];
+      std::snprintf(cpu_text, sizeof cpu_text, "%.2f", cpu);
+      out += "process_cpu_seconds_total " + std::string(cpu_text) + "\n";
+      out += "# HELP process_start_time_seconds Start time of the process since the Unix epoch, in seconds.\n";
+      out += "# TYPE process_start_time_seconds gauge\n";
+      char start[32];
+      std::snprintf(start, sizeof start, "%.3f", g_start_time);  // %g would round to 10 s
+      out += "process_start_time_seconds " + std::string(start) + "\n";
+      out += "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n";
+      out += "# TYPE process_virtual_memory_bytes gauge\n";
+      out += "process_virtual_memory_bytes " + f[20] + "\n";
+      out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
+      out += "# TYPE process_resident_memory_bytes gauge\n";
+      out += "process_resident_memory_bytes " + std::to_string(std::stoull(f[21]) * static_cast<std::uint64_t>(page)) + "\n";
+    }
+  }
+  std::size_t fds = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++fds;
+    ::closedir(d);
+    if (fds > 0) --fds;  // the directory being read
+  }
+  out += "# HELP process_open_fds Number of open file descriptors.\n";
+  out += "# TYPE process_open_fds gauge\n";
+  out += "process_open_fds " + std::to_string(fds) + "\n";
+  if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    out += "# HELP process_max_fds Maximum number of open file descriptors.\n";
+    out += "# TYPE process_max_fds gauge\n";
+    out += "process_max_fds " + std::to_string(rl.rlim_cur) + "\n";
+  }
   return out;
 }
 

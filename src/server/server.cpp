@@ -57,6 +57,15 @@ struct ConnEntry {
   bool released = false; // its slot was given back (evicted, or closed)
 };
 
+// latchkey_http_requests_in_flight: one request from its first byte to its last.
+struct InFlight {
+  explicit InFlight(Metrics& m) : metrics(m) { metrics.add_in_flight(1); }
+  ~InFlight() { metrics.add_in_flight(-1); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  Metrics& metrics;
+};
+
 std::string sanitize_method(std::string_view m) {
   static constexpr std::string_view known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
   for (auto k : known)
@@ -145,7 +154,7 @@ struct Shard {
     unsigned serves;
   };
   std::list<Acceptor> acceptors;
-  Metrics metrics;
+  Metrics metrics{index};
   std::unique_ptr<redis::Connection> redis;
   std::list<ConnEntry> conns;
   bool stopping = false;
@@ -233,6 +242,7 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
                          ? (m.route->access == Access::admin || m.route->access == Access::admin_read)
                          : m.under_admin_prefix;
   if (needs_admin && !server.authorized(req.header("authorization"))) {
+    count(SecurityEvent::admin_auth_failure);
     route_name = "unauthorized";
     co_return error_response(errc::unauthorized, "missing or wrong admin API key");
   }
@@ -324,6 +334,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
   boost::system::error_code ignored;
   std::string remote = stream.socket().remote_endpoint(ignored).address().to_string();
   auto entry = conns.insert(conns.end(), ConnEntry{&stream, false, std::move(client)});
+  metrics.add_open_connections(1);
   beast::flat_buffer buffer;
   bool first = true;
 
@@ -340,6 +351,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
       buffer.commit(n);
     }
     entry->busy = true;
+    InFlight in_flight(metrics);  // counted until this iteration ends, however it ends
     auto started = std::chrono::steady_clock::now();
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
@@ -416,6 +428,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
   stream.close();
   release(*entry);
   conns.erase(entry);
+  metrics.add_open_connections(-1);
   maybe_finish();
 }
 

@@ -6,6 +6,7 @@
 
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/log.hpp"
+#include "latchkey/metrics.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "latchkey/utf8.hpp"
@@ -205,6 +206,11 @@ awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::
   out.retry_after_ms = out.locked ? out.locked_until_ms - t : 0;
   // Logged by the account's hash (never its name), for audit (ASVS V7.1.3).
   std::string who = (on_device ? "device of account " : "account ") + k.user_hash.substr(0, 8);
+  count(SecurityEvent::login_failure);
+  if (out.locked && out.failures > 0) count(SecurityEvent::lockout);
+  if (const auto& by_ip = (*r)[1]; by_ip.is_array() && by_ip.elements.size() == 5 && int_of(by_ip.elements[0]) > 0 &&
+                                   int_of(by_ip.elements[1]) > int_of(by_ip.elements[3]))
+    count(SecurityEvent::lockout);  // this failure locked the address
   if (out.locked && out.failures > 0)
     log::event(log::Level::warn, "login lockout: " + who + " locked for " + std::to_string(out.retry_after_ms / 1000) + " s");
   else if (!out.locked)

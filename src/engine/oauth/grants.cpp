@@ -4,6 +4,7 @@
 // tokens); this file decides who may get which.
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/log.hpp"
+#include "latchkey/metrics.hpp"
 #include "latchkey/oauth.hpp"
 #include "latchkey/key_schema.hpp"
 #include "latchkey/redis/connection.hpp"
@@ -33,7 +34,10 @@ std::optional<std::string_view> param(const Params& form, std::string_view name)
 
 outcome<Client> Service::decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule) {
   if (!c) {
-    if (c.error() == make_error_code(errc::not_found)) return Failure(errc::invalid_client, "client authentication failed");
+    if (c.error() == make_error_code(errc::not_found)) {
+      count(SecurityEvent::oauth_client_auth_failure);
+      return Failure(errc::invalid_client, "client authentication failed");
+    }
     return c.error();
   }
   switch (check_client_auth(*c, p, rule)) {
@@ -45,6 +49,7 @@ outcome<Client> Service::decide_auth(result<Client> c, const PresentedClient& p,
   }
   // Anyone can provoke this line: at most 10 a second reach the log, all are counted.
   static log::Throttle auth_failures("oauth_client_auth_failure", 10);
+  count(SecurityEvent::oauth_client_auth_failure);
   auth_failures.event(log::Level::info, "oauth client authentication failed: " + c->client_id);
   return Failure(errc::invalid_client, "client authentication failed");
 }
@@ -133,6 +138,7 @@ awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, 
   const std::string& outcome = x[0].str;
   if (outcome == "replay" && x.size() == 3) {
     // RFC 6749 10.5, RFC 9700 4.5: a code used twice is compromised; what it issued dies.
+    count(SecurityEvent::code_replayed);
     log::event(log::Level::warn, "authorization code replayed: family " + short_id(x[1].str) + " revoked");
     if (auto done = co_await tokens_.revoke_family(redis, *slot, x[1].str, x[2].str); !done) co_return done.error();
     co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");

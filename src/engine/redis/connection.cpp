@@ -72,7 +72,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // longer arrive); the supervisor notices through the reader and reconnects.
   void teardown(std::string why, boost::system::error_code fail = make_error_code(errc::unavailable)) {
     if (st == ConnState::ready) log("warn", "redis connection lost: " + why);
-    if (st != ConnState::stopped) st = ConnState::connecting;
+    if (st != ConnState::stopped) set_state(ConnState::connecting);
     last_error = std::move(why);
     boost::system::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -80,6 +80,14 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     write_kick.cancel();
     hold.cancel();
     mux.fail_all(fail);
+  }
+
+  // Every change of state goes through here, so the shard's redis_up gauge follows the
+  // connection's health. Stopping (shutdown) is not a failure: the gauge keeps its value, so
+  // the shards still draining requests do not report their neighbours down.
+  void set_state(ConnState next) {
+    st = next;
+    if (opts.metrics && next != ConnState::stopped) opts.metrics->set_redis_up(next == ConnState::ready);
   }
 
   void record(std::string_view op, bool error, clock::time_point start) {
@@ -279,7 +287,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       }
       }
     }
-    st = ConnState::ready;
+    set_state(ConnState::ready);
     was_ready = true;
     last_error.clear();
     log("info", "redis connection ready: " + current.describe());
@@ -323,7 +331,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         was_ready = false;
         co_await (read_loop() || write_loop() || handshake_and_hold() || watchdog());
       }
-      if (st != ConnState::stopped) st = ConnState::connecting;
+      if (st != ConnState::stopped) set_state(ConnState::connecting);
       boost::system::error_code ignored;
       socket.close(ignored);
       mux.fail_all(make_error_code(errc::unavailable));
@@ -338,7 +346,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       co_await backoff.async_wait(tuple_awaitable);
       delay = std::min(delay * 2, opts.reconnect_max);
     }
-    st = ConnState::stopped;
+    set_state(ConnState::stopped);
   }
 
   Endpoint current;
@@ -357,7 +365,7 @@ void Connection::start() {
 void Connection::stop() {
   if (!impl_ || impl_->stopping) return;
   impl_->stopping = true;
-  impl_->st = ConnState::stopped;
+  impl_->set_state(ConnState::stopped);
   impl_->backoff.cancel();
   impl_->teardown("stopped");
   impl_->mux.fail_all(make_error_code(errc::unavailable));

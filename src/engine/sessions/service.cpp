@@ -5,6 +5,7 @@
 #include "latchkey/config.hpp"
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/log.hpp"
+#include "latchkey/metrics.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "../script_results.hpp"
@@ -112,6 +113,7 @@ awaitable<result<Issued>> Service::create(redis::Connection& redis, NewSession r
   v.ip = std::move(req.ip);
   set_times(v, c->times);
   out.evicted = std::move(c->evicted);
+  if (!out.evicted.empty()) count(SecurityEvent::session_evicted, out.evicted.size());
   co_return out;
 }
 

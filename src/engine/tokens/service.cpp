@@ -5,6 +5,7 @@
 
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/log.hpp"
+#include "latchkey/metrics.hpp"
 #include "latchkey/oauth.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
@@ -35,6 +36,14 @@ using detail::int_of;
 result<bool> failed(boost::system::error_code ec) { return result<bool>(boost::system::in_place_error, ec); }
 
 std::string short_id(std::string_view s) { return std::string(s.substr(0, 8)); }
+
+// A refused access token: counted by reason (latchkey_token_verify_failures_total), and
+// logged at most 10 times a second (anyone can present a bad token).
+void rejected(std::string_view reason, std::string_view detail) {
+  static log::Throttle refusals("token_verify_failure", 10);
+  count_verify_failure(reason);
+  refusals.event(log::Level::info, "access token rejected: " + std::string(detail.empty() ? reason : detail));
+}
 
 using key_schema::UserSlot;
 
@@ -210,14 +219,14 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
   std::int64_t now = unix_now();
   auto checked = access_.check(token, now, audience);
   if (auto* why = std::get_if<std::string>(&checked)) {
-    log::event(log::Level::info, "access token rejected: " + *why);
+    rejected(*why, "");
     co_return err(errc::invalid_token);
   }
   auto& c = std::get<AccessClaims>(checked);
   // OAuth access tokens (a client's, whose sub may be the client itself) are another
   // population: accepted only when the caller asks, and only while their client exists.
   if (!c.client_id.empty() && !accept_oauth) {
-    log::event(log::Level::info, "access token rejected: an OAuth access token (accept_oauth not set)");
+    rejected("oauth_not_accepted", "an OAuth access token (accept_oauth not set)");
     co_return err(errc::invalid_token);
   }
   redis::Request req;
@@ -228,13 +237,13 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
   if (r->size() != (c.client_id.empty() ? 1u : 2u)) co_return bad_reply("MGET");
   if (!c.client_id.empty() && ((*r)[1].is_error() || !(*r)[1].is_integer())) co_return err(errc::redis_error);
   if (!c.client_id.empty() && (*r)[1].integer == 0) {
-    log::event(log::Level::info, "access token rejected: its OAuth client was deleted");
+    rejected("client_deleted", "its OAuth client was deleted");
     co_return err(errc::invalid_token);
   }
   auto is_revoked = revoked((*r)[0], c);
   if (!is_revoked) co_return is_revoked.error();
   if (*is_revoked) {
-    log::event(log::Level::info, "access token rejected: revoked (jti " + short_id(c.jti) + ")");
+    rejected("revoked", "revoked (jti " + short_id(c.jti) + ")");
     co_return err(errc::invalid_token);
   }
   co_return std::move(c);
@@ -334,6 +343,7 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     co_return same;
   }
   if (outcome == "reuse") {
+    count(SecurityEvent::refresh_reuse_detected);
     log::event(log::Level::warn, "refresh token reuse detected: family " + short_id(fid) + " revoked");
     if (auto d = co_await durable(redis); !d) co_return d.error();
     co_return err(errc::invalid_grant);
