@@ -105,7 +105,7 @@ class RateLimiter {
   // `scope` names whose counter this is ("p:<policy>", "a" for ad-hoc limits, "oauth:<policy>"
   // for the OAuth endpoints' throttle): a caller's key never reaches another scope's counter.
   // errc: invalid_request (check_limit), unavailable.
-  boost::asio::awaitable<result<Decision>> check(redis::Connection& redis, std::string scope, std::string key, Limit l,
+  [[nodiscard]] boost::asio::awaitable<result<Decision>> check(redis::Connection& redis, std::string scope, std::string key, Limit l,
                                                  std::int64_t cost) const;
 
  private:
@@ -177,16 +177,16 @@ class Logins {
   const LoginSettings& settings() const noexcept { return s_; }
   // errc: invalid_request (`ip` not an address, `user_id` not valid UTF-8), unavailable (lockout
   // fails closed).
-  boost::asio::awaitable<result<LoginVerdict>> check(redis::Connection& redis, std::string user_id, std::string ip,
+  [[nodiscard]] boost::asio::awaitable<result<LoginVerdict>> check(redis::Connection& redis, std::string user_id, std::string ip,
                                                      std::string device_token) const;
-  boost::asio::awaitable<result<FailureResult>> failure(redis::Connection& redis, std::string user_id, std::string ip,
+  [[nodiscard]] boost::asio::awaitable<result<FailureResult>> failure(redis::Connection& redis, std::string user_id, std::string ip,
                                                         std::string device_token) const;
   // Clears the account's failure count (and the device's, when its token is valid; never the
   // IP's) and returns a new device token for this user and device.
-  boost::asio::awaitable<result<std::string>> success(redis::Connection& redis, std::string user_id, std::string ip,
+  [[nodiscard]] boost::asio::awaitable<result<std::string>> success(redis::Connection& redis, std::string user_id, std::string ip,
                                                       std::string device_token) const;
-  boost::asio::awaitable<result<LockoutState>> state(redis::Connection& redis, std::string user_id) const;
-  boost::asio::awaitable<result<void>> unlock(redis::Connection& redis, std::string user_id) const;
+  [[nodiscard]] boost::asio::awaitable<result<LockoutState>> state(redis::Connection& redis, std::string user_id) const;
+  [[nodiscard]] boost::asio::awaitable<result<void>> unlock(redis::Connection& redis, std::string user_id) const;
 
  private:
   struct Keys;

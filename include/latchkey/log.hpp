@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <mutex>
@@ -42,6 +43,14 @@ class Throttle {
   std::int64_t second_ = -1;
   unsigned in_second_ = 0;
   std::uint64_t total_ = 0, suppressed_ = 0, unreported_ = 0;
+};
+
+// The completion handler for a coroutine nobody waits for (co_spawn(ex, task, LogFailure{"..."}))
+// instead of asio::detached: an exception escaping the task is logged as an error naming
+// `task`, rather than vanishing.
+struct LogFailure {
+  std::string task;
+  void operator()(std::exception_ptr e) const;
 };
 
 // UTC, ISO 8601 with milliseconds: 2026-11-26T10:01:07.709Z

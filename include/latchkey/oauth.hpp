@@ -157,11 +157,11 @@ class Service {
 
   // Validates and stores a client. Returns the metadata error, or the client and its secret.
   static std::optional<Failure> check(const NewClient& c);
-  boost::asio::awaitable<result<Registered>> register_client(redis::Connection& redis, NewClient c) const;
+  [[nodiscard]] boost::asio::awaitable<result<Registered>> register_client(redis::Connection& redis, NewClient c) const;
   // errc: not_found, unavailable.
-  boost::asio::awaitable<result<Client>> client(redis::Connection& redis, std::string client_id) const;
+  [[nodiscard]] boost::asio::awaitable<result<Client>> client(redis::Connection& redis, std::string client_id) const;
   // errc: not_found, unavailable.
-  boost::asio::awaitable<result<void>> delete_client(redis::Connection& redis, std::string client_id) const;
+  [[nodiscard]] boost::asio::awaitable<result<void>> delete_client(redis::Connection& redis, std::string client_id) const;
 
   // The authorization endpoint. On success the code; a refusal carries its RFC 6749 code
   // (invalid_request, unsupported_response_type, unauthorized_client, invalid_scope), its
@@ -185,17 +185,17 @@ class Service {
       redis::Connection& redis, const PresentedClient& caller, std::string token) const;
   // RFC 7009: revokes the token if it is the caller's; unknown tokens and other clients'
   // tokens change nothing. errc: unavailable (the revocation may not have happened).
-  boost::asio::awaitable<result<void>> revoke(redis::Connection& redis, const Client& caller, std::string token) const;
+  [[nodiscard]] boost::asio::awaitable<result<void>> revoke(redis::Connection& redis, const Client& caller, std::string token) const;
 
  private:
   // The client record: one HMGET appended to `req`; client_of() reads its reply.
   void add_client_read(redis::Request& req, std::string_view client_id) const;
-  static result<Client> client_of(const redis::Reply& r, std::string client_id);
+  [[nodiscard]] static result<Client> client_of(const redis::Reply& r, std::string client_id);
   // The authentication decision on a loaded client (or a failed load).
-  static outcome<Client> decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule);
+  [[nodiscard]] static outcome<Client> decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule);
   // <prefix>ac:{T}:<sha256(code)>
   std::string code_key(std::string_view code, std::uint16_t slot) const;
-  boost::asio::awaitable<outcome<tokens::Pair>> redeem_code(redis::Connection& redis, const Client& client,
+  [[nodiscard]] boost::asio::awaitable<outcome<tokens::Pair>> redeem_code(redis::Connection& redis, const Client& client,
                                                             const Params& form) const;
   Settings s_;
   const crypto::KeyRing& ring_;

@@ -134,35 +134,35 @@ class Service {
   // A new family and its first pair (or, with !o.refresh, an access token alone). When
   // o.family_id was revoked meanwhile (a code replayed during its redemption) the pair is
   // born revoked. errc: unavailable.
-  boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g, IssueOptions o) const;
+  [[nodiscard]] boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g, IssueOptions o) const;
   // (Overloads instead of default arguments: g++ 12 destroys a coroutine's defaulted class
   // argument twice.)
-  boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g) const {
+  [[nodiscard]] boost::asio::awaitable<result<Pair>> issue(redis::Connection& redis, Grant g) const {
     return issue(redis, std::move(g), IssueOptions{});
   }
   // First-party access tokens only, unless `accept_oauth`: then OAuth access tokens (JWT
   // format) too, while their client still exists. errc: invalid_token, unavailable.
-  boost::asio::awaitable<result<AccessClaims>> verify(redis::Connection& redis, std::string token,
+  [[nodiscard]] boost::asio::awaitable<result<AccessClaims>> verify(redis::Connection& redis, std::string token,
                                                       std::string audience, bool accept_oauth) const;
   // errc: invalid_grant (unknown, expired, revoked, reused, or another client's), invalid_scope
   // (o.scope is not within the grant's), unavailable.
-  boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token,
+  [[nodiscard]] boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token,
                                                RefreshOptions o) const;
-  boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token) const {
+  [[nodiscard]] boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token) const {
     return refresh(redis, std::move(refresh_token), RefreshOptions{});
   }
   // An access token (JWT by jti until its exp; opaque by deleting its record) or a refresh
   // token (its whole family, and the access tokens minted from it). With `client_id`, a token
   // known to belong to another client (or to none) is left alone. False when nothing live
   // was revoked.
-  boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token,
+  [[nodiscard]] boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token,
                                               std::optional<std::string> client_id) const;
-  boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token) const {
+  [[nodiscard]] boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token) const {
     return revoke(redis, std::move(token), std::nullopt);
   }
   // Revokes a family by id (an authorization code's, on replay: RFC 6749 10.5), and the
   // access tokens minted from it. True when the family was live.
-  boost::asio::awaitable<result<bool>> revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
+  [[nodiscard]] boost::asio::awaitable<result<bool>> revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
                                                      std::string user_hash) const;
   // An access token of either format, active now (signature/expiry and revocation checked;
   // the audience is not; `token` empty when not active), with the read-only commands of
@@ -172,22 +172,22 @@ class Service {
     std::vector<redis::Reply> before;
     std::optional<Introspection> token;
   };
-  boost::asio::awaitable<result<Introspected>> introspect_after(redis::Connection& redis, std::string token,
+  [[nodiscard]] boost::asio::awaitable<result<Introspected>> introspect_after(redis::Connection& redis, std::string token,
                                                                 redis::Request before) const;
   // Every token issued to the user before now: access tokens by the user's epoch, refresh
   // families deleted. Returns the number of families revoked.
-  boost::asio::awaitable<result<std::int64_t>> revoke_user(redis::Connection& redis, std::string user_id) const;
+  [[nodiscard]] boost::asio::awaitable<result<std::int64_t>> revoke_user(redis::Connection& redis, std::string user_id) const;
 
   boost::json::object jwks(std::int64_t now) const { return signing_.jwks(now); }
 
  private:
-  boost::asio::awaitable<result<void>> durable(redis::Connection& redis) const;
+  [[nodiscard]] boost::asio::awaitable<result<void>> durable(redis::Connection& redis) const;
   // The revocation lookup of a locally verified JWT: one MGET appended to `req`; revoked()
   // reads its reply.
   void add_revocation_lookup(redis::Request& req, const AccessClaims& c) const;
-  static result<bool> revoked(const redis::Reply& mget, const AccessClaims& c);
+  [[nodiscard]] static result<bool> revoked(const redis::Reply& mget, const AccessClaims& c);
   // Stores an opaque access token's record.
-  boost::asio::awaitable<result<void>> store_opaque(redis::Connection& redis, const std::string& token, const Grant& g,
+  [[nodiscard]] boost::asio::awaitable<result<void>> store_opaque(redis::Connection& redis, const std::string& token, const Grant& g,
                                                     std::string_view family_id, std::int64_t iat) const;
   std::string new_access(const Grant& g, AccessFormat f, std::uint16_t slot, std::string_view family_id,
                          std::int64_t now) const;

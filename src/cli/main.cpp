@@ -103,21 +103,19 @@ int check_redis_at_start(const Config& cfg) {
   redis::ConnectionOptions ro = connection_options(cfg);
   ro.reconnect_min = std::chrono::hours(1);  // one attempt only
   ro.reconnect_max = std::chrono::hours(1);
+  ro.log_failures = false;  // reported below, once
   ro.log = [](std::string_view level, std::string_view msg) {
     if (level != "info") log::event(level, "startup check: " + std::string(msg));
   };
   redis::Connection conn(ioc.get_executor(), ro);
   conn.start();
+  bool decided = false;
+  boost::asio::co_spawn(ioc, [&conn, &decided]() -> boost::asio::awaitable<void> {
+    (void)co_await conn.ready_or_failed();
+    decided = true;
+  }, log::LogFailure{"start-up check of Redis"});
   auto deadline = std::chrono::steady_clock::now() + cfg.redis_connect_timeout + 5 * cfg.redis_timeout;
-  while (std::chrono::steady_clock::now() < deadline && !conn.ready() && !conn.refused_eviction_policy() &&
-         !conn.refused_credentials()) {
-    ioc.run_for(std::chrono::milliseconds(5));
-    if (conn.connects() > 0 && !conn.ready() && !conn.last_error().empty() && conn.state() == redis::ConnState::connecting) {
-      // The handshake failed; last_error says why.
-      if (conn.last_error() != "not connected yet") break;
-    }
-    if (conn.connects() == 0 && conn.last_error() != "not connected yet") break;  // connect failed
-  }
+  while (!decided && std::chrono::steady_clock::now() < deadline) ioc.run_for(std::chrono::milliseconds(5));
   bool refused = conn.refused_eviction_policy() || conn.refused_credentials();
   std::string why = conn.last_error();
   bool ready = conn.ready();

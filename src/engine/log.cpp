@@ -129,4 +129,15 @@ std::vector<const Throttle*> Throttle::all() {
   return registry();
 }
 
+void LogFailure::operator()(std::exception_ptr e) const {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    event(Level::error, task + " ended with an exception: " + x.what());
+  } catch (...) {
+    event(Level::error, task + " ended with an unknown exception");
+  }
+}
+
 }  // namespace latchkey::log

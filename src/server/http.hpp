@@ -123,7 +123,7 @@ std::optional<BasicCredentials> parse_basic(std::string_view authorization);
 // Reads the body as a JSON object: 415 unless Content-Type is application/json, 400 on
 // malformed JSON, nesting deeper than 32, or a non-object document.
 // `storage` lets a handler parse into its own (e.g. monotonic) memory.
-result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why,
+[[nodiscard]] result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why,
                                               boost::json::storage_ptr storage = {});
 
 // Appends `s` to `out` as a JSON string literal (quoted, escaped).

@@ -16,7 +16,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -494,7 +493,7 @@ awaitable<void> Shard::accept_loop(Acceptor& acceptor) {
     sock.set_option(tcp::no_delay(true), ignored);
     asio::co_spawn(ioc, [this, s = std::move(sock), c = std::move(client), serves = acceptor.serves]() mutable {
       return serve_connection(std::move(s), std::move(c), serves);
-    }, asio::detached);
+    }, log::LogFailure{"connection of shard " + std::to_string(index)});
   }
 }
 
@@ -632,7 +631,8 @@ std::optional<std::string> Server::start() {
     Shard* sh = shard.get();
     sh->redis->start();
     for (auto& a : sh->acceptors)
-      asio::co_spawn(sh->ioc, [sh, &a]() { return sh->accept_loop(a); }, asio::detached);
+      asio::co_spawn(sh->ioc, [sh, &a]() { return sh->accept_loop(a); },
+                     log::LogFailure{"accept loop of shard " + std::to_string(sh->index)});
     sh->thread = std::thread([sh] { sh->ioc.run(); });
   }
   s.started = true;

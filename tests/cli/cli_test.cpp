@@ -209,6 +209,40 @@ TEST(Cli, RefusesAnEvictingRedisAndSaysWhy) {
   EXPECT_NE(err.find("redis_allow_eviction"), std::string::npos) << err;
 }
 
+// Issue 12 item 10: the eviction guard speaks once. Refused: one line saying why (not also a
+// "redis unavailable" line per attempt); allowed: one warning for the process (not one per
+// shard and one more for the start-up check), which does not tell to set what is set.
+namespace {
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+}  // namespace
+
+TEST(Cli, TheEvictionGuardIsPrintedOnce) {
+  RedisServer rs({"--maxmemory-policy", "volatile-lru"});
+  TempDir d;
+  std::string dir = init_keys(d);
+  std::string err;
+  auto env = serve_env(dir, rs.url(), reserved_listen_port());
+  EXPECT_EQ(run({"serve"}, env, nullptr, &err), 2);
+  EXPECT_EQ(occurrences(err, "volatile-lru"), 1u) << err;
+  EXPECT_EQ(occurrences(err, "redis unavailable"), 0u) << err;
+
+  env["LATCHKEY_REDIS_ALLOW_EVICTION"] = "true";
+  env["LATCHKEY_THREADS"] = "2";
+  auto port = reserved_listen_port();
+  env["LATCHKEY_LISTEN"] = "127.0.0.1:" + std::to_string(port);
+  Process p({latchkey_binary(), "serve"}, env);
+  ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(10s), 0) << p.err();
+  EXPECT_EQ(occurrences(p.err(), "volatile-lru"), 1u) << p.err();
+  EXPECT_EQ(occurrences(p.err(), "allowed by redis_allow_eviction"), 1u) << p.err();
+  EXPECT_EQ(occurrences(p.err(), "set redis_allow_eviction=true"), 0u) << p.err();
+}
+
 // Issue 12 item 10: a wrong or missing Redis password stops start-up with that cause.
 TEST(Cli, RefusesWrongOrMissingRedisCredentialsAndSaysWhy) {
   RedisServer rs({"--requirepass", "s3cret"});

@@ -54,13 +54,13 @@ class Key {
   static Key generate(Alg alg, std::string kid);
   // A PEM private key (PKCS#8 or traditional) or public key (SubjectPublicKeyInfo) for an
   // asymmetric algorithm. Fails when the key type, curve or size does not fit the algorithm.
-  static result<Key> from_pem(Alg alg, std::string kid, std::string_view pem);
+  [[nodiscard]] static result<Key> from_pem(Alg alg, std::string kid, std::string_view pem);
   // An HS256 secret of at least 32 bytes.
-  static result<Key> from_secret(std::string kid, std::string_view secret);
+  [[nodiscard]] static result<Key> from_secret(std::string kid, std::string_view secret);
   // A JWK (RFC 7517): public "OKP"/"EC"/"RSA" keys, or "oct" secrets. `alg` is taken from the
   // JWK's "alg" member, else `fallback`; "use" other than "sig" and "key_ops" without
   // "verify" are refused.
-  static result<Key> from_jwk(const boost::json::object& jwk, std::optional<Alg> fallback = std::nullopt);
+  [[nodiscard]] static result<Key> from_jwk(const boost::json::object& jwk, std::optional<Alg> fallback = std::nullopt);
 
   Alg alg() const noexcept { return alg_; }
   const std::string& kid() const noexcept { return kid_; }

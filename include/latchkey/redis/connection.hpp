@@ -47,6 +47,8 @@ struct ConnectionOptions {
   bool allow_eviction = false;
   std::shared_ptr<const ScriptSet> scripts;
   Metrics* metrics = nullptr;  // optional; owned by the shard
+  // false: failed attempts are not logged; the caller reports them (the start-up check).
+  bool log_failures = true;
   // level is "info", "warn" or "error"; msg never contains credentials.
   std::function<void(std::string_view level, std::string_view msg)> log;
 };
@@ -87,6 +89,11 @@ class Connection {
     std::vector<std::string> args;
   };
   [[nodiscard]] boost::asio::awaitable<result<Replies>> evals(std::vector<ScriptCall> calls);
+
+  // Completes when the connection is ready (success), or when an attempt to make it ready
+  // fails after the call (unavailable; last_error() and refused_*() say why), or it stops:
+  // what a caller that must know waits for, instead of polling.
+  [[nodiscard]] boost::asio::awaitable<result<void>> ready_or_failed();
 
   ConnState state() const noexcept;
   bool ready() const noexcept { return state() == ConnState::ready; }

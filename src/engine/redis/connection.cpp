@@ -1,6 +1,7 @@
 // Connection: the Asio side of the Redis client (socket; reader, writer and watchdog coroutines;
 // deadlines, reconnect). The pure matching logic lives in Multiplexer.
 #include "latchkey/redis/connection.hpp"
+#include "latchkey/log.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/metrics.hpp"
@@ -9,7 +10,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -38,7 +38,8 @@ bool is_evicting(std::string_view policy) { return policy != "noeviction"; }
 
 struct Connection::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor e, ConnectionOptions o)
-      : ex(e), opts(std::move(o)), socket(e), write_kick(e), hold(e), backoff(e) {
+      : ex(e), opts(std::move(o)), socket(e), write_kick(e), hold(e), backoff(e), outcome_signal(e) {
+    outcome_signal.expires_at(asio::steady_timer::time_point::max());
     std::array<std::uint8_t, 8> seed{};
     crypto::random_bytes(seed);
     std::uint64_t s = 0;
@@ -52,6 +53,15 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer write_kick;  // the writer sleeps on it; cancel() wakes it
   asio::steady_timer hold;        // the handshake coroutine parks on it while ready
   asio::steady_timer backoff;
+  // ready_or_failed() waiters park on it; signal_outcome() wakes them when the connection
+  // becomes ready or an attempt fails.
+  asio::steady_timer outcome_signal;
+  std::uint64_t failed_attempts = 0;
+
+  void signal_outcome() {
+    outcome_signal.cancel();
+    outcome_signal.expires_at(asio::steady_timer::time_point::max());
+  }
   Multiplexer mux;
   RespReader reader;
   std::array<char, 16 * 1024> read_buf{};
@@ -264,8 +274,12 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         co_return;
       }
         }
-        if (!warned_eviction) log("warn", msg + " (allowed by redis_allow_eviction)");
-        warned_eviction = true;
+        // Once per process, not once per shard and reconnect.
+        static std::atomic<bool> warned{false};
+        if (!warned.exchange(true))
+          log("warn", "Redis maxmemory-policy is '" + rep.elements[1].str +
+                          "': an evicting policy can drop revocations, lockouts and sessions under memory "
+                          "pressure; running anyway (allowed by redis_allow_eviction)");
       }
     }
     eviction_refused = false;
@@ -288,6 +302,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       }
     }
     set_state(ConnState::ready);
+    signal_outcome();
     was_ready = true;
     last_error.clear();
     log("info", "redis connection ready: " + current.describe());
@@ -335,8 +350,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       boost::system::error_code ignored;
       socket.close(ignored);
       mux.fail_all(make_error_code(errc::unavailable));
+      ++failed_attempts;
+      signal_outcome();
       if (stopping) break;
-      if (last_error != last_logged) {
+      if (opts.log_failures && last_error != last_logged) {
         log(eviction_refused || credentials_refused ? "error" : "warn", "redis unavailable: " + last_error);
         last_logged = last_error;
       }
@@ -350,7 +367,6 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   }
 
   Endpoint current;
-  bool warned_eviction = false;
 };
 
 Connection::Connection(asio::any_io_executor ex, ConnectionOptions opts)
@@ -359,7 +375,7 @@ Connection::Connection(asio::any_io_executor ex, ConnectionOptions opts)
 Connection::~Connection() { stop(); }
 
 void Connection::start() {
-  asio::co_spawn(impl_->ex, [impl = impl_]() { return impl->supervise(); }, asio::detached);
+  asio::co_spawn(impl_->ex, [impl = impl_]() { return impl->supervise(); }, log::LogFailure{"redis connection supervisor"});
 }
 
 void Connection::stop() {
@@ -463,6 +479,17 @@ ConnState Connection::state() const noexcept { return impl_->st; }
 std::string Connection::last_error() const { return impl_->last_error; }
 bool Connection::refused_eviction_policy() const noexcept { return impl_->eviction_refused; }
 bool Connection::refused_credentials() const noexcept { return impl_->credentials_refused; }
+
+awaitable<result<void>> Connection::ready_or_failed() {
+  auto impl = impl_;
+  const std::uint64_t failures_before = impl->failed_attempts;
+  for (;;) {
+    if (impl->st == ConnState::ready) co_return result<void>{};
+    if (impl->failed_attempts > failures_before || impl->st == ConnState::stopped)
+      co_return make_error_code(errc::unavailable);
+    co_await impl->outcome_signal.async_wait(tuple_awaitable);
+  }
+}
 std::uint64_t Connection::connects() const noexcept { return impl_->connects; }
 
 }  // namespace latchkey::redis

@@ -4,6 +4,7 @@
 #include "latchkey/redis/connection.hpp"
 
 #include "latchkey/metrics.hpp"
+#include "latchkey/log.hpp"
 #include "../../support/asio_run.hpp"
 #include "../../support/redis_server.hpp"
 
@@ -359,4 +360,46 @@ TEST(RedisConnection, StopFailsPendingCallsAndStopsReconnecting) {
   EXPECT_FALSE(*pending);
   EXPECT_EQ(c.state(), ConnState::stopped);
   rs.resume();
+}
+
+// ready_or_failed(): the awaitable a caller that must know now waits for (no polling of
+// last_error() text): ready, or the first failed attempt after the call, whichever comes.
+TEST(RedisConnection, ReadyOrFailedAnswersWithoutPolling) {
+  RedisServer rs;
+  asio::io_context ioc{1};
+  Connection up(ioc.get_executor(), options(rs));
+  up.start();
+  auto ok = test::run_awaitable(ioc, up.ready_or_failed());
+  EXPECT_TRUE(ok);
+  EXPECT_TRUE(up.ready());
+  // Already ready: at once.
+  EXPECT_TRUE(test::run_awaitable(ioc, up.ready_or_failed()));
+
+  auto closed = options(rs, nullptr, "redis://127.0.0.1:" + std::to_string(test::free_port()) + "/0");
+  Connection down(ioc.get_executor(), closed);
+  down.start();
+  auto started = std::chrono::steady_clock::now();
+  auto failed = test::run_awaitable(ioc, down.ready_or_failed());
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error(), make_error_code(errc::unavailable));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_NE(down.last_error().find("failed"), std::string::npos) << down.last_error();
+
+  RedisServer evicting({"--maxmemory-policy", "allkeys-lru"});
+  Connection refused(ioc.get_executor(), options(evicting));
+  refused.start();
+  EXPECT_FALSE(test::run_awaitable(ioc, refused.ready_or_failed()));
+  EXPECT_TRUE(refused.refused_eviction_policy());
+  up.stop();
+  down.stop();
+  refused.stop();
+}
+
+TEST(RedisConnection, ATaskThatThrowsIsLoggedNotLost) {
+  testing::internal::CaptureStderr();
+  log::LogFailure{"test task"}(std::make_exception_ptr(std::runtime_error("boom")));
+  log::LogFailure{"quiet task"}(nullptr);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("test task ended with an exception: boom"), std::string::npos) << err;
+  EXPECT_EQ(err.find("quiet task"), std::string::npos) << err;
 }
