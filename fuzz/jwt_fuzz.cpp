@@ -1,8 +1,8 @@
 // libFuzzer target: the token parser. Every input is (1) verified as a compact JWS against a
-// ring of HS256 and EdDSA keys, and (2) split at the first newline into a header ("KID" standing for the key's id) and a
-// claims text that are signed with the ring's HS256 key and then checked as an access token, so the
-// header and claims checks behind the signature are reached too. Also the signing-ring and
-// JWK parsers. Nothing may crash, and nothing the fuzzer invents may verify without a key.
+// ring of HS256 and EdDSA keys, and (2) split at the first newline into a header ("KID" standing for the key's id) and
+// a claims text that are signed with the ring's HS256 key and then checked as an access token, so the header and claims
+// checks behind the signature are reached too. Also the signing-ring and JWK parsers. Nothing may crash, and nothing
+// the fuzzer invents may verify without a key.
 #include "latchkey/crypto/signing_ring.hpp"
 #include "latchkey/tokens.hpp"
 

@@ -10,7 +10,8 @@ using namespace latchkey::redis;
 static void BM_FormatEvalsha(benchmark::State& state) {
   for (auto _ : state) {
     Request r;
-    r.push({"EVALSHA", "0123456789abcdef0123456789abcdef01234567", "2", "lk:s:{u:1}:abc", "lk:u:{u:1}:idx", "1800", "43200"});
+    r.push({"EVALSHA", "0123456789abcdef0123456789abcdef01234567", "2", "lk:s:{u:1}:abc", "lk:u:{u:1}:idx", "1800",
+            "43200"});
     benchmark::DoNotOptimize(r.payload().data());
   }
 }

@@ -28,7 +28,8 @@ struct Fixture {
 void BM_TokenMint(benchmark::State& state) {
   Fixture f(static_cast<jws::Alg>(state.range(0)));
   auto now = unix_now();
-  for (auto _ : state) benchmark::DoNotOptimize(f.access.mint(f.grant, "Y2hlY2staWQtMDAwMDAx", "ZmFtaWx5LWlkLTAwMDAx", now));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(f.access.mint(f.grant, "Y2hlY2staWQtMDAwMDAx", "ZmFtaWx5LWlkLTAwMDAx", now));
   state.SetLabel(jws::alg_name(static_cast<jws::Alg>(state.range(0))));
 }
 
@@ -36,9 +37,11 @@ void BM_TokenVerifyLocal(benchmark::State& state) {
   Fixture f(static_cast<jws::Alg>(state.range(0)));
   auto now = unix_now();
   std::string token = f.access.mint(f.grant, "Y2hlY2staWQtMDAwMDAx", "ZmFtaWx5LWlkLTAwMDAx", now);
-  if (!std::holds_alternative<tokens::AccessClaims>(f.access.check(token, now, ""))) state.SkipWithError("does not verify");
+  if (!std::holds_alternative<tokens::AccessClaims>(f.access.check(token, now, "")))
+    state.SkipWithError("does not verify");
   for (auto _ : state) benchmark::DoNotOptimize(f.access.check(token, now, ""));
-  state.SetLabel(std::string(jws::alg_name(static_cast<jws::Alg>(state.range(0)))) + " " + std::to_string(token.size()) + " B");
+  state.SetLabel(std::string(jws::alg_name(static_cast<jws::Alg>(state.range(0)))) + " " +
+                 std::to_string(token.size()) + " B");
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ inline std::int64_t unix_now() noexcept {
 
 // The same in milliseconds (the login lockout's default clock; tests inject their own).
 inline std::int64_t unix_now_ms() noexcept {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace latchkey

@@ -110,10 +110,10 @@ struct Config {
 };
 
 struct ConfigInputs {
-  std::optional<std::string> file_text;             // contents of --config FILE
-  std::string file_name;                            // for messages
-  std::map<std::string, std::string> environment;   // LATCHKEY_* variables
-  std::vector<std::string> args;                    // flags after the subcommand
+  std::optional<std::string> file_text;            // contents of --config FILE
+  std::string file_name;                           // for messages
+  std::map<std::string, std::string> environment;  // LATCHKEY_* variables
+  std::vector<std::string> args;                   // flags after the subcommand
   // Reads a secret file; replaceable in tests.
   std::function<std::optional<std::string>(const std::string& path)> read_file;
 };

@@ -15,41 +15,39 @@ namespace latchkey {
 
 enum class errc {
   ok = 0,
-  invalid_request,        // malformed input (400)
-  unauthorized,           // missing or wrong admin API key (401)
-  invalid_session,        // unknown, expired or malformed session token (401)
-  invalid_token,          // JWT failed verification (401)
-  invalid_grant,          // refresh token / code invalid, reused or expired
-  invalid_scope,          // requested scope exceeds what was granted (OAuth, 400)
-  invalid_client,         // OAuth client authentication failed (RFC 6749 5.2, 401)
-  unauthorized_client,    // the client may not use this grant or response type (400)
-  unsupported_grant_type, // (RFC 6749 5.2, 400)
+  invalid_request,            // malformed input (400)
+  unauthorized,               // missing or wrong admin API key (401)
+  invalid_session,            // unknown, expired or malformed session token (401)
+  invalid_token,              // JWT failed verification (401)
+  invalid_grant,              // refresh token / code invalid, reused or expired
+  invalid_scope,              // requested scope exceeds what was granted (OAuth, 400)
+  invalid_client,             // OAuth client authentication failed (RFC 6749 5.2, 401)
+  unauthorized_client,        // the client may not use this grant or response type (400)
+  unsupported_grant_type,     // (RFC 6749 5.2, 400)
   unsupported_response_type,  // (RFC 6749 4.1.2.1, 400)
-  invalid_redirect_uri,   // client registration (RFC 7591 3.2.2, 400)
-  invalid_client_metadata,  // client registration (RFC 7591 3.2.2, 400)
-  not_found,              // unknown id (404)
-  method_not_allowed,     // route exists, method does not (405)
-  version_conflict,       // optimistic concurrency lost (409)
-  session_limit_reached,  // per-user limit with reject_new (409)
-  payload_too_large,      // body over the configured limit (413)
-  unsupported_media_type, // wrong Content-Type (415)
-  header_too_large,       // request headers over the limit (431)
-  rate_limited,           // rate limit denied (429)
-  account_locked,         // login lockout (429)
-  unavailable,            // Redis unreachable, timed out or refusing writes (503)
-  timeout,                // a deadline passed (engine-internal; maps to unavailable)
-  redis_error,            // Redis answered with an error reply where none was expected
-  protocol_error,         // malformed RESP or an unexpected reply shape
-  crypto_error,           // decryption / authentication failure (uniform on purpose)
-  config_error,           // invalid configuration (start-up only)
-  internal,               // a bug: should never reach a client with details
+  invalid_redirect_uri,       // client registration (RFC 7591 3.2.2, 400)
+  invalid_client_metadata,    // client registration (RFC 7591 3.2.2, 400)
+  not_found,                  // unknown id (404)
+  method_not_allowed,         // route exists, method does not (405)
+  version_conflict,           // optimistic concurrency lost (409)
+  session_limit_reached,      // per-user limit with reject_new (409)
+  payload_too_large,          // body over the configured limit (413)
+  unsupported_media_type,     // wrong Content-Type (415)
+  header_too_large,           // request headers over the limit (431)
+  rate_limited,               // rate limit denied (429)
+  account_locked,             // login lockout (429)
+  unavailable,                // Redis unreachable, timed out or refusing writes (503)
+  timeout,                    // a deadline passed (engine-internal; maps to unavailable)
+  redis_error,                // Redis answered with an error reply where none was expected
+  protocol_error,             // malformed RESP or an unexpected reply shape
+  crypto_error,               // decryption / authentication failure (uniform on purpose)
+  config_error,               // invalid configuration (start-up only)
+  internal,                   // a bug: should never reach a client with details
 };
 
 const boost::system::error_category& latchkey_category() noexcept;
 
-inline boost::system::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), latchkey_category()};
-}
+inline boost::system::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), latchkey_category()}; }
 
 // The stable wire name of a code, as used in {"error": "..."} bodies.
 const char* error_name(errc e) noexcept;

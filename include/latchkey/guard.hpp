@@ -105,8 +105,8 @@ class RateLimiter {
   // `scope` names whose counter this is ("p:<policy>", "a" for ad-hoc limits, "oauth:<policy>"
   // for the OAuth endpoints' throttle): a caller's key never reaches another scope's counter.
   // errc: invalid_request (check_limit), unavailable.
-  [[nodiscard]] boost::asio::awaitable<result<Decision>> check(redis::Connection& redis, std::string scope, std::string key, Limit l,
-                                                 std::int64_t cost) const;
+  [[nodiscard]] boost::asio::awaitable<result<Decision>> check(redis::Connection& redis, std::string scope,
+                                                               std::string key, Limit l, std::int64_t cost) const;
 
  private:
   std::string prefix_;
@@ -141,12 +141,12 @@ struct LoginSettings {
   std::int64_t window_ms = 900'000;
   std::int64_t lock_base_ms = 60'000;
   std::int64_t lock_max_ms = 3'600'000;
-  std::int64_t memory_ms = 86'400'000;   // how long the lockout count is remembered
+  std::int64_t memory_ms = 86'400'000;  // how long the lockout count is remembered
   std::int64_t device_ttl_ms = 2'592'000'000;
   std::int64_t attempt_hold_ms = 10'000;  // how long an allowed check holds its slot unreported
-  int ipv6_prefix = 64;                    // IPv6 clients counted per network of this size
-  bool canonical_user_id = true;           // count NFKC-case-folded, trimmed account names
-  Identifiers ids;                         // keyed digests of accounts and addresses
+  int ipv6_prefix = 64;                   // IPv6 clients counted per network of this size
+  bool canonical_user_id = true;          // count NFKC-case-folded, trimmed account names
+  Identifiers ids;                        // keyed digests of accounts and addresses
 };
 
 struct LoginVerdict {
@@ -177,14 +177,14 @@ class Logins {
   const LoginSettings& settings() const noexcept { return s_; }
   // errc: invalid_request (`ip` not an address, `user_id` not valid UTF-8), unavailable (lockout
   // fails closed).
-  [[nodiscard]] boost::asio::awaitable<result<LoginVerdict>> check(redis::Connection& redis, std::string user_id, std::string ip,
-                                                     std::string device_token) const;
-  [[nodiscard]] boost::asio::awaitable<result<FailureResult>> failure(redis::Connection& redis, std::string user_id, std::string ip,
-                                                        std::string device_token) const;
+  [[nodiscard]] boost::asio::awaitable<result<LoginVerdict>> check(redis::Connection& redis, std::string user_id,
+                                                                   std::string ip, std::string device_token) const;
+  [[nodiscard]] boost::asio::awaitable<result<FailureResult>> failure(redis::Connection& redis, std::string user_id,
+                                                                      std::string ip, std::string device_token) const;
   // Clears the account's failure count (and the device's, when its token is valid; never the
   // IP's) and returns a new device token for this user and device.
-  [[nodiscard]] boost::asio::awaitable<result<std::string>> success(redis::Connection& redis, std::string user_id, std::string ip,
-                                                      std::string device_token) const;
+  [[nodiscard]] boost::asio::awaitable<result<std::string>> success(redis::Connection& redis, std::string user_id,
+                                                                    std::string ip, std::string device_token) const;
   [[nodiscard]] boost::asio::awaitable<result<LockoutState>> state(redis::Connection& redis, std::string user_id) const;
   [[nodiscard]] boost::asio::awaitable<result<void>> unlock(redis::Connection& redis, std::string user_id) const;
 

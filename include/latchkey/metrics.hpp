@@ -18,7 +18,7 @@ namespace latchkey {
 struct LatencyHistogram {
   // Upper bounds in seconds; the last bucket (+Inf) is implicit.
   static constexpr std::array<double, 14> kBounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                  0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
+                                                  0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5};
   std::array<std::uint64_t, kBounds.size() + 1> buckets{};
   double sum = 0;
   std::uint64_t count = 0;
@@ -30,13 +30,13 @@ struct LatencyHistogram {
 // Security outcomes, counted process-wide (they are decided inside the engine, which has no
 // shard of its own): latchkey_security_events_total{event}. Rare, so one relaxed atomic each.
 enum class SecurityEvent : std::uint8_t {
-  refresh_reuse_detected,    // a retired refresh token came back: its family was revoked
-  code_replayed,             // an authorization code was redeemed twice: what it issued was revoked
-  login_failure,             // POST /v1/logins/failure recorded
-  lockout,                   // a failure locked an account, device or IP
-  session_evicted,           // a new session pushed out the user's oldest (session_limit)
-  admin_auth_failure,        // a request to an admin route without a valid admin key
-  oauth_client_auth_failure, // an OAuth client failed to authenticate
+  refresh_reuse_detected,     // a retired refresh token came back: its family was revoked
+  code_replayed,              // an authorization code was redeemed twice: what it issued was revoked
+  login_failure,              // POST /v1/logins/failure recorded
+  lockout,                    // a failure locked an account, device or IP
+  session_evicted,            // a new session pushed out the user's oldest (session_limit)
+  admin_auth_failure,         // a request to an admin route without a valid admin key
+  oauth_client_auth_failure,  // an OAuth client failed to authenticate
 };
 inline constexpr std::size_t kSecurityEventCount = 7;
 void count(SecurityEvent e, std::uint64_t n = 1) noexcept;

@@ -34,10 +34,10 @@ namespace latchkey::oauth {
 struct Settings {
   std::string key_prefix = "lk:";
   std::int64_t code_ttl = 60;
-  bool require_pkce = true;  // for confidential clients too (RFC 9700 2.1.1 recommends it)
+  bool require_pkce = true;         // for confidential clients too (RFC 9700 2.1.1 recommends it)
   std::string issuer = "latchkey";  // the `iss` authorization response parameter (RFC 9207)
   tokens::AccessFormat access_format = tokens::AccessFormat::opaque;
-  std::string audience;             // `aud` of access tokens; empty: none
+  std::string audience;  // `aud` of access tokens; empty: none
   static Settings from(const Config& c);
 };
 
@@ -89,17 +89,17 @@ std::string add_query(std::string_view uri, const std::vector<std::pair<std::str
 // How a client presented itself at a token, introspection or revocation endpoint (RFC 6749
 // 2.3): by HTTP Basic, or by `client_id` (+ `client_secret`) in the body.
 struct PresentedClient {
-  bool basic = false;                // an Authorization: Basic header was sent
+  bool basic = false;  // an Authorization: Basic header was sent
   std::string basic_id, basic_secret;
   std::optional<std::string> body_id, body_secret;
 };
 
 enum class ClientAuthFailure : std::uint8_t {
   none,
-  malformed,      // invalid_request: two methods at once, or ids that disagree (RFC 6749 2.3)
-  no_client,      // invalid_client: no client identified
-  wrong_method,   // invalid_client: not the client's registered method (incl. a public client sending a secret)
-  bad_secret,     // invalid_client: missing or wrong secret
+  malformed,     // invalid_request: two methods at once, or ids that disagree (RFC 6749 2.3)
+  no_client,     // invalid_client: no client identified
+  wrong_method,  // invalid_client: not the client's registered method (incl. a public client sending a secret)
+  bad_secret,    // invalid_client: missing or wrong secret
 };
 // The client id the request names (Basic wins), if any.
 std::optional<std::string> presented_client_id(const PresentedClient& p);
@@ -110,7 +110,8 @@ enum class MethodRule : std::uint8_t { registered, any_secret };
 // Pure decision for a loaded client: the method used must be allowed by `rule`, a public
 // client must not send a secret, a confidential one must send the right one (compared as
 // SHA-256 digests in constant time).
-ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p, MethodRule rule = MethodRule::registered);
+ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p,
+                                    MethodRule rule = MethodRule::registered);
 
 struct NewClient {
   std::string client_name;
@@ -161,13 +162,14 @@ class Service {
   // errc: not_found, unavailable.
   [[nodiscard]] boost::asio::awaitable<result<Client>> client(redis::Connection& redis, std::string client_id) const;
   // errc: not_found, unavailable.
-  [[nodiscard]] boost::asio::awaitable<result<void>> delete_client(redis::Connection& redis, std::string client_id) const;
+  [[nodiscard]] boost::asio::awaitable<result<void>> delete_client(redis::Connection& redis,
+                                                                   std::string client_id) const;
 
   // The authorization endpoint. On success the code; a refusal carries its RFC 6749 code
   // (invalid_request, unsupported_response_type, unauthorized_client, invalid_scope), its
   // description and, once the redirect URI is trusted, where to send the user. errc: unavailable.
-  [[nodiscard]] boost::asio::awaitable<outcome<IssuedCode, AuthorizationFailure>> authorize(redis::Connection& redis,
-                                                                                          AuthorizationRequest req) const;
+  [[nodiscard]] boost::asio::awaitable<outcome<IssuedCode, AuthorizationFailure>> authorize(
+      redis::Connection& redis, AuthorizationRequest req) const;
 
   // Client authentication at the RFC endpoints (RFC 6749 2.3). Failures: invalid_client, or
   // invalid_request for a malformed presentation, each with its reason; unavailable.
@@ -185,7 +187,8 @@ class Service {
       redis::Connection& redis, const PresentedClient& caller, std::string token) const;
   // RFC 7009: revokes the token if it is the caller's; unknown tokens and other clients'
   // tokens change nothing. errc: unavailable (the revocation may not have happened).
-  [[nodiscard]] boost::asio::awaitable<result<void>> revoke(redis::Connection& redis, const Client& caller, std::string token) const;
+  [[nodiscard]] boost::asio::awaitable<result<void>> revoke(redis::Connection& redis, const Client& caller,
+                                                            std::string token) const;
 
  private:
   // The client record: one HMGET appended to `req`; client_of() reads its reply.
@@ -195,8 +198,9 @@ class Service {
   [[nodiscard]] static outcome<Client> decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule);
   // <prefix>ac:{T}:<sha256(code)>
   std::string code_key(std::string_view code, std::uint16_t slot) const;
-  [[nodiscard]] boost::asio::awaitable<outcome<tokens::Pair>> redeem_code(redis::Connection& redis, const Client& client,
-                                                            const Params& form) const;
+  [[nodiscard]] boost::asio::awaitable<outcome<tokens::Pair>> redeem_code(redis::Connection& redis,
+                                                                          const Client& client,
+                                                                          const Params& form) const;
   Settings s_;
   const crypto::KeyRing& ring_;
   const tokens::Service& tokens_;

@@ -108,26 +108,30 @@ class Service {
   // errc: invalid_request (TTL beyond the maxima), session_limit_reached, unavailable.
   [[nodiscard]] boost::asio::awaitable<result<Issued>> create(redis::Connection& redis, NewSession req) const;
   // errc: invalid_session, unavailable.
-  [[nodiscard]] boost::asio::awaitable<result<View>> validate(redis::Connection& redis, std::string token, bool touch) const;
+  [[nodiscard]] boost::asio::awaitable<result<View>> validate(redis::Connection& redis, std::string token,
+                                                              bool touch) const;
   // errc: invalid_session, version_conflict, unavailable.
-  [[nodiscard]] boost::asio::awaitable<result<View>> update(redis::Connection& redis, std::string token, std::string data_json,
-                                              std::int64_t version) const;
+  [[nodiscard]] boost::asio::awaitable<result<View>> update(redis::Connection& redis, std::string token,
+                                                            std::string data_json, std::int64_t version) const;
   [[nodiscard]] boost::asio::awaitable<result<Issued>> rotate(redis::Connection& redis, std::string token) const;
   // Idempotent: a malformed, unknown or expired token is simply nothing to destroy.
   [[nodiscard]] boost::asio::awaitable<result<void>> destroy(redis::Connection& redis, std::string token) const;
-  [[nodiscard]] boost::asio::awaitable<result<std::vector<Summary>>> list(redis::Connection& redis, std::string user_id) const;
+  [[nodiscard]] boost::asio::awaitable<result<std::vector<Summary>>> list(redis::Connection& redis,
+                                                                          std::string user_id) const;
   // Returns how many live sessions were deleted.
   [[nodiscard]] boost::asio::awaitable<result<std::int64_t>> destroy_all(redis::Connection& redis, std::string user_id,
-                                                           std::string except_session_id) const;
+                                                                         std::string except_session_id) const;
   // errc: not_found when the user has no such live session.
   [[nodiscard]] boost::asio::awaitable<result<void>> destroy_one(redis::Connection& redis, std::string user_id,
-                                                   std::string session_id) const;
+                                                                 std::string session_id) const;
 
  private:
-  [[nodiscard]] boost::asio::awaitable<result<View>> read(redis::Connection& redis, const ParsedToken& t, bool touch) const;
+  [[nodiscard]] boost::asio::awaitable<result<View>> read(redis::Connection& redis, const ParsedToken& t,
+                                                          bool touch) const;
   // lua/session_destroy_user.lua: mode "all" (keeping session_id) or "one" (only session_id).
-  [[nodiscard]] boost::asio::awaitable<result<std::int64_t>> destroy_for_user(redis::Connection& redis, std::string user_id,
-                                                                const char* mode, std::string session_id) const;
+  [[nodiscard]] boost::asio::awaitable<result<std::int64_t>> destroy_for_user(redis::Connection& redis,
+                                                                              std::string user_id, const char* mode,
+                                                                              std::string session_id) const;
   std::string seal_data(std::string_view data_json, const std::string& key) const;
   std::string seal_meta(std::string_view device_json, std::string_view ip, const std::string& key) const;
   bool open_meta(const std::string& sealed, const std::string& key, std::string& device_json, std::string& ip) const;

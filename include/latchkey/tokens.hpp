@@ -76,13 +76,13 @@ struct Pair {
   std::string access_token;
   std::string refresh_token;  // empty when none was issued
   std::int64_t expires_in = 0;
-  std::string scope;          // the access token's scope
+  std::string scope;  // the access token's scope
 };
 
 struct IssueOptions {
   AccessFormat format = AccessFormat::jwt;
-  bool refresh = true;        // start a refresh family; else only an access token
-  std::string family_id;      // pre-chosen family id (OAuth codes remember it); empty: a new one
+  bool refresh = true;    // start a refresh family; else only an access token
+  std::string family_id;  // pre-chosen family id (OAuth codes remember it); empty: a new one
 };
 
 struct RefreshOptions {
@@ -143,12 +143,13 @@ class Service {
   // First-party access tokens only, unless `accept_oauth`: then OAuth access tokens (JWT
   // format) too, while their client still exists. errc: invalid_token, unavailable.
   [[nodiscard]] boost::asio::awaitable<result<AccessClaims>> verify(redis::Connection& redis, std::string token,
-                                                      std::string audience, bool accept_oauth) const;
+                                                                    std::string audience, bool accept_oauth) const;
   // errc: invalid_grant (unknown, expired, revoked, reused, or another client's), invalid_scope
   // (o.scope is not within the grant's), unavailable.
   [[nodiscard]] boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token,
-                                               RefreshOptions o) const;
-  [[nodiscard]] boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis, std::string refresh_token) const {
+                                                             RefreshOptions o) const;
+  [[nodiscard]] boost::asio::awaitable<result<Pair>> refresh(redis::Connection& redis,
+                                                             std::string refresh_token) const {
     return refresh(redis, std::move(refresh_token), RefreshOptions{});
   }
   // An access token (JWT by jti until its exp; opaque by deleting its record) or a refresh
@@ -156,14 +157,14 @@ class Service {
   // known to belong to another client (or to none) is left alone. False when nothing live
   // was revoked.
   [[nodiscard]] boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token,
-                                              std::optional<std::string> client_id) const;
+                                                            std::optional<std::string> client_id) const;
   [[nodiscard]] boost::asio::awaitable<result<bool>> revoke(redis::Connection& redis, std::string token) const {
     return revoke(redis, std::move(token), std::nullopt);
   }
   // Revokes a family by id (an authorization code's, on replay: RFC 6749 10.5), and the
   // access tokens minted from it. True when the family was live.
-  [[nodiscard]] boost::asio::awaitable<result<bool>> revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
-                                                     std::string user_hash) const;
+  [[nodiscard]] boost::asio::awaitable<result<bool>> revoke_family(redis::Connection& redis, std::uint16_t slot,
+                                                                   std::string family_id, std::string user_hash) const;
   // An access token of either format, active now (signature/expiry and revocation checked;
   // the audience is not; `token` empty when not active), with the read-only commands of
   // `before` sent in the same round trip (the OAuth endpoint reads the caller's client record
@@ -172,11 +173,13 @@ class Service {
     std::vector<redis::Reply> before;
     std::optional<Introspection> token;
   };
-  [[nodiscard]] boost::asio::awaitable<result<Introspected>> introspect_after(redis::Connection& redis, std::string token,
-                                                                redis::Request before) const;
+  [[nodiscard]] boost::asio::awaitable<result<Introspected>> introspect_after(redis::Connection& redis,
+                                                                              std::string token,
+                                                                              redis::Request before) const;
   // Every token issued to the user before now: access tokens by the user's epoch, refresh
   // families deleted. Returns the number of families revoked.
-  [[nodiscard]] boost::asio::awaitable<result<std::int64_t>> revoke_user(redis::Connection& redis, std::string user_id) const;
+  [[nodiscard]] boost::asio::awaitable<result<std::int64_t>> revoke_user(redis::Connection& redis,
+                                                                         std::string user_id) const;
 
   boost::json::object jwks(std::int64_t now) const { return signing_.jwks(now); }
 
@@ -187,8 +190,9 @@ class Service {
   void add_revocation_lookup(redis::Request& req, const AccessClaims& c) const;
   [[nodiscard]] static result<bool> revoked(const redis::Reply& mget, const AccessClaims& c);
   // Stores an opaque access token's record.
-  [[nodiscard]] boost::asio::awaitable<result<void>> store_opaque(redis::Connection& redis, const std::string& token, const Grant& g,
-                                                    std::string_view family_id, std::int64_t iat) const;
+  [[nodiscard]] boost::asio::awaitable<result<void>> store_opaque(redis::Connection& redis, const std::string& token,
+                                                                  const Grant& g, std::string_view family_id,
+                                                                  std::int64_t iat) const;
   std::string new_access(const Grant& g, AccessFormat f, std::uint16_t slot, std::string_view family_id,
                          std::int64_t now) const;
   Settings s_;

@@ -41,8 +41,7 @@ struct CommandHelp {
   const char* text;
 };
 constexpr CommandHelp kHelp[] = {
-    {"serve",
-     "  serve [--config FILE] [--name=value ...]   run the server (options: docs/configuration.md)\n"},
+    {"serve", "  serve [--config FILE] [--name=value ...]   run the server (options: docs/configuration.md)\n"},
     {"keys",
      "  keys init --dir DIR [--alg ALG]            create missing key rings in DIR (signing: EdDSA by default)\n"
      "  keys add --dir DIR [--alg ALG] [--activate-in SECONDS]\n"
@@ -96,8 +95,8 @@ redis::ConnectionOptions connection_options(const Config& cfg) {
 }
 
 // One connection attempt before serving: an evicting maxmemory-policy, refused credentials or
-// a missing password are configuration errors and stop start-up; an unreachable Redis is not (the server starts not-ready and
-// becomes ready when Redis appears).
+// a missing password are configuration errors and stop start-up; an unreachable Redis is not (the server starts
+// not-ready and becomes ready when Redis appears).
 int check_redis_at_start(const Config& cfg) {
   boost::asio::io_context ioc{1};
   redis::ConnectionOptions ro = connection_options(cfg);
@@ -110,10 +109,13 @@ int check_redis_at_start(const Config& cfg) {
   redis::Connection conn(ioc.get_executor(), ro);
   conn.start();
   bool decided = false;
-  boost::asio::co_spawn(ioc, [&conn, &decided]() -> boost::asio::awaitable<void> {
-    (void)co_await conn.ready_or_failed();
-    decided = true;
-  }, log::LogFailure{"start-up check of Redis"});
+  boost::asio::co_spawn(
+      ioc,
+      [&conn, &decided]() -> boost::asio::awaitable<void> {
+        (void)co_await conn.ready_or_failed();
+        decided = true;
+      },
+      log::LogFailure{"start-up check of Redis"});
   auto deadline = std::chrono::steady_clock::now() + cfg.redis_connect_timeout + 5 * cfg.redis_timeout;
   while (!decided && std::chrono::steady_clock::now() < deadline) ioc.run_for(std::chrono::milliseconds(5));
   bool refused = conn.refused_eviction_policy() || conn.refused_credentials();
@@ -126,8 +128,8 @@ int check_redis_at_start(const Config& cfg) {
     return 2;
   }
   if (!ready)
-    log::event(log::Level::warn, "redis is not reachable at start-up (" + why +
-                                     "); serving with /readyz = 503 until it is");
+    log::event(log::Level::warn,
+               "redis is not reachable at start-up (" + why + "); serving with /readyz = 503 until it is");
   return 0;
 }
 
@@ -144,7 +146,8 @@ int serve(const std::vector<std::string>& args) {
     std::cerr << "latchkey: refusing to start: " << *err << "\n";
     return 2;
   }
-  if (!exposed.empty()) std::cerr << "latchkey: WARNING: secrets are exposed (secrets_allow_insecure_mode=true):\n" << exposed;
+  if (!exposed.empty())
+    std::cerr << "latchkey: WARNING: secrets are exposed (secrets_allow_insecure_mode=true):\n" << exposed;
   auto allowed = crypto::jws::AlgSet::parse(cfg.token_algorithms);
   for (const auto& k : std::get<Secrets>(secrets).signing.keys()) {
     if (!allowed || !allowed->contains(k.key.alg())) {
@@ -159,8 +162,9 @@ int serve(const std::vector<std::string>& args) {
     return 2;
   }
   if (!oauth::publishable_issuer(cfg.token_issuer))
-    std::cerr << "latchkey: note: token_issuer '" << cfg.token_issuer
-              << "' is not an https URL (http only for loopback): /.well-known/oauth-authorization-server answers 404\n";
+    std::cerr
+        << "latchkey: note: token_issuer '" << cfg.token_issuer
+        << "' is not an https URL (http only for loopback): /.well-known/oauth-authorization-server answers 404\n";
   if (int rc = check_redis_at_start(cfg); rc != 0) return rc;
 
   // Block the stop signals in every thread; the main thread takes them with sigwait.
@@ -181,8 +185,8 @@ int serve(const std::vector<std::string>& args) {
                                    std::to_string(threads) + " I/O threads");
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  log::event(log::Level::info, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                                   ": draining in-flight requests");
+  log::event(log::Level::info,
+             std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": draining in-flight requests");
   // A second signal cuts the drain short.
   std::thread([stop_signals]() mutable {
     int again = 0;
@@ -213,7 +217,8 @@ std::optional<std::map<std::string, std::string>> key_options(const std::vector<
 }
 
 // A --name SECONDS option: its value, `fallback` when absent, -1 when not a number >= 0.
-std::int64_t seconds_option(const std::map<std::string, std::string>& opts, const std::string& name, std::int64_t fallback) {
+std::int64_t seconds_option(const std::map<std::string, std::string>& opts, const std::string& name,
+                            std::int64_t fallback) {
   auto it = opts.find(name);
   if (it == opts.end()) return fallback;
   std::int64_t v = -1;
@@ -256,8 +261,7 @@ int keys(const std::vector<std::string>& args) {
   if (sub == "add-encryption") {
     std::string kid;
     if (auto e = add_encryption_key(dir, kid)) return keys_fail(*e);
-    std::cout << "added encryption key " << kid
-              << " (encrypts once servers restart; every older key still decrypts)\n";
+    std::cout << "added encryption key " << kid << " (encrypts once servers restart; every older key still decrypts)\n";
     return 0;
   }
   auto loaded = load_signing_ring(dir);
@@ -267,7 +271,10 @@ int keys(const std::vector<std::string>& args) {
     for (const auto& k : ring.keys())
       std::cout << k.key.kid() << " " << crypto::jws::alg_name(k.key.alg()) << " created_at=" << k.created_at
                 << " activates_at=" << k.activates_at << " expires_at=" << k.expires_at
-                << (&k.key == &ring.signer(now) ? " (signing)" : k.expired(now) ? " (expired)" : "") << "\n";
+                << (&k.key == &ring.signer(now) ? " (signing)"
+                    : k.expired(now)            ? " (expired)"
+                                                : "")
+                << "\n";
     return 0;
   }
   if (sub == "add") {
@@ -292,7 +299,8 @@ int keys(const std::vector<std::string>& args) {
   }
   if (sub == "remove") {
     if (!opts->count("kid")) return command_usage("keys", stderr, 2, sub + " needs --kid KID");
-    if (!ring.remove((*opts)["kid"])) return keys_fail("no key '" + (*opts)["kid"] + "', or it is the last key of the ring");
+    if (!ring.remove((*opts)["kid"]))
+      return keys_fail("no key '" + (*opts)["kid"] + "', or it is the last key of the ring");
     if (auto err = store_signing_ring(dir, ring)) return keys_fail(*err);
     std::cout << "removed " << (*opts)["kid"] << ": tokens it signed no longer verify once servers restart\n";
     return 0;
@@ -341,18 +349,22 @@ int clients(const std::vector<std::string>& args) {
       if (a.rfind(flag + "=", 0) == 0) return a.substr(flag.size() + 1);
       return std::nullopt;
     };
-    if (auto v = value("client-name")) nc.client_name = *v;
-    else if (auto v2 = value("redirect-uri")) nc.redirect_uris.push_back(*v2);
+    if (auto v = value("client-name"))
+      nc.client_name = *v;
+    else if (auto v2 = value("redirect-uri"))
+      nc.redirect_uris.push_back(*v2);
     else if (auto v3 = value("grant-type")) {
       if (!grants_given) nc.grant_types.clear();
       grants_given = true;
       nc.grant_types.push_back(*v3);
-    } else if (auto v4 = value("scope")) nc.scope = *v4;
+    } else if (auto v4 = value("scope"))
+      nc.scope = *v4;
     else if (auto v5 = value("auth-method")) {
       auto m = oauth::auth_method_from_name(*v5);
       if (!m) return keys_fail("--auth-method must be client_secret_basic, client_secret_post or none");
       nc.auth_method = *m;
-    } else if (!a.starts_with("--") && id.empty()) id = a;
+    } else if (!a.starts_with("--") && id.empty())
+      id = a;
     else {
       config_args.push_back(a);
       if (a == "--config" && i + 1 < args.size()) config_args.push_back(args[++i]);
@@ -360,7 +372,8 @@ int clients(const std::vector<std::string>& args) {
   }
   if (sub != "add" && sub != "get" && sub != "delete")
     return command_usage("clients", stderr, 2, "unknown subcommand '" + sub + "'");
-  if ((sub == "get" || sub == "delete") && id.empty()) return command_usage("clients", stderr, 2, sub + " needs a client ID");
+  if ((sub == "get" || sub == "delete") && id.empty())
+    return command_usage("clients", stderr, 2, sub + " needs a client ID");
   if (sub == "add" && !id.empty()) return command_usage("clients", stderr, 2, "add takes no ID ('" + id + "')");
   auto loaded = load_config_from_process(config_args, environ);
   if (auto* e = std::get_if<ConfigError>(&loaded)) return keys_fail("configuration error: " + e->message);
@@ -381,26 +394,29 @@ int clients(const std::vector<std::string>& args) {
         co_return 1;
       }
       std::cout << "client_id: " << r->client.client_id << "\n";
-      if (!r->client.is_public()) std::cout << "client_secret: " << r->client_secret << "   (shown once; stored hashed)\n";
+      if (!r->client.is_public())
+        std::cout << "client_secret: " << r->client_secret << "   (shown once; stored hashed)\n";
       co_return 0;
     }
     if (sub == "get") {
       auto r = co_await service.client(conn, id);
       if (!r) {
-        std::cerr << "latchkey: " << (r.error() == make_error_code(errc::not_found) ? "no such client" : r.error().message()) << "\n";
+        std::cerr << "latchkey: "
+                  << (r.error() == make_error_code(errc::not_found) ? "no such client" : r.error().message()) << "\n";
         co_return 1;
       }
       std::cout << "client_id: " << r->client_id << "\nclient_name: " << r->client_name << "\nredirect_uris:";
       for (const auto& u : r->redirect_uris) std::cout << " " << u;
       std::cout << "\ngrant_types:";
       for (const auto& g : r->grant_types) std::cout << " " << g;
-      std::cout << "\nscope: " << r->scope << "\ntoken_endpoint_auth_method: " << oauth::auth_method_name(r->auth_method)
-                << "\n";
+      std::cout << "\nscope: " << r->scope
+                << "\ntoken_endpoint_auth_method: " << oauth::auth_method_name(r->auth_method) << "\n";
       co_return 0;
     }
     auto r = co_await service.delete_client(conn, id);
     if (!r) {
-      std::cerr << "latchkey: " << (r.error() == make_error_code(errc::not_found) ? "no such client" : r.error().message()) << "\n";
+      std::cerr << "latchkey: "
+                << (r.error() == make_error_code(errc::not_found) ? "no such client" : r.error().message()) << "\n";
       co_return 1;
     }
     std::cout << "deleted " << id << "\n";
@@ -416,9 +432,11 @@ int main(int argc, char** argv) {
   std::string cmd = args.front();
   args.erase(args.begin());
   try {
-    if (help_of(cmd) && std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; }))
+    if (help_of(cmd) &&
+        std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; }))
       return command_usage(cmd, stdout, 0);
-    if (cmd == "help") return args.size() == 1 && help_of(args[0]) ? command_usage(args[0], stdout, 0) : usage(stdout, 0);
+    if (cmd == "help")
+      return args.size() == 1 && help_of(args[0]) ? command_usage(args[0], stdout, 0) : usage(stdout, 0);
     if (cmd == "serve") return serve(args);
     if (cmd == "version" || cmd == "--version") {
       std::cout << "latchkey " LATCHKEY_VERSION "\n";
@@ -435,7 +453,8 @@ int main(int argc, char** argv) {
         std::cout << configuration_sample();
         return 0;
       }
-      return command_usage("config", stderr, 2, args.empty() ? "give --markdown or --sample" : "unknown option '" + args[0] + "'");
+      return command_usage("config", stderr, 2,
+                           args.empty() ? "give --markdown or --sample" : "unknown option '" + args[0] + "'");
     }
     if (cmd == "routes") {
       if (args.size() > 1 || (args.size() == 1 && args[0] != "--json"))

@@ -61,7 +61,8 @@ Setter size_setter(std::size_t Config::*field, std::size_t min, std::size_t max)
 Setter seconds_setter(std::int64_t Config::*field, std::int64_t min, std::int64_t max) {
   return [=](Config& c, const std::string& v, std::string& why) {
     std::uint64_t n = 0;
-    if (!parse_uint<std::uint64_t>(v, n, static_cast<std::uint64_t>(min), static_cast<std::uint64_t>(max), why)) return false;
+    if (!parse_uint<std::uint64_t>(v, n, static_cast<std::uint64_t>(min), static_cast<std::uint64_t>(max), why))
+      return false;
     c.*field = static_cast<std::int64_t>(n);
     return true;
   };
@@ -95,8 +96,10 @@ Setter listen_setter(std::optional<ListenAddress> Config::*field) {
 
 Setter bool_setter(bool Config::*field) {
   return [=](Config& c, const std::string& v, std::string& why) {
-    if (v == "true" || v == "1" || v == "yes" || v == "on") c.*field = true;
-    else if (v == "false" || v == "0" || v == "no" || v == "off") c.*field = false;
+    if (v == "true" || v == "1" || v == "yes" || v == "on")
+      c.*field = true;
+    else if (v == "false" || v == "0" || v == "no" || v == "off")
+      c.*field = false;
     else {
       why = "expected true or false, got '" + v + "'";
       return false;
@@ -107,7 +110,10 @@ Setter bool_setter(bool Config::*field) {
 
 const std::vector<Option>& options() {
   static const std::vector<Option> table{
-      {{"listen", "127.0.0.1:8080", "Address and port of the public HTTP listener (`host:port`; port 0 picks a free port): OAuth endpoints, `/.well-known/*`, health, and whatever `admin_listen` and `metrics_listen` do not take elsewhere.", false},
+      {{"listen", "127.0.0.1:8080",
+        "Address and port of the public HTTP listener (`host:port`; port 0 picks a free port): OAuth endpoints, "
+        "`/.well-known/*`, health, and whatever `admin_listen` and `metrics_listen` do not take elsewhere.",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          auto a = parse_listen_address(v, why);
          if (!a) return false;
@@ -115,13 +121,25 @@ const std::vector<Option>& options() {
          c.listen_port = a->port;
          return true;
        }},
-      {{"admin_listen", "", "Address and port (`host:port`) of the listener serving the admin API (`/v1/...`), so it can stay on a private interface while `listen` is exposed. Empty: served on `listen`.", false},
+      {{"admin_listen", "",
+        "Address and port (`host:port`) of the listener serving the admin API (`/v1/...`), so it can stay on a private "
+        "interface while `listen` is exposed. Empty: served on `listen`.",
+        false},
        listen_setter(&Config::admin_listen)},
-      {{"metrics_listen", "", "Address and port (`host:port`) of the listener serving `/metrics`. Empty: served on `listen`. Health (`/healthz`, `/readyz`) is answered on every listener.", false},
+      {{"metrics_listen", "",
+        "Address and port (`host:port`) of the listener serving `/metrics`. Empty: served on `listen`. Health "
+        "(`/healthz`, `/readyz`) is answered on every listener.",
+        false},
        listen_setter(&Config::metrics_listen)},
-      {{"threads", "0", "I/O threads (shards), each with its own event loop and Redis connection; 0 means one per core.", false},
-       [](Config& c, const std::string& v, std::string& why) { return parse_uint<unsigned>(v, c.threads, 0, 256, why); }},
-      {{"redis_url", "redis://127.0.0.1:6379/0", "Redis server: `redis://[[user]:password@]host[:port][/db]`. Contains a password when AUTH is used, so it is a secret option.", true},
+      {{"threads", "0",
+        "I/O threads (shards), each with its own event loop and Redis connection; 0 means one per core.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         return parse_uint<unsigned>(v, c.threads, 0, 256, why);
+       }},
+      {{"redis_url", "redis://127.0.0.1:6379/0",
+        "Redis server: `redis://[[user]:password@]host[:port][/db]`. Contains a password when AUTH is used, so it is a "
+        "secret option.",
+        true},
        [](Config& c, const std::string& v, std::string& why) {
          auto ep = redis::parse_url(v, &why);
          if (!ep) return false;
@@ -129,21 +147,34 @@ const std::vector<Option>& options() {
          c.redis = *ep;
          return true;
        }},
-      {{"redis_timeout_ms", "1000", "Deadline of every Redis call. A call past it fails (503 to the client) and the connection is re-established.", false},
+      {{"redis_timeout_ms", "1000",
+        "Deadline of every Redis call. A call past it fails (503 to the client) and the connection is re-established.",
+        false},
        ms_setter(&Config::redis_timeout, 1, 60000)},
       {{"redis_connect_timeout_ms", "1000", "Deadline of one connection attempt to Redis.", false},
        ms_setter(&Config::redis_connect_timeout, 1, 60000)},
-      {{"redis_reconnect_min_ms", "50", "First delay before reconnecting to Redis; doubles per failed attempt (with jitter).", false},
+      {{"redis_reconnect_min_ms", "50",
+        "First delay before reconnecting to Redis; doubles per failed attempt (with jitter).", false},
        ms_setter(&Config::redis_reconnect_min, 1, 60000)},
       {{"redis_reconnect_max_ms", "2000", "Largest delay between reconnection attempts.", false},
        ms_setter(&Config::redis_reconnect_max, 1, 600000)},
-      {{"redis_allow_eviction", "false", "Run even when Redis's maxmemory-policy evicts keys. Off by default: every latchkey key has a TTL, so an evicting policy (even volatile-*) silently drops revocations, lockouts and sessions.", false},
+      {{"redis_allow_eviction", "false",
+        "Run even when Redis's maxmemory-policy evicts keys. Off by default: every latchkey key has a TTL, so an "
+        "evicting policy (even volatile-*) silently drops revocations, lockouts and sessions.",
+        false},
        bool_setter(&Config::redis_allow_eviction)},
-      {{"redis_wait_replicas", "0", "After every revocation write (token revoke, logout everywhere, refresh rotation, reuse detection), `WAIT` until this many replicas have it; fewer within `redis_wait_timeout_ms` answers 503 instead of a success a failover could undo. 0: no WAIT (standalone Redis).", false},
-       [](Config& c, const std::string& v, std::string& why) { return parse_uint<unsigned>(v, c.redis_wait_replicas, 0, 16, why); }},
+      {{"redis_wait_replicas", "0",
+        "After every revocation write (token revoke, logout everywhere, refresh rotation, reuse detection), `WAIT` "
+        "until this many replicas have it; fewer within `redis_wait_timeout_ms` answers 503 instead of a success a "
+        "failover could undo. 0: no WAIT (standalone Redis).",
+        false},
+       [](Config& c, const std::string& v, std::string& why) {
+         return parse_uint<unsigned>(v, c.redis_wait_replicas, 0, 16, why);
+       }},
       {{"redis_wait_timeout_ms", "500", "How long a revocation waits for `redis_wait_replicas` replicas.", false},
        ms_setter(&Config::redis_wait_timeout, 1, 60000)},
-      {{"key_prefix", "lk:", "Prefix of every Redis key latchkey writes (1-32 characters, no spaces or braces).", false},
+      {{"key_prefix", "lk:", "Prefix of every Redis key latchkey writes (1-32 characters, no spaces or braces).",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          if (v.empty() || v.size() > 32 || v.find_first_of(" {}\t\r\n") != std::string::npos) {
            why = "must be 1-32 characters without spaces or braces";
@@ -152,7 +183,10 @@ const std::vector<Option>& options() {
          c.key_prefix = v;
          return true;
        }},
-      {{"admin_api_keys", "(none; required)", "Comma-separated API keys accepted as `Authorization: Bearer <key>` on /v1/...; each at least 32 characters. Compared in constant time.", true},
+      {{"admin_api_keys", "(none; required)",
+        "Comma-separated API keys accepted as `Authorization: Bearer <key>` on /v1/...; each at least 32 characters. "
+        "Compared in constant time.",
+        true},
        [](Config& c, const std::string& v, std::string& why) {
          std::vector<std::string> keys;
          std::stringstream ss(v);
@@ -179,7 +213,10 @@ const std::vector<Option>& options() {
          c.admin_api_keys = std::move(keys);
          return true;
        }},
-      {{"secrets_dir", "/etc/latchkey/secrets", "Directory of the key rings (`encryption.json`, `signing.json`, `identifiers.json`); create them with `latchkey keys init --dir DIR`.", false},
+      {{"secrets_dir", "/etc/latchkey/secrets",
+        "Directory of the key rings (`encryption.json`, `signing.json`, `identifiers.json`); create them with "
+        "`latchkey keys init --dir DIR`.",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          if (v.empty()) {
            why = "must not be empty";
@@ -188,35 +225,60 @@ const std::vector<Option>& options() {
          c.secrets_dir = v;
          return true;
        }},
-      {{"secrets_allow_insecure_mode", "false", "Load key rings whose folder or files give group or other users access (with a loud warning) instead of refusing to start. The folder should be 0700 and each file 0600.", false},
+      {{"secrets_allow_insecure_mode", "false",
+        "Load key rings whose folder or files give group or other users access (with a loud warning) instead of "
+        "refusing to start. The folder should be 0700 and each file 0600.",
+        false},
        bool_setter(&Config::secrets_allow_insecure_mode)},
       {{"max_body_bytes", "65536", "Largest request body accepted; larger bodies get 413 payload_too_large.", false},
        size_setter(&Config::max_body_bytes, 1024, 16 * 1024 * 1024)},
       {{"max_header_bytes", "8192", "Largest request line plus headers accepted; larger get 431.", false},
        size_setter(&Config::max_header_bytes, 1024, 1024 * 1024)},
-      {{"read_timeout_ms", "10000", "Deadline for reading one whole request once its first byte arrived (slow clients are cut off).", false},
+      {{"read_timeout_ms", "10000",
+        "Deadline for reading one whole request once its first byte arrived (slow clients are cut off).", false},
        ms_setter(&Config::read_timeout, 10, 600000)},
-      {{"trusted_proxies", "", "Reverse proxies (comma-separated addresses or CIDR blocks) whose `Forwarded` / `X-Forwarded-For` headers name the client: only when the TCP peer is one of them, the client address (OAuth throttle, access log) is the rightmost address of the chain that is not a trusted proxy. Empty: the TCP peer, always.", false},
+      {{"trusted_proxies", "",
+        "Reverse proxies (comma-separated addresses or CIDR blocks) whose `Forwarded` / `X-Forwarded-For` headers name "
+        "the client: only when the TCP peer is one of them, the client address (OAuth throttle, access log) is the "
+        "rightmost address of the chain that is not a trusted proxy. Empty: the TCP peer, always.",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          if (!net::parse_cidrs(v, why)) return false;
          c.trusted_proxies = v;
          return true;
        }},
-      {{"first_byte_timeout_ms", "5000", "How long a new connection may stay silent before its first request begins (separate from the keep-alive `idle_timeout_ms`).", false},
+      {{"first_byte_timeout_ms", "5000",
+        "How long a new connection may stay silent before its first request begins (separate from the keep-alive "
+        "`idle_timeout_ms`).",
+        false},
        ms_setter(&Config::first_byte_timeout, 10, 600000)},
-      {{"max_connections", "10000", "Client connections open at once, over all threads; lowered at start to what the descriptor limit leaves beside a reserve for Redis. At the limit the oldest idle connection is closed, or the new one refused.", false},
+      {{"max_connections", "10000",
+        "Client connections open at once, over all threads; lowered at start to what the descriptor limit leaves "
+        "beside a reserve for Redis. At the limit the oldest idle connection is closed, or the new one refused.",
+        false},
        size_setter(&Config::max_connections, 1, 1000000)},
-      {{"max_connections_per_client", "512", "Connections one client address (IPv6: per `login_ipv6_prefix` network) may hold; at the cap its oldest idle one is closed, or the new one refused. 0: no cap. Behind a proxy every client shares its address: raise it or set 0.", false},
+      {{"max_connections_per_client", "512",
+        "Connections one client address (IPv6: per `login_ipv6_prefix` network) may hold; at the cap its oldest idle "
+        "one is closed, or the new one refused. 0: no cap. Behind a proxy every client shares its address: raise it or "
+        "set 0.",
+        false},
        size_setter(&Config::max_connections_per_client, 0, 1000000)},
       {{"idle_timeout_ms", "60000", "How long a keep-alive connection may wait for its next request.", false},
        ms_setter(&Config::idle_timeout, 10, 3600000)},
-      {{"shutdown_grace_ms", "10000", "On SIGTERM/SIGINT: how long in-flight requests may run before the process exits anyway.", false},
+      {{"shutdown_grace_ms", "10000",
+        "On SIGTERM/SIGINT: how long in-flight requests may run before the process exits anyway.", false},
        ms_setter(&Config::shutdown_grace, 0, 600000)},
-      {{"access_log", "true", "Write one JSON line per request to stdout (never a token, a body or a query string).", false},
+      {{"access_log", "true", "Write one JSON line per request to stdout (never a token, a body or a query string).",
+        false},
        bool_setter(&Config::access_log)},
       {{"retry_after_seconds", "1", "Value of `Retry-After` on 503 unavailable answers.", false},
-       [](Config& c, const std::string& v, std::string& why) { return parse_uint<unsigned>(v, c.retry_after_seconds, 1, 3600, why); }},
-      {{"session_idle_ttl", "1800", "Default idle timeout of a session (s): unused this long, it is gone. Each validation slides it, never past the absolute deadline.", false},
+       [](Config& c, const std::string& v, std::string& why) {
+         return parse_uint<unsigned>(v, c.retry_after_seconds, 1, 3600, why);
+       }},
+      {{"session_idle_ttl", "1800",
+        "Default idle timeout of a session (s): unused this long, it is gone. Each validation slides it, never past "
+        "the absolute deadline.",
+        false},
        seconds_setter(&Config::session_idle_ttl, 1, 31536000)},
       {{"session_absolute_ttl", "43200", "Default absolute lifetime of a session (s), whatever its activity.", false},
        seconds_setter(&Config::session_absolute_ttl, 1, 31536000)},
@@ -226,7 +288,10 @@ const std::vector<Option>& options() {
        seconds_setter(&Config::session_max_absolute_ttl, 1, 31536000)},
       {{"session_limit", "5", "Live sessions per user; what happens beyond it is `session_limit_policy`.", false},
        seconds_setter(&Config::session_limit, 1, 1000)},
-      {{"session_limit_policy", "evict_oldest", "`evict_oldest` (the oldest session goes; its id is returned in `evicted`) or `reject_new` (409 session_limit_reached).", false},
+      {{"session_limit_policy", "evict_oldest",
+        "`evict_oldest` (the oldest session goes; its id is returned in `evicted`) or `reject_new` (409 "
+        "session_limit_reached).",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          if (v != "evict_oldest" && v != "reject_new") {
            why = "expected evict_oldest or reject_new, got '" + v + "'";
@@ -235,22 +300,30 @@ const std::vector<Option>& options() {
          c.session_limit_policy = v;
          return true;
        }},
-      {{"session_touch_interval", "60", "Validation slides the idle deadline every time, but rewrites `last_seen_at` at most this often (s).", false},
+      {{"session_touch_interval", "60",
+        "Validation slides the idle deadline every time, but rewrites `last_seen_at` at most this often (s).", false},
        seconds_setter(&Config::session_touch_interval, 1, 86400)},
-      {{"session_rotate_overlap", "0", "After a rotation the old token keeps working (as its successor) for this long (s); 0: it stops at once.", false},
+      {{"session_rotate_overlap", "0",
+        "After a rotation the old token keeps working (as its successor) for this long (s); 0: it stops at once.",
+        false},
        seconds_setter(&Config::session_rotate_overlap, 0, 300)},
-      {{"session_max_data_bytes", "16384", "Largest serialized `data` object of a session (bytes); `device` is limited to 2048.", false},
+      {{"session_max_data_bytes", "16384",
+        "Largest serialized `data` object of a session (bytes); `device` is limited to 2048.", false},
        size_setter(&Config::session_max_data_bytes, 64, 1024 * 1024)},
-      {{"session_cookie_name", "__Host-session", "Cookie name for cookie mode. The `__Host-` prefix (recommended) requires `session_cookie_secure`.", false},
+      {{"session_cookie_name", "__Host-session",
+        "Cookie name for cookie mode. The `__Host-` prefix (recommended) requires `session_cookie_secure`.", false},
        [](Config& c, const std::string& v, std::string& why) {
-         if (v.empty() || v.size() > 64 || v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos) {
+         if (v.empty() || v.size() > 64 ||
+             v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                 std::string::npos) {
            why = "must be 1-64 characters of letters, digits, '-', '_' or '.'";
            return false;
          }
          c.session_cookie_name = v;
          return true;
        }},
-      {{"session_cookie_samesite", "Lax", "`SameSite` attribute of the session cookie: Strict, Lax or None (None requires Secure).", false},
+      {{"session_cookie_samesite", "Lax",
+        "`SameSite` attribute of the session cookie: Strict, Lax or None (None requires Secure).", false},
        [](Config& c, const std::string& v, std::string& why) {
          if (v != "Strict" && v != "Lax" && v != "None") {
            why = "expected Strict, Lax or None, got '" + v + "'";
@@ -259,11 +332,18 @@ const std::vector<Option>& options() {
          c.session_cookie_samesite = v;
          return true;
        }},
-      {{"session_cookie_secure", "true", "Mark the session cookie `Secure` (HTTPS only). Turn off only for plain-HTTP development without the `__Host-` prefix.", false},
+      {{"session_cookie_secure", "true",
+        "Mark the session cookie `Secure` (HTTPS only). Turn off only for plain-HTTP development without the `__Host-` "
+        "prefix.",
+        false},
        bool_setter(&Config::session_cookie_secure)},
-      {{"token_issuer", "latchkey", "`iss` of every access token, and the only issuer verification accepts (1-256 printable characters; usually this server's public URL).", false},
+      {{"token_issuer", "latchkey",
+        "`iss` of every access token, and the only issuer verification accepts (1-256 printable characters; usually "
+        "this server's public URL).",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
-         if (v.empty() || v.size() > 256 || std::any_of(v.begin(), v.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; })) {
+         if (v.empty() || v.size() > 256 ||
+             std::any_of(v.begin(), v.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; })) {
            why = "must be 1-256 printable characters";
            return false;
          }
@@ -274,7 +354,10 @@ const std::vector<Option>& options() {
        seconds_setter(&Config::token_access_ttl, 10, 86400)},
       {{"token_leeway", "30", "Clock skew tolerated when checking `exp` and `nbf` (s).", false},
        seconds_setter(&Config::token_leeway, 0, 300)},
-      {{"token_algorithms", "EdDSA,ES256,RS256,HS256", "Allowlist of JWS algorithms verification accepts (comma-separated subset of EdDSA, ES256, RS256, HS256). Every key of the signing ring must use one of them.", false},
+      {{"token_algorithms", "EdDSA,ES256,RS256,HS256",
+        "Allowlist of JWS algorithms verification accepts (comma-separated subset of EdDSA, ES256, RS256, HS256). "
+        "Every key of the signing ring must use one of them.",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          if (!crypto::jws::AlgSet::parse(v)) {
            why = "expected a comma-separated subset of EdDSA, ES256, RS256, HS256, got '" + v + "'";
@@ -285,21 +368,33 @@ const std::vector<Option>& options() {
        }},
       {{"token_refresh_idle_ttl", "1209600", "A refresh-token family unused for this long expires (s).", false},
        seconds_setter(&Config::token_refresh_idle_ttl, 60, 31536000)},
-      {{"token_refresh_absolute_ttl", "2592000", "A refresh-token family expires this long after the login that created it, however it is used (s).", false},
+      {{"token_refresh_absolute_ttl", "2592000",
+        "A refresh-token family expires this long after the login that created it, however it is used (s).", false},
        seconds_setter(&Config::token_refresh_absolute_ttl, 60, 31536000)},
-      {{"token_refresh_grace", "10", "After a refresh, the token just retired may be presented again for this long and returns the same new pair (two tabs refreshing at once); any other reuse revokes the family (s). 0 disables.", false},
+      {{"token_refresh_grace", "10",
+        "After a refresh, the token just retired may be presented again for this long and returns the same new pair "
+        "(two tabs refreshing at once); any other reuse revokes the family (s). 0 disables.",
+        false},
        seconds_setter(&Config::token_refresh_grace, 0, 300)},
-      {{"token_max_bytes", "8192", "Longest token accepted for verification; longer ones are refused before any decoding (bytes).", false},
+      {{"token_max_bytes", "8192",
+        "Longest token accepted for verification; longer ones are refused before any decoding (bytes).", false},
        size_setter(&Config::token_max_bytes, 1024, 65536)},
-      {{"token_max_claims_bytes", "4096", "Largest serialized custom `claims` object of an access token (bytes).", false},
+      {{"token_max_claims_bytes", "4096", "Largest serialized custom `claims` object of an access token (bytes).",
+        false},
        size_setter(&Config::token_max_claims_bytes, 16, 16384)},
-      {{"token_max_families_per_user", "100", "Refresh-token families (logins) a user may hold; a new login beyond it revokes the oldest family.", false},
+      {{"token_max_families_per_user", "100",
+        "Refresh-token families (logins) a user may hold; a new login beyond it revokes the oldest family.", false},
        seconds_setter(&Config::token_max_families_per_user, 1, 10000)},
       {{"oauth_code_ttl", "60", "Lifetime of an authorization code (s; RFC 6749 recommends at most 600).", false},
        seconds_setter(&Config::oauth_code_ttl, 1, 600)},
-      {{"oauth_require_pkce", "true", "Require PKCE (S256) from confidential clients too; public clients always need it. `plain` is never accepted.", false},
+      {{"oauth_require_pkce", "true",
+        "Require PKCE (S256) from confidential clients too; public clients always need it. `plain` is never accepted.",
+        false},
        bool_setter(&Config::oauth_require_pkce)},
-      {{"oauth_access_token_format", "opaque", "Access tokens of the OAuth token endpoint: `opaque` (a random handle, stored hashed; resource servers introspect it) or `jwt` (RFC 9068, signed by the token key ring; resource servers may verify it locally).", false},
+      {{"oauth_access_token_format", "opaque",
+        "Access tokens of the OAuth token endpoint: `opaque` (a random handle, stored hashed; resource servers "
+        "introspect it) or `jwt` (RFC 9068, signed by the token key ring; resource servers may verify it locally).",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          if (v != "opaque" && v != "jwt") {
            why = "expected opaque or jwt, got '" + v + "'";
@@ -308,16 +403,23 @@ const std::vector<Option>& options() {
          c.oauth_access_token_format = v;
          return true;
        }},
-      {{"oauth_access_token_audience", "", "`aud` of OAuth JWT access tokens (RFC 9068 wants the resource server's identifier); empty: no `aud`. Introspection reports it for opaque tokens too.", false},
+      {{"oauth_access_token_audience", "",
+        "`aud` of OAuth JWT access tokens (RFC 9068 wants the resource server's identifier); empty: no `aud`. "
+        "Introspection reports it for opaque tokens too.",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
-         if (v.size() > 256 || std::any_of(v.begin(), v.end(), [](unsigned char ch) { return ch <= 0x20 || ch == 0x7f; })) {
+         if (v.size() > 256 ||
+             std::any_of(v.begin(), v.end(), [](unsigned char ch) { return ch <= 0x20 || ch == 0x7f; })) {
            why = "must be at most 256 printable characters without spaces";
            return false;
          }
          c.oauth_access_token_audience = v;
          return true;
        }},
-      {{"oauth_authorization_endpoint", "", "URL of the backend's authorization page (where users log in and consent), published as `authorization_endpoint` in the RFC 8414 metadata; empty: not published.", false},
+      {{"oauth_authorization_endpoint", "",
+        "URL of the backend's authorization page (where users log in and consent), published as "
+        "`authorization_endpoint` in the RFC 8414 metadata; empty: not published.",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          if (!v.empty() && !v.starts_with("https://") && !v.starts_with("http://")) {
            why = "must be an http(s) URL";
@@ -326,13 +428,21 @@ const std::vector<Option>& options() {
          c.oauth_authorization_endpoint = v;
          return true;
        }},
-      {{"ratelimit_policies", "", "Named rate-limit policies for `POST /v1/ratelimit/check`: comma-separated `name:algorithm:limit/window_seconds[:burst=N][:shadow][:fail_open]` (algorithm fixed_window, sliding_window or gcra; `shadow` decides and counts but never denies; `fail_open` admits when Redis is unavailable instead of answering 503). Example: `login:sliding_window:10/60,api:gcra:100/1:burst=20:fail_open`.", false},
+      {{"ratelimit_policies", "",
+        "Named rate-limit policies for `POST /v1/ratelimit/check`: comma-separated "
+        "`name:algorithm:limit/window_seconds[:burst=N][:shadow][:fail_open]` (algorithm fixed_window, sliding_window "
+        "or gcra; `shadow` decides and counts but never denies; `fail_open` admits when Redis is unavailable instead "
+        "of answering 503). Example: `login:sliding_window:10/60,api:gcra:100/1:burst=20:fail_open`.",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          if (!guard::parse_policies(v, why)) return false;
          c.ratelimit_policies = v;
          return true;
        }},
-      {{"oauth_ratelimit_policy", "", "Name of a `ratelimit_policies` policy applied to `/oauth2/token`, `/oauth2/introspect` and `/oauth2/revoke` per client address (429 `rate_limited` with `Retry-After` beyond it); empty: none.", false},
+      {{"oauth_ratelimit_policy", "",
+        "Name of a `ratelimit_policies` policy applied to `/oauth2/token`, `/oauth2/introspect` and `/oauth2/revoke` "
+        "per client address (429 `rate_limited` with `Retry-After` beyond it); empty: none.",
+        false},
        [](Config& c, const std::string& v, std::string& why) {
          if (v.size() > 64) {
            why = "must name a policy of ratelimit_policies";
@@ -341,23 +451,41 @@ const std::vector<Option>& options() {
          c.oauth_ratelimit_policy = v;
          return true;
        }},
-      {{"login_max_failures", "5", "Failed logins of an account (or of a trusted device) within `login_failure_window` that lock it.", false},
+      {{"login_max_failures", "5",
+        "Failed logins of an account (or of a trusted device) within `login_failure_window` that lock it.", false},
        seconds_setter(&Config::login_max_failures, 1, 1000)},
-      {{"login_ip_max_failures", "50", "Failed logins from one IP, whatever the accounts, within `login_failure_window` that block the IP for that window.", false},
+      {{"login_ip_max_failures", "50",
+        "Failed logins from one IP, whatever the accounts, within `login_failure_window` that block the IP for that "
+        "window.",
+        false},
        seconds_setter(&Config::login_ip_max_failures, 1, 100000)},
       {{"login_failure_window", "900", "Window in which failed logins are counted (s).", false},
        seconds_setter(&Config::login_failure_window, 1, 86400)},
-      {{"login_lockout_base", "60", "First lockout of an account (s); each further lockout doubles it, up to `login_lockout_max`.", false},
+      {{"login_lockout_base", "60",
+        "First lockout of an account (s); each further lockout doubles it, up to `login_lockout_max`.", false},
        seconds_setter(&Config::login_lockout_base, 1, 86400)},
       {{"login_lockout_max", "3600", "Longest lockout (s).", false},
        seconds_setter(&Config::login_lockout_max, 1, 604800)},
-      {{"login_attempt_timeout", "10", "A `logins/check` that answered allowed holds one of the account's (and the IP's) `login_max_failures` slots until its failure or success is reported, or this long (s); parallel guesses cannot outrun the lock.", false},
+      {{"login_attempt_timeout", "10",
+        "A `logins/check` that answered allowed holds one of the account's (and the IP's) `login_max_failures` slots "
+        "until its failure or success is reported, or this long (s); parallel guesses cannot outrun the lock.",
+        false},
        seconds_setter(&Config::login_attempt_timeout, 1, 3600)},
-      {{"login_ipv6_prefix", "64", "IPv6 clients are counted per network of this many leading bits (an attacker owning a /64 has 2^64 addresses); IPv4-mapped IPv6 counts as IPv4.", false},
+      {{"login_ipv6_prefix", "64",
+        "IPv6 clients are counted per network of this many leading bits (an attacker owning a /64 has 2^64 addresses); "
+        "IPv4-mapped IPv6 counts as IPv4.",
+        false},
        seconds_setter(&Config::login_ipv6_prefix, 32, 128)},
-      {{"login_canonical_user_id", "true", "Count failed logins per account name after Unicode NFKC case folding and trimming (`Bob@X`, `bob@x ` and `ｂｏｂ@ｘ` are one account); turn off only if your backend's user ids are case-sensitive and already canonical.", false},
+      {{"login_canonical_user_id", "true",
+        "Count failed logins per account name after Unicode NFKC case folding and trimming (`Bob@X`, `bob@x ` and "
+        "`ｂｏｂ@ｘ` are one account); turn off only if your backend's user ids are case-sensitive and already "
+        "canonical.",
+        false},
        bool_setter(&Config::login_canonical_user_id)},
-      {{"login_device_ttl", "2592000", "Lifetime of a device token (issued at each successful login; lets that device keep logging in while its account is locked for others) (s).", false},
+      {{"login_device_ttl", "2592000",
+        "Lifetime of a device token (issued at each successful login; lets that device keep logging in while its "
+        "account is locked for others) (s).",
+        false},
        seconds_setter(&Config::login_device_ttl, 60, 31536000)},
   };
   return table;
@@ -450,9 +578,11 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
     const Option* opt = find_option(name);
     if (!opt) {
       std::string near = nearest_option(name);
-      return ConfigError{source + ": unknown option '" + name + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)")};
+      return ConfigError{source + ": unknown option '" + name + "'" +
+                         (near.empty() ? "" : " (did you mean '" + near + "'?)")};
     }
-    if (from_file && !opt->doc.secret) return ConfigError{source + ": option '" + name + "' cannot be read from a file"};
+    if (from_file && !opt->doc.secret)
+      return ConfigError{source + ": option '" + name + "' cannot be read from a file"};
     settings.push_back({name, std::move(value), source, from_file});
     return std::nullopt;
   };
@@ -469,14 +599,16 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
       std::string where = in.file_name + ":" + std::to_string(lineno);
       if (eq == std::string::npos) return ConfigError{where + ": expected 'name = value'"};
       auto value = file_value(t.substr(eq + 1));
-      if (!value) return ConfigError{where + ": a quoted value must end with its quote, and nothing but a comment may follow"};
+      if (!value)
+        return ConfigError{where + ": a quoted value must end with its quote, and nothing but a comment may follow"};
       if (auto e = classify(trim(t.substr(0, eq)), *value, where)) return *e;
     }
   }
   for (const auto& [k, v] : in.environment) {
     if (!k.starts_with("LATCHKEY_")) continue;
     std::string name = k.substr(9);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (auto e = classify(name, v, "environment variable " + k)) return *e;
   }
   for (std::size_t i = 0; i < in.args.size(); ++i) {
@@ -521,20 +653,24 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
   if (cfg.session_absolute_ttl > cfg.session_max_absolute_ttl)
     return ConfigError{"option 'session_absolute_ttl': must not exceed session_max_absolute_ttl"};
   if (cfg.session_cookie_name.starts_with("__Host-") && !cfg.session_cookie_secure)
-    return ConfigError{"option 'session_cookie_secure': a __Host- cookie must be Secure (rename the cookie or keep Secure)"};
+    return ConfigError{
+        "option 'session_cookie_secure': a __Host- cookie must be Secure (rename the cookie or keep Secure)"};
   if (cfg.session_cookie_samesite == "None" && !cfg.session_cookie_secure)
     return ConfigError{"option 'session_cookie_samesite': SameSite=None requires session_cookie_secure=true"};
   if (!cfg.oauth_ratelimit_policy.empty()) {
     std::string why;
     auto policies = guard::parse_policies(cfg.ratelimit_policies, why);
     bool found = false;
-    for (const auto& p : policies.value_or(std::vector<guard::Policy>{})) found = found || p.name == cfg.oauth_ratelimit_policy;
+    for (const auto& p : policies.value_or(std::vector<guard::Policy>{}))
+      found = found || p.name == cfg.oauth_ratelimit_policy;
     if (!found)
-      return ConfigError{"option 'oauth_ratelimit_policy': '" + cfg.oauth_ratelimit_policy + "' is not a policy of ratelimit_policies"};
+      return ConfigError{"option 'oauth_ratelimit_policy': '" + cfg.oauth_ratelimit_policy +
+                         "' is not a policy of ratelimit_policies"};
   }
   if (cfg.admin_api_keys.empty())
-    return ConfigError{"option 'admin_api_keys': at least one admin API key is required (LATCHKEY_ADMIN_API_KEYS, "
-                       "or admin_api_keys_file pointing at a file of comma-separated keys)"};
+    return ConfigError{
+        "option 'admin_api_keys': at least one admin API key is required (LATCHKEY_ADMIN_API_KEYS, "
+        "or admin_api_keys_file pointing at a file of comma-separated keys)"};
   return cfg;
 }
 
@@ -560,8 +696,10 @@ std::variant<Config, ConfigError> load_config_from_process(const std::vector<std
     in.environment.erase(it);
   }
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--config" && i + 1 < args.size()) config_path = args[i + 1];
-    else if (args[i].starts_with("--config=")) config_path = args[i].substr(9);
+    if (args[i] == "--config" && i + 1 < args.size())
+      config_path = args[i + 1];
+    else if (args[i].starts_with("--config="))
+      config_path = args[i].substr(9);
   }
   if (config_path) {
     in.file_text = in.read_file(*config_path);
@@ -613,8 +751,10 @@ std::string configuration_sample() {
       "# file of their own: `name_file = PATH` (mode 0600).\n";
   for (const auto& o : options()) {
     out += "\n# " + o.doc.description + (o.doc.secret ? " (secret)" : "") + "\n";
-    if (o.doc.secret) out += "#" + o.doc.name + "_file = /etc/latchkey/" + o.doc.name + "\n";
-    else out += "#" + o.doc.name + " = " + o.doc.default_value + "\n";
+    if (o.doc.secret)
+      out += "#" + o.doc.name + "_file = /etc/latchkey/" + o.doc.name + "\n";
+    else
+      out += "#" + o.doc.name + " = " + o.doc.default_value + "\n";
   }
   return out;
 }

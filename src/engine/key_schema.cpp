@@ -28,9 +28,13 @@ std::string UserSlot::key(std::string_view family, std::string_view id) const {
   return k;
 }
 
-std::string oauth_client(std::string_view key_prefix, std::string_view client_id) { return join(key_prefix, "oc:", client_id); }
+std::string oauth_client(std::string_view key_prefix, std::string_view client_id) {
+  return join(key_prefix, "oc:", client_id);
+}
 std::string login_ip(std::string_view key_prefix, std::string_view id) { return join(key_prefix, "lp:", id); }
-std::string ratelimit_fixed_window(std::string_view key_prefix, std::string_view id) { return join(key_prefix, "rl:f:", id); }
+std::string ratelimit_fixed_window(std::string_view key_prefix, std::string_view id) {
+  return join(key_prefix, "rl:f:", id);
+}
 std::string ratelimit_gcra(std::string_view key_prefix, std::string_view id) { return join(key_prefix, "rl:g:", id); }
 std::string ratelimit_sliding_log(std::string_view key_prefix, std::string_view id) {
   return join(key_prefix, "rl:s:{", id, "}");

@@ -37,9 +37,7 @@ std::string timestamp() {
   return buf;
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 void event(std::string_view level, std::string_view msg) {
   boost::json::object o{{"ts", timestamp()}, {"level", level}, {"msg", msg}};
@@ -87,7 +85,8 @@ Throttle::Throttle(std::string_view name, unsigned per_second) : name_(name), pe
 }
 
 void Throttle::event(Level level, std::string_view msg) {
-  std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   std::uint64_t dropped = 0;
   {
     std::lock_guard lock(mu_);

@@ -22,14 +22,13 @@ std::array<std::atomic<std::uint64_t>, kSecurityEventCount> g_security{};
 
 // The wall clock when the process loaded this library (boot time + the process's start in
 // /proc/self/stat drifts from the wall clock on hosts whose clock was stepped).
-const double g_start_time =
-    std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+const double g_start_time = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
 constexpr std::string_view kVerifyReasons[] = {
-    "too_large", "malformed", "bad_header", "forbidden_header", "alg_not_allowed", "unknown_kid",
-    "alg_key_mismatch", "bad_signature", "bad_payload", "key_expired", "wrong_typ", "wrong_iss",
-    "missing_claim", "expired", "not_yet_valid", "issued_in_future", "wrong_aud", "oauth_not_accepted",
-    "client_deleted", "revoked", "other"};
+    "too_large",        "malformed",     "bad_header",    "forbidden_header", "alg_not_allowed", "unknown_kid",
+    "alg_key_mismatch", "bad_signature", "bad_payload",   "key_expired",      "wrong_typ",       "wrong_iss",
+    "missing_claim",    "expired",       "not_yet_valid", "issued_in_future", "wrong_aud",       "oauth_not_accepted",
+    "client_deleted",   "revoked",       "other"};
 constexpr std::size_t kVerifyReasonCount = std::size(kVerifyReasons);
 std::array<std::atomic<std::uint64_t>, kVerifyReasonCount> g_verify{};
 
@@ -83,7 +82,8 @@ void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
 void Metrics::observe_http(std::string_view route, std::string_view method, unsigned status, double seconds) {
   std::lock_guard lock(mu_);
   auto it = http_.find(HttpKeyView{route, method, status});
-  if (it == http_.end()) it = http_.emplace(HttpKey{std::string(route), std::string(method), status}, LatencyHistogram{}).first;
+  if (it == http_.end())
+    it = http_.emplace(HttpKey{std::string(route), std::string(method), status}, LatencyHistogram{}).first;
   it->second.observe(seconds);
 }
 
@@ -128,7 +128,10 @@ std::string esc(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') { out += "\\n"; continue; }
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     out.push_back(c);
   }
   return out;
@@ -158,15 +161,16 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
   out += "# TYPE latchkey_http_requests_total counter\n";
   for (const auto& [k, h] : total.http_) {
     const auto& [route, method, status] = k;
-    out += "latchkey_http_requests_total{route=\"" + esc(route) + "\",method=\"" + esc(method) +
-           "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(h.count) + "\n";
+    out += "latchkey_http_requests_total{route=\"" + esc(route) + "\",method=\"" + esc(method) + "\",status=\"" +
+           std::to_string(status) + "\"} " + std::to_string(h.count) + "\n";
   }
   out += "# HELP latchkey_http_request_duration_seconds HTTP request latency by route, method and status.\n";
   out += "# TYPE latchkey_http_request_duration_seconds histogram\n";
   for (const auto& [k, h] : total.http_) {
     const auto& [route, method, status] = k;
-    render_histogram(out, "latchkey_http_request_duration_seconds",
-                     "route=\"" + esc(route) + "\",method=\"" + esc(method) + "\",status=\"" + std::to_string(status) + "\"", h);
+    render_histogram(
+        out, "latchkey_http_request_duration_seconds",
+        "route=\"" + esc(route) + "\",method=\"" + esc(method) + "\",status=\"" + std::to_string(status) + "\"", h);
   }
   out += "# HELP latchkey_redis_calls_total Redis calls by operation.\n";
   out += "# TYPE latchkey_redis_calls_total counter\n";
@@ -185,16 +189,21 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
   for (const auto& [k, n] : total.ratelimit_)
     out += "latchkey_ratelimit_decisions_total{policy=\"" + esc(k.first) + "\",decision=\"" + esc(k.second) + "\"} " +
            std::to_string(n) + "\n";
-  out += "# HELP latchkey_log_events_total Events of a throttled kind (provoked by unauthenticated callers), logged or not.\n";
+  out +=
+      "# HELP latchkey_log_events_total Events of a throttled kind (provoked by unauthenticated callers), logged or "
+      "not.\n";
   out += "# TYPE latchkey_log_events_total counter\n";
   auto throttles = log::Throttle::all();
-  for (const auto* t : throttles) out += "latchkey_log_events_total{event=\"" + esc(t->name()) + "\"} " + std::to_string(t->total()) + "\n";
+  for (const auto* t : throttles)
+    out += "latchkey_log_events_total{event=\"" + esc(t->name()) + "\"} " + std::to_string(t->total()) + "\n";
   out += "# HELP latchkey_log_suppressed_total Lines of a throttled kind not written to the log (over its rate).\n";
   out += "# TYPE latchkey_log_suppressed_total counter\n";
   for (const auto* t : throttles)
     out += "latchkey_log_suppressed_total{event=\"" + esc(t->name()) + "\"} " + std::to_string(t->suppressed()) + "\n";
 
-  out += "# HELP latchkey_security_events_total Security outcomes: refresh reuse, code replay, login failures and lockouts, session evictions, failed admin and OAuth client authentication.\n";
+  out +=
+      "# HELP latchkey_security_events_total Security outcomes: refresh reuse, code replay, login failures and "
+      "lockouts, session evictions, failed admin and OAuth client authentication.\n";
   out += "# TYPE latchkey_security_events_total counter\n";
   for (std::size_t i = 0; i < kSecurityEventCount; ++i) {
     auto e = static_cast<SecurityEvent>(i);
@@ -260,7 +269,8 @@ std::string render_process_metrics() {
       out += "process_virtual_memory_bytes " + f[20] + "\n";
       out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
       out += "# TYPE process_resident_memory_bytes gauge\n";
-      out += "process_resident_memory_bytes " + std::to_string(std::stoull(f[21]) * static_cast<std::uint64_t>(page)) + "\n";
+      out += "process_resident_memory_bytes " + std::to_string(std::stoull(f[21]) * static_cast<std::uint64_t>(page)) +
+             "\n";
     }
   }
   std::size_t fds = 0;

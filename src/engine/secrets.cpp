@@ -31,8 +31,8 @@ std::optional<std::string> read_file(const fs::path& path) {
 }
 
 std::string missing(const char* what, const fs::path& path, const std::string& dir) {
-  return std::string(what) + " '" + path.string() + "' is missing or unreadable (create it with: latchkey keys init --dir " +
-         dir + ")";
+  return std::string(what) + " '" + path.string() +
+         "' is missing or unreadable (create it with: latchkey keys init --dir " + dir + ")";
 }
 
 // Writes `text` to a new 0600 file; with `replace`, through a temporary file and rename.
@@ -71,9 +71,8 @@ std::optional<std::string> load_identifier_key(const std::string& dir, std::stri
   fs::path path = fs::path(dir) / kIdentifierKeyFile;
   auto text = read_file(path);
   if (!text) {
-    why = "identifier key '" + path.string() +
-           "' is missing or unreadable (create it with: latchkey keys init --dir " + dir +
-           "; it adds only the missing file. Upgrading: login counters and rate-limit counters start over once)";
+    why = "identifier key '" + path.string() + "' is missing or unreadable (create it with: latchkey keys init --dir " +
+          dir + "; it adds only the missing file. Upgrading: login counters and rate-limit counters start over once)";
     return std::nullopt;
   }
   boost::system::error_code ec;
@@ -115,7 +114,9 @@ std::variant<Secrets, std::string> load_secrets(const std::string& dir, bool all
   auto text = read_file(path);
   if (!text) return missing("encryption key ring", path, dir);
   auto ring = crypto::KeyRing::parse(*text);
-  if (!ring) return "encryption key ring '" + path.string() + "' is invalid (expected {\"keys\": [{\"kid\", \"key\": base64url of 32 bytes}]})";
+  if (!ring)
+    return "encryption key ring '" + path.string() +
+           "' is invalid (expected {\"keys\": [{\"kid\", \"key\": base64url of 32 bytes}]})";
   auto signing = load_signing_ring(dir);
   if (auto* why = std::get_if<std::string>(&signing)) return std::move(*why);
   std::string why;

@@ -174,7 +174,8 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why, boost::json::storage_ptr storage) {
+result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why,
+                                              boost::json::storage_ptr storage) {
   std::string_view ct = req.header("content-type");
   std::string_view media = ct.substr(0, ct.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
@@ -260,9 +261,12 @@ std::optional<BasicCredentials> parse_basic(std::string_view authorization) {
   std::string url(b64);
   while (!url.empty() && url.back() == '=') url.pop_back();
   for (auto& c : url) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
-    else if (c == '-' || c == '_') return std::nullopt;
+    if (c == '+')
+      c = '-';
+    else if (c == '/')
+      c = '_';
+    else if (c == '-' || c == '_')
+      return std::nullopt;
   }
   auto raw = crypto::base64url_decode(url);
   if (!raw) return std::nullopt;

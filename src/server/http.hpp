@@ -124,7 +124,7 @@ std::optional<BasicCredentials> parse_basic(std::string_view authorization);
 // malformed JSON, nesting deeper than 32, or a non-object document.
 // `storage` lets a handler parse into its own (e.g. monotonic) memory.
 [[nodiscard]] result<boost::json::object> parse_json_object(const HttpRequest& req, std::string& why,
-                                              boost::json::storage_ptr storage = {});
+                                                            boost::json::storage_ptr storage = {});
 
 // Appends `s` to `out` as a JSON string literal (quoted, escaped).
 void append_json_string(std::string& out, std::string_view s);

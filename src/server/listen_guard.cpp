@@ -64,7 +64,7 @@ std::vector<ListeningSocket> parse_proc_net_tcp(const std::string& text, bool v6
 }
 
 std::optional<ListeningSocket> foreign_listener(const boost::asio::ip::address& address, std::uint16_t port,
-                                         const std::vector<unsigned long>& own) {
+                                                const std::vector<unsigned long>& own) {
   for (bool v6 : {false, true}) {
     std::ifstream f(v6 ? "/proc/net/tcp6" : "/proc/net/tcp");
     if (!f) continue;

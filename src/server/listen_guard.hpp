@@ -26,6 +26,6 @@ std::vector<ListeningSocket> parse_proc_net_tcp(const std::string& text, bool v6
 // exists: every listener whose socket inode is not in `own`. nullopt when there is none or
 // when /proc cannot be read (not Linux): the check then cannot refuse.
 std::optional<ListeningSocket> foreign_listener(const boost::asio::ip::address& address, std::uint16_t port,
-                                         const std::vector<unsigned long>& own);
+                                                const std::vector<unsigned long>& own);
 
 }  // namespace latchkey::server

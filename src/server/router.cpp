@@ -60,7 +60,8 @@ std::string_view access_name(Access a) noexcept {
 
 std::string listeners_name(unsigned listeners) {
   std::string out;
-  for (auto [bit, name] : {std::pair{public_listener, "public"}, {admin_listener, "admin"}, {metrics_listener, "metrics"}}) {
+  for (auto [bit, name] :
+       {std::pair{public_listener, "public"}, {admin_listener, "admin"}, {metrics_listener, "metrics"}}) {
     if (!(listeners & bit)) continue;
     if (!out.empty()) out += '+';
     out += name;
@@ -70,7 +71,8 @@ std::string listeners_name(unsigned listeners) {
 
 Router& Router::add(std::string method, std::string pattern, Access access, unsigned listeners, Handler handler) {
   auto segments = split_pattern(pattern);
-  routes_.push_back({std::move(method), std::move(pattern), access, listeners, std::move(handler), std::move(segments)});
+  routes_.push_back(
+      {std::move(method), std::move(pattern), access, listeners, std::move(handler), std::move(segments)});
   return *this;
 }
 

@@ -51,9 +51,9 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 
 struct ConnEntry {
   beast::tcp_stream* stream;
-  bool busy;             // a request is being read, handled or answered
-  std::string client;    // canonical client address (guard::canonical_address)
-  bool released = false; // its slot was given back (evicted, or closed)
+  bool busy;              // a request is being read, handled or answered
+  std::string client;     // canonical client address (guard::canonical_address)
+  bool released = false;  // its slot was given back (evicted, or closed)
 };
 
 // latchkey_http_requests_in_flight: one request from its first byte to its last.
@@ -75,7 +75,8 @@ std::string sanitize_method(std::string_view m) {
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -84,9 +85,9 @@ bool valid_request_id(std::string_view id) {
 // Names of query parameters that would carry a credential. Credentials are accepted only in
 // headers and bodies (ASVS V3.1.1, V8.3.1); such a request is refused outright.
 bool query_carries_credential(std::string_view query) {
-  static constexpr std::string_view names[] = {"token", "access_token", "refresh_token", "session", "session_token",
-                                               "id_token", "code", "code_verifier", "client_secret", "api_key",
-                                               "password"};
+  static constexpr std::string_view names[] = {"token",         "access_token", "refresh_token", "session",
+                                               "session_token", "id_token",     "code",          "code_verifier",
+                                               "client_secret", "api_key",      "password"};
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
@@ -133,8 +134,10 @@ std::string response_head(const HttpResponse& resp, const std::string& rid, bool
     h += std::to_string(resp.body.size());
     h += "\r\n";
   }
-  if (!keep_alive) h += "Connection: close\r\n";
-  else if (http10) h += "Connection: keep-alive\r\n";
+  if (!keep_alive)
+    h += "Connection: close\r\n";
+  else if (http10)
+    h += "Connection: keep-alive\r\n";
   h += "\r\n";
   return h;
 }
@@ -234,7 +237,8 @@ struct Server::Impl {
 // The route table's policy, applied here for every route: a route this listener does not
 // serve does not exist on it; an admin route (and any path under an admin route's first
 // segment, so probing reveals nothing) needs the admin key before anything else is said.
-awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_name, const std::string& rid, unsigned serves) {
+awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_name, const std::string& rid,
+                                        unsigned serves) {
   const Config& cfg = server.config;
   auto m = server.router.match(req.method, req.path, serves);
   bool needs_admin = m.result == RouteMatch::outcome::found
@@ -247,7 +251,8 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
   }
   if (query_carries_credential(req.query)) {
     route_name = "rejected";
-    co_return error_response(errc::invalid_request, "credentials are accepted only in headers or the body, never in the URL");
+    co_return error_response(errc::invalid_request,
+                             "credentials are accepted only in headers or the body, never in the URL");
   }
   if (m.result == RouteMatch::outcome::not_found) {
     route_name = "unmatched";
@@ -260,7 +265,8 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
     co_return r;
   }
   route_name = m.route->pattern;
-  RequestContext ctx{req, std::move(m.params), rid, cfg, *server.services, *redis, metrics, server.all_metrics, m.route->access};
+  RequestContext ctx{
+      req, std::move(m.params), rid, cfg, *server.services, *redis, metrics, server.all_metrics, m.route->access};
   std::string failure;
   try {
     co_return co_await m.route->handler(ctx);
@@ -311,7 +317,8 @@ bool Shard::admit(const std::string& client) {
       full = it != server.per_client.end() && it->second >= per_client_cap;
     }
     if (full && !evict_idle(&client)) {
-      connection_limit_log().event(log::Level::warn, "connection limit: refused a connection (max_connections_per_client)");
+      connection_limit_log().event(log::Level::warn,
+                                   "connection limit: refused a connection (max_connections_per_client)");
       return false;
     }
   }
@@ -372,8 +379,10 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
     }
 
     std::string rid;
-    if (!ec && valid_request_id(parser.get()["x-request-id"])) rid = std::string(parser.get()["x-request-id"]);
-    else rid = rid_prefix + std::to_string(++rid_counter);
+    if (!ec && valid_request_id(parser.get()["x-request-id"]))
+      rid = std::string(parser.get()["x-request-id"]);
+    else
+      rid = rid_prefix + std::to_string(++rid_counter);
 
     HttpResponse resp;
     std::string route_name;
@@ -382,13 +391,18 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
     bool http10 = false;
     if (ec) {
       if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
-          ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == http::error::partial_message)
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+          ec == http::error::partial_message)
         break;
       route_name = "malformed";
       req.method = "other";
-      if (ec == http::error::header_limit) resp = error_response(errc::header_too_large, "request headers too large");
-      else if (ec == http::error::body_limit) resp = error_response(errc::payload_too_large, "request body too large (limit " + std::to_string(cfg.max_body_bytes) + " bytes)");
-      else resp = error_response(errc::invalid_request, "malformed HTTP request");
+      if (ec == http::error::header_limit)
+        resp = error_response(errc::header_too_large, "request headers too large");
+      else if (ec == http::error::body_limit)
+        resp = error_response(errc::payload_too_large,
+                              "request body too large (limit " + std::to_string(cfg.max_body_bytes) + " bytes)");
+      else
+        resp = error_response(errc::invalid_request, "malformed HTTP request");
     } else {
       auto& breq = parser.get();
       req.method = std::string(breq.method_string());
@@ -403,7 +417,8 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
         req.headers.emplace_back(std::move(name), std::string(f.value()));
       }
       req.body = std::move(breq.body());
-      req.remote = server.trusted_proxies.empty() ? remote : net::client_address(remote, req.headers, server.trusted_proxies);
+      req.remote =
+          server.trusted_proxies.empty() ? remote : net::client_address(remote, req.headers, server.trusted_proxies);
       keep_alive = breq.keep_alive();
       http10 = breq.version() == 10;
       resp = co_await dispatch(req, route_name, rid, serves);
@@ -415,7 +430,9 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::string method = sanitize_method(req.method);
     metrics.observe_http(route_name, method, resp.status, seconds);
-    if (cfg.access_log) log_access(rid, method, route_name, resp.status, seconds, resp.body.size(), req.remote.empty() ? remote : req.remote);
+    if (cfg.access_log)
+      log_access(rid, method, route_name, resp.status, seconds, resp.body.size(),
+                 req.remote.empty() ? remote : req.remote);
 
     std::string head = response_head(resp, rid, keep_alive, http10);
     std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(resp.body)};
@@ -485,15 +502,19 @@ awaitable<void> Shard::accept_loop(Acceptor& acceptor) {
     }
     boost::system::error_code ignored;
     auto peer = sock.remote_endpoint(ignored).address().to_string();
-    std::string client = guard::canonical_address(peer, static_cast<int>(server.config.login_ipv6_prefix)).value_or(peer);
+    std::string client =
+        guard::canonical_address(peer, static_cast<int>(server.config.login_ipv6_prefix)).value_or(peer);
     if (!admit(client)) {
       sock.close(ignored);
       continue;
     }
     sock.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(ioc, [this, s = std::move(sock), c = std::move(client), serves = acceptor.serves]() mutable {
-      return serve_connection(std::move(s), std::move(c), serves);
-    }, log::LogFailure{"connection of shard " + std::to_string(index)});
+    asio::co_spawn(
+        ioc,
+        [this, s = std::move(sock), c = std::move(client), serves = acceptor.serves]() mutable {
+          return serve_connection(std::move(s), std::move(c), serves);
+        },
+        log::LogFailure{"connection of shard " + std::to_string(index)});
   }
 }
 
@@ -573,9 +594,12 @@ std::optional<std::string> Server::start() {
     return std::nullopt;
   };
   if (auto err = plan({s.config.listen_host, s.config.listen_port}, public_listener)) return err;
-  for (auto [option, bit] : {std::pair{&s.config.admin_listen, admin_listener}, {&s.config.metrics_listen, metrics_listener}}) {
-    if (!*option) s.listeners.front().serves |= bit;
-    else if (auto err = plan(**option, bit)) return err;
+  for (auto [option, bit] :
+       {std::pair{&s.config.admin_listen, admin_listener}, {&s.config.metrics_listen, metrics_listener}}) {
+    if (!*option)
+      s.listeners.front().serves |= bit;
+    else if (auto err = plan(**option, bit))
+      return err;
   }
 
   unsigned n = s.config.effective_threads();
@@ -631,8 +655,9 @@ std::optional<std::string> Server::start() {
     Shard* sh = shard.get();
     sh->redis->start();
     for (auto& a : sh->acceptors)
-      asio::co_spawn(sh->ioc, [sh, &a]() { return sh->accept_loop(a); },
-                     log::LogFailure{"accept loop of shard " + std::to_string(sh->index)});
+      asio::co_spawn(
+          sh->ioc, [sh, &a]() { return sh->accept_loop(a); },
+          log::LogFailure{"accept loop of shard " + std::to_string(sh->index)});
     sh->thread = std::thread([sh] { sh->ioc.run(); });
   }
   s.started = true;

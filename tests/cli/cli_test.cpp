@@ -56,13 +56,11 @@ std::string init_keys(const TempDir& d) {
   return dir;
 }
 
-std::map<std::string, std::string> serve_env(const std::string& secrets, const std::string& redis_url, std::uint16_t port) {
-  return {{"LATCHKEY_ADMIN_API_KEYS", kAdminKey},
-          {"LATCHKEY_SECRETS_DIR", secrets},
-          {"LATCHKEY_REDIS_URL", redis_url},
-          {"LATCHKEY_LISTEN", "127.0.0.1:" + std::to_string(port)},
-          {"LATCHKEY_REDIS_TIMEOUT_MS", "2000"},
-          {"LATCHKEY_REDIS_RECONNECT_MAX_MS", "200"}};
+std::map<std::string, std::string> serve_env(const std::string& secrets, const std::string& redis_url,
+                                             std::uint16_t port) {
+  return {{"LATCHKEY_ADMIN_API_KEYS", kAdminKey}, {"LATCHKEY_SECRETS_DIR", secrets},
+          {"LATCHKEY_REDIS_URL", redis_url},      {"LATCHKEY_LISTEN", "127.0.0.1:" + std::to_string(port)},
+          {"LATCHKEY_REDIS_TIMEOUT_MS", "2000"},  {"LATCHKEY_REDIS_RECONNECT_MAX_MS", "200"}};
 }
 
 bool wait_for_status(std::uint16_t port, const std::string& path, int status, std::chrono::milliseconds max);
@@ -70,7 +68,8 @@ bool wait_for_status(std::uint16_t port, const std::string& path, int status, st
 // `latchkey serve` on a free port against `rs`, with fresh key rings.
 struct Serving {
   explicit Serving(const RedisServer& rs)
-      : secrets(init_keys(dir)), port(reserved_listen_port()),
+      : secrets(init_keys(dir)),
+        port(reserved_listen_port()),
         process({latchkey_binary(), "serve"}, serve_env(secrets, rs.url(), port)) {}
   TempDir dir;
   std::string secrets;
@@ -83,8 +82,7 @@ bool wait_for_status(std::uint16_t port, const std::string& path, int status, st
   while (std::chrono::steady_clock::now() < deadline) {
     try {
       if (http_request(port, "GET", path).status == status) return true;
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     std::this_thread::sleep_for(20ms);
   }
   return false;
@@ -106,7 +104,7 @@ TEST(Cli, KeysInitCreatesPrivateRingsAndNeverOverwrites) {
   TempDir d;
   std::string dir = init_keys(d);
   std::string ring = dir + "/encryption.json";
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(ring.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::string before = read_file(ring);
@@ -128,7 +126,8 @@ TEST(Cli, KeysAddListRemoveRotateTheSigningRing) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   std::string first_kid = out.substr(0, out.find(' '));
   EXPECT_NE(out.find("(signing)"), std::string::npos);
-  for (std::string alg : {"ES256", "RS256", "HS256"}) ASSERT_EQ(run({"keys", "add", "--dir", dir, "--alg", alg}, {}, &out), 0) << alg;
+  for (std::string alg : {"ES256", "RS256", "HS256"})
+    ASSERT_EQ(run({"keys", "add", "--dir", dir, "--alg", alg}, {}, &out), 0) << alg;
   ASSERT_EQ(run({"keys", "add", "--dir", dir, "--alg=EdDSA", "--activate-in", "3600"}, {}, &out), 0);
   ASSERT_EQ(run({"keys", "list", "--dir", dir}, {}, &out), 0);
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 5) << out;
@@ -136,7 +135,7 @@ TEST(Cli, KeysAddListRemoveRotateTheSigningRing) {
   auto signing_line = out.substr(out.rfind('\n', out.find("(signing)")) + 1);
   EXPECT_NE(signing_line.find("HS256"), std::string::npos) << out;
   EXPECT_EQ(out.find("PRIVATE"), std::string::npos) << "list never prints key material";
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat((dir + "/signing.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(run({"keys", "retire", "--dir", dir, "--kid", first_kid, "--in", "0"}, {}, &out), 0);
@@ -302,8 +301,10 @@ TEST(Cli, AccessLogIsJsonAndCarriesNoSecret) {
   ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
   const std::string secret_token = "SECRETTOKENVALUE0123456789abcdefghijklmnopq";
   http_request(port, "POST", "/v1/sessions/validate", "{\"token\":\"" + secret_token + "\"}",
-               {{"Authorization", "Bearer " + kAdminKey}, {"Content-Type", "application/json"},
-                {"X-Session-Token", secret_token}, {"Cookie", "sid=" + secret_token}});
+               {{"Authorization", "Bearer " + kAdminKey},
+                {"Content-Type", "application/json"},
+                {"X-Session-Token", secret_token},
+                {"Cookie", "sid=" + secret_token}});
   http_request(port, "GET", "/healthz?token=" + secret_token);
   http_request(port, "GET", "/v1/users/" + secret_token + "/sessions", "", {{"Authorization", "Bearer wrong"}});
   p.signal(SIGTERM);
@@ -348,16 +349,19 @@ TEST(Cli, ClientsAddGetDeleteAgainstTheConfiguredRedis) {
   ASSERT_EQ(run({"clients", "get", id}, env, &out, &err), 0) << err;
   EXPECT_NE(out.find("grant_types: authorization_code client_credentials"), std::string::npos) << out;
   EXPECT_EQ(out.find(secret), std::string::npos);
-  ASSERT_EQ(run({"clients", "add", "--redirect-uri=https://app.example/cb", "--auth-method=none"}, env, &out, &err), 0) << err;
+  ASSERT_EQ(run({"clients", "add", "--redirect-uri=https://app.example/cb", "--auth-method=none"}, env, &out, &err), 0)
+      << err;
   EXPECT_EQ(out.find("client_secret"), std::string::npos) << "public clients have no secret";
   EXPECT_EQ(run({"clients", "delete", id}, env, &out, &err), 0) << err;
   EXPECT_EQ(run({"clients", "get", id}, env, &out, &err), 1);
   EXPECT_NE(err.find("no such client"), std::string::npos);
   EXPECT_EQ(run({"clients", "add", "--redirect-uri", "http://shop.example/cb"}, env, &out, &err), 1);
   EXPECT_NE(err.find("invalid_redirect_uri"), std::string::npos) << err;
-  EXPECT_EQ(run({"clients", "add", "--redirect-uri", "https://a.example/cb", "--auth-method", "jwt"}, env, &out, &err), 1);
+  EXPECT_EQ(run({"clients", "add", "--redirect-uri", "https://a.example/cb", "--auth-method", "jwt"}, env, &out, &err),
+            1);
   EXPECT_EQ(run({"clients", "frobnicate"}, env, &out, &err), 2);
-  EXPECT_EQ(run({"clients", "get", "x"}, serve_env(dir, "redis://127.0.0.1:1/0", 1), &out, &err), 3) << "Redis down: " << err;
+  EXPECT_EQ(run({"clients", "get", "x"}, serve_env(dir, "redis://127.0.0.1:1/0", 1), &out, &err), 3)
+      << "Redis down: " << err;
 }
 
 // Hardening 14: key rings readable by others refuse to load (or load with a loud warning when
@@ -403,7 +407,7 @@ TEST(Cli, Hardening14KeysAddEncryptionAddsADataKey) {
   EXPECT_EQ(kids(before), 1u);
   EXPECT_EQ(kids(after), 2u);
   EXPECT_EQ(after.find(before.substr(before.find("\"key\""), 30)) != std::string::npos, true) << "the old key stays";
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat((dir + "/encryption.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_NE(run({"keys", "add-encryption", "--dir", d.path + "/none"}), 0);
@@ -416,7 +420,7 @@ TEST(Cli, Hardening15IdentifierKeyIsRequiredAndKeysInitAddsIt) {
   std::string dir = init_keys(d);
   std::string ids = read_file(dir + "/identifiers.json");
   EXPECT_NE(ids.find("\"key\""), std::string::npos);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat((dir + "/identifiers.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::string ring = read_file(dir + "/encryption.json");
@@ -511,7 +515,8 @@ TEST(Cli, Hardening18LockoutsFollowRedissClockNotTheNodes) {
   env["ASAN_OPTIONS"] = std::string(asan ? asan : "") + (asan ? ":" : "") + "verify_asan_link_order=0";
   Process p({"/usr/bin/faketime", "-f", "+2h", latchkey_binary(), "serve"}, env);
   ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
-  const std::map<std::string, std::string> h{{"Authorization", "Bearer " + kAdminKey}, {"Content-Type", "application/json"}};
+  const std::map<std::string, std::string> h{{"Authorization", "Bearer " + kAdminKey},
+                                             {"Content-Type", "application/json"}};
   auto f = http_request(port, "POST", "/v1/logins/failure", R"({"user_id":"skew","ip":"192.0.2.1"})", h);
   ASSERT_EQ(f.status, 200) << f.body;
   EXPECT_NE(f.body.find("\"retry_after\":60"), std::string::npos) << f.body;
@@ -521,7 +526,8 @@ TEST(Cli, Hardening18LockoutsFollowRedissClockNotTheNodes) {
   ASSERT_NE(at, std::string::npos) << c.body;
   long long locked_until = std::stoll(c.body.substr(at + 15));
   long long redis_now = std::stoll(rs.command({"TIME"}).substr(0, rs.command({"TIME"}).find('\n')));
-  EXPECT_NEAR(static_cast<double>(locked_until), static_cast<double>(redis_now + 60), 5) << "not the node's clock (+7200 s)";
+  EXPECT_NEAR(static_cast<double>(locked_until), static_cast<double>(redis_now + 60), 5)
+      << "not the node's clock (+7200 s)";
   p.signal(SIGTERM);
   p.wait(10s);
 }
@@ -588,7 +594,8 @@ TEST(Cli, RoutesPrintsTheTableTheServerServes) {
   EXPECT_EQ(text, "METHOD  PATH                                        ACCESS        LISTENER\n" +
                       latchkey::server::describe_routes(table, false));
   EXPECT_EQ(json, latchkey::server::describe_routes(table, true));
-  EXPECT_NE(text.find("POST    /oauth2/token                               oauth_client  public\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("POST    /oauth2/token                               oauth_client  public\n"), std::string::npos)
+      << text;
   std::size_t objects = 0;
   for (auto at = json.find("{\"method\""); at != std::string::npos; at = json.find("{\"method\"", at + 1)) ++objects;
   EXPECT_EQ(objects, table.routes().size());

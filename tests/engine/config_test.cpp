@@ -202,7 +202,8 @@ TEST(Config, FileValuesQuotesAndInlineComments) {
   EXPECT_EQ(c.login_max_failures, 7);
   in.file_text = "token_issuer = https://x/a#b\n";
   EXPECT_EQ(ok(in).token_issuer, "https://x/a#b") << "a # not after white space is part of the value";
-  for (const char* bad : {"token_issuer = \"https://x\n", "token_issuer = \"https://x\" trailing\n", "token_issuer = 'x\n"}) {
+  for (const char* bad :
+       {"token_issuer = \"https://x\n", "token_issuer = \"https://x\" trailing\n", "token_issuer = 'x\n"}) {
     in.file_text = bad;
     auto e = error(in);
     EXPECT_NE(e.find("l.conf:1"), std::string::npos) << e;

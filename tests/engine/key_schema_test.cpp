@@ -21,14 +21,25 @@ const std::string kPrefix = "<prefix>";
 // Every key the schema can name, with a user slot of `slot`.
 std::vector<std::string> every_key(std::uint16_t slot) {
   UserSlot u(kPrefix, slot);
-  return {u.session("ID"),          u.session_index("ID"),       u.refresh_token("ID"),
-          u.family("ID"),           u.family_index("ID"),        u.denied_jti("ID"),
-          u.family_marker("ID"),    u.revocation_epoch("ID"),    u.code_epoch("ID"),
-          u.opaque_access_token("ID"), u.authorization_code("ID"), u.login_account("ID"),
+  return {u.session("ID"),
+          u.session_index("ID"),
+          u.refresh_token("ID"),
+          u.family("ID"),
+          u.family_index("ID"),
+          u.denied_jti("ID"),
+          u.family_marker("ID"),
+          u.revocation_epoch("ID"),
+          u.code_epoch("ID"),
+          u.opaque_access_token("ID"),
+          u.authorization_code("ID"),
+          u.login_account("ID"),
           u.login_device("ID"),
-          key_schema::oauth_client(kPrefix, "ID"),           key_schema::login_ip(kPrefix, "ID"),
-          key_schema::ratelimit_fixed_window(kPrefix, "ID"), key_schema::ratelimit_sliding_log(kPrefix, "ID"),
-          key_schema::ratelimit_sliding_count(kPrefix, "ID"), key_schema::ratelimit_gcra(kPrefix, "ID"),
+          key_schema::oauth_client(kPrefix, "ID"),
+          key_schema::login_ip(kPrefix, "ID"),
+          key_schema::ratelimit_fixed_window(kPrefix, "ID"),
+          key_schema::ratelimit_sliding_log(kPrefix, "ID"),
+          key_schema::ratelimit_sliding_count(kPrefix, "ID"),
+          key_schema::ratelimit_gcra(kPrefix, "ID"),
           key_schema::readiness_probe(kPrefix)};
 }
 
@@ -48,9 +59,9 @@ TEST(KeySchema, EveryPerUserFamilyIsInTheUsersSlot) {
       EXPECT_EQ(redis::key_slot(k), slot) << k;
     }
     // The *_prefix forms end where an id is appended, so derived names stay in the slot.
-    for (const std::string& p : {u.session_prefix(), u.session_index_prefix(), u.refresh_token_prefix(),
-                                 u.family_prefix(), u.family_marker_prefix(), u.revocation_epoch_prefix(),
-                                 u.code_epoch_prefix()}) {
+    for (const std::string& p :
+         {u.session_prefix(), u.session_index_prefix(), u.refresh_token_prefix(), u.family_prefix(),
+          u.family_marker_prefix(), u.revocation_epoch_prefix(), u.code_epoch_prefix()}) {
       EXPECT_EQ(p.back(), ':') << p;
       EXPECT_EQ(redis::key_slot(p + "anything"), slot) << p;
     }

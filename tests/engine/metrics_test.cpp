@@ -13,11 +13,20 @@ TEST(Metrics, MergesShardsIntoCumulativeHistograms) {
   a.observe_redis("script:ping", false, 0.0004);
   b.observe_redis("script:ping", true, 1.2);
   std::string text = Metrics::render({&a, &b});
-  EXPECT_NE(text.find("latchkey_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("latchkey_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"503\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("latchkey_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",status=\"200\",le=\"0.00025\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("latchkey_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",status=\"200\",le=\"0.005\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find("latchkey_http_request_duration_seconds_bucket{route=\"/healthz\",method=\"GET\",status=\"200\",le=\"+Inf\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("latchkey_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("latchkey_http_requests_total{route=\"/readyz\",method=\"GET\",status=\"503\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("latchkey_http_request_duration_seconds_bucket{route=\"/"
+                      "healthz\",method=\"GET\",status=\"200\",le=\"0.00025\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("latchkey_http_request_duration_seconds_bucket{route=\"/"
+                      "healthz\",method=\"GET\",status=\"200\",le=\"0.005\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("latchkey_http_request_duration_seconds_bucket{route=\"/"
+                      "healthz\",method=\"GET\",status=\"200\",le=\"+Inf\"} 2\n"),
+            std::string::npos);
   EXPECT_NE(text.find("latchkey_redis_calls_total{op=\"script:ping\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("latchkey_redis_errors_total{op=\"script:ping\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE latchkey_redis_call_duration_seconds histogram"), std::string::npos);

@@ -19,7 +19,8 @@ TEST(Hardening20TrustedProxies, CidrListsParseAndRefuseGarbage) {
   std::string why;
   EXPECT_EQ(cidrs("").size(), 0u);
   EXPECT_EQ(cidrs("10.0.0.0/8, 192.0.2.7,2001:db8::/32").size(), 3u);
-  for (const char* bad : {"10.0.0.0/33", "10.0.0.0/", "nonsense", "10.0.0.0/8,", "2001:db8::/129", "10.0.0.0/-1", "10.0.0.0/8x"})
+  for (const char* bad :
+       {"10.0.0.0/33", "10.0.0.0/", "nonsense", "10.0.0.0/8,", "2001:db8::/129", "10.0.0.0/-1", "10.0.0.0/8x"})
     EXPECT_FALSE(parse_cidrs(bad, why)) << bad;
   auto c = cidrs("10.0.0.0/8,2001:db8::/32");
   EXPECT_TRUE(c[0].contains(boost::asio::ip::make_address("10.200.3.4")));
@@ -45,7 +46,8 @@ TEST(Hardening20TrustedProxies, TheRightmostUntrustedHopIsTheClient) {
   Headers two{{"x-forwarded-for", "1.2.3.4"}, {"x-forwarded-for", "198.51.100.8"}};
   EXPECT_EQ(client_address("10.0.0.2", two, proxies), "198.51.100.8") << "repeated headers are one list";
   Headers garbage{{"x-forwarded-for", "198.51.100.7, nonsense"}};
-  EXPECT_EQ(client_address("10.0.0.2", garbage, proxies), "10.0.0.2") << "an unreadable hop stops at the last trusted one";
+  EXPECT_EQ(client_address("10.0.0.2", garbage, proxies), "10.0.0.2")
+      << "an unreadable hop stops at the last trusted one";
   Headers all_proxies{{"x-forwarded-for", "10.1.1.1, 10.2.2.2"}};
   EXPECT_EQ(client_address("10.0.0.2", all_proxies, proxies), "10.1.1.1");
   Headers mapped{{"x-forwarded-for", "::ffff:198.51.100.7"}};

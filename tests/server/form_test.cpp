@@ -15,7 +15,10 @@ std::string basic(const std::string& user_pass) { return latchkey::test::basic_a
 
 TEST(Form, ParsesDecodesAndDropsEmptyValues) {
   std::string why;
-  auto f = parse_form("grant_type=authorization_code&code=Spl%2Fx&redirect_uri=https%3A%2F%2Fc.example%2Fcb&scope=read+write&empty=&bare", why);
+  auto f = parse_form(
+      "grant_type=authorization_code&code=Spl%2Fx&redirect_uri=https%3A%2F%2Fc.example%2Fcb&scope=read+write&empty=&"
+      "bare",
+      why);
   ASSERT_TRUE(f) << why;
   ASSERT_EQ(f->size(), 4u);
   EXPECT_EQ((*f)[0], (std::pair<std::string, std::string>{"grant_type", "authorization_code"}));
@@ -55,8 +58,8 @@ TEST(BasicAuth, DecodesFormEncodedCredentials) {
 
 TEST(BasicAuth, RejectsOtherSchemesAndMalformedValues) {
   for (std::string bad : {std::string("Bearer abc"), std::string("Basic"), std::string("Basic !!!!"),
-                          std::string("Basic ") + "bm9jb2xvbg==" /* "nocolon" */, basic(":secret"), std::string("Digest x"),
-                          std::string("Basic YS1i_2M=") /* base64url alphabet */})
+                          std::string("Basic ") + "bm9jb2xvbg==" /* "nocolon" */, basic(":secret"),
+                          std::string("Digest x"), std::string("Basic YS1i_2M=") /* base64url alphabet */})
     EXPECT_FALSE(parse_basic(bad)) << bad;
 }
 

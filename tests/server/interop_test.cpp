@@ -91,7 +91,8 @@ TEST_P(InteropTest, OurTokensVerifyInIndependentImplementations) {
 
 TEST_P(InteropTest, TheirTokensSignedWithOurKeysVerifyInOurs) {
   for (const auto& tool : tools()) {
-    std::string token = run(tool, {"sign", jws::alg_name(GetParam()), signer().kid(), key_file, "latchkey", "interop-user"});
+    std::string token =
+        run(tool, {"sign", jws::alg_name(GetParam()), signer().kid(), key_file, "latchkey", "interop-user"});
     auto r = srv->post("/v1/tokens/verify", "{\"token\":\"" + token + "\"}");
     ASSERT_EQ(r.status, 200) << tool.name << ": " << token << " -> " << r.body;
     auto claims = json_of(r).at("claims");
@@ -108,7 +109,9 @@ TEST_P(InteropTest, TheirTokensSignedWithOurKeysVerifyInOurs) {
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, InteropTest,
                          ::testing::Values(jws::Alg::EdDSA, jws::Alg::ES256, jws::Alg::RS256, jws::Alg::HS256),
-                         [](const ::testing::TestParamInfo<jws::Alg>& p) { return std::string(jws::alg_name(p.param)); });
+                         [](const ::testing::TestParamInfo<jws::Alg>& p) {
+                           return std::string(jws::alg_name(p.param));
+                         });
 
 // An independent OAuth client library, unmodified, drives the OAuth server end to end (both
 // access-token formats): Authlib 1.2 (Debian python3-authlib), see tests/interop/authlib_oauth.py.
@@ -122,8 +125,9 @@ TEST_P(OAuthInteropTest, AuthlibDrivesEveryGrantIntrospectionAndRevocation) {
     c.listen_port = port;
     c.token_issuer = "http://127.0.0.1:" + std::to_string(port);  // metadata needs a URL issuer
   });
-  Process p({"/usr/bin/python3", kInterop + "/authlib_oauth.py", "http://127.0.0.1:" + std::to_string(srv.port()), kAdminKey},
-            {});
+  Process p(
+      {"/usr/bin/python3", kInterop + "/authlib_oauth.py", "http://127.0.0.1:" + std::to_string(srv.port()), kAdminKey},
+      {});
   auto code = p.wait(60s);
   EXPECT_EQ(code, 0) << p.out() << p.err();
   EXPECT_EQ(p.out(), "ok\n") << p.err();

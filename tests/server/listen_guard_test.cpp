@@ -20,8 +20,10 @@ const char* kTcp =
     "   3: 0100007F:2328 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 55 1 0 100 0 0 10 0\n"
     "   4: garbage\n";
 const char* kTcp6 =
-    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-    "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 777 1 0 100 0 0 10 0\n";
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr "
+    "tm->when retrnsmt   uid  timeout inode\n"
+    "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 "
+    "00:00000000 00000000     0        0 777 1 0 100 0 0 10 0\n";
 }  // namespace
 
 TEST(ListenGuard, ParsesListenRowsOnly) {

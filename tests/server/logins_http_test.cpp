@@ -67,10 +67,10 @@ TEST_F(LoginsHttpTest, FailuresLockAndTheAdminSeesAndClears) {
 TEST_F(LoginsHttpTest, BadInputIsRejectedAndChangesNothing) {
   const std::string before = rs.dump_all();
   for (const char* what : {"check", "failure", "success"}) {
-    for (const std::string body : {R"({)", R"({"ip":"1.2.3.4"})", R"({"user_id":"a"})", R"({"user_id":"","ip":"1.2.3.4"})",
-                                   R"({"user_id":7,"ip":"1.2.3.4"})", R"({"user_id":"a","ip":""})",
-                                   R"({"user_id":"a","ip":4})", R"({"user_id":"a","ip":"1.2.3.4","device_token":5})",
-                                   R"({"user_id":"a","ip":"1.2.3.4","extra":1})"}) {
+    for (const std::string body :
+         {R"({)", R"({"ip":"1.2.3.4"})", R"({"user_id":"a"})", R"({"user_id":"","ip":"1.2.3.4"})",
+          R"({"user_id":7,"ip":"1.2.3.4"})", R"({"user_id":"a","ip":""})", R"({"user_id":"a","ip":4})",
+          R"({"user_id":"a","ip":"1.2.3.4","device_token":5})", R"({"user_id":"a","ip":"1.2.3.4","extra":1})"}) {
       auto r = post(what, body);
       EXPECT_EQ(r.status, 400) << what << " " << body << " -> " << r.body;
       EXPECT_EQ(error_code(r), "invalid_request");
@@ -100,7 +100,8 @@ TEST_F(LoginsHttpTest, ParallelFailuresAreCountedExactly) {
   });
   std::vector<std::future<HttpResult>> fs;
   for (int i = 0; i < 30; ++i)
-    fs.push_back(std::async(std::launch::async, [this] { return post("failure", R"({"user_id":"zed","ip":"10.0.0.1"})"); }));
+    fs.push_back(
+        std::async(std::launch::async, [this] { return post("failure", R"({"user_id":"zed","ip":"10.0.0.1"})"); }));
   std::multiset<std::int64_t> counted;
   int locked = 0;
   for (auto& f : fs) {
@@ -151,7 +152,8 @@ TEST_F(LoginsHttpTest, AccountAndAddressVariantsShareOneBudget) {
   // Three spellings of bob from three addresses: one account, locked.
   int n = 0;
   for (const char* name : {"Bob@x", "BOB@X", "bob@x "}) {
-    auto r = post("failure", std::string(R"({"user_id":")") + name + R"(","ip":"192.0.2.)" + std::to_string(++n) + R"("})");
+    auto r =
+        post("failure", std::string(R"({"user_id":")") + name + R"(","ip":"192.0.2.)" + std::to_string(++n) + R"("})");
     ASSERT_EQ(r.status, 200) << r.body;
   }
   auto locked = post("check", R"({"user_id":"bob@x","ip":"192.0.2.99"})");

@@ -63,8 +63,8 @@ TEST(MetricsHttp, ProcessBuildAndRedisUpPerShard) {
   // Redis down: every shard reports it, then both come back.
   rs.kill();
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline &&
-         (series(scrape(srv), "latchkey_redis_up{shard=\"0\"}") != 0 || series(scrape(srv), "latchkey_redis_up{shard=\"1\"}") != 0))
+  while (std::chrono::steady_clock::now() < deadline && (series(scrape(srv), "latchkey_redis_up{shard=\"0\"}") != 0 ||
+                                                         series(scrape(srv), "latchkey_redis_up{shard=\"1\"}") != 0))
     std::this_thread::sleep_for(20ms);
   m = scrape(srv);
   EXPECT_EQ(series(m, "latchkey_redis_up{shard=\"0\"}"), 0);
@@ -144,8 +144,9 @@ TEST(MetricsHttp, ReadyzAnswersForEveryShard) {
       lens.push_back(a.size());
     }
     auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
-    std::string out = !r ? "(no reply)" : r->type == REDIS_REPLY_INTEGER ? std::to_string(r->integer)
-                                                                        : std::string(r->str ? r->str : "", r->len);
+    std::string out = !r                               ? "(no reply)"
+                      : r->type == REDIS_REPLY_INTEGER ? std::to_string(r->integer)
+                                                       : std::string(r->str ? r->str : "", r->len);
     if (r) freeReplyObject(r);
     return out;
   };

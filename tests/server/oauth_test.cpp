@@ -17,7 +17,6 @@ namespace json = boost::json;
 
 namespace {
 
-
 class OAuthTest : public ::testing::Test {
  protected:
   void start(const std::function<void(Config&)>& tweak = {}) { srv = std::make_unique<TestServer>(rs, tweak); }
@@ -30,27 +29,27 @@ class OAuthTest : public ::testing::Test {
     return v.is_object() ? v.as_object() : json::object{};
   }
   json::object confidential() {
-    return register_client(R"({"client_name":"Shop","redirect_uris":["https://shop.example/cb","http://127.0.0.1/native"],)"
-                           R"("grant_types":["authorization_code","refresh_token","client_credentials"],"scope":"read write"})");
+    return register_client(
+        R"({"client_name":"Shop","redirect_uris":["https://shop.example/cb","http://127.0.0.1/native"],)"
+        R"("grant_types":["authorization_code","refresh_token","client_credentials"],"scope":"read write"})");
   }
   json::object public_client() {
-    return register_client(R"({"client_name":"App","redirect_uris":["https://app.example/cb"],)"
-                           R"("grant_types":["authorization_code","refresh_token"],"scope":"read","token_endpoint_auth_method":"none"})");
+    return register_client(
+        R"({"client_name":"App","redirect_uris":["https://app.example/cb"],)"
+        R"("grant_types":["authorization_code","refresh_token"],"scope":"read","token_endpoint_auth_method":"none"})");
   }
   // An authorization request with sensible defaults; `extra` overrides or adds fields.
   HttpResult authorize(const std::string& client_id, const std::string& extra = "") {
-    json::object o{{"client_id", client_id},
-                   {"redirect_uri", "https://shop.example/cb"},
-                   {"response_type", "code"},
-                   {"scope", "read"},
-                   {"state", "af0ifjsldkj"},
-                   {"code_challenge", kChallenge},
-                   {"code_challenge_method", "S256"},
-                   {"user_id", "alice"}};
+    json::object o{{"client_id", client_id},          {"redirect_uri", "https://shop.example/cb"},
+                   {"response_type", "code"},         {"scope", "read"},
+                   {"state", "af0ifjsldkj"},          {"code_challenge", kChallenge},
+                   {"code_challenge_method", "S256"}, {"user_id", "alice"}};
     json::value overrides = extra.empty() ? json::value(json::object{}) : json::parse(extra);
     for (auto& [k, v] : overrides.as_object()) {
-      if (v.is_null()) o.erase(k);
-      else o[k] = v;
+      if (v.is_null())
+        o.erase(k);
+      else
+        o[k] = v;
     }
     return srv->post("/v1/oauth/authorizations", json::serialize(o));
   }
@@ -64,7 +63,8 @@ std::string str(const json::object& o, const char* k) { return std::string(o.at(
 }  // namespace
 
 TEST_F(OAuthTest, RegisterConfidentialClientShowsTheSecretOnce) {
-  auto r = srv->post("/v1/oauth/clients", R"({"client_name":"Shop","redirect_uris":["https://shop.example/cb"],"scope":"read write"})");
+  auto r = srv->post("/v1/oauth/clients",
+                     R"({"client_name":"Shop","redirect_uris":["https://shop.example/cb"],"scope":"read write"})");
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.header("cache-control"), "no-store");
   auto c = json_of(r).as_object();
@@ -110,7 +110,8 @@ TEST_F(OAuthTest, RegistrationRejectsBadMetadataAndChangesNothing) {
       {R"({"redirect_uris":["https://a.example/cb"],"grant_types":[]})", "invalid_client_metadata"},
       {R"({"grant_types":["refresh_token"]})", "invalid_client_metadata"},
       {R"({"grant_types":["client_credentials"],"token_endpoint_auth_method":"none"})", "invalid_client_metadata"},
-      {R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt"})", "invalid_client_metadata"},
+      {R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt"})",
+       "invalid_client_metadata"},
       {R"({"redirect_uris":["https://a.example/cb"],"scope":"a  b"})", "invalid_client_metadata"},
       {R"({"redirect_uris":["https://a.example/cb"],"scope":7})", "invalid_client_metadata"},
       {R"({"redirect_uris":["https://a.example/cb"],"client_name":7})", "invalid_client_metadata"},
@@ -122,8 +123,13 @@ TEST_F(OAuthTest, RegistrationRejectsBadMetadataAndChangesNothing) {
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
     EXPECT_EQ(error_code(r), code) << body;
   }
-  EXPECT_EQ(srv->post("/v1/oauth/clients", R"({"redirect_uris":["https://a.example/cb"]})", {{"Authorization", ""}}).status, 401);
-  EXPECT_EQ(srv->post("/v1/oauth/clients", R"({"redirect_uris":["https://a.example/cb"]})", {{"Content-Type", "text/plain"}}).status, 415);
+  EXPECT_EQ(
+      srv->post("/v1/oauth/clients", R"({"redirect_uris":["https://a.example/cb"]})", {{"Authorization", ""}}).status,
+      401);
+  EXPECT_EQ(
+      srv->post("/v1/oauth/clients", R"({"redirect_uris":["https://a.example/cb"]})", {{"Content-Type", "text/plain"}})
+          .status,
+      415);
   EXPECT_EQ(rs.dump_all(), before);
 }
 
@@ -189,10 +195,13 @@ TEST_F(OAuthTest, BadClientOrRedirectUriIsNeverRedirected) {
   const std::string before = rs.dump_all();
   for (const std::string& extra :
        {std::string(R"({"client_id":"AAAAAAAAAAAAAAAAAAAAAA"})"), std::string(R"({"client_id":null})"),
-        std::string(R"({"redirect_uri":"https://evil.example/cb"})"), std::string(R"({"redirect_uri":"https://shop.example/cb/../x"})"),
-        std::string(R"({"redirect_uri":"https://shop.example/cb?extra=1"})"), std::string(R"({"redirect_uri":"https://SHOP.example/cb"})"),
+        std::string(R"({"redirect_uri":"https://evil.example/cb"})"),
+        std::string(R"({"redirect_uri":"https://shop.example/cb/../x"})"),
+        std::string(R"({"redirect_uri":"https://shop.example/cb?extra=1"})"),
+        std::string(R"({"redirect_uri":"https://SHOP.example/cb"})"),
         std::string(R"({"redirect_uri":null})"),  // two registered: required
-        std::string(R"({"user_id":""})"), std::string(R"({"user_id":null})"), std::string(R"({"state":")") + std::string(1025, 's') + "\"}"}) {
+        std::string(R"({"user_id":""})"), std::string(R"({"user_id":null})"),
+        std::string(R"({"state":")") + std::string(1025, 's') + "\"}"}) {
     auto r = authorize(id, extra);
     EXPECT_EQ(r.status, 400) << extra << " -> " << r.body;
     EXPECT_EQ(error_code(r), "invalid_request") << extra;
@@ -221,7 +230,8 @@ TEST_F(OAuthTest, OtherErrorsCarryARedirectWithErrorAndState) {
       {id, R"({"code_challenge":"short"})", "invalid_request"},
       {id, R"({"code_challenge":null})", "invalid_request"},  // PKCE required for confidential clients by default
       {id, R"({"code_challenge":null,"code_challenge_method":null})", "invalid_request"},
-      {pub, R"({"redirect_uri":"https://app.example/cb","code_challenge":null,"code_challenge_method":null})", "invalid_request"},
+      {pub, R"({"redirect_uri":"https://app.example/cb","code_challenge":null,"code_challenge_method":null})",
+       "invalid_request"},
   };
   for (const auto& c : cases) {
     auto r = authorize(c.client, c.extra);
@@ -257,7 +267,8 @@ TEST_F(OAuthTest, BadInputIsRejected) {
   EXPECT_EQ(srv->post("/v1/oauth/authorizations", R"({"client_id":")" + id + R"(","nonce":"x"})").status, 400);
   EXPECT_EQ(srv->post("/v1/oauth/authorizations", "not json").status, 400);
   EXPECT_EQ(srv->post("/v1/oauth/authorizations", "{}", {{"Authorization", ""}}).status, 401);
-  EXPECT_EQ(srv->post("/v1/oauth/authorizations", "{}", {{"Content-Type", "application/x-www-form-urlencoded"}}).status, 415);
+  EXPECT_EQ(srv->post("/v1/oauth/authorizations", "{}", {{"Content-Type", "application/x-www-form-urlencoded"}}).status,
+            415);
   EXPECT_EQ(rs.dump_all(), before);
 }
 

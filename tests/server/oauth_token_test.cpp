@@ -33,7 +33,8 @@ std::string form_escape(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') out.push_back(static_cast<char>(c));
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+      out.push_back(static_cast<char>(c));
     else {
       out.push_back('%');
       out.push_back(kHex[c >> 4]);
@@ -64,25 +65,34 @@ class OAuthTokenTest : public ::testing::Test {
   }
   ClientCreds confidential(const std::string& grants = R"("authorization_code","refresh_token","client_credentials")",
                            const std::string& method = "client_secret_basic") {
-    return register_client(R"({"client_name":"Shop","redirect_uris":[")" + kRedirect + R"(","http://127.0.0.1/native"],)"
-                           R"("grant_types":[)" + grants + R"(],"scope":"read write","token_endpoint_auth_method":")" +
-                           method + R"("})");
+    return register_client(R"({"client_name":"Shop","redirect_uris":[")" + kRedirect +
+                           R"(","http://127.0.0.1/native"],)"
+                           R"("grant_types":[)" +
+                           grants + R"(],"scope":"read write","token_endpoint_auth_method":")" + method + R"("})");
   }
   ClientCreds public_client() {
-    return register_client(R"({"client_name":"App","redirect_uris":["https://app.example/cb"],)"
-                           R"("grant_types":["authorization_code","refresh_token"],"scope":"read","token_endpoint_auth_method":"none"})");
+    return register_client(
+        R"({"client_name":"App","redirect_uris":["https://app.example/cb"],)"
+        R"("grant_types":["authorization_code","refresh_token"],"scope":"read","token_endpoint_auth_method":"none"})");
   }
 
   // A code for `client_id` (alice, scope read, PKCE S256); `extra` overrides JSON fields (null removes).
   std::string code_for(const std::string& client_id, const std::string& extra = "") {
-    json::object o{{"client_id", client_id},          {"redirect_uri", kRedirect}, {"response_type", "code"},
-                   {"scope", "read"},                 {"state", "xyz"},            {"code_challenge", kChallenge},
-                   {"code_challenge_method", "S256"}, {"user_id", "alice"}};
+    json::object o{{"client_id", client_id},
+                   {"redirect_uri", kRedirect},
+                   {"response_type", "code"},
+                   {"scope", "read"},
+                   {"state", "xyz"},
+                   {"code_challenge", kChallenge},
+                   {"code_challenge_method", "S256"},
+                   {"user_id", "alice"}};
     if (!extra.empty()) {
       json::value overrides = json::parse(extra);
       for (auto& [k, v] : overrides.as_object()) {
-        if (v.is_null()) o.erase(k);
-        else o[k] = v;
+        if (v.is_null())
+          o.erase(k);
+        else
+          o[k] = v;
       }
     }
     auto r = srv->post("/v1/oauth/authorizations", json::serialize(o));
@@ -92,7 +102,8 @@ class OAuthTokenTest : public ::testing::Test {
   }
 
   // A form POST to an RFC endpoint; with `basic`, client credentials by HTTP Basic.
-  HttpResult form(const std::string& path, const std::string& body, const std::optional<ClientCreds>& basic = std::nullopt,
+  HttpResult form(const std::string& path, const std::string& body,
+                  const std::optional<ClientCreds>& basic = std::nullopt,
                   std::map<std::string, std::string> headers = {}) {
     if (!headers.count("Content-Type")) headers["Content-Type"] = "application/x-www-form-urlencoded";
     headers["Authorization"] = "";
@@ -168,7 +179,8 @@ TEST_F(OAuthTokenTest, CodeFlowWithPkceRefreshIntrospectAndRevoke) {
 
   // Nothing secret in clear in Redis: tokens and the user id.
   std::string dump = rs.dump_all();
-  for (const auto& s : {access, rt, code, std::string("alice"), c.secret}) EXPECT_EQ(dump.find(s), std::string::npos) << s;
+  for (const auto& s : {access, rt, code, std::string("alice"), c.secret})
+    EXPECT_EQ(dump.find(s), std::string::npos) << s;
 
   // Refresh rotates; the old refresh token is spent.
   auto r2 = refresh(c, rt);
@@ -189,13 +201,13 @@ TEST_F(OAuthTokenTest, CodeFlowWithPkceRefreshIntrospectAndRevoke) {
 TEST_F(OAuthTokenTest, PublicClientFlowWithClientIdInTheBody) {
   auto p = public_client();
   auto code = code_for(p.id, R"({"redirect_uri":"https://app.example/cb"})");
-  auto r = form("/oauth2/token",
-                "grant_type=authorization_code&client_id=" + p.id + "&code=" + code +
-                    "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier=" + kVerifier);
+  auto r = form("/oauth2/token", "grant_type=authorization_code&client_id=" + p.id + "&code=" + code +
+                                     "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_verifier=" + kVerifier);
   ASSERT_EQ(r.status, 200) << r.body;
   auto t = obj(r);
   ASSERT_FALSE(str(t, "refresh_token").empty());
-  auto r2 = form("/oauth2/token", "grant_type=refresh_token&client_id=" + p.id + "&refresh_token=" + str(t, "refresh_token"));
+  auto r2 =
+      form("/oauth2/token", "grant_type=refresh_token&client_id=" + p.id + "&refresh_token=" + str(t, "refresh_token"));
   EXPECT_EQ(r2.status, 200) << r2.body;
   // A public client cannot introspect (it cannot prove who it is) but can revoke its tokens.
   auto i = form("/oauth2/introspect", "client_id=" + p.id + "&token=" + str(obj(r2), "access_token"));
@@ -223,7 +235,10 @@ TEST_F(OAuthTokenTest, ClientCredentialsGrant) {
   EXPECT_EQ(str(obj(narrow), "scope"), "write");
   // client_secret_post works for a client registered for it, and only for it.
   auto post = confidential(R"("client_credentials")", "client_secret_post");
-  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials&client_id=" + post.id + "&client_secret=" + post.secret).status, 200);
+  EXPECT_EQ(
+      form("/oauth2/token", "grant_type=client_credentials&client_id=" + post.id + "&client_secret=" + post.secret)
+          .status,
+      200);
   EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", post).status, 401);
 }
 
@@ -278,7 +293,8 @@ TEST_F(OAuthTokenTest, RefreshReuseRevokesTheFamily) {
   auto t2 = obj(refresh(c, rt1));
   ASSERT_FALSE(str(t2, "refresh_token").empty());
   EXPECT_EQ(error_code(refresh(c, rt1)), "invalid_grant") << "reuse";
-  EXPECT_EQ(error_code(refresh(c, str(t2, "refresh_token"))), "invalid_grant") << "RFC 9700 4.14.2: the live one dies too";
+  EXPECT_EQ(error_code(refresh(c, str(t2, "refresh_token"))), "invalid_grant")
+      << "RFC 9700 4.14.2: the live one dies too";
   EXPECT_FALSE(active(c, str(t2, "access_token")));
 }
 
@@ -326,32 +342,37 @@ TEST_F(OAuthTokenTest, TokenEndpointErrorsIssueNothing) {
   add("missing verifier", redeem(c, code, ""), 400, "invalid_grant");
   add("malformed verifier", redeem(c, code, "short"), 400, "invalid_request");
   add("unknown code", redeem(c, "x" + code.substr(1)), 400, "invalid_grant");
-  add("password grant", form("/oauth2/token", "grant_type=password&username=a&password=b", c), 400, "unsupported_grant_type");
+  add("password grant", form("/oauth2/token", "grant_type=password&username=a&password=b", c), 400,
+      "unsupported_grant_type");
   add("implicit", form("/oauth2/token", "grant_type=implicit", c), 400, "unsupported_grant_type");
   add("unknown grant", form("/oauth2/token", "grant_type=urn:x", c), 400, "unsupported_grant_type");
   add("grant not registered", form("/oauth2/token", base, cc_only), 400, "unauthorized_client");
   add("client_credentials scope widening", form("/oauth2/token", "grant_type=client_credentials&scope=admin", c), 400,
       "invalid_scope");
-  add("malformed scope", form("/oauth2/token", "grant_type=client_credentials&scope=a%20%20b", c), 400, "invalid_scope");
+  add("malformed scope", form("/oauth2/token", "grant_type=client_credentials&scope=a%20%20b", c), 400,
+      "invalid_scope");
   add("bad client secret", redeem(ClientCreds{c.id, "wrong"}, code), 401, "invalid_client");
   add("unknown client", redeem(ClientCreds{"AAAAAAAAAAAAAAAAAAAAAA", "x"}, code), 401, "invalid_client");
   add("no client authentication", form("/oauth2/token", base + "&code_verifier=" + kVerifier), 401, "invalid_client");
   add("secret in the body of a basic client",
-      form("/oauth2/token", base + "&code_verifier=" + kVerifier + "&client_id=" + c.id + "&client_secret=" + c.secret), 401,
-      "invalid_client");
-  add("public client presenting a secret", form("/oauth2/token", "grant_type=refresh_token&refresh_token=x", ClientCreds{p.id, "s"}),
+      form("/oauth2/token", base + "&code_verifier=" + kVerifier + "&client_id=" + c.id + "&client_secret=" + c.secret),
       401, "invalid_client");
-  add("two authentication methods", form("/oauth2/token", base + "&client_secret=" + c.secret, c), 400, "invalid_request");
-  add("not Basic", form("/oauth2/token", base, std::nullopt, {{"Authorization", "Bearer " + c.secret}}), 401, "invalid_client");
+  add("public client presenting a secret",
+      form("/oauth2/token", "grant_type=refresh_token&refresh_token=x", ClientCreds{p.id, "s"}), 401, "invalid_client");
+  add("two authentication methods", form("/oauth2/token", base + "&client_secret=" + c.secret, c), 400,
+      "invalid_request");
+  add("not Basic", form("/oauth2/token", base, std::nullopt, {{"Authorization", "Bearer " + c.secret}}), 401,
+      "invalid_client");
   add("missing grant_type", form("/oauth2/token", "code=" + code, c), 400, "invalid_request");
   add("missing code", form("/oauth2/token", "grant_type=authorization_code", c), 400, "invalid_request");
   add("missing refresh_token", form("/oauth2/token", "grant_type=refresh_token", c), 400, "invalid_request");
   add("repeated parameter", form("/oauth2/token", base + "&code=" + code, c), 400, "invalid_request");
   add("malformed escape", form("/oauth2/token", "grant_type=client%ZZ", c), 400, "invalid_request");
-  add("JSON body", form("/oauth2/token", R"({"grant_type":"client_credentials"})", c, {{"Content-Type", "application/json"}}), 400,
+  add("JSON body",
+      form("/oauth2/token", R"({"grant_type":"client_credentials"})", c, {{"Content-Type", "application/json"}}), 400,
       "invalid_request");
-  add("parameters in the URL", form("/oauth2/token?grant_type=client_credentials", "grant_type=client_credentials", c), 400,
-      "invalid_request");
+  add("parameters in the URL", form("/oauth2/token?grant_type=client_credentials", "grant_type=client_credentials", c),
+      400, "invalid_request");
   add("oversize body", form("/oauth2/token", "grant_type=client_credentials&x=" + std::string(70000, 'a'), c), 413,
       "payload_too_large");
   for (const auto& k : cases) {
@@ -411,8 +432,12 @@ TEST_F(OAuthTokenTest, IntrospectionAnswersExactlyActiveFalseForAnythingNotActiv
   auto c = confidential();
   auto t = obj(redeem(c, code_for(c.id)));
   std::string access = str(t, "access_token");
-  const std::string inactive[] = {"garbage", std::string(5000, 'a'), "x" + access.substr(1), str(t, "refresh_token"),
-                                  "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."};
+  const std::string inactive[] = {"garbage",
+                                  std::string(5000, 'a'),
+                                  "x" + access.substr(1),
+                                  str(t, "refresh_token"),
+                                  "a.b.c",
+                                  "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."};
   for (const auto& tok : inactive) {
     auto r = introspect(c, tok);
     EXPECT_EQ(r.status, 200) << tok;
@@ -507,7 +532,8 @@ TEST_F(OAuthTokenTest, JwtAccessTokensPerRfc9068) {
   EXPECT_FALSE(str(ij, "jti").empty());
   // Resource servers may also verify it through latchkey's verify endpoint (with its audience),
   // when they accept OAuth tokens there.
-  auto v = srv->post("/v1/tokens/verify", R"({"token":")" + jwt + R"(","audience":"https://api.example","accept_oauth":true})");
+  auto v = srv->post("/v1/tokens/verify",
+                     R"({"token":")" + jwt + R"(","audience":"https://api.example","accept_oauth":true})");
   EXPECT_EQ(v.status, 200) << v.body;
   auto cc = obj(form("/oauth2/token", "grant_type=client_credentials", c));
   EXPECT_EQ(str(obj(introspect(c, str(cc, "access_token"))), "sub"), c.id);
@@ -530,7 +556,8 @@ TEST_F(OAuthTokenTest, Metadata) {
   EXPECT_EQ(str(m, "jwks_uri"), "https://auth.example/.well-known/jwks.json");
   EXPECT_EQ(str(m, "authorization_endpoint"), "https://shop.example/authorize");
   EXPECT_EQ(json::serialize(m.at("code_challenge_methods_supported")), R"(["S256"])");
-  EXPECT_EQ(json::serialize(m.at("grant_types_supported")), R"(["authorization_code","refresh_token","client_credentials"])");
+  EXPECT_EQ(json::serialize(m.at("grant_types_supported")),
+            R"(["authorization_code","refresh_token","client_credentials"])");
   EXPECT_EQ(json::serialize(m.at("response_types_supported")), R"(["code"])");
   EXPECT_TRUE(m.at("token_endpoint_auth_methods_supported").as_array().size() == 3);
   // Hardening 5: a hostile Host changes nothing.
@@ -551,8 +578,9 @@ TEST_F(OAuthTokenTest, Hardening05MetadataIsNeverBuiltFromTheHostHeader) {
   EXPECT_TRUE(oauth::publishable_issuer("http://127.0.0.1:8080"));
   EXPECT_TRUE(oauth::publishable_issuer("http://[::1]:8080"));
   EXPECT_TRUE(oauth::publishable_issuer("http://localhost"));
-  for (const char* bad : {"latchkey", "http://auth.example", "https://", "https://a.example?x=1", "https://a.example/#f",
-                          "ftp://a.example", "https://user@a.example", "http://127.0.0.1.evil.example"})
+  for (const char* bad :
+       {"latchkey", "http://auth.example", "https://", "https://a.example?x=1", "https://a.example/#f",
+        "ftp://a.example", "https://user@a.example", "http://127.0.0.1.evil.example"})
     EXPECT_FALSE(oauth::publishable_issuer(bad)) << bad;
 }
 
@@ -692,8 +720,7 @@ TEST_F(OAuthTokenTest, Hardening06TheOAuthThrottleSharesNoCounterWithCallerKeys)
     cfg.oauth_ratelimit_policy = "oauth";
   });
   auto c = confidential();
-  for (int i = 0; i < 5; ++i)
-    srv->post("/v1/ratelimit/check", R"({"policy":"oauth","key":"oauth:127.0.0.1"})");
+  for (int i = 0; i < 5; ++i) srv->post("/v1/ratelimit/check", R"({"policy":"oauth","key":"oauth:127.0.0.1"})");
   EXPECT_EQ(srv->post("/v1/ratelimit/check", R"({"policy":"oauth","key":"oauth:127.0.0.1"})").status, 429);
   auto r = form("/oauth2/token", "grant_type=client_credentials", c);
   EXPECT_EQ(r.status, 200) << "the caller's key did not reach the throttle of 127.0.0.1: " << r.body;
@@ -768,7 +795,8 @@ TEST_F(OAuthTokenTest, Hardening08OAuthJwtsAreKeptApartAndDieWithTheirClient) {
   EXPECT_EQ(verify(first_party, "").status, 200);
   EXPECT_EQ(verify(first_party, R"(,"accept_oauth":true)").status, 200);
   ASSERT_EQ(srv->del("/v1/oauth/clients/" + c.id).status, 204);
-  for (const auto& t : {code_jwt, cc_jwt}) EXPECT_EQ(verify(t, R"(,"accept_oauth":true)").status, 401) << "client deleted";
+  for (const auto& t : {code_jwt, cc_jwt})
+    EXPECT_EQ(verify(t, R"(,"accept_oauth":true)").status, 401) << "client deleted";
 }
 
 // Hardening 12: one log line per failed client authentication let anyone fill the log (500
@@ -778,7 +806,8 @@ TEST_F(OAuthTokenTest, Hardening12FailedClientAuthenticationLogsAreThrottledAndC
   ClientCreds wrong{c.id, "not-the-secret"};
   auto start_time = std::chrono::steady_clock::now();
   for (int i = 0; i < 500; ++i) ASSERT_EQ(form("/oauth2/token", "grant_type=client_credentials", wrong).status, 401);
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start_time).count();
+  auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start_time).count();
   auto metrics = srv->get("/metrics").body;
   auto value = [&](const std::string& series) {
     auto at = metrics.find(series);

@@ -24,9 +24,9 @@ class RateLimitTest : public ::testing::Test {
 
   HttpResult check(const std::string& key, const std::string& algorithm, int limit, int window,
                    const std::string& extra = "") {
-    return srv->post("/v1/ratelimit/check", R"({"key":")" + key + R"(","algorithm":")" + algorithm +
-                                                R"(","limit":)" + std::to_string(limit) + R"(,"window":)" +
-                                                std::to_string(window) + extra + "}");
+    return srv->post("/v1/ratelimit/check", R"({"key":")" + key + R"(","algorithm":")" + algorithm + R"(","limit":)" +
+                                                std::to_string(limit) + R"(,"window":)" + std::to_string(window) +
+                                                extra + "}");
   }
   std::int64_t field(const HttpResult& r, const char* name) {
     auto v = json_of(r);
@@ -133,7 +133,8 @@ TEST_F(RateLimitTest, Hardening11SlidingWindowMemoryDoesNotGrowWithCost) {
   EXPECT_EQ(json_of(big).at("remaining").as_int64(), 0);
   std::string log = rs.command({"KEYS", "lk:rl:s:*}"});
   EXPECT_EQ(rs.command({"ZCARD", log}), "1");
-  auto bytes = std::stoll(rs.command({"MEMORY", "USAGE", log})) + std::stoll(rs.command({"MEMORY", "USAGE", log + ":n"}));
+  auto bytes =
+      std::stoll(rs.command({"MEMORY", "USAGE", log})) + std::stoll(rs.command({"MEMORY", "USAGE", log + ":n"}));
   EXPECT_LT(bytes, 1024) << "bytes for a cost-10,000 call";
   std::cout << "sliding log after one cost-10,000 call: " << bytes << " bytes\n";
   EXPECT_EQ(check("heavy", "sliding_window", 10000, 60).status, 429);
@@ -217,7 +218,8 @@ class RateLimitPolicyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     srv = std::make_unique<TestServer>(rs, [](Config& c) {
-      c.ratelimit_policies = "login:sliding_window:2/60, api:gcra:5/1:burst=2:fail_open, trial:fixed_window:1/60:shadow";
+      c.ratelimit_policies =
+          "login:sliding_window:2/60, api:gcra:5/1:burst=2:fail_open, trial:fixed_window:1/60:shadow";
     });
   }
   HttpResult check(const std::string& policy, const std::string& key) {
@@ -234,7 +236,9 @@ TEST_F(RateLimitPolicyTest, NamedPoliciesShadowModeAndMetrics) {
   EXPECT_EQ(denied.status, 429);
   EXPECT_EQ(denied.header("ratelimit-policy"), "\"login\";q=2;w=60");
   // The same key under an ad-hoc limit is another counter.
-  EXPECT_EQ(srv->post("/v1/ratelimit/check", R"({"key":"alice","algorithm":"sliding_window","limit":2,"window":60})").status, 200);
+  EXPECT_EQ(
+      srv->post("/v1/ratelimit/check", R"({"key":"alice","algorithm":"sliding_window","limit":2,"window":60})").status,
+      200);
   // Shadow: decided and counted, never denied.
   EXPECT_EQ(check("trial", "bob").status, 200);
   auto shadow = check("trial", "bob");
@@ -242,14 +246,17 @@ TEST_F(RateLimitPolicyTest, NamedPoliciesShadowModeAndMetrics) {
   EXPECT_EQ(json_of(shadow).at("shadow_denied").as_bool(), true);
   EXPECT_EQ(json_of(shadow).at("allowed").as_bool(), true);
   auto m = srv->get("/metrics").body;
-  EXPECT_NE(m.find(R"(latchkey_ratelimit_decisions_total{policy="login",decision="allowed"} 2)"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(latchkey_ratelimit_decisions_total{policy="login",decision="allowed"} 2)"), std::string::npos)
+      << m;
   EXPECT_NE(m.find(R"(latchkey_ratelimit_decisions_total{policy="login",decision="denied"} 1)"), std::string::npos);
-  EXPECT_NE(m.find(R"(latchkey_ratelimit_decisions_total{policy="trial",decision="shadow_denied"} 1)"), std::string::npos);
+  EXPECT_NE(m.find(R"(latchkey_ratelimit_decisions_total{policy="trial",decision="shadow_denied"} 1)"),
+            std::string::npos);
   // A policy fixes its limit: the request cannot change it.
   auto mixed = srv->post("/v1/ratelimit/check", R"({"policy":"login","key":"x","limit":100})");
   EXPECT_EQ(mixed.status, 400);
   EXPECT_EQ(check("nope", "x").status, 400);
-  EXPECT_EQ(srv->post("/v1/ratelimit/check", R"({"policy":"login","key":"x","cost":3})").status, 400) << "cost above the limit";
+  EXPECT_EQ(srv->post("/v1/ratelimit/check", R"({"policy":"login","key":"x","cost":3})").status, 400)
+      << "cost above the limit";
 }
 
 TEST_F(RateLimitPolicyTest, RedisDownFailsClosedUnlessThePolicyFailsOpen) {

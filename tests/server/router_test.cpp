@@ -123,9 +123,11 @@ TEST(Router, DescribeRoutesListsEveryRouteOnceAsTextAndJson) {
   EXPECT_EQ(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')), r.routes().size());
   for (const auto& route : r.routes()) {
     std::string obj = "{\"method\":\"" + route.method + "\",\"path\":\"" + route.pattern + "\",\"access\":\"" +
-                      std::string(access_name(route.access)) + "\",\"listener\":\"" + listeners_name(route.listeners) + "\"}";
+                      std::string(access_name(route.access)) + "\",\"listener\":\"" + listeners_name(route.listeners) +
+                      "\"}";
     EXPECT_NE(json.find(obj), std::string::npos) << obj;
   }
-  EXPECT_NE(text.find("DELETE  /v1/users/{user_id}/sessions/{session_id}   admin         admin\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("DELETE  /v1/users/{user_id}/sessions/{session_id}   admin         admin\n"), std::string::npos)
+      << text;
   EXPECT_EQ(listeners_name(public_listener | metrics_listener), "public+metrics");
 }

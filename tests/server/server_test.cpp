@@ -19,8 +19,8 @@
 
 using namespace latchkey;
 using namespace latchkey::server;
-using test::HttpConnection;
 using test::http_request;
+using test::HttpConnection;
 using namespace std::chrono_literals;
 
 namespace {
@@ -32,17 +32,19 @@ const std::map<std::string, std::string> kAuth{{"Authorization", "Bearer " + kAd
 // echo under /v1 (for body-parsing and API-key tests).
 Router test_routes() {
   Router r = make_routes();
-  r.add("GET", "/test/slow", Access::public_, public_listener, [](RequestContext&) -> boost::asio::awaitable<HttpResponse> {
-    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 400ms);
-    co_await t.async_wait(boost::asio::use_awaitable);
-    co_return HttpResponse::json(200, boost::json::object{{"slow", true}});
-  });
-  r.add("POST", "/v1/test/echo", Access::admin, admin_listener, [](RequestContext& ctx) -> boost::asio::awaitable<HttpResponse> {
-    std::string why;
-    auto body = parse_json_object(ctx.request, why);
-    if (!body) co_return error_response(static_cast<errc>(body.error().value()), why);
-    co_return HttpResponse::json(200, boost::json::object{{"echo", *body}});
-  });
+  r.add("GET", "/test/slow", Access::public_, public_listener,
+        [](RequestContext&) -> boost::asio::awaitable<HttpResponse> {
+          boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 400ms);
+          co_await t.async_wait(boost::asio::use_awaitable);
+          co_return HttpResponse::json(200, boost::json::object{{"slow", true}});
+        });
+  r.add("POST", "/v1/test/echo", Access::admin, admin_listener,
+        [](RequestContext& ctx) -> boost::asio::awaitable<HttpResponse> {
+          std::string why;
+          auto body = parse_json_object(ctx.request, why);
+          if (!body) co_return error_response(static_cast<errc>(body.error().value()), why);
+          co_return HttpResponse::json(200, boost::json::object{{"echo", *body}});
+        });
   return r;
 }
 
@@ -142,8 +144,11 @@ TEST_F(ServerTest, MetricsCountRequestsAndRedisCalls) {
   auto m = http_request(port, "GET", "/metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.header("content-type").find("text/plain"), std::string::npos);
-  EXPECT_NE(m.body.find("latchkey_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"), std::string::npos) << m.body;
-  EXPECT_NE(m.body.find("latchkey_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1"), std::string::npos);
+  EXPECT_NE(m.body.find("latchkey_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("latchkey_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1"),
+            std::string::npos);
   EXPECT_NE(m.body.find("latchkey_http_request_duration_seconds_bucket{route=\"/readyz\""), std::string::npos);
   EXPECT_NE(m.body.find("latchkey_redis_calls_total{op=\"script:ping\"} 1"), std::string::npos);
   EXPECT_NE(m.body.find("latchkey_redis_errors_total{op=\"script:ping\"} 0"), std::string::npos);
@@ -174,15 +179,18 @@ TEST_F(ServerTest, ApiKeyIsRequiredOnV1) {
   auto missing = http_request(port, "POST", "/v1/test/echo", body, json_ct);
   expect_error(missing, 401, "unauthorized");
   EXPECT_EQ(missing.header("www-authenticate"), "Bearer realm=\"latchkey\"");
-  for (const std::string& bad : std::vector<std::string>{"Bearer wrong", "Bearer " + kAdminKey + "x", "Bearer " + kAdminKey.substr(1), "Basic " + kAdminKey,
-                          "Bearer", kAdminKey}) {
-    expect_error(http_request(port, "POST", "/v1/test/echo", body, {{"Content-Type", "application/json"}, {"Authorization", bad}}),
+  for (const std::string& bad :
+       std::vector<std::string>{"Bearer wrong", "Bearer " + kAdminKey + "x", "Bearer " + kAdminKey.substr(1),
+                                "Basic " + kAdminKey, "Bearer", kAdminKey}) {
+    expect_error(http_request(port, "POST", "/v1/test/echo", body,
+                              {{"Content-Type", "application/json"}, {"Authorization", bad}}),
                  401, "unauthorized");
   }
   // Unknown /v1 routes are not revealed to unauthenticated callers.
   expect_error(http_request(port, "GET", "/v1/nope"), 401, "unauthorized");
   expect_error(http_request(port, "GET", "/v1/nope", "", kAuth), 404, "not_found");
-  auto ok = http_request(port, "POST", "/v1/test/echo", body, {{"Content-Type", "application/json"}, {"Authorization", "bearer " + kAdminKey}});
+  auto ok = http_request(port, "POST", "/v1/test/echo", body,
+                         {{"Content-Type", "application/json"}, {"Authorization", "bearer " + kAdminKey}});
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(json(ok).at("echo").at("a").as_int64(), 1);
 }
@@ -193,7 +201,8 @@ TEST_F(ServerTest, JsonBodyErrors) {
   expect_error(http_request(port, "POST", "/v1/test/echo", "{not json", h), 400, "invalid_request");
   expect_error(http_request(port, "POST", "/v1/test/echo", "[1,2]", h), 400, "invalid_request");
   expect_error(http_request(port, "POST", "/v1/test/echo", "", h), 400, "invalid_request");
-  expect_error(http_request(port, "POST", "/v1/test/echo", std::string(40, '[') + std::string(40, ']'), h), 400, "invalid_request");
+  expect_error(http_request(port, "POST", "/v1/test/echo", std::string(40, '[') + std::string(40, ']'), h), 400,
+               "invalid_request");
   auto wrong_type = kAuth;
   wrong_type["Content-Type"] = "text/plain";
   expect_error(http_request(port, "POST", "/v1/test/echo", "{}", wrong_type), 415, "unsupported_media_type");
@@ -210,7 +219,8 @@ TEST_F(ServerTest, OversizeBodyIsRejectedBeforeReading) {
   expect_error(http_request(port, "POST", "/v1/test/echo", big, h), 413, "payload_too_large");
   // Declared length alone decides: the server answers without waiting for the body.
   HttpConnection c(port);
-  c.send_raw("POST /v1/test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n");
+  c.send_raw(
+      "POST /v1/test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 99999999\r\n\r\n");
   expect_error(c.read_response(2s), 413, "payload_too_large");
   // Chunked bodies are limited too.
   HttpConnection chunked(port);
@@ -358,7 +368,9 @@ TEST(ServerListeners, AdminAndMetricsRoutesAreRefusedOnThePublicListenerWhenSpli
   EXPECT_EQ(http_request(admin, "GET", "/.well-known/jwks.json").status, 404);
   EXPECT_EQ(http_request(metrics, "GET", "/.well-known/jwks.json").status, 404);
   EXPECT_EQ(http_request(admin, "POST", "/oauth2/token", "grant_type=client_credentials",
-                         {{"Content-Type", "application/x-www-form-urlencoded"}}).status, 404);
+                         {{"Content-Type", "application/x-www-form-urlencoded"}})
+                .status,
+            404);
   EXPECT_EQ(http_request(metrics, "POST", "/v1/sessions", body, session_body_headers).status, 404);
   // Health: everywhere.
   for (auto port : {pub, admin, metrics}) {
@@ -380,7 +392,8 @@ TEST(ServerListeners, AnAdminListenEqualToListenIsTheSameListener) {
   auto err = server.start();
   ASSERT_FALSE(err) << *err;
   EXPECT_EQ(server.port(admin_listener), server.port(public_listener));
-  EXPECT_EQ(server.describe_listeners(), "http://127.0.0.1:" + std::to_string(c.listen_port) + " (public+admin+metrics)");
+  EXPECT_EQ(server.describe_listeners(),
+            "http://127.0.0.1:" + std::to_string(c.listen_port) + " (public+admin+metrics)");
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (!server.redis_ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
   EXPECT_EQ(http_request(c.listen_port, "GET", "/v1/server", "", kAuth).status, 200);

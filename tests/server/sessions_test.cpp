@@ -40,7 +40,9 @@ class SessionsTest : public ::testing::Test {
   HttpResult validate(const std::string& token, const std::string& extra = "") {
     return srv->post("/v1/sessions/validate", "{\"token\":\"" + token + "\"" + extra + "}");
   }
-  HttpResult current(const std::string& token) { return srv->get("/v1/sessions/current", {{"X-Session-Token", token}}); }
+  HttpResult current(const std::string& token) {
+    return srv->get("/v1/sessions/current", {{"X-Session-Token", token}});
+  }
   HttpResult update(const std::string& token, const std::string& body) {
     return srv->patch("/v1/sessions/current", body, {{"X-Session-Token", token}});
   }
@@ -61,7 +63,9 @@ class SessionsTest : public ::testing::Test {
 }  // namespace
 
 TEST_F(SessionsTest, CreateThenValidateReturnsTheSessionView) {
-  auto r = srv->post("/v1/sessions", R"({"user_id":"alice","data":{"role":"admin","n":[1,2]},"device":{"ua":"Firefox"},"ip":"203.0.113.9"})");
+  auto r = srv->post(
+      "/v1/sessions",
+      R"({"user_id":"alice","data":{"role":"admin","n":[1,2]},"device":{"ua":"Firefox"},"ip":"203.0.113.9"})");
   ASSERT_EQ(r.status, 201) << r.body;
   auto c = json_of(r);
   std::string token(c.at("token").as_string());
@@ -86,7 +90,8 @@ TEST_F(SessionsTest, CreateThenValidateReturnsTheSessionView) {
   EXPECT_EQ(view.at("device").at("ua").as_string(), "Firefox");
   EXPECT_EQ(view.at("ip").as_string(), "203.0.113.9");
   EXPECT_EQ(view.at("version").as_int64(), 1);
-  for (auto f : {"created_at", "last_seen_at", "idle_expires_at", "expires_at"}) EXPECT_TRUE(view.at(f).is_int64()) << f;
+  for (auto f : {"created_at", "last_seen_at", "idle_expires_at", "expires_at"})
+    EXPECT_TRUE(view.at(f).is_int64()) << f;
   EXPECT_EQ(view.as_object().size(), 10u);
   EXPECT_EQ(v.body.find(token), std::string::npos) << "the view never carries the token";
 
@@ -186,7 +191,9 @@ TEST_F(SessionsTest, CreateRejectsBadInputAndChangesNothing) {
   EXPECT_EQ(srv->post("/v1/sessions", R"({"user_id":"u"})", {{"Content-Type", "text/plain"}}).status, 415);
   EXPECT_EQ(srv->post("/v1/sessions", R"({"user_id":"u"})", {{"Authorization", ""}}).status, 401);
   EXPECT_EQ(srv->post("/v1/sessions", R"({"user_id":"u"})", {{"Authorization", "Bearer nope"}}).status, 401);
-  EXPECT_EQ(srv->post("/v1/sessions", "{\"user_id\":\"u\",\"data\":{\"x\":\"" + std::string(70000, 'x') + "\"}}").status, 413);
+  EXPECT_EQ(
+      srv->post("/v1/sessions", "{\"user_id\":\"u\",\"data\":{\"x\":\"" + std::string(70000, 'x') + "\"}}").status,
+      413);
   EXPECT_EQ(snapshot(), before) << "a rejected request changed Redis";
 }
 
@@ -290,7 +297,9 @@ TEST_F(SessionsTest, RotateIssuesANewTokenAndRetiresTheOld) {
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].at("session_id"), j.at("session_id"));
   EXPECT_EQ(http_request(srv->port(), "POST", "/v1/sessions/current/rotate", "",
-                         {{"Authorization", "Bearer " + kAdminKey}, {"X-Session-Token", s.token}}).status, 401);
+                         {{"Authorization", "Bearer " + kAdminKey}, {"X-Session-Token", s.token}})
+                .status,
+            401);
 }
 
 TEST_F(SessionsTest, RotateOverlapKeepsTheOldTokenBrieflyAsItsSuccessor) {
@@ -457,8 +466,9 @@ TEST_F(SessionsTest, StoredDeadlineWinsOverAnExtendedTtl) {
 TEST_F(SessionsTest, NoTokenOrPlaintextAtRest) {
   std::vector<Session> made;
   for (int i = 0; i < 5; ++i)
-    made.push_back(create("vera" + std::to_string(i),
-                          R"(,"data":{"ssn":"PLAINTEXT-MARKER-123"},"device":{"ua":"DEVICE-MARKER"},"ip":"198.51.100.77")"));
+    made.push_back(
+        create("vera" + std::to_string(i),
+               R"(,"data":{"ssn":"PLAINTEXT-MARKER-123"},"device":{"ua":"DEVICE-MARKER"},"ip":"198.51.100.77")"));
   std::string dump = snapshot();
   EXPECT_NE(dump.find(made[0].id), std::string::npos) << "sanity: the dump sees the sessions";
   for (const auto& s : made) EXPECT_EQ(dump.find(s.token), std::string::npos) << "a token is stored in clear";
@@ -511,7 +521,8 @@ TEST_F(SessionsTest, RedisDownMeansUnavailableNeverValid) {
   rs.start();  // without persistence: the session is gone, and the server recovers by itself
   auto deadline = std::chrono::steady_clock::now() + 10s;
   int status = 0;
-  while (std::chrono::steady_clock::now() < deadline && (status = srv->post("/v1/sessions", R"({"user_id":"yuri"})").status) != 201)
+  while (std::chrono::steady_clock::now() < deadline &&
+         (status = srv->post("/v1/sessions", R"({"user_id":"yuri"})").status) != 201)
     std::this_thread::sleep_for(50ms);
   EXPECT_EQ(status, 201);
 }
@@ -531,7 +542,8 @@ TEST_F(SessionsTest, ConcurrentCreatesNeverExceedTheLimit) {
   constexpr int kClients = 50;
   std::vector<std::future<HttpResult>> fs;
   for (int i = 0; i < kClients; ++i)
-    fs.push_back(std::async(std::launch::async, [this] { return srv->post("/v1/sessions", R"({"user_id":"crowd"})"); }));
+    fs.push_back(
+        std::async(std::launch::async, [this] { return srv->post("/v1/sessions", R"({"user_id":"crowd"})"); }));
   std::vector<std::string> tokens;
   std::size_t evicted = 0;
   for (auto& f : fs) {
@@ -577,7 +589,9 @@ TEST_F(SessionsTest, LogoutRacingUpdatesStaysLoggedOut) {
     for (int i = 0; i < 10; ++i)
       fs.push_back(std::async(std::launch::async, [&, i] {
         while (!go) std::this_thread::yield();
-        return update(s.token, "{\"data\":{\"i\":" + std::to_string(i) + "},\"version\":" + std::to_string(1 + i % 3) + "}").status;
+        return update(s.token,
+                      "{\"data\":{\"i\":" + std::to_string(i) + "},\"version\":" + std::to_string(1 + i % 3) + "}")
+            .status;
       }));
     auto logout = std::async(std::launch::async, [&] {
       while (!go) std::this_thread::yield();
@@ -671,7 +685,8 @@ TEST_F(SessionsTest, Hardening07ARetiredTokenIsReadOnly) {
   auto again = rot(s.token);
   EXPECT_EQ(again.status, 401) << "the retired token cannot rotate the new session away: " << again.body;
   auto v = json_of(validate(fresh)).as_object();
-  auto up = update(s.token, R"({"data":{"role":"admin"},"version":)" + std::to_string(v.at("version").as_int64()) + "}");
+  auto up =
+      update(s.token, R"({"data":{"role":"admin"},"version":)" + std::to_string(v.at("version").as_int64()) + "}");
   EXPECT_EQ(up.status, 401) << up.body;
   auto after = json_of(validate(fresh)).as_object();
   EXPECT_EQ(after.at("version"), v.at("version")) << "nothing was written";

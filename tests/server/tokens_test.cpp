@@ -47,7 +47,9 @@ class TokensTest : public ::testing::Test {
   HttpResult verify(const std::string& token, const std::string& extra = "") {
     return srv->post("/v1/tokens/verify", "{\"token\":\"" + token + "\"" + extra + "}");
   }
-  HttpResult refresh(const std::string& rt) { return srv->post("/v1/tokens/refresh", "{\"refresh_token\":\"" + rt + "\"}"); }
+  HttpResult refresh(const std::string& rt) {
+    return srv->post("/v1/tokens/refresh", "{\"refresh_token\":\"" + rt + "\"}");
+  }
   HttpResult revoke(const std::string& t) { return srv->post("/v1/tokens/revoke", "{\"token\":\"" + t + "\"}"); }
   Issued pair_of(const HttpResult& r) {
     auto v = json_of(r);
@@ -59,7 +61,8 @@ class TokensTest : public ::testing::Test {
     return jws::sign_compact(signer(), header, json::serialize(claims));
   }
   std::string header() {
-    return std::string(R"({"alg":")") + jws::alg_name(signer().alg()) + R"(","kid":")" + signer().kid() + R"(","typ":"at+jwt"})";
+    return std::string(R"({"alg":")") + jws::alg_name(signer().alg()) + R"(","kid":")" + signer().kid() +
+           R"(","typ":"at+jwt"})";
   }
   json::object good_claims() {
     auto n = unix_now();
@@ -80,7 +83,9 @@ class TokensTest : public ::testing::Test {
 }  // namespace
 
 TEST_F(TokensTest, IssueThenVerifyReturnsTheSignedClaims) {
-  auto r = srv->post("/v1/tokens", R"({"user_id":"alice","claims":{"role":"admin","tenant":7},"scope":"read write","audience":"api.example"})");
+  auto r = srv->post(
+      "/v1/tokens",
+      R"({"user_id":"alice","claims":{"role":"admin","tenant":7},"scope":"read write","audience":"api.example"})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("cache-control"), "no-store");
   EXPECT_EQ(r.header("pragma"), "no-cache");
@@ -148,7 +153,8 @@ TEST_F(TokensTest, IssueRejectsBadInputAndChangesNothing) {
       {R"({"user_id":"u")", 400},
       {R"(["user_id"])", 400},
   };
-  for (const char* reserved : {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope", "sid", "client_id", "cnf", "typ"})
+  for (const char* reserved :
+       {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope", "sid", "client_id", "cnf", "typ"})
     cases.push_back({std::string(R"({"user_id":"u","claims":{")") + reserved + R"(":"x"}})", 400});
   for (const auto& [body, status] : cases) {
     auto r = srv->post("/v1/tokens", body);
@@ -191,7 +197,8 @@ TEST_F(TokensTest, RejectAlgNone) {
   auto t = issue("u1");
   std::string payload = t.access.substr(t.access.find('.') + 1, t.access.rfind('.') - t.access.find('.') - 1);
   for (std::string alg : {"none", "None", "NONE"}) {
-    std::string h = crypto::base64url_encode(R"({"alg":")" + alg + R"(","kid":")" + signer().kid() + R"(","typ":"at+jwt"})");
+    std::string h =
+        crypto::base64url_encode(R"({"alg":")" + alg + R"(","kid":")" + signer().kid() + R"(","typ":"at+jwt"})");
     expect_invalid(h + "." + payload + ".");
     expect_invalid(h + "." + payload + "." + t.access.substr(t.access.rfind('.') + 1));
   }
@@ -223,8 +230,9 @@ TEST_F(TokensTest, RejectKeysOrExtensionsCarriedInTheHeader) {
   auto attacker = jws::Key::generate(jws::Alg::EdDSA, signer().kid());
   std::string kid = signer().kid();
   std::string jwk = json::serialize(*attacker.public_jwk());
-  for (std::string extra : {"\"jwk\":" + jwk, std::string(R"("jku":"http://127.0.0.1:1/jwks.json")"),
-                            std::string(R"("x5u":"http://127.0.0.1:1/cert.pem")"), std::string(R"("crit":["urn:x"],"urn:x":1)")}) {
+  for (std::string extra :
+       {"\"jwk\":" + jwk, std::string(R"("jku":"http://127.0.0.1:1/jwks.json")"),
+        std::string(R"("x5u":"http://127.0.0.1:1/cert.pem")"), std::string(R"("crit":["urn:x"],"urn:x":1)")}) {
     expect_invalid(jws::sign_compact(attacker, R"({"alg":"EdDSA","kid":")" + kid + R"(","typ":"at+jwt",)" + extra + "}",
                                      json::serialize(good_claims())));
     // Even signed with the real key, a token asking for unknown extensions is refused.
@@ -433,8 +441,9 @@ TEST_F(TokensTest, UnknownAndMalformedRefreshTokensAreInvalidGrants) {
   auto raw = *crypto::base64url_decode(t.refresh);
   raw[0] = 1;  // version byte 1: a session token's format
   std::string other_version = crypto::base64url_encode(raw);
-  for (std::string bad : {std::string(""), std::string("x"), t.refresh + "A", t.refresh.substr(0, 46), other_version,
-                          std::string(47, '+'), redis::new_handle(2, 0), redis::new_handle(2, *redis::handle_slot(t.refresh, 2))}) {
+  for (std::string bad :
+       {std::string(""), std::string("x"), t.refresh + "A", t.refresh.substr(0, 46), other_version,
+        std::string(47, '+'), redis::new_handle(2, 0), redis::new_handle(2, *redis::handle_slot(t.refresh, 2))}) {
     auto r = refresh(bad);
     EXPECT_EQ(r.status, 401) << bad;
     EXPECT_EQ(error_code(r), "invalid_grant");
@@ -463,7 +472,8 @@ TEST_F(TokensTest, UnreadableGrantIsInvalidAndLeavesTheFamilyIntact) {
 
 TEST_F(TokensTest, NoTokenOrClaimInClearAtRest) {
   std::vector<Issued> made;
-  for (int i = 0; i < 3; ++i) made.push_back(issue("gina" + std::to_string(i), R"(,"claims":{"secret_marker":"zebra-42"})"));
+  for (int i = 0; i < 3; ++i)
+    made.push_back(issue("gina" + std::to_string(i), R"(,"claims":{"secret_marker":"zebra-42"})"));
   made.push_back(pair_of(refresh(made[0].refresh)));
   std::string dump = rs.dump_all();
   for (const auto& t : made) {
@@ -615,7 +625,8 @@ TEST_F(TokensTest, ConcurrentRefreshesOfOneTokenNeverForkTheFamily) {
     }
     EXPECT_LE(pairs.size(), 1u) << "grace " << grace << ": two different successors";
     int live = 0;
-    for (const auto& body : pairs) live += refresh(std::string(json::parse(body).at("refresh_token").as_string())).status == 200;
+    for (const auto& body : pairs)
+      live += refresh(std::string(json::parse(body).at("refresh_token").as_string())).status == 200;
     if (grace > 0) {
       EXPECT_EQ(ok, kClients) << "every concurrent retry is inside the grace window";
       EXPECT_EQ(live, 1);
@@ -668,7 +679,8 @@ TEST_F(TokensTest, RedisDownMeansUnavailableNeverActive) {
   rs.start();
   auto deadline = std::chrono::steady_clock::now() + 10s;
   int status = 0;
-  while (std::chrono::steady_clock::now() < deadline && (status = srv->post("/v1/tokens", R"({"user_id":"omar"})").status) != 200)
+  while (std::chrono::steady_clock::now() < deadline &&
+         (status = srv->post("/v1/tokens", R"({"user_id":"omar"})").status) != 200)
     std::this_thread::sleep_for(50ms);
   EXPECT_EQ(status, 200);
   while (std::chrono::steady_clock::now() < deadline && !srv->server().redis_ready()) std::this_thread::sleep_for(10ms);
@@ -700,7 +712,8 @@ TEST_F(TokensTest, RevocationsWaitForReplicas) {
 
   RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(rs.port())});
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline && rs.command({"INFO", "replication"}).find("state=online") == std::string::npos)
+  while (std::chrono::steady_clock::now() < deadline &&
+         rs.command({"INFO", "replication"}).find("state=online") == std::string::npos)
     std::this_thread::sleep_for(50ms);
   auto t2 = issue("quinn");
   r = revoke(t2.access);

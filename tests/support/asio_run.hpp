@@ -38,7 +38,9 @@ T run_awaitable(boost::asio::io_context& ioc, boost::asio::awaitable<T> aw,
     error = e;
     out.emplace(std::move(v));
   });
-  if (!run_until(ioc, [&] { return out.has_value(); }, max)) throw std::runtime_error("awaitable did not complete");
+  if (!run_until(
+          ioc, [&] { return out.has_value(); }, max))
+    throw std::runtime_error("awaitable did not complete");
   if (error) std::rethrow_exception(error);
   return std::move(*out);
 }

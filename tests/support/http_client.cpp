@@ -41,7 +41,8 @@ bool HttpConnection::send_raw(const std::string& bytes) {
 
 namespace {
 bool wait_readable(int fd, std::chrono::steady_clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
   if (left <= 0) return false;
   pollfd p{fd, POLLIN, 0};
   return ::poll(&p, 1, static_cast<int>(left)) > 0;
@@ -76,8 +77,10 @@ HttpResult HttpConnection::read_response(std::chrono::milliseconds timeout) {
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string value = line.substr(colon + 1);
     while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-    if (res.headers.count(name)) res.headers[name] += ", " + value;
-    else res.headers[name] = value;
+    if (res.headers.count(name))
+      res.headers[name] += ", " + value;
+    else
+      res.headers[name] = value;
   }
   std::size_t length = res.headers.count("content-length") ? std::stoul(res.headers["content-length"]) : 0;
   while (buffer_.size() < length) {

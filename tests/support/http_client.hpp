@@ -11,7 +11,7 @@
 namespace latchkey::test {
 
 struct HttpResult {
-  int status = 0;              // 0: no response (connection closed or timed out)
+  int status = 0;                              // 0: no response (connection closed or timed out)
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string header(const std::string& lower) const {

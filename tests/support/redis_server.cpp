@@ -66,16 +66,32 @@ void RedisServer::start() {
   // server could not bind, take another port.
   for (int attempt = 0;; ++attempt) {
     if (spawn()) return;
-    if (started_once_ || attempt >= 5) throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
+    if (started_once_ || attempt >= 5)
+      throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
     port_ = free_port();
   }
 }
 
 bool RedisServer::spawn() {
-  std::vector<std::string> args{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", dir_, "--daemonize", "no",
-                                "--logfile", dir_ + "/redis.log", "--maxmemory-policy", "noeviction",
-                                "--enable-debug-command", "local"};
+  std::vector<std::string> args{"redis-server",
+                                "--port",
+                                std::to_string(port_),
+                                "--bind",
+                                "127.0.0.1",
+                                "--save",
+                                "",
+                                "--appendonly",
+                                "no",
+                                "--dir",
+                                dir_,
+                                "--daemonize",
+                                "no",
+                                "--logfile",
+                                dir_ + "/redis.log",
+                                "--maxmemory-policy",
+                                "noeviction",
+                                "--enable-debug-command",
+                                "local"};
   args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -176,11 +192,16 @@ std::string RedisServer::dump_all() const {
       if (key.empty()) continue;
       out += key + "\n";
       std::string type = command({"TYPE", key}, db);
-      if (type == "string") out += command({"GET", key}, db) + "\n";
-      else if (type == "hash") out += command({"HGETALL", key}, db) + "\n";
-      else if (type == "zset") out += command({"ZRANGE", key, "0", "-1", "WITHSCORES"}, db) + "\n";
-      else if (type == "set") out += command({"SMEMBERS", key}, db) + "\n";
-      else if (type == "list") out += command({"LRANGE", key, "0", "-1"}, db) + "\n";
+      if (type == "string")
+        out += command({"GET", key}, db) + "\n";
+      else if (type == "hash")
+        out += command({"HGETALL", key}, db) + "\n";
+      else if (type == "zset")
+        out += command({"ZRANGE", key, "0", "-1", "WITHSCORES"}, db) + "\n";
+      else if (type == "set")
+        out += command({"SMEMBERS", key}, db) + "\n";
+      else if (type == "list")
+        out += command({"LRANGE", key, "0", "-1"}, db) + "\n";
     }
   }
   return out;

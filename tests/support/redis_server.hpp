@@ -27,10 +27,10 @@ class RedisServer {
   std::uint16_t port() const { return port_; }
   std::string url(int db = 0) const { return "redis://127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db); }
 
-  void start();           // (re)starts on the same port; waits until it answers PING
-  void kill();            // SIGKILL, waits for exit
-  void pause();           // SIGSTOP
-  void resume();          // SIGCONT
+  void start();   // (re)starts on the same port; waits until it answers PING
+  void kill();    // SIGKILL, waits for exit
+  void pause();   // SIGSTOP
+  void resume();  // SIGCONT
   bool running() const { return pid_ > 0; }
 
   // One command over a fresh blocking connection; returns the reply rendered as text

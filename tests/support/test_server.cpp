@@ -43,7 +43,8 @@ TestServer::TestServer(RedisServer& rs, const std::function<void(Config&)>& twea
     : config_(test_config(rs)) {
   if (tweak) tweak(config_);
   Secrets sec = secrets ? std::move(*secrets) : test_secrets();
-  server_ = std::make_unique<server::Server>(config_, std::move(sec), routes ? std::move(*routes) : server::make_routes());
+  server_ =
+      std::make_unique<server::Server>(config_, std::move(sec), routes ? std::move(*routes) : server::make_routes());
   if (auto err = server_->start()) throw std::runtime_error(*err);
   port_ = server_->port();
   auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -74,10 +75,12 @@ std::map<std::string, std::string> with_defaults(std::map<std::string, std::stri
 HttpResult TestServer::get(const std::string& path, std::map<std::string, std::string> headers) {
   return http_request(port_, "GET", path, "", with_defaults(std::move(headers), false));
 }
-HttpResult TestServer::post(const std::string& path, const std::string& body, std::map<std::string, std::string> headers) {
+HttpResult TestServer::post(const std::string& path, const std::string& body,
+                            std::map<std::string, std::string> headers) {
   return http_request(port_, "POST", path, body, with_defaults(std::move(headers), true));
 }
-HttpResult TestServer::patch(const std::string& path, const std::string& body, std::map<std::string, std::string> headers) {
+HttpResult TestServer::patch(const std::string& path, const std::string& body,
+                             std::map<std::string, std::string> headers) {
   return http_request(port_, "PATCH", path, body, with_defaults(std::move(headers), true));
 }
 HttpResult TestServer::del(const std::string& path, std::map<std::string, std::string> headers) {

@@ -20,9 +20,9 @@
 namespace latchkey::crypto {
 
 struct AeadKey {
-  std::string kid;                       // 1..64 characters of [A-Za-z0-9._-]
-  std::array<std::uint8_t, 32> key{};    // AES-256 key
-  std::int64_t created_at = 0;           // Unix seconds; informational
+  std::string kid;                     // 1..64 characters of [A-Za-z0-9._-]
+  std::array<std::uint8_t, 32> key{};  // AES-256 key
+  std::int64_t created_at = 0;         // Unix seconds; informational
 };
 
 class KeyRing {
@@ -32,8 +32,7 @@ class KeyRing {
   [[nodiscard]] static result<KeyRing> create(std::vector<AeadKey> keys);
 
   [[nodiscard]] std::string encrypt(std::string_view plaintext, std::string_view associated_data) const;
-  [[nodiscard]] result<std::string> decrypt(std::string_view ciphertext,
-                                            std::string_view associated_data) const;
+  [[nodiscard]] result<std::string> decrypt(std::string_view ciphertext, std::string_view associated_data) const;
 
   const AeadKey& active() const noexcept { return keys_.back(); }
   const std::vector<AeadKey>& keys() const noexcept { return keys_; }

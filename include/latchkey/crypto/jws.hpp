@@ -86,36 +86,35 @@ class Key {
 };
 
 enum class Reject : std::uint8_t {
-  too_large,          // longer than the limit (checked before decoding)
-  malformed,          // not three canonical base64url segments
-  bad_header,         // header not a UTF-8 JSON object, or alg/kid/typ of the wrong type
-  forbidden_header,   // jku, jwk, x5u, x5c, crit or b64 present
-  alg_not_allowed,    // none, unknown, or outside the allowlist
-  unknown_kid,        // no key with this kid (or no kid where one is required)
-  alg_key_mismatch,   // the key exists but is bound to another algorithm
-  bad_signature,      // wrong length or does not verify
-  bad_payload,        // payload not a UTF-8 JSON object (only when a JSON payload is required)
+  too_large,         // longer than the limit (checked before decoding)
+  malformed,         // not three canonical base64url segments
+  bad_header,        // header not a UTF-8 JSON object, or alg/kid/typ of the wrong type
+  forbidden_header,  // jku, jwk, x5u, x5c, crit or b64 present
+  alg_not_allowed,   // none, unknown, or outside the allowlist
+  unknown_kid,       // no key with this kid (or no kid where one is required)
+  alg_key_mismatch,  // the key exists but is bound to another algorithm
+  bad_signature,     // wrong length or does not verify
+  bad_payload,       // payload not a UTF-8 JSON object (only when a JSON payload is required)
 };
 const char* reject_name(Reject r) noexcept;
 
 struct Verified {
   const Key* key = nullptr;
   boost::json::object header;
-  std::string payload;          // decoded bytes
-  boost::json::object claims;   // the parsed payload, when VerifyOptions::json_payload
+  std::string payload;         // decoded bytes
+  boost::json::object claims;  // the parsed payload, when VerifyOptions::json_payload
 };
 
 struct VerifyOptions {
   AlgSet allowed = AlgSet::all();
   std::size_t max_bytes = 8192;
-  bool require_kid = true;     // without a kid, only a single key of the token's alg is tried
-  bool json_payload = true;    // payload must be a JSON object (JWT); false for raw JWS
+  bool require_kid = true;   // without a kid, only a single key of the token's alg is tried
+  bool json_payload = true;  // payload must be a JSON object (JWT); false for raw JWS
 };
 
 class Verifier {
  public:
-  explicit Verifier(std::vector<Key> keys, VerifyOptions options = {})
-      : keys_(std::move(keys)), options_(options) {}
+  explicit Verifier(std::vector<Key> keys, VerifyOptions options = {}) : keys_(std::move(keys)), options_(options) {}
   // The verified header and payload, or why not. Header and claims are allocated from
   // `storage` (e.g. a monotonic resource on the caller's stack), which must outlive them.
   std::variant<Verified, Reject> verify(std::string_view compact, const boost::json::storage_ptr& storage = {}) const;

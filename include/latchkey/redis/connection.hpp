@@ -71,8 +71,7 @@ class Connection {
   [[nodiscard]] boost::asio::awaitable<result<Replies>> exec(Request req, std::string op = "command");
   // EVALSHA of a script by name, with one transparent SCRIPT LOAD + retry on NOSCRIPT (safe:
   // a NOSCRIPT reply means the script did not run).
-  [[nodiscard]] boost::asio::awaitable<result<Reply>> eval(std::string script,
-                                                           std::vector<std::string> keys,
+  [[nodiscard]] boost::asio::awaitable<result<Reply>> eval(std::string script, std::vector<std::string> keys,
                                                            std::vector<std::string> args);
 
   // eval() behind the commands of `before` in one round trip: their replies, then the

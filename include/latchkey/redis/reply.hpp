@@ -15,9 +15,9 @@ struct Reply {
   enum class kind : std::uint8_t { nil, status, error, integer, string, array };
 
   kind type = kind::nil;
-  std::string str;               // status, error and bulk string payloads
+  std::string str;  // status, error and bulk string payloads
   std::int64_t integer = 0;
-  std::vector<Reply> elements;   // array members
+  std::vector<Reply> elements;  // array members
 
   bool is_nil() const noexcept { return type == kind::nil; }
   bool is_error() const noexcept { return type == kind::error; }

@@ -9,7 +9,7 @@
 namespace latchkey::redis {
 
 struct ScriptSource {
-  std::string_view name;    // file name without .lua
+  std::string_view name;  // file name without .lua
   std::string_view source;
 };
 

@@ -41,8 +41,8 @@ const unsigned char* uc(const char* p) { return reinterpret_cast<const unsigned 
 bool valid_kid(std::string_view kid) noexcept {
   if (kid.empty() || kid.size() > 64) return false;
   for (char c : kid) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -80,11 +80,10 @@ std::string KeyRing::encrypt(std::string_view plaintext, std::string_view associ
   bool ok = ctx && EVP_EncryptInit_ex2(ctx, aes_256_gcm(), k.key.data(), iv, nullptr) == 1;
   // The header (version, kid) is authenticated too, so a kid swap cannot go unnoticed.
   ok = ok && EVP_EncryptUpdate(ctx, nullptr, &len, p, static_cast<int>(2 + k.kid.size())) == 1;
-  ok = ok && (associated_data.empty() ||
-              EVP_EncryptUpdate(ctx, nullptr, &len, uc(associated_data.data()),
-                                static_cast<int>(associated_data.size())) == 1);
-  ok = ok && (plaintext.empty() || EVP_EncryptUpdate(ctx, ct, &len, uc(plaintext.data()),
-                                                     static_cast<int>(plaintext.size())) == 1);
+  ok = ok && (associated_data.empty() || EVP_EncryptUpdate(ctx, nullptr, &len, uc(associated_data.data()),
+                                                           static_cast<int>(associated_data.size())) == 1);
+  ok = ok && (plaintext.empty() ||
+              EVP_EncryptUpdate(ctx, ct, &len, uc(plaintext.data()), static_cast<int>(plaintext.size())) == 1);
   ok = ok && EVP_EncryptFinal_ex(ctx, ct + plaintext.size(), &len) == 1;
   ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagLen, ct + plaintext.size()) == 1;
   if (!ok) {
@@ -113,12 +112,10 @@ result<std::string> KeyRing::decrypt(std::string_view ciphertext, std::string_vi
   int len = 0;
   bool ok = ctx && EVP_DecryptInit_ex2(ctx, aes_256_gcm(), k->key.data(), iv, nullptr) == 1;
   ok = ok && EVP_DecryptUpdate(ctx, nullptr, &len, p, static_cast<int>(2 + kid_len)) == 1;
-  ok = ok && (associated_data.empty() ||
-              EVP_DecryptUpdate(ctx, nullptr, &len, uc(associated_data.data()),
-                                static_cast<int>(associated_data.size())) == 1);
+  ok = ok && (associated_data.empty() || EVP_DecryptUpdate(ctx, nullptr, &len, uc(associated_data.data()),
+                                                           static_cast<int>(associated_data.size())) == 1);
   ok = ok && (ct_len == 0 || EVP_DecryptUpdate(ctx, out, &len, ct, static_cast<int>(ct_len)) == 1);
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagLen,
-                                 const_cast<unsigned char*>(ct + ct_len)) == 1;
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagLen, const_cast<unsigned char*>(ct + ct_len)) == 1;
   ok = ok && EVP_DecryptFinal_ex(ctx, out + ct_len, &len) == 1;
   if (!ok) {
     OPENSSL_cleanse(plain.data(), plain.size());
@@ -156,8 +153,7 @@ result<KeyRing> KeyRing::parse(std::string_view json_text) {
 std::string KeyRing::serialize() const {
   boost::json::array arr;
   for (const auto& k : keys_) {
-    arr.push_back(boost::json::object{
-        {"kid", k.kid}, {"key", base64url_encode(k.key)}, {"created_at", k.created_at}});
+    arr.push_back(boost::json::object{{"kid", k.kid}, {"key", base64url_encode(k.key)}, {"created_at", k.created_at}});
   }
   return boost::json::serialize(boost::json::object{{"keys", std::move(arr)}}) + "\n";
 }

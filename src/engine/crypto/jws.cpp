@@ -51,9 +51,9 @@ bool valid_key_id(std::string_view kid) noexcept {
 }  // namespace
 
 struct Key::Impl {
-  PkeyPtr pkey;                               // asymmetric algorithms
-  std::optional<PreparedHmacSha256> hmac;     // HS256
-  std::string secret;                         // HS256, for serialization
+  PkeyPtr pkey;                            // asymmetric algorithms
+  std::optional<PreparedHmacSha256> hmac;  // HS256
+  std::string secret;                      // HS256, for serialization
   bool has_private = false;
   std::size_t signature_size = 0;
 
@@ -133,8 +133,7 @@ std::optional<std::size_t> fits(Alg alg, EVP_PKEY* pkey) {
     case Alg::RS256:
       if (!EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_get_bits(pkey) < 2048) return std::nullopt;
       return static_cast<std::size_t>(EVP_PKEY_get_size(pkey));
-    case Alg::HS256:
-      return std::nullopt;
+    case Alg::HS256: return std::nullopt;
   }
   return std::nullopt;
 }
@@ -277,8 +276,10 @@ result<Key> Key::from_jwk(const json::object& jwk, std::optional<Alg> fallback) 
   }
   if (!alg) return err(errc::config_error);
   std::string kid;
-  if (const auto* k = jwk.if_contains("kid"); k && k->is_string()) kid = std::string(k->as_string());
-  else kid = "jwk";
+  if (const auto* k = jwk.if_contains("kid"); k && k->is_string())
+    kid = std::string(k->as_string());
+  else
+    kid = "jwk";
 
   std::string type(kty->as_string());
   if (type == "oct") {
@@ -316,8 +317,10 @@ result<Key> Key::from_jwk(const json::object& jwk, std::optional<Alg> fallback) 
       auto e = decode_member(jwk, "e");
       ok = n && e && !n->empty() && !e->empty() && (*n)[0] != '\0';
       if (ok) {
-        bns.emplace_back(BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()), static_cast<int>(n->size()), nullptr));
-        bns.emplace_back(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), static_cast<int>(e->size()), nullptr));
+        bns.emplace_back(
+            BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()), static_cast<int>(n->size()), nullptr));
+        bns.emplace_back(
+            BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), static_cast<int>(e->size()), nullptr));
         ok = bns[0] && bns[1] && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bns[0].get()) == 1 &&
              OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bns[1].get()) == 1;
       }

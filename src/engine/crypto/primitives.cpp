@@ -56,8 +56,8 @@ Sha256Digest hmac_sha256(bytes_view key, bytes_view data) noexcept {
   Sha256Digest out{};
   unsigned int len = 0;
   static const std::uint8_t empty = 0;
-  HMAC(sha256_md(), key.empty() ? &empty : key.data(), static_cast<int>(key.size()),
-       data.data(), data.size(), out.data(), &len);
+  HMAC(sha256_md(), key.empty() ? &empty : key.data(), static_cast<int>(key.size()), data.data(), data.size(),
+       out.data(), &len);
   return out;
 }
 

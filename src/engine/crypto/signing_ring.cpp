@@ -109,8 +109,10 @@ bool SigningRing::retire(std::string_view kid, std::int64_t expires_at) {
   SigningKey* target = nullptr;
   bool other_can_sign = false;
   for (auto& k : keys_) {
-    if (k.key.kid() == kid) target = &k;
-    else other_can_sign = other_can_sign || k.expires_at == 0;
+    if (k.key.kid() == kid)
+      target = &k;
+    else
+      other_can_sign = other_can_sign || k.expires_at == 0;
   }
   if (!target || !other_can_sign) return false;
   target->expires_at = expires_at;

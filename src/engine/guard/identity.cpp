@@ -57,7 +57,8 @@ std::optional<std::string> canonical_account_unicode(std::string_view user_id) {
   const icu::Normalizer2* fold = icu::Normalizer2::getNFKCCasefoldInstance(status);
   if (U_FAILURE(status)) return std::nullopt;
   if (!valid_utf8(user_id)) return std::nullopt;
-  icu::UnicodeString in = icu::UnicodeString::fromUTF8(icu::StringPiece(user_id.data(), static_cast<int32_t>(user_id.size())));
+  icu::UnicodeString in =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(user_id.data(), static_cast<int32_t>(user_id.size())));
   icu::UnicodeString out = fold->normalize(in, status);
   if (U_FAILURE(status)) return std::nullopt;
   // Trim Unicode white space (after folding: NFKC maps the exotic spaces to U+0020).

@@ -23,12 +23,14 @@ std::optional<Algorithm> algorithm_from_name(std::string_view s) noexcept {
 
 std::optional<std::string> check_limit(const Limit& l, std::int64_t cost) {
   std::int64_t max = l.algorithm == Algorithm::sliding_window ? kMaxSlidingLimit : kMaxLimit;
-  if (l.limit < 1 || l.limit > max) return "limit must be 1-" + std::to_string(max) + " for " + algorithm_name(l.algorithm);
+  if (l.limit < 1 || l.limit > max)
+    return "limit must be 1-" + std::to_string(max) + " for " + algorithm_name(l.algorithm);
   if (l.window_ms < 1 || l.window_ms > kMaxWindowMs) return std::string("window must be 1-86400 seconds");
   if (l.burst < 0 || l.burst > kMaxLimit) return std::string("burst must be 1-1000000");
   if (l.burst != 0 && l.algorithm != Algorithm::gcra) return std::string("burst applies to gcra only");
   std::int64_t most = l.algorithm == Algorithm::gcra && l.burst != 0 ? l.burst : l.limit;
-  if (cost < 1 || cost > most) return "cost must be 1-" + std::to_string(most) + " (a larger one could never be admitted)";
+  if (cost < 1 || cost > most)
+    return "cost must be 1-" + std::to_string(most) + " (a larger one could never be admitted)";
   return std::nullopt;
 }
 
@@ -62,13 +64,15 @@ std::optional<std::vector<Policy>> parse_policies(std::string_view text, std::st
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     auto parts = split(item, ':');
     if (parts.size() < 3) {
-      why = "expected name:algorithm:limit/window_seconds[:burst=N][:shadow][:fail_open], got '" + std::string(item) + "'";
+      why = "expected name:algorithm:limit/window_seconds[:burst=N][:shadow][:fail_open], got '" + std::string(item) +
+            "'";
       return std::nullopt;
     }
     Policy p;
     p.name = std::string(parts[0]);
     bool name_ok = !p.name.empty() && p.name.size() <= 64;
-    for (char c : p.name) name_ok = name_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
+    for (char c : p.name)
+      name_ok = name_ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
     if (!name_ok) {
       why = "policy name '" + p.name + "' must be 1-64 characters of [A-Za-z0-9._-]";
       return std::nullopt;
@@ -88,9 +92,12 @@ std::optional<std::vector<Policy>> parse_policies(std::string_view text, std::st
     }
     p.limit = Limit{*alg, *limit, *window * 1000, 0};
     for (std::size_t i = 3; i < parts.size(); ++i) {
-      if (parts[i] == "shadow") p.shadow = true;
-      else if (parts[i] == "fail_open") p.fail_open = true;
-      else if (parts[i].starts_with("burst=") && to_int(parts[i].substr(6))) p.limit.burst = *to_int(parts[i].substr(6));
+      if (parts[i] == "shadow")
+        p.shadow = true;
+      else if (parts[i] == "fail_open")
+        p.fail_open = true;
+      else if (parts[i].starts_with("burst=") && to_int(parts[i].substr(6)))
+        p.limit.burst = *to_int(parts[i].substr(6));
       else {
         why = "policy '" + p.name + "': unknown flag '" + std::string(parts[i]) + "' (burst=N, shadow, fail_open)";
         return std::nullopt;

@@ -36,9 +36,9 @@ Logins::Logins(LoginSettings s, Clock clock) : s_(std::move(s)), clock_(clock) {
 std::optional<Logins::Keys> Logins::keys_of(const std::string& user_id, const std::string& ip,
                                             const std::string& device_token) const {
   Keys k;
-  std::optional<std::string> account = s_.canonical_user_id ? canonical_account(user_id)
-                                        : valid_utf8(user_id) ? std::optional<std::string>(user_id)
-                                                              : std::nullopt;
+  std::optional<std::string> account = s_.canonical_user_id  ? canonical_account(user_id)
+                                       : valid_utf8(user_id) ? std::optional<std::string>(user_id)
+                                                             : std::nullopt;
   if (!account) return std::nullopt;
   k.user_hash = s_.ids.of("account", *account);
   k.slot = redis::key_slot(k.user_hash);
@@ -49,7 +49,8 @@ std::optional<Logins::Keys> Logins::keys_of(const std::string& user_id, const st
     if (!addr) return std::nullopt;
     k.ip = key_schema::login_ip(s_.key_prefix, s_.ids.of("ip", *addr));
   }
-  auto slot = device_token.empty() ? std::nullopt : key_schema::handle_slot(device_token, key_schema::Handle::device_token);
+  auto slot =
+      device_token.empty() ? std::nullopt : key_schema::handle_slot(device_token, key_schema::Handle::device_token);
   if (slot && *slot == k.slot) k.device = user.login_device(crypto::sha256_base64url(device_token));
   return k;
 }
@@ -171,7 +172,9 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
   if (!r->is_array() || r->elements.size() != 2 + 3 * 2) co_return bad_reply("login_check");
   const auto& e = r->elements;
   if (int_of(e[0]) == 1) co_return LoginVerdict{};
-  auto gate = [&e](std::size_t i) { return Gate{int_of(e[2 + 3 * i]) == 0, int_of(e[3 + 3 * i]), int_of(e[4 + 3 * i])}; };
+  auto gate = [&e](std::size_t i) {
+    return Gate{int_of(e[2 + 3 * i]) == 0, int_of(e[3 + 3 * i]), int_of(e[4 + 3 * i])};
+  };
   co_return refusal(gate(0), gate(1), int_of(e[1]));
 }
 
@@ -184,13 +187,15 @@ awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::
   // The account (or the trusted device) and the IP, which locks for one window whatever
   // accounts it tries, in one round trip.
   std::vector<Call> calls;
-  calls.push_back(call("login_failure", {k.account},
-                   {now, std::to_string(s_.window_ms), std::to_string(s_.max_failures), std::to_string(s_.lock_base_ms),
-                    std::to_string(s_.lock_max_ms), std::to_string(s_.memory_ms), k.user_hash}));
+  calls.push_back(
+      call("login_failure", {k.account},
+           {now, std::to_string(s_.window_ms), std::to_string(s_.max_failures), std::to_string(s_.lock_base_ms),
+            std::to_string(s_.lock_max_ms), std::to_string(s_.memory_ms), k.user_hash}));
   if (!k.device.empty()) calls[0].keys.push_back(k.device);
-  calls.push_back(call("login_failure", {k.ip},
-                   {now, std::to_string(s_.window_ms), std::to_string(s_.ip_max_failures), std::to_string(s_.window_ms),
-                    std::to_string(s_.window_ms), std::to_string(s_.window_ms), std::string()}));
+  calls.push_back(
+      call("login_failure", {k.ip},
+           {now, std::to_string(s_.window_ms), std::to_string(s_.ip_max_failures), std::to_string(s_.window_ms),
+            std::to_string(s_.window_ms), std::to_string(s_.window_ms), std::string()}));
   auto r = co_await redis.evals(std::move(calls));
   if (!r) co_return r.error();
   for (const auto& x : *r)
@@ -212,7 +217,8 @@ awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::
                                    int_of(by_ip.elements[1]) > int_of(by_ip.elements[3]))
     count(SecurityEvent::lockout);  // this failure locked the address
   if (out.locked && out.failures > 0)
-    log::event(log::Level::warn, "login lockout: " + who + " locked for " + std::to_string(out.retry_after_ms / 1000) + " s");
+    log::event(log::Level::warn,
+               "login lockout: " + who + " locked for " + std::to_string(out.retry_after_ms / 1000) + " s");
   else if (!out.locked)
     log::event(log::Level::info, "login failure: " + who + " (" + std::to_string(out.failures) + " in the window)");
   co_return out;

@@ -75,7 +75,8 @@ std::optional<std::vector<Cidr>> parse_cidrs(std::string_view text, std::string&
     unsigned max = a->is_v4() ? 32 : 128, prefix = max;
     if (slash != std::string_view::npos) {
       auto digits = item.substr(slash + 1);
-      if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      if (digits.empty() || digits.size() > 3 ||
+          !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
           std::stoul(std::string(digits)) > max) {
         why = "'" + std::string(item) + "' has no valid prefix length";
         return std::nullopt;
@@ -111,8 +112,8 @@ std::string client_address(const std::string& peer, const std::vector<std::pair<
       split(e, ';', pairs);
       for (auto p : pairs) {
         if (p.size() > 4 && std::tolower(static_cast<unsigned char>(p[0])) == 'f' &&
-            std::tolower(static_cast<unsigned char>(p[1])) == 'o' && std::tolower(static_cast<unsigned char>(p[2])) == 'r' &&
-            p[3] == '=')
+            std::tolower(static_cast<unsigned char>(p[1])) == 'o' &&
+            std::tolower(static_cast<unsigned char>(p[2])) == 'r' && p[3] == '=')
           node = forwarded_node(p.substr(4));
       }
       chain.push_back(node);

@@ -42,7 +42,8 @@ outcome<Client> Service::decide_auth(result<Client> c, const PresentedClient& p,
   }
   switch (check_client_auth(*c, p, rule)) {
     case ClientAuthFailure::none: return std::move(*c);
-    case ClientAuthFailure::malformed: return Failure(errc::invalid_request, "use exactly one client authentication method");
+    case ClientAuthFailure::malformed:
+      return Failure(errc::invalid_request, "use exactly one client authentication method");
     case ClientAuthFailure::no_client:
     case ClientAuthFailure::wrong_method:
     case ClientAuthFailure::bad_secret: break;
@@ -65,7 +66,8 @@ awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const 
   auto grant_type = param(form, "grant_type");
   if (!grant_type) co_return Failure(errc::invalid_request, "grant_type is required");
   bool known = std::find(std::begin(kGrantTypes), std::end(kGrantTypes), *grant_type) != std::end(kGrantTypes);
-  if (!known) co_return Failure(errc::unsupported_grant_type, "supported: authorization_code, refresh_token, client_credentials");
+  if (!known)
+    co_return Failure(errc::unsupported_grant_type, "supported: authorization_code, refresh_token, client_credentials");
   if (!c.allows_grant(*grant_type))
     co_return Failure(errc::unauthorized_client, "the client is not registered for " + std::string(*grant_type));
 
@@ -115,20 +117,25 @@ awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, 
   std::string redirect(param(form, "redirect_uri").value_or(""));
   std::string challenge;
   if (auto v = param(form, "code_verifier")) {
-    if (!valid_code_verifier(*v)) co_return Failure(errc::invalid_request, "code_verifier must be 43-128 unreserved characters (RFC 7636 4.1)");
+    if (!valid_code_verifier(*v))
+      co_return Failure(errc::invalid_request, "code_verifier must be 43-128 unreserved characters (RFC 7636 4.1)");
     challenge = s256_challenge(*v);
   }
   auto slot = key_schema::handle_slot(*code, key_schema::Handle::authorization_code);
   if (!slot) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   // A redirect URI the authorization request did not carry must still be one of the client's.
-  if (!redirect.empty() &&
-      std::none_of(c.redirect_uris.begin(), c.redirect_uris.end(), [&](const auto& r) { return redirect_uri_matches(r, redirect); }))
+  if (!redirect.empty() && std::none_of(c.redirect_uris.begin(), c.redirect_uris.end(),
+                                        [&](const auto& r) { return redirect_uri_matches(r, redirect); }))
     co_return Failure(errc::invalid_grant, "redirect_uri does not match the authorization request");
 
   std::string key = code_key(*code, *slot);
   std::string fid = crypto::random_token(16);
   std::vector<std::string> keys{key};
-  std::vector<std::string> args{c.client_id, redirect, challenge, fid, std::to_string(kSpentCodeTtl),
+  std::vector<std::string> args{c.client_id,
+                                redirect,
+                                challenge,
+                                fid,
+                                std::to_string(kSpentCodeTtl),
                                 key_schema::UserSlot(s_.key_prefix, *slot).code_epoch_prefix()};
   auto r = co_await redis.eval("oauth_code_redeem", std::move(keys), std::move(args));
   if (!r) co_return r.error();
@@ -145,11 +152,14 @@ awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, 
   }
   if (outcome == "mismatch" && x.size() == 2) {
     if (x[1].str == "pkce")
-      co_return Failure(errc::invalid_grant, "code_verifier does not match the code_challenge (or one of them is missing)");
-    if (x[1].str == "redirect_uri") co_return Failure(errc::invalid_grant, "redirect_uri does not match the authorization request");
+      co_return Failure(errc::invalid_grant,
+                        "code_verifier does not match the code_challenge (or one of them is missing)");
+    if (x[1].str == "redirect_uri")
+      co_return Failure(errc::invalid_grant, "redirect_uri does not match the authorization request");
     co_return Failure(errc::invalid_grant, "the code was issued to another client");
   }
-  if (outcome != "ok" || x.size() != 4) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
+  if (outcome != "ok" || x.size() != 4)
+    co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   auto user = ring_.decrypt(x[2].str, key);
   if (!user) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   tokens::Grant g;

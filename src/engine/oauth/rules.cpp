@@ -207,7 +207,8 @@ ClientAuthFailure check_client_auth(const Client& c, const PresentedClient& p, M
   if (used != c.auth_method && rule == MethodRule::registered) return ClientAuthFailure::wrong_method;
   if (!secret || secret->empty() || c.secret_hash.empty()) return ClientAuthFailure::bad_secret;
   auto presented = crypto::sha256_base64url(*secret);
-  return crypto::constant_time_equal(presented, c.secret_hash) ? ClientAuthFailure::none : ClientAuthFailure::bad_secret;
+  return crypto::constant_time_equal(presented, c.secret_hash) ? ClientAuthFailure::none
+                                                               : ClientAuthFailure::bad_secret;
 }
 
 }  // namespace latchkey::oauth

@@ -66,20 +66,23 @@ std::optional<Failure> Service::check(const NewClient& c) {
   for (const auto& g : c.grant_types) {
     if (std::find(std::begin(kGrantTypes), std::end(kGrantTypes), g) == std::end(kGrantTypes))
       return Failure{errc::invalid_client_metadata,
-                           "grant type '" + g + "' is not supported (authorization_code, refresh_token, client_credentials)"};
+                     "grant type '" + g + "' is not supported (authorization_code, refresh_token, client_credentials)"};
   }
-  auto has = [&](std::string_view g) { return std::find(c.grant_types.begin(), c.grant_types.end(), g) != c.grant_types.end(); };
+  auto has = [&](std::string_view g) {
+    return std::find(c.grant_types.begin(), c.grant_types.end(), g) != c.grant_types.end();
+  };
   if (c.auth_method == AuthMethod::none && has("client_credentials"))
-    return Failure{errc::invalid_client_metadata, "a public client (token_endpoint_auth_method none) cannot use client_credentials"};
+    return Failure{errc::invalid_client_metadata,
+                   "a public client (token_endpoint_auth_method none) cannot use client_credentials"};
   if (has("refresh_token") && !has("authorization_code"))
     return Failure{errc::invalid_client_metadata, "refresh_token needs authorization_code"};
   if (has("authorization_code") && c.redirect_uris.empty())
     return Failure{errc::invalid_redirect_uri, "authorization_code needs at least one redirect URI"};
-  if (c.redirect_uris.size() > kMaxRedirectUris)
-    return Failure{errc::invalid_redirect_uri, "at most 10 redirect URIs"};
+  if (c.redirect_uris.size() > kMaxRedirectUris) return Failure{errc::invalid_redirect_uri, "at most 10 redirect URIs"};
   for (const auto& u : c.redirect_uris) {
     std::string why;
-    if (!valid_redirect_uri(u, &why)) return Failure{errc::invalid_redirect_uri, "redirect URI '" + u.substr(0, 100) + "' " + why};
+    if (!valid_redirect_uri(u, &why))
+      return Failure{errc::invalid_redirect_uri, "redirect URI '" + u.substr(0, 100) + "' " + why};
   }
   if (!c.scope.empty() && !valid_scope(c.scope))
     return Failure{errc::invalid_client_metadata, "scope must be space-separated scope tokens (RFC 6749 3.3)"};
@@ -105,13 +108,20 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
   req.begin(16)
       .arg("HSET")
       .key(key_schema::oauth_client(s_.key_prefix, cl.client_id))
-      .arg("n").arg(cl.client_name)
-      .arg("r").arg(join(cl.redirect_uris, '\n'))
-      .arg("g").arg(join(cl.grant_types, ' '))
-      .arg("s").arg(cl.scope)
-      .arg("m").arg(auth_method_name(cl.auth_method))
-      .arg("h").arg(cl.secret_hash)
-      .arg("ct").arg(std::to_string(cl.created_at));
+      .arg("n")
+      .arg(cl.client_name)
+      .arg("r")
+      .arg(join(cl.redirect_uris, '\n'))
+      .arg("g")
+      .arg(join(cl.grant_types, ' '))
+      .arg("s")
+      .arg(cl.scope)
+      .arg("m")
+      .arg(auth_method_name(cl.auth_method))
+      .arg("h")
+      .arg(cl.secret_hash)
+      .arg("ct")
+      .arg(std::to_string(cl.created_at));
   auto r = co_await redis.exec(std::move(req), "oauth_client_register");
   if (!r) co_return r.error();
   if (r->size() != 1 || (*r)[0].is_error()) co_return err(errc::redis_error);
@@ -119,7 +129,16 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
 }
 
 void Service::add_client_read(redis::Request& req, std::string_view client_id) const {
-  req.begin(9).arg("HMGET").key(key_schema::oauth_client(s_.key_prefix, client_id)).arg("n").arg("r").arg("g").arg("s").arg("m").arg("h").arg("ct");
+  req.begin(9)
+      .arg("HMGET")
+      .key(key_schema::oauth_client(s_.key_prefix, client_id))
+      .arg("n")
+      .arg("r")
+      .arg("g")
+      .arg("s")
+      .arg("m")
+      .arg("h")
+      .arg("ct");
 }
 
 result<Client> Service::client_of(const redis::Reply& r, std::string client_id) {
@@ -177,7 +196,8 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
   };
   // Errors the backend or the client itself must see: never redirected (RFC 6749 4.1.2.1,
   // RFC 9700 2.1: no open redirector).
-  if (!sessions::valid_user_id(q.user_id)) co_return fail(errc::invalid_request, "user_id must be 1-256 bytes of UTF-8 without control characters");
+  if (!sessions::valid_user_id(q.user_id))
+    co_return fail(errc::invalid_request, "user_id must be 1-256 bytes of UTF-8 without control characters");
   if (q.client_id.empty()) co_return fail(errc::invalid_request, "client_id is required");
   auto c = co_await client(redis, q.client_id);
   if (!c) {
@@ -192,7 +212,8 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
   } else {
     for (const auto& r : c->redirect_uris)
       if (redirect_uri_matches(r, q.redirect_uri)) redirect = q.redirect_uri;
-    if (redirect.empty()) co_return fail(errc::invalid_request, "redirect_uri does not match a registered redirect URI");
+    if (redirect.empty())
+      co_return fail(errc::invalid_request, "redirect_uri does not match a registered redirect URI");
   }
   if (q.state.size() > kMaxStateBytes) co_return fail(errc::invalid_request, "state is longer than 1024 bytes");
   // From here on the error goes back to the client through its redirect URI.
@@ -207,13 +228,15 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
     if (!q.code_challenge_method.empty())
       co_return fail(errc::invalid_request, "code_challenge_method without code_challenge", redirect);
     if (c->is_public() || s_.require_pkce)
-      co_return fail(errc::invalid_request, "PKCE is required: send code_challenge with code_challenge_method=S256", redirect);
+      co_return fail(errc::invalid_request, "PKCE is required: send code_challenge with code_challenge_method=S256",
+                     redirect);
   } else {
     if (q.code_challenge_method != "S256")
       co_return fail(errc::invalid_request, "code_challenge_method must be S256 (plain is not supported)", redirect);
     auto raw = crypto::base64url_decode(q.code_challenge);
     if (q.code_challenge.size() != 43 || !raw || raw->size() != 32)
-      co_return fail(errc::invalid_request, "code_challenge must be BASE64URL(SHA256(code_verifier)), 43 characters", redirect);
+      co_return fail(errc::invalid_request, "code_challenge must be BASE64URL(SHA256(code_verifier)), 43 characters",
+                     redirect);
   }
 
   std::string uh = sessions::user_hash(q.user_id);
@@ -223,14 +246,10 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
   std::string key = code_key(out.code, slot);
   std::vector<std::string> keys{key};
   // "ct": created at (us), on Redis's clock: a "revoke all" of the user after it refuses the code.
-  std::vector<std::string> args{std::to_string(s_.code_ttl), "ct",
-                                "c", c->client_id,
+  std::vector<std::string> args{std::to_string(s_.code_ttl), "ct", "c", c->client_id,
                                 // As sent: the token request must repeat it only if it was sent (RFC 6749 4.1.3).
-                                "r", q.redirect_uri,
-                                "s", scope,
-                                "cc", q.code_challenge,
-                                "u", ring_.encrypt(q.user_id, key),
-                                "uh", uh};
+                                "r", q.redirect_uri, "s", scope, "cc", q.code_challenge, "u",
+                                ring_.encrypt(q.user_id, key), "uh", uh};
   auto r = co_await redis.eval("hash_create", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return err(errc::redis_error);

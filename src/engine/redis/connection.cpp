@@ -114,10 +114,13 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         [this](auto handler, Request r) {
           using H = decltype(handler);
           auto h = std::make_shared<H>(std::move(handler));
-          mux.add(std::move(r), [h](boost::system::error_code ec, Replies replies) {
-            auto target = asio::get_associated_executor(*h);
-            asio::post(target, [h, ec, replies = std::move(replies)]() mutable { (*h)(ec, std::move(replies)); });
-          }, now_ms());
+          mux.add(
+              std::move(r),
+              [h](boost::system::error_code ec, Replies replies) {
+                auto target = asio::get_associated_executor(*h);
+                asio::post(target, [h, ec, replies = std::move(replies)]() mutable { (*h)(ec, std::move(replies)); });
+              },
+              now_ms());
           write_kick.cancel();
         },
         token, std::move(req));
@@ -219,8 +222,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     const Endpoint& ep = current;
     if (!ep.password.empty()) {
       Request auth;
-      if (ep.user.empty()) auth.push({"AUTH", ep.password});
-      else auth.push({"AUTH", ep.user, ep.password});
+      if (ep.user.empty())
+        auth.push({"AUTH", ep.password});
+      else
+        auth.push({"AUTH", ep.user, ep.password});
       auto r = co_await call(std::move(auth), "auth", true);
       if (!r) {
         fail_with("AUTH failed: " + r.error().message());
@@ -228,8 +233,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       }
       if (r->front().is_error()) {
         credentials_refused = true;
-        fail_with("Redis refused the credentials in redis_url (" + r->front().str +
-                  "): check its user and password");
+        fail_with("Redis refused the credentials in redis_url (" + r->front().str + "): check its user and password");
         co_return;
       }
     }
@@ -270,9 +274,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         if (!opts.allow_eviction) {
           eviction_refused = true;
           {
-        fail_with(msg);
-        co_return;
-      }
+            fail_with(msg);
+            co_return;
+          }
         }
         // Once per process, not once per shard and reconnect.
         static std::atomic<bool> warned{false};
@@ -294,11 +298,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       }
       for (std::size_t i = 0; i < r->size(); ++i) {
         const Reply& rep = (*r)[i];
-        if (rep.is_error() || rep.str != opts.scripts->all()[i].sha1)
-          {
-        fail_with("SCRIPT LOAD of " + opts.scripts->all()[i].name + " failed: " + rep.str);
-        co_return;
-      }
+        if (rep.is_error() || rep.str != opts.scripts->all()[i].sha1) {
+          fail_with("SCRIPT LOAD of " + opts.scripts->all()[i].name + " failed: " + rep.str);
+          co_return;
+        }
       }
     }
     set_state(ConnState::ready);
@@ -314,7 +317,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   awaitable<boost::system::error_code> resolve_and_connect() {
     tcp::resolver resolver(ex);
-    auto [rec, endpoints] = co_await resolver.async_resolve(current.host, std::to_string(current.port), tuple_awaitable);
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(current.host, std::to_string(current.port), tuple_awaitable);
     if (rec) co_return rec;
     auto [cec, ep] = co_await asio::async_connect(socket, endpoints, tuple_awaitable);
     co_return cec;
@@ -375,7 +379,8 @@ Connection::Connection(asio::any_io_executor ex, ConnectionOptions opts)
 Connection::~Connection() { stop(); }
 
 void Connection::start() {
-  asio::co_spawn(impl_->ex, [impl = impl_]() { return impl->supervise(); }, log::LogFailure{"redis connection supervisor"});
+  asio::co_spawn(
+      impl_->ex, [impl = impl_]() { return impl->supervise(); }, log::LogFailure{"redis connection supervisor"});
 }
 
 void Connection::stop() {
@@ -401,7 +406,8 @@ awaitable<result<Reply>> Connection::eval(std::string script, std::vector<std::s
 }
 
 namespace {
-void add_evalsha(Request& r, const Script& s, const std::vector<std::string>& keys, const std::vector<std::string>& args) {
+void add_evalsha(Request& r, const Script& s, const std::vector<std::string>& keys,
+                 const std::vector<std::string>& args) {
   r.begin(3 + keys.size() + args.size()).arg("EVALSHA").arg(s.sha1);
   char buf[24];
   auto n = std::to_chars(buf, buf + sizeof buf, keys.size());

@@ -13,7 +13,8 @@ ScriptSet::ScriptSet(const std::vector<ScriptSource>& sources) {
   for (const auto& s : sources) {
     std::array<std::uint8_t, SHA_DIGEST_LENGTH> digest{};
     SHA1(reinterpret_cast<const unsigned char*>(s.source.data()), s.source.size(), digest.data());
-    scripts_.push_back({std::string(s.name), std::string(s.source), crypto::hex_encode(digest), "script:" + std::string(s.name)});
+    scripts_.push_back(
+        {std::string(s.name), std::string(s.source), crypto::hex_encode(digest), "script:" + std::string(s.name)});
   }
 }
 

@@ -79,7 +79,8 @@ std::optional<std::uint16_t> handle_slot(std::string_view handle, std::uint8_t v
   if (handle.size() != kHandleChars) return std::nullopt;
   auto raw = crypto::base64url_decode(handle);
   if (!raw || raw->size() != kHandleBytes || static_cast<std::uint8_t>((*raw)[0]) != version) return std::nullopt;
-  auto slot = static_cast<std::uint16_t>((static_cast<std::uint8_t>((*raw)[1]) << 8) | static_cast<std::uint8_t>((*raw)[2]));
+  auto slot =
+      static_cast<std::uint16_t>((static_cast<std::uint8_t>((*raw)[1]) << 8) | static_cast<std::uint8_t>((*raw)[2]));
   if (slot >= kSlotCount) return std::nullopt;
   return slot;
 }

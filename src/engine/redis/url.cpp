@@ -32,9 +32,7 @@ bool parse_number(std::string_view s, T& out) {
 
 }  // namespace
 
-std::string Endpoint::describe() const {
-  return host + ":" + std::to_string(port) + "/" + std::to_string(db);
-}
+std::string Endpoint::describe() const { return host + ":" + std::to_string(port) + "/" + std::to_string(db); }
 
 result<Endpoint> parse_url(std::string_view url, std::string* error) {
   auto fail = [&](const char* why) -> result<Endpoint> {
@@ -79,7 +77,8 @@ result<Endpoint> parse_url(std::string_view url, std::string* error) {
 
   if (auto q = path.find('?'); q != std::string_view::npos) return fail("query parameters are not supported");
   if (!path.empty()) {
-    if (!parse_number(path, ep.db) || ep.db < 0 || ep.db > 1000000) return fail("database must be a non-negative integer");
+    if (!parse_number(path, ep.db) || ep.db < 0 || ep.db > 1000000)
+      return fail("database must be a non-negative integer");
   }
   return ep;
 }

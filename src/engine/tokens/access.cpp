@@ -32,9 +32,9 @@ Settings Settings::from(const Config& c) {
 
 bool reserved_claim(std::string_view name) noexcept {
   static constexpr std::string_view kReserved[] = {
-      "iss", "sub", "aud", "exp", "nbf", "iat", "jti",                    // RFC 7519 4.1
-      "scope", "client_id", "sid", "typ", "cnf", "act", "may_act",        // RFC 9068, 8693, 7800
-      "auth_time", "acr", "amr", "azp", "nonce", "at_hash", "c_hash"};    // OpenID Connect
+      "iss",       "sub",       "aud", "exp", "nbf",   "iat",     "jti",      // RFC 7519 4.1
+      "scope",     "client_id", "sid", "typ", "cnf",   "act",     "may_act",  // RFC 9068, 8693, 7800
+      "auth_time", "acr",       "amr", "azp", "nonce", "at_hash", "c_hash"};  // OpenID Connect
   return std::find(std::begin(kReserved), std::end(kReserved), name) != std::end(kReserved);
 }
 
@@ -81,8 +81,10 @@ class ClaimsReader {
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
   bool on_object_begin(boost::system::error_code&) {
-    if (depth_ == 0) claims.object = true;
-    else value_is_other();
+    if (depth_ == 0)
+      claims.object = true;
+    else
+      value_is_other();
     names_.begin();
     ++depth_;
     return depth_ <= 16;
@@ -165,8 +167,9 @@ class ClaimsReader {
   enum class Key : std::uint8_t { other, iss, sub, jti, sid, exp, iat, nbf, aud, client_id };
   static Key key_of(std::string_view k) {
     static constexpr std::pair<std::string_view, Key> kKeys[] = {
-        {"iss", Key::iss}, {"sub", Key::sub}, {"jti", Key::jti}, {"sid", Key::sid},
-        {"exp", Key::exp}, {"iat", Key::iat}, {"nbf", Key::nbf}, {"aud", Key::aud}, {"client_id", Key::client_id}};
+        {"iss", Key::iss}, {"sub", Key::sub}, {"jti", Key::jti},
+        {"sid", Key::sid}, {"exp", Key::exp}, {"iat", Key::iat},
+        {"nbf", Key::nbf}, {"aud", Key::aud}, {"client_id", Key::client_id}};
     for (const auto& [name, key] : kKeys)
       if (k == name) return key;
     return Key::other;
@@ -230,8 +233,9 @@ std::optional<ClaimsReader::Claims> read_claims(std::string_view payload) {
 
 bool typ_is_access_token(std::string_view typ) {
   auto lower = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == y; });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == y;
+           });
   };
   return lower(typ, "at+jwt") || lower(typ, "application/at+jwt");  // RFC 9068 2.1, RFC 7515 4.1.9
 }

@@ -133,9 +133,20 @@ awaitable<result<void>> Service::store_opaque(redis::Connection& redis, const st
   auto slot = key_schema::handle_slot(token, key_schema::Handle::opaque_access_token);
   if (!slot) co_return err(errc::internal);
   std::string key = UserSlot(s_.key_prefix, *slot).opaque_access_token(crypto::sha256_base64url(token));
-  std::vector<std::string> args{std::to_string(s_.access_ttl), "", "c", g.client_id, "s", g.scope, "a", g.audience,
-                                "f", std::string(family_id), "i", std::to_string(iat),
-                                "e", std::to_string(iat + s_.access_ttl)};
+  std::vector<std::string> args{std::to_string(s_.access_ttl),
+                                "",
+                                "c",
+                                g.client_id,
+                                "s",
+                                g.scope,
+                                "a",
+                                g.audience,
+                                "f",
+                                std::string(family_id),
+                                "i",
+                                std::to_string(iat),
+                                "e",
+                                std::to_string(iat + s_.access_ttl)};
   if (!g.user_id.empty()) {
     args.insert(args.end(), {"u", ring_.encrypt(g.user_id, key), "uh", sessions::user_hash(g.user_id)});
   }
@@ -161,7 +172,8 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
     std::string family = k.family(fid);
     std::string sealed = ring_.encrypt(seal_grant_json(g), family);
     std::string refresh_hash = crypto::sha256_base64url(out.refresh_token);
-    std::vector<std::string> keys{family, k.refresh_token(refresh_hash), k.family_index(uh), k.revocation_epoch(uh), k.family_marker(fid)};
+    std::vector<std::string> keys{family, k.refresh_token(refresh_hash), k.family_index(uh), k.revocation_epoch(uh),
+                                  k.family_marker(fid)};
     std::vector<std::string> args{fid,
                                   uh,
                                   std::move(sealed),
@@ -265,7 +277,8 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   if (rr->size() != 2 || (*rr)[1].is_error()) co_return err(errc::redis_error);
   const Reply& time = (*rr)[0];
   const Reply& rec = (*rr)[1];
-  if (!time.is_array() || time.elements.empty() || !rec.is_array() || rec.elements.size() != 3) co_return bad_reply("HMGET");
+  if (!time.is_array() || time.elements.empty() || !rec.is_array() || rec.elements.size() != 3)
+    co_return bad_reply("HMGET");
   if (rec.elements[0].is_nil() || rec.elements[1].is_nil()) co_return err(errc::invalid_grant);
   std::string fid = rec.elements[0].str;
   std::string uh = rec.elements[1].str;
@@ -284,7 +297,8 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     access_grant = *grant;
     if (o.scope) {
       // RFC 6749 6: the new access token may have a narrower scope; the grant keeps its own.
-      if (!oauth::valid_scope(*o.scope) || !oauth::scope_within(*o.scope, grant->scope)) co_return err(errc::invalid_scope);
+      if (!oauth::valid_scope(*o.scope) || !oauth::scope_within(*o.scope, grant->scope))
+        co_return err(errc::invalid_scope);
       access_grant.scope = *o.scope;
     }
   }
@@ -296,7 +310,8 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     next.access_token = new_access(access_grant, o.format, *slot, fid, now);
     next.expires_in = s_.access_ttl;
     next.scope = access_grant.scope;
-    sealed_pair = ring_.encrypt(json::serialize(json::object{{"a", next.access_token}, {"r", next.refresh_token}, {"s", next.scope}}), record);
+    sealed_pair = ring_.encrypt(
+        json::serialize(json::object{{"a", next.access_token}, {"r", next.refresh_token}, {"s", next.scope}}), record);
   }
   // Without a grant (a retired token whose grant was pruned, or one that no longer decrypts)
   // the script can only answer reuse or invalid: it never rotates to an empty successor.
@@ -338,7 +353,9 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     same.expires_in = s_.access_ttl;
     // The scope of the pair returned, not the retry's request: the two may differ.
     const auto* stored_scope = v.as_object().if_contains("s");
-    same.scope = stored_scope && stored_scope->is_string() ? std::string(stored_scope->as_string()) : grant ? grant->scope : "";
+    same.scope = stored_scope && stored_scope->is_string() ? std::string(stored_scope->as_string())
+                 : grant                                   ? grant->scope
+                                                           : "";
     log::event(log::Level::info, "refresh retried within the grace window (family " + short_id(fid) + ")");
     co_return same;
   }
@@ -373,7 +390,8 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
     read.begin(5).arg("HMGET").key(k.refresh_token(crypto::sha256_base64url(token))).arg("f").arg("u").arg("c");
     auto rr = co_await redis.exec(std::move(read), "token_revoke_read");
     if (!rr) co_return failed(rr.error());
-    if (rr->size() != 1 || !(*rr)[0].is_array() || (*rr)[0].elements.size() != 3) co_return failed(err(errc::redis_error));
+    if (rr->size() != 1 || !(*rr)[0].is_array() || (*rr)[0].elements.size() != 3)
+      co_return failed(err(errc::redis_error));
     const auto& f = (*rr)[0].elements;
     if (f[0].is_nil() || f[1].is_nil()) co_return false;
     if (client_id && !f[2].is_nil()) {
@@ -414,7 +432,13 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
   std::string uh = sessions::user_hash(c->sub);
   UserSlot k(s_.key_prefix, redis::key_slot(uh));
   redis::Request req;
-  req.begin(6).arg("SET").key(k.denied_jti(c->jti)).arg("1").arg("EXAT").arg(std::to_string(c->exp + s_.leeway + 1)).arg("NX");
+  req.begin(6)
+      .arg("SET")
+      .key(k.denied_jti(c->jti))
+      .arg("1")
+      .arg("EXAT")
+      .arg(std::to_string(c->exp + s_.leeway + 1))
+      .arg("NX");
   auto r = co_await redis.exec(std::move(req), "token_revoke");
   if (!r) co_return failed(r.error());
   if (r->size() != 1 || (*r)[0].is_error()) co_return failed(err(errc::redis_error));

@@ -10,12 +10,12 @@ namespace latchkey::server::handlers {
 
 namespace json = boost::json;
 
-
 HttpResponse bad(const RequestContext& ctx, std::string description) {
   return error_response(errc::invalid_request, description, ctx.config.retry_after_seconds);
 }
 
-std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx, std::initializer_list<std::string_view> allowed,
+std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx,
+                                                   std::initializer_list<std::string_view> allowed,
                                                    json::storage_ptr storage) {
   std::string why;
   auto body = parse_json_object(ctx.request, why, std::move(storage));

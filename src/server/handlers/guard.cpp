@@ -20,12 +20,13 @@ constexpr std::size_t kMaxKeyBytes = 512;
 
 // An optional positive integer field; nullopt when absent; the error response when invalid.
 std::variant<std::optional<std::int64_t>, HttpResponse> int_field(const RequestContext& ctx, const json::object& body,
-                                                                   const char* name, std::int64_t max) {
+                                                                  const char* name, std::int64_t max) {
   const auto* v = body.if_contains(name);
   if (!v) return std::optional<std::int64_t>{};
   if (!v->is_int64() && !v->is_uint64())
     return bad(ctx, std::string(name) + " must be an integer 1-" + std::to_string(max));
-  auto n = v->is_int64() ? v->as_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(v->as_uint64(), INT64_MAX));
+  auto n =
+      v->is_int64() ? v->as_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(v->as_uint64(), INT64_MAX));
   if (n < 1 || n > max) return bad(ctx, std::string(name) + " must be an integer 1-" + std::to_string(max));
   return std::optional<std::int64_t>(n);
 }
@@ -41,8 +42,10 @@ awaitable<HttpResponse> check(RequestContext& ctx) {
   const guard::Policy* policy = nullptr;
   guard::Limit l;
   std::optional<std::int64_t> fields[4];
-  const std::pair<const char*, std::int64_t> specs[4] = {
-      {"limit", guard::kMaxLimit}, {"window", guard::kMaxWindowMs / 1000}, {"burst", guard::kMaxLimit}, {"cost", guard::kMaxLimit}};
+  const std::pair<const char*, std::int64_t> specs[4] = {{"limit", guard::kMaxLimit},
+                                                         {"window", guard::kMaxWindowMs / 1000},
+                                                         {"burst", guard::kMaxLimit},
+                                                         {"cost", guard::kMaxLimit}};
   for (int i = 0; i < 4; ++i) {
     auto f = int_field(ctx, body, specs[i].first, specs[i].second);
     if (auto* r = std::get_if<HttpResponse>(&f)) co_return std::move(*r);
@@ -76,15 +79,22 @@ awaitable<HttpResponse> check(RequestContext& ctx) {
     if (!(down && policy && policy->fail_open)) co_return engine_error(ctx, d.error());
     // An explicit choice of this policy: admit while the store is unavailable, and say so.
     ctx.metrics.observe_ratelimit(name, "fail_open");
-    co_return HttpResponse::json(200, json::object{{"allowed", true}, {"limit", l.limit}, {"remaining", l.limit},
-                                                   {"reset_after", 0}, {"retry_after", 0}, {"fail_open", true}});
+    co_return HttpResponse::json(200, json::object{{"allowed", true},
+                                                   {"limit", l.limit},
+                                                   {"remaining", l.limit},
+                                                   {"reset_after", 0},
+                                                   {"retry_after", 0},
+                                                   {"fail_open", true}});
   }
   std::int64_t reset = guard::ceil_seconds(d->reset_after_ms), retry = guard::ceil_seconds(d->retry_after_ms);
   bool shadow = policy && policy->shadow;
   ctx.metrics.observe_ratelimit(name, d->allowed ? "allowed" : shadow ? "shadow_denied" : "denied");
   bool allowed = d->allowed || shadow;
-  json::object o{{"allowed", allowed}, {"limit", d->limit},      {"remaining", d->remaining},
-                 {"reset_after", reset}, {"retry_after", allowed ? 0 : retry}};
+  json::object o{{"allowed", allowed},
+                 {"limit", d->limit},
+                 {"remaining", d->remaining},
+                 {"reset_after", reset},
+                 {"retry_after", allowed ? 0 : retry}};
   if (shadow) o["shadow_denied"] = !d->allowed;  // what the policy would have decided
   if (!allowed) {
     o["error"] = "rate_limited";
@@ -93,7 +103,8 @@ awaitable<HttpResponse> check(RequestContext& ctx) {
   auto r = HttpResponse::json(allowed ? 200 : 429, o);
   r.headers.emplace_back("RateLimit-Policy",
                          "\"" + name + "\";q=" + std::to_string(l.limit) + ";w=" + std::to_string(l.window_ms / 1000));
-  r.headers.emplace_back("RateLimit", "\"" + name + "\";r=" + std::to_string(d->remaining) + ";t=" + std::to_string(reset));
+  r.headers.emplace_back("RateLimit",
+                         "\"" + name + "\";r=" + std::to_string(d->remaining) + ";t=" + std::to_string(reset));
   if (!allowed) r.headers.emplace_back("Retry-After", std::to_string(retry));
   co_return r;
 }
@@ -118,7 +129,8 @@ std::variant<LoginInput, HttpResponse> login_input(RequestContext& ctx) {
     return bad(ctx, "ip is required: an IPv4 or IPv6 address");
   in.ip = std::string(ip->as_string());
   if (const auto* d = body.if_contains("device_token")) {
-    if (!d->is_string() || d->as_string().size() > 128) return bad(ctx, "device_token must be a string (at most 128 bytes)");
+    if (!d->is_string() || d->as_string().size() > 128)
+      return bad(ctx, "device_token must be a string (at most 128 bytes)");
     in.device_token = std::string(d->as_string());
   }
   return in;
@@ -134,14 +146,14 @@ awaitable<HttpResponse> login_check(RequestContext& ctx) {
   if (v->allowed) co_return HttpResponse::json(200, json::object{{"allowed", true}});
   std::int64_t retry = guard::ceil_seconds(v->retry_after_ms);
   Failure refused(v->ip_blocked ? errc::rate_limited : errc::account_locked,
-                  v->busy ? (v->ip_blocked ? "too many login attempts in progress from this address"
-                                           : "too many login attempts in progress for this account")
+                  v->busy         ? (v->ip_blocked ? "too many login attempts in progress from this address"
+                                                   : "too many login attempts in progress for this account")
                   : v->ip_blocked ? "too many failed logins from this address"
                                   : "too many failed logins");
-  auto r = engine_error(ctx, refused,
-                        json::object{{"allowed", false},
-                                     {"retry_after", retry},
-                                     {"locked_until", guard::ceil_seconds(v->locked_until_ms)}});
+  auto r = engine_error(
+      ctx, refused,
+      json::object{
+          {"allowed", false}, {"retry_after", retry}, {"locked_until", guard::ceil_seconds(v->locked_until_ms)}});
   r.headers.emplace_back("Retry-After", std::to_string(retry));
   co_return r;
 }

@@ -87,7 +87,8 @@ awaitable<HttpResponse> register_client(RequestContext& ctx) {
     o["client_secret"] = out->client_secret;
     o["client_secret_expires_at"] = 0;
   }
-  log::event(log::Level::info, "oauth client registered: " + out->client.client_id + " (request " + ctx.request_id + ")");
+  log::event(log::Level::info,
+             "oauth client registered: " + out->client.client_id + " (request " + ctx.request_id + ")");
   auto r = HttpResponse::json(201, o);
   r.headers.emplace_back("Pragma", "no-cache");
   co_return r;
@@ -123,11 +124,14 @@ awaitable<HttpResponse> authorize(RequestContext& ctx) {
   if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
   auto& body = std::get<json::object>(parsed);
   oauth::AuthorizationRequest q;
-  const std::pair<const char*, std::string*> fields[] = {
-      {"client_id", &q.client_id},           {"redirect_uri", &q.redirect_uri},
-      {"response_type", &q.response_type},   {"scope", &q.scope},
-      {"state", &q.state},                   {"code_challenge", &q.code_challenge},
-      {"code_challenge_method", &q.code_challenge_method}, {"user_id", &q.user_id}};
+  const std::pair<const char*, std::string*> fields[] = {{"client_id", &q.client_id},
+                                                         {"redirect_uri", &q.redirect_uri},
+                                                         {"response_type", &q.response_type},
+                                                         {"scope", &q.scope},
+                                                         {"state", &q.state},
+                                                         {"code_challenge", &q.code_challenge},
+                                                         {"code_challenge_method", &q.code_challenge_method},
+                                                         {"user_id", &q.user_id}};
   for (const auto& [name, target] : fields) {
     if (const auto* v = body.if_contains(name)) {
       if (!v->is_string()) co_return bad(ctx, std::string(name) + " must be a string");
@@ -141,8 +145,8 @@ awaitable<HttpResponse> authorize(RequestContext& ctx) {
     // Beside the error, where the backend sends the user (RFC 6749 4.1.2.1), once trusted.
     co_return engine_error(ctx, f, json::object{{"redirect_to", f.redirect_to}});
   }
-  auto r = HttpResponse::json(201, json::object{{"code", out->code}, {"redirect_to", out->redirect_to},
-                                                {"expires_in", out->expires_in}});
+  auto r = HttpResponse::json(
+      201, json::object{{"code", out->code}, {"redirect_to", out->redirect_to}, {"expires_in", out->expires_in}});
   r.headers.emplace_back("Pragma", "no-cache");
   co_return r;
 }

@@ -49,7 +49,8 @@ struct FormRequest {
 std::variant<FormRequest, HttpResponse> read_form(const RequestContext& ctx) {
   const auto& req = ctx.request;
   // Credentials and tokens never travel in a URL (RFC 6749 2.3.1, 3.2; RFC 9700 4.3.2).
-  if (!req.query.empty()) return oauth_error(ctx, errc::invalid_request, "parameters in the URL are not accepted; send a form body");
+  if (!req.query.empty())
+    return oauth_error(ctx, errc::invalid_request, "parameters in the URL are not accepted; send a form body");
   if (!is_form(req.header("content-type")))
     return oauth_error(ctx, errc::invalid_request, "Content-Type must be application/x-www-form-urlencoded");
   std::string why;
@@ -58,7 +59,8 @@ std::variant<FormRequest, HttpResponse> read_form(const RequestContext& ctx) {
   FormRequest out{std::move(*form), {}};
   if (auto authz = req.header("authorization"); !authz.empty()) {
     auto b = parse_basic(authz);
-    if (!b) return oauth_error(ctx, errc::invalid_client, "the Authorization header must be HTTP Basic client credentials");
+    if (!b)
+      return oauth_error(ctx, errc::invalid_client, "the Authorization header must be HTTP Basic client credentials");
     out.client.basic = true;
     out.client.basic_id = std::move(b->id);
     out.client.basic_secret = std::move(b->secret);
@@ -77,7 +79,8 @@ awaitable<std::optional<HttpResponse>> throttled(RequestContext& ctx) {
   if (!p) co_return std::nullopt;  // refused at start-up; never here
   auto d = co_await ctx.services.ratelimit.check(
       ctx.redis, "oauth:" + name,
-      guard::canonical_address(ctx.request.remote, ctx.services.logins.settings().ipv6_prefix).value_or(ctx.request.remote),
+      guard::canonical_address(ctx.request.remote, ctx.services.logins.settings().ipv6_prefix)
+          .value_or(ctx.request.remote),
       p->limit, 1);
   if (!d) {
     if (p->fail_open) co_return std::nullopt;
@@ -137,9 +140,10 @@ awaitable<HttpResponse> introspect(RequestContext& ctx) {
     co_return r;
   }
   const auto& i = **t;
-  json::object o{{"active", true},     {"client_id", i.client_id}, {"sub", i.sub},
-                 {"iss", ctx.config.token_issuer}, {"token_type", "Bearer"}, {"iat", i.iat},
-                 {"nbf", i.iat},       {"exp", i.exp}};
+  json::object o{{"active", true},         {"client_id", i.client_id},
+                 {"sub", i.sub},           {"iss", ctx.config.token_issuer},
+                 {"token_type", "Bearer"}, {"iat", i.iat},
+                 {"nbf", i.iat},           {"exp", i.exp}};
   if (!i.scope.empty()) o["scope"] = i.scope;
   if (!i.audience.empty()) o["aud"] = i.audience;
   if (!i.jti.empty()) o["jti"] = i.jti;
@@ -176,18 +180,19 @@ awaitable<HttpResponse> metadata(RequestContext& ctx) {
   while (base.ends_with('/')) base.pop_back();
   json::array grants;
   for (auto g : oauth::kGrantTypes) grants.emplace_back(json::string(g));
-  json::object o{{"issuer", issuer},
-                 {"token_endpoint", base + "/oauth2/token"},
-                 {"introspection_endpoint", base + "/oauth2/introspect"},
-                 {"revocation_endpoint", base + "/oauth2/revoke"},
-                 {"jwks_uri", base + "/.well-known/jwks.json"},
-                 {"grant_types_supported", std::move(grants)},
-                 {"response_types_supported", json::array{"code"}},
-                 {"code_challenge_methods_supported", json::array{"S256"}},
-                 {"token_endpoint_auth_methods_supported", json::array{"client_secret_basic", "client_secret_post", "none"}},
-                 {"introspection_endpoint_auth_methods_supported", json::array{"client_secret_basic", "client_secret_post"}},
-                 {"revocation_endpoint_auth_methods_supported", json::array{"client_secret_basic", "client_secret_post", "none"}},
-                 {"authorization_response_iss_parameter_supported", true}};
+  json::object o{
+      {"issuer", issuer},
+      {"token_endpoint", base + "/oauth2/token"},
+      {"introspection_endpoint", base + "/oauth2/introspect"},
+      {"revocation_endpoint", base + "/oauth2/revoke"},
+      {"jwks_uri", base + "/.well-known/jwks.json"},
+      {"grant_types_supported", std::move(grants)},
+      {"response_types_supported", json::array{"code"}},
+      {"code_challenge_methods_supported", json::array{"S256"}},
+      {"token_endpoint_auth_methods_supported", json::array{"client_secret_basic", "client_secret_post", "none"}},
+      {"introspection_endpoint_auth_methods_supported", json::array{"client_secret_basic", "client_secret_post"}},
+      {"revocation_endpoint_auth_methods_supported", json::array{"client_secret_basic", "client_secret_post", "none"}},
+      {"authorization_response_iss_parameter_supported", true}};
   if (!ctx.config.oauth_authorization_endpoint.empty())
     o["authorization_endpoint"] = ctx.config.oauth_authorization_endpoint;
   auto r = HttpResponse::json(200, o);

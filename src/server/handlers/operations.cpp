@@ -26,9 +26,9 @@ boost::asio::awaitable<HttpResponse> readyz(RequestContext& ctx) {
   std::vector<std::string> keys(1, key_schema::readiness_probe(ctx.config.key_prefix));
   auto r = co_await ctx.redis.eval("ping", std::move(keys), std::vector<std::string>());
   if (!r || !r->is_array()) {
-    co_return error_response(errc::unavailable, "redis is unreachable or not answering (shard " +
-                                                    std::to_string(ctx.metrics.shard()) + ")",
-                             ctx.config.retry_after_seconds);
+    co_return error_response(
+        errc::unavailable, "redis is unreachable or not answering (shard " + std::to_string(ctx.metrics.shard()) + ")",
+        ctx.config.retry_after_seconds);
   }
   // Every other shard's connection too: a request served by a healthy shard must not call
   // the process ready while another shard (and the connections the kernel gives it) is not.
@@ -37,8 +37,7 @@ boost::asio::awaitable<HttpResponse> readyz(RequestContext& ctx) {
     co_return error_response(errc::unavailable, "redis is unreachable from shard " + std::to_string(shard->shard()),
                              ctx.config.retry_after_seconds);
   }
-  co_return HttpResponse::json(200, boost::json::object{{"status", "ready"},
-                                                        {"shards", ctx.all_metrics.size()}});
+  co_return HttpResponse::json(200, boost::json::object{{"status", "ready"}, {"shards", ctx.all_metrics.size()}});
 }
 
 // GET /v1/server (admin): what this server is and whether its shard reaches Redis, with the

@@ -112,7 +112,8 @@ HttpResponse issued_response(const RequestContext& ctx, unsigned status, const s
 
 std::optional<std::int64_t> positive_int(const json::value& v) {
   if (v.is_int64() && v.as_int64() >= 1) return v.as_int64();
-  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(v.as_uint64());
+  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v.as_uint64());
   return std::nullopt;
 }
 
@@ -127,7 +128,8 @@ awaitable<HttpResponse> create(RequestContext& ctx) {
 
   const auto* uid = body.if_contains("user_id");
   if (!uid || !uid->is_string()) co_return bad(ctx, "user_id is required and must be a string");
-  if (!valid_user_id(uid->as_string())) co_return bad(ctx, "user_id must be 1-256 bytes of UTF-8 without control characters");
+  if (!valid_user_id(uid->as_string()))
+    co_return bad(ctx, "user_id must be 1-256 bytes of UTF-8 without control characters");
   req.user_id = std::string(uid->as_string());
 
   if (const auto* d = body.if_contains("data")) {
@@ -152,7 +154,8 @@ awaitable<HttpResponse> create(RequestContext& ctx) {
   if (const auto* t = body.if_contains("idle_ttl")) {
     auto v = positive_int(*t);
     if (!v) co_return bad(ctx, "idle_ttl must be a positive integer (seconds)");
-    if (*v > s.max_idle_ttl) co_return bad(ctx, "idle_ttl exceeds the configured maximum of " + std::to_string(s.max_idle_ttl));
+    if (*v > s.max_idle_ttl)
+      co_return bad(ctx, "idle_ttl exceeds the configured maximum of " + std::to_string(s.max_idle_ttl));
     req.idle_ttl = *v;
   }
   if (const auto* t = body.if_contains("absolute_ttl")) {
@@ -173,7 +176,8 @@ awaitable<HttpResponse> create(RequestContext& ctx) {
   std::string evicted;
   for (const auto& e : out->evicted) evicted += " " + short_id(e);
   log::event(log::Level::info, "session created " + short_id(out->view.session_id) +
-                                   (evicted.empty() ? "" : "; evicted" + evicted) + " (request " + ctx.request_id + ")");
+                                   (evicted.empty() ? "" : "; evicted" + evicted) + " (request " + ctx.request_id +
+                                   ")");
   co_return issued_response(ctx, 201, *out, true, want_cookie);
 }
 
@@ -243,7 +247,8 @@ awaitable<HttpResponse> rotate(RequestContext& ctx) {
   if (!token) co_return missing_token(ctx);
   auto out = co_await ctx.services.sessions.rotate(ctx.redis, std::move(token->value));
   if (!out) co_return engine_error(ctx, out.error());
-  log::event(log::Level::info, "session rotated to " + short_id(out->view.session_id) + " (request " + ctx.request_id + ")");
+  log::event(log::Level::info,
+             "session rotated to " + short_id(out->view.session_id) + " (request " + ctx.request_id + ")");
   co_return issued_response(ctx, 200, *out, false, token->from_cookie);
 }
 
@@ -269,11 +274,11 @@ awaitable<HttpResponse> list(RequestContext& ctx) {
   bool first = true;
   for (const auto& s : *items) {
     std::string o = json::serialize(json::object{{"session_id", s.session_id},
-                                                  {"created_at", s.created_at},
-                                                  {"last_seen_at", s.last_seen_at},
-                                                  {"idle_expires_at", s.idle_expires_at},
-                                                  {"expires_at", s.expires_at},
-                                                  {"ip", s.ip}});
+                                                 {"created_at", s.created_at},
+                                                 {"last_seen_at", s.last_seen_at},
+                                                 {"idle_expires_at", s.idle_expires_at},
+                                                 {"expires_at", s.expires_at},
+                                                 {"ip", s.ip}});
     o.insert(1, "\"device\":" + s.device_json + ",");
     if (!first) body += ",";
     body += o;
@@ -296,7 +301,8 @@ awaitable<HttpResponse> destroy_all(RequestContext& ctx) {
   }
   auto n = co_await ctx.services.sessions.destroy_all(ctx.redis, std::move(*user), std::move(except));
   if (!n) co_return engine_error(ctx, n.error());
-  log::event(log::Level::info, "sessions revoked for a user: " + std::to_string(*n) + " (request " + ctx.request_id + ")");
+  log::event(log::Level::info,
+             "sessions revoked for a user: " + std::to_string(*n) + " (request " + ctx.request_id + ")");
   co_return HttpResponse::json(200, json::object{{"revoked", *n}});
 }
 
@@ -304,7 +310,8 @@ awaitable<HttpResponse> destroy_all(RequestContext& ctx) {
 awaitable<HttpResponse> destroy_one(RequestContext& ctx) {
   auto user = user_param(ctx);
   if (!user) co_return bad(ctx, kBadUserParam);
-  auto r = co_await ctx.services.sessions.destroy_one(ctx.redis, std::move(*user), std::string(ctx.param("session_id")));
+  auto r =
+      co_await ctx.services.sessions.destroy_one(ctx.redis, std::move(*user), std::string(ctx.param("session_id")));
   if (!r) {
     if (r.error() == make_error_code(errc::not_found))
       co_return error_response(errc::not_found, "this user has no live session with that id");

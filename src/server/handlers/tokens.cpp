@@ -33,7 +33,8 @@ HttpResponse pair_response(const tokens::Pair& p) {
 }
 
 // A required string field holding a token; the error response otherwise.
-std::variant<std::string, HttpResponse> token_field(const RequestContext& ctx, const json::object& body, const char* name) {
+std::variant<std::string, HttpResponse> token_field(const RequestContext& ctx, const json::object& body,
+                                                    const char* name) {
   const auto* t = body.if_contains(name);
   if (!t || !t->is_string()) return bad(ctx, std::string(name) + " is required and must be a string");
   return std::string(t->as_string());
@@ -47,13 +48,15 @@ awaitable<HttpResponse> issue(RequestContext& ctx) {
   tokens::Grant g;
   const auto* uid = body.if_contains("user_id");
   if (!uid || !uid->is_string()) co_return bad(ctx, "user_id is required and must be a string");
-  if (!valid_user_id(uid->as_string())) co_return bad(ctx, "user_id must be 1-256 bytes of UTF-8 without control characters");
+  if (!valid_user_id(uid->as_string()))
+    co_return bad(ctx, "user_id must be 1-256 bytes of UTF-8 without control characters");
   g.user_id = std::string(uid->as_string());
   if (const auto* c = body.if_contains("claims")) {
     if (!c->is_object()) co_return bad(ctx, "claims must be an object");
     for (const auto& [k, v] : c->as_object())
       if (tokens::reserved_claim(k))
-        co_return bad(ctx, "claim '" + std::string(k) + "' is registered; latchkey sets it (use user_id, scope, audience)");
+        co_return bad(ctx,
+                      "claim '" + std::string(k) + "' is registered; latchkey sets it (use user_id, scope, audience)");
     g.claims_json = json::serialize(*c);
     if (g.claims_json.size() > ctx.config.token_max_claims_bytes)
       co_return error_response(errc::payload_too_large,
@@ -136,8 +139,8 @@ awaitable<HttpResponse> revoke_user(RequestContext& ctx) {
   if (!user) co_return bad(ctx, kBadUserParam);
   auto n = co_await ctx.services.tokens.revoke_user(ctx.redis, std::move(*user));
   if (!n) co_return engine_error(ctx, n.error());
-  log::event(log::Level::info, "tokens revoked for a user: " + std::to_string(*n) + " refresh families (request " +
-                                   ctx.request_id + ")");
+  log::event(log::Level::info,
+             "tokens revoked for a user: " + std::to_string(*n) + " refresh families (request " + ctx.request_id + ")");
   co_return HttpResponse::json(200, json::object{{"revoked", true}, {"refresh_families", *n}});
 }
 

@@ -241,8 +241,10 @@ TEST_F(JwsAttacks, RejectOversizeBeforeDecoding) {
 
 TEST_F(JwsAttacks, RejectInvalidUtf8AndNonObjectSegments) {
   auto v = all();
-  EXPECT_EQ(rejects(v, sign_compact(hs, "{\"alg\":\"HS256\",\"kid\":\"hs\",\"x\":\"\xff\"}", payload)), Reject::bad_header);
-  EXPECT_EQ(rejects(v, sign_compact(hs, R"({"alg":"HS256","kid":"hs"})", "{\"sub\":\"\xc3\x28\"}")), Reject::bad_payload);
+  EXPECT_EQ(rejects(v, sign_compact(hs, "{\"alg\":\"HS256\",\"kid\":\"hs\",\"x\":\"\xff\"}", payload)),
+            Reject::bad_header);
+  EXPECT_EQ(rejects(v, sign_compact(hs, R"({"alg":"HS256","kid":"hs"})", "{\"sub\":\"\xc3\x28\"}")),
+            Reject::bad_payload);
   EXPECT_EQ(rejects(v, sign_compact(hs, R"(["alg","HS256"])", payload)), Reject::bad_header);
   EXPECT_EQ(rejects(v, sign_compact(hs, R"({"alg":"HS256","kid":"hs"})", "[1]")), Reject::bad_payload);
 }

@@ -25,7 +25,8 @@ TEST(Hmac, Rfc4231Vectors) {
     auto mac = hmac_sha256(as_bytes(key), as_bytes(data));
     EXPECT_EQ(hex_encode(mac), c.at("hmac_sha256_hex").as_string()) << "test case " << c.at("tc");
     PreparedHmacSha256 prepared(as_bytes(key));
-    EXPECT_EQ(hex_encode(prepared.mac(as_bytes(data))), c.at("hmac_sha256_hex").as_string()) << "test case " << c.at("tc");
+    EXPECT_EQ(hex_encode(prepared.mac(as_bytes(data))), c.at("hmac_sha256_hex").as_string())
+        << "test case " << c.at("tc");
   }
 }
 
@@ -48,8 +49,8 @@ TEST(Hmac, Rfc7515AppendixA1SignatureThroughBase64url) {
   const auto& a1 = doc.at("A.1").as_object();
   auto key = base64url_decode(a1.at("jwk").at("k").as_string());
   ASSERT_TRUE(key);
-  std::string signing_input = std::string(a1.at("protected_header_b64u").as_string()) + "." +
-                              std::string(a1.at("payload_b64u").as_string());
+  std::string signing_input =
+      std::string(a1.at("protected_header_b64u").as_string()) + "." + std::string(a1.at("payload_b64u").as_string());
   auto mac = hmac_sha256(as_bytes(*key), as_bytes(signing_input));
   EXPECT_EQ(base64url_encode(mac), a1.at("signature_b64u").as_string());
 }
@@ -81,11 +82,11 @@ TEST(Base64url, RoundTripsEveryLength) {
 }
 
 TEST(Base64url, RejectsNonCanonicalAndForeignInput) {
-  EXPECT_FALSE(base64url_decode("QQ=="));   // padding
-  EXPECT_FALSE(base64url_decode("Q"));      // impossible length
-  EXPECT_FALSE(base64url_decode("QR"));     // trailing bits set: 'A' is QQ
+  EXPECT_FALSE(base64url_decode("QQ=="));  // padding
+  EXPECT_FALSE(base64url_decode("Q"));     // impossible length
+  EXPECT_FALSE(base64url_decode("QR"));    // trailing bits set: 'A' is QQ
   EXPECT_TRUE(base64url_decode("QQ"));
-  EXPECT_FALSE(base64url_decode("a+b/"));   // standard alphabet
+  EXPECT_FALSE(base64url_decode("a+b/"));  // standard alphabet
   EXPECT_FALSE(base64url_decode("ab cd"));
   EXPECT_FALSE(base64url_decode(std::string("ab\0d", 4)));
 }

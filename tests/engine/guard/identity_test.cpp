@@ -23,8 +23,9 @@ TEST(Hardening02CanonicalAddress, SpellingsOfOneClientAreOneAddress) {
 }
 
 TEST(Hardening02CanonicalAddress, NonAddressesAreRefused) {
-  for (const char* s : {"", "alice", "203.0.113", "203.0.113.9.1", "203.0.113.256", "1.2.3.4 ", " 1.2.3.4", "1.2.3.4/24",
-                        "2001:db8:::1", "[2001:db8::1]", "::ffff:1.2.3", "localhost", "0x7f.1", "\xff\xfe"})
+  for (const char* s :
+       {"", "alice", "203.0.113", "203.0.113.9.1", "203.0.113.256", "1.2.3.4 ", " 1.2.3.4", "1.2.3.4/24",
+        "2001:db8:::1", "[2001:db8::1]", "::ffff:1.2.3", "localhost", "0x7f.1", "\xff\xfe"})
     EXPECT_FALSE(canonical_address(s, 64)) << s;
   EXPECT_FALSE(canonical_address(std::string(65, '1'), 64));
 }
@@ -32,10 +33,15 @@ TEST(Hardening02CanonicalAddress, NonAddressesAreRefused) {
 TEST(Hardening02CanonicalAccount, CaseWidthAndSpaceVariantsAreOneAccount) {
   auto bob = canonical_account("bob@x");
   ASSERT_TRUE(bob);
-  for (const char* v : {"Bob@x", "BOB@X", "bob@x ", "  bob@x\t", "\xEF\xBD\x82\xEF\xBD\x8F\xEF\xBD\x82@x" /* fullwidth bob */,
-                        "\xE2\x80\x83" "bob@X" /* em space */})
+  for (const char* v :
+       {"Bob@x", "BOB@X", "bob@x ", "  bob@x\t", "\xEF\xBD\x82\xEF\xBD\x8F\xEF\xBD\x82@x" /* fullwidth bob */,
+        "\xE2\x80\x83"
+        "bob@X" /* em space */})
     EXPECT_EQ(canonical_account(v), bob) << v;
-  EXPECT_EQ(canonical_account("Stra\xC3\x9F" "e"), canonical_account("STRASSE")) << "full case folding";
+  EXPECT_EQ(canonical_account("Stra\xC3\x9F"
+                              "e"),
+            canonical_account("STRASSE"))
+      << "full case folding";
   EXPECT_NE(canonical_account("bob@y"), bob);
   EXPECT_NE(canonical_account("b ob@x"), bob) << "inner spaces are part of the name";
 }
@@ -61,7 +67,7 @@ TEST(Hardening02CanonicalAccount, CanonicalAccountAsciiMatchesIcu) {
 
 TEST(Hardening02CanonicalAccount, InvalidUtf8AndBlankNamesHaveNoCanonicalForm) {
   EXPECT_FALSE(canonical_account("\xff\xfe"));
-  EXPECT_FALSE(canonical_account("a\xC0\xAF"));  // overlong '/'
+  EXPECT_FALSE(canonical_account("a\xC0\xAF"));     // overlong '/'
   EXPECT_FALSE(canonical_account("\xED\xA0\x80"));  // a surrogate
   EXPECT_FALSE(canonical_account("   "));
   EXPECT_FALSE(canonical_account(""));
@@ -71,8 +77,8 @@ TEST(Hardening13Utf8, ValidityFollowsRfc3629) {
   EXPECT_TRUE(valid_utf8("alice"));
   EXPECT_TRUE(valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));
   EXPECT_TRUE(valid_utf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
-  for (const char* s : {"\xFF", "\xFE\xFF", "\xC0\x80", "\xE0\x80\x80", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xC3", "\xE2\x82",
-                        "\x80", "a\xF0\x9F\x98"})
+  for (const char* s : {"\xFF", "\xFE\xFF", "\xC0\x80", "\xE0\x80\x80", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xC3",
+                        "\xE2\x82", "\x80", "a\xF0\x9F\x98"})
     EXPECT_FALSE(valid_utf8(s)) << s;
 }
 

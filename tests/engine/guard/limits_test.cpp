@@ -21,7 +21,8 @@ TEST(RateLimitRules, LimitsAndCosts) {
 
 TEST(RateLimitRules, PolicySyntax) {
   std::string why;
-  auto p = parse_policies("login:sliding_window:10/60, api:gcra:100/1:burst=20:fail_open,trial:fixed_window:5/3600:shadow", why);
+  auto p = parse_policies(
+      "login:sliding_window:10/60, api:gcra:100/1:burst=20:fail_open,trial:fixed_window:5/3600:shadow", why);
   ASSERT_TRUE(p) << why;
   ASSERT_EQ(p->size(), 3u);
   EXPECT_EQ((*p)[0].name, "login");

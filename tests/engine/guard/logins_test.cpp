@@ -129,7 +129,8 @@ TEST_F(LoginsTest, UnknownAccountsAreAnsweredLikeKnownOnes) {
   for (const std::string user : {"alice-exists", "no-such-user"}) {
     g_now += 1'000'000;
     std::vector<std::int64_t> failures;
-    for (int i = 0; i < 3; ++i) failures.push_back(fail(user, user == "no-such-user" ? "10.5.5.1" : "10.5.5.2").failures);
+    for (int i = 0; i < 3; ++i)
+      failures.push_back(fail(user, user == "no-such-user" ? "10.5.5.1" : "10.5.5.2").failures);
     EXPECT_EQ(failures, (std::vector<std::int64_t>{1, 2, 3})) << user;
     EXPECT_EQ(check(user).retry_after_ms, 10'000) << user;
   }
@@ -215,16 +216,19 @@ TEST_F(LoginsTest, ParallelChecksReserveSlotsSoGuessesCannotOutrunTheLock) {
     std::int64_t wait = 0;
     for (int i = 0; i < 100; ++i) {
       std::string ip = "198.51.100." + std::to_string(i);
-      asio::co_spawn(ioc, [&, ip]() -> asio::awaitable<void> {
-        auto v = co_await logins->check(*conn, "victim", ip, "");
-        if (v && v->allowed) {
-          ++verified;  // the backend would verify the password here: it is wrong
-          co_await logins->failure(*conn, "victim", ip, "");
-        } else if (v && (wait == 0 || v->retry_after_ms < wait)) {
-          wait = v->retry_after_ms;
-        }
-        ++done;
-      }, asio::detached);
+      asio::co_spawn(
+          ioc,
+          [&, ip]() -> asio::awaitable<void> {
+            auto v = co_await logins->check(*conn, "victim", ip, "");
+            if (v && v->allowed) {
+              ++verified;  // the backend would verify the password here: it is wrong
+              co_await logins->failure(*conn, "victim", ip, "");
+            } else if (v && (wait == 0 || v->retry_after_ms < wait)) {
+              wait = v->retry_after_ms;
+            }
+            ++done;
+          },
+          asio::detached);
     }
     ASSERT_TRUE(test::run_until(ioc, [&] { return done == 100; }));
     EXPECT_LE(verified, 5) << "wave " << waves << ": at most max_failures verifications per lock cycle";
@@ -240,15 +244,18 @@ TEST_F(LoginsTest, ParallelChecksReserveSlotsSoGuessesCannotOutrunTheLock) {
 TEST_F(LoginsTest, ParallelChecksAcrossAccountsRespectTheIpBudget) {
   int verified = 0, done = 0;
   for (int i = 0; i < 100; ++i) {
-    asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
-      std::string user = "user-" + std::to_string(i);
-      auto v = co_await logins->check(*conn, user, "203.0.113.50", "");
-      if (v && v->allowed) {
-        ++verified;
-        co_await logins->failure(*conn, user, "203.0.113.50", "");
-      }
-      ++done;
-    }, asio::detached);
+    asio::co_spawn(
+        ioc,
+        [&, i]() -> asio::awaitable<void> {
+          std::string user = "user-" + std::to_string(i);
+          auto v = co_await logins->check(*conn, user, "203.0.113.50", "");
+          if (v && v->allowed) {
+            ++verified;
+            co_await logins->failure(*conn, user, "203.0.113.50", "");
+          }
+          ++done;
+        },
+        asio::detached);
   }
   ASSERT_TRUE(test::run_until(ioc, [&] { return done == 100; }));
   EXPECT_LE(verified, 10) << "ip_max_failures = 10 in this fixture";
@@ -321,10 +328,10 @@ TEST_F(LoginsTest, ReadFilterAgreesWithScript) {
               put();
               auto v = check("grid", "10.9.9.9");
               put();
-              auto r = test::run_awaitable(
-                  ioc, conn->eval("login_check", {side.key},
-                                  {std::to_string(now), std::to_string(s.window_ms), std::to_string(s.attempt_hold_ms),
-                                   std::to_string(side.max)}));
+              auto r =
+                  test::run_awaitable(ioc, conn->eval("login_check", {side.key},
+                                                      {std::to_string(now), std::to_string(s.window_ms),
+                                                       std::to_string(s.attempt_hold_ms), std::to_string(side.max)}));
               ASSERT_TRUE(r && r->is_array() && r->elements.size() == 5);
               const bool allowed = r->elements[0].integer == 1;
               const auto& locked = r->elements[3];

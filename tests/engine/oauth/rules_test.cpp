@@ -29,10 +29,10 @@ TEST(OAuthRules, RegistrableRedirectUris) {
   for (const char* ok : {"https://client.example/cb", "https://client.example:8443/cb?x=1", "http://127.0.0.1/cb",
                          "http://127.0.0.1:51004/cb", "http://[::1]:8080/cb", "http://localhost:3000/callback"})
     EXPECT_TRUE(valid_redirect_uri(ok)) << ok;
-  for (const char* bad : {"", "http://client.example/cb", "https://client.example/cb#frag", "client.example/cb",
-                          "https://user:pass@client.example/cb", "https:///cb", "https://client.example/c b",
-                          "javascript:alert(1)", "https://client.example:99999/cb", "ftp://client.example/cb",
-                          "http://127.0.0.1.evil.example/cb"}) {
+  for (const char* bad :
+       {"", "http://client.example/cb", "https://client.example/cb#frag", "client.example/cb",
+        "https://user:pass@client.example/cb", "https:///cb", "https://client.example/c b", "javascript:alert(1)",
+        "https://client.example:99999/cb", "ftp://client.example/cb", "http://127.0.0.1.evil.example/cb"}) {
     std::string why;
     EXPECT_FALSE(valid_redirect_uri(bad, &why)) << bad;
     EXPECT_FALSE(why.empty());
@@ -43,9 +43,10 @@ TEST(OAuthRules, RegistrableRedirectUris) {
 TEST(OAuthRules, RedirectUrisMatchExactlyExceptTheLoopbackPort) {
   const std::string reg = "https://client.example/cb";
   EXPECT_TRUE(redirect_uri_matches(reg, reg));
-  for (const char* bad : {"https://client.example/cb/../x", "https://client.example/cb?extra=1", "https://CLIENT.example/cb",
-                          "https://client.example/CB", "https://client.example/cb/", "https://client.example:443/cb",
-                          "http://client.example/cb", "https://client.example/cb#x", "https://client.example.evil/cb"})
+  for (const char* bad :
+       {"https://client.example/cb/../x", "https://client.example/cb?extra=1", "https://CLIENT.example/cb",
+        "https://client.example/CB", "https://client.example/cb/", "https://client.example:443/cb",
+        "http://client.example/cb", "https://client.example/cb#x", "https://client.example.evil/cb"})
     EXPECT_FALSE(redirect_uri_matches(reg, bad)) << bad;
   // RFC 8252 7.3: loopback, any port; nothing else may differ.
   EXPECT_TRUE(redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.1:51004/cb"));
@@ -60,7 +61,8 @@ TEST(OAuthRules, RedirectUrisMatchExactlyExceptTheLoopbackPort) {
 TEST(OAuthRules, Scopes) {
   EXPECT_TRUE(valid_scope("read"));
   EXPECT_TRUE(valid_scope("read write orders:read"));
-  for (const char* bad : {"", " read", "read ", "read  write", "a\"b", "a\\b", "caf\xc3\xa9"}) EXPECT_FALSE(valid_scope(bad)) << bad;
+  for (const char* bad : {"", " read", "read ", "read  write", "a\"b", "a\\b", "caf\xc3\xa9"})
+    EXPECT_FALSE(valid_scope(bad)) << bad;
   EXPECT_TRUE(scope_within("read", "read write"));
   EXPECT_TRUE(scope_within("write read", "read write"));
   EXPECT_FALSE(scope_within("read admin", "read write"));
@@ -113,7 +115,8 @@ TEST(OAuthClientAuth, ConfidentialClientsUseTheirRegisteredMethodAndSecret) {
   EXPECT_EQ(check_client_auth(p, basic("client-1", "s3cret"), MethodRule::any_secret), ClientAuthFailure::none);
   EXPECT_EQ(check_client_auth(b, body("client-1", "s3cret"), MethodRule::any_secret), ClientAuthFailure::none);
   EXPECT_EQ(check_client_auth(b, body("client-1", "wrong"), MethodRule::any_secret), ClientAuthFailure::bad_secret);
-  EXPECT_EQ(check_client_auth(b, body("client-1", std::nullopt), MethodRule::any_secret), ClientAuthFailure::bad_secret);
+  EXPECT_EQ(check_client_auth(b, body("client-1", std::nullopt), MethodRule::any_secret),
+            ClientAuthFailure::bad_secret);
 }
 
 TEST(OAuthClientAuth, PublicClientsMustNotPresentASecret) {

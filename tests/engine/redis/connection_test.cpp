@@ -77,7 +77,10 @@ TEST(RedisConnection, ExecReturnsTypedRepliesAndErrorValues) {
   Connection& c = *conn;
 
   Request pipeline;
-  pipeline.push({"SET", "lk:test:a", "1", "EX", "60"}).push({"INCR", "lk:test:a"}).push({"HGET", "lk:test:a", "x"}).push({"GET", "lk:test:none"});
+  pipeline.push({"SET", "lk:test:a", "1", "EX", "60"})
+      .push({"INCR", "lk:test:a"})
+      .push({"HGET", "lk:test:a", "x"})
+      .push({"GET", "lk:test:none"});
   auto r = test::run_awaitable(ioc, c.exec(std::move(pipeline)));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->size(), 4u);
@@ -102,15 +105,21 @@ TEST(RedisConnection, ManyConcurrentCallersOnOneSocketGetTheirOwnReplies) {
   std::vector<std::string> got(kCallers);
   int done = 0, wrong = 0;
   for (int i = 0; i < kCallers; ++i) {
-    asio::co_spawn(ioc, [&, i]() -> asio::awaitable<void> {
-      std::string mine = "value-" + std::to_string(i);
-      Request r;
-      r.push({"SET", "lk:test:k" + std::to_string(i), mine, "EX", "60"}).push({"GET", "lk:test:k" + std::to_string(i)});
-      auto rep = co_await c.exec(std::move(r));
-      if (!rep || (*rep)[1].str != mine) ++wrong;
-      else got[i] = (*rep)[1].str;
-      ++done;
-    }, asio::detached);
+    asio::co_spawn(
+        ioc,
+        [&, i]() -> asio::awaitable<void> {
+          std::string mine = "value-" + std::to_string(i);
+          Request r;
+          r.push({"SET", "lk:test:k" + std::to_string(i), mine, "EX", "60"})
+              .push({"GET", "lk:test:k" + std::to_string(i)});
+          auto rep = co_await c.exec(std::move(r));
+          if (!rep || (*rep)[1].str != mine)
+            ++wrong;
+          else
+            got[i] = (*rep)[1].str;
+          ++done;
+        },
+        asio::detached);
   }
   ASSERT_TRUE(test::run_until(ioc, [&] { return done == kCallers; }));
   EXPECT_EQ(wrong, 0);
@@ -129,7 +138,8 @@ TEST(RedisConnection, ScriptIsReloadedAfterScriptFlush) {
   ASSERT_TRUE(conn->ready());
   Connection& c = *conn;
   auto eval = [&] {
-    return test::run_awaitable(ioc, c.eval("ping", std::vector<std::string>{"lk:probe:{t}"}, std::vector<std::string>{}));
+    return test::run_awaitable(ioc,
+                               c.eval("ping", std::vector<std::string>{"lk:probe:{t}"}, std::vector<std::string>{}));
   };
   auto first = eval();
   ASSERT_TRUE(first);
@@ -161,8 +171,9 @@ TEST(RedisConnection, EvalAfterKeepsItsLeadingCommandsThroughAReload) {
     Request before;
     before.push({"GET", "a"});
     before.push({"INCR", "n"});
-    return test::run_awaitable(ioc, conn->eval_after(std::move(before), "ping", std::vector<std::string>{"lk:probe:{t}"},
-                                                     std::vector<std::string>{}));
+    return test::run_awaitable(ioc,
+                               conn->eval_after(std::move(before), "ping", std::vector<std::string>{"lk:probe:{t}"},
+                                                std::vector<std::string>{}));
   };
   auto first = run();
   ASSERT_TRUE(first);
@@ -192,39 +203,48 @@ TEST(RedisConnection, KilledMidLoadFailsFastThenReconnectsByItself) {
   int ok = 0, failed = 0, in_flight = 0;
   std::chrono::steady_clock::duration slowest_failure{};
   for (int w = 0; w < 50; ++w) {
-    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-      ++in_flight;
-      while (!stop_load) {
-        auto t0 = std::chrono::steady_clock::now();
-        std::vector<std::string> incr{"INCR", "lk:test:counter"};
-        auto r = co_await exec(c, std::move(incr));
-        auto took = std::chrono::steady_clock::now() - t0;
-        if (r) ++ok;
-        else {
-          ++failed;
-          slowest_failure = std::max(slowest_failure, took);
-          EXPECT_TRUE(r.error() == make_error_code(errc::unavailable) || r.error() == make_error_code(errc::timeout))
-              << r.error().message();
-          asio::steady_timer pause(co_await asio::this_coro::executor, 5ms);
-          co_await pause.async_wait(asio::use_awaitable);
-        }
-      }
-      --in_flight;
-    }, asio::detached);
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          ++in_flight;
+          while (!stop_load) {
+            auto t0 = std::chrono::steady_clock::now();
+            std::vector<std::string> incr{"INCR", "lk:test:counter"};
+            auto r = co_await exec(c, std::move(incr));
+            auto took = std::chrono::steady_clock::now() - t0;
+            if (r)
+              ++ok;
+            else {
+              ++failed;
+              slowest_failure = std::max(slowest_failure, took);
+              EXPECT_TRUE(r.error() == make_error_code(errc::unavailable) ||
+                          r.error() == make_error_code(errc::timeout))
+                  << r.error().message();
+              asio::steady_timer pause(co_await asio::this_coro::executor, 5ms);
+              co_await pause.async_wait(asio::use_awaitable);
+            }
+          }
+          --in_flight;
+        },
+        asio::detached);
   }
   ASSERT_TRUE(test::run_until(ioc, [&] { return ok > 2000; }));
   rs.kill();
   int failed_before = failed;
-  ASSERT_TRUE(test::run_until(ioc, [&] { return failed > failed_before + 200; }, 5s));
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return failed > failed_before + 200; }, 5s));
   EXPECT_FALSE(c.ready());
   // No call hangs past its deadline: every failure arrived within the call timeout (plus
   // scheduling slack), most of them at once because the socket is known dead.
   EXPECT_LT(slowest_failure, opts.call_timeout + 1000ms);
 
   rs.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }, 10s)) << c.last_error();
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return c.ready(); }, 10s))
+      << c.last_error();
   int ok_after = ok;
-  ASSERT_TRUE(test::run_until(ioc, [&] { return ok > ok_after + 1000; }, 10s));
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return ok > ok_after + 1000; }, 10s));
   EXPECT_GE(c.connects(), 2u);
   stop_load = true;
   ASSERT_TRUE(test::run_until(ioc, [&] { return in_flight == 0; }));
@@ -248,7 +268,9 @@ TEST(RedisConnection, FrozenServerTimesOutAtTheDeadlineThenRecovers) {
   auto r2 = test::run_awaitable(ioc, exec(c, {"GET", "x"}));
   EXPECT_FALSE(r2);
   rs.resume();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }, 10s)) << c.last_error();
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return c.ready(); }, 10s))
+      << c.last_error();
   auto r3 = test::run_awaitable(ioc, exec(c, {"PING"}));
   ASSERT_TRUE(r3);
   EXPECT_EQ(r3->front().str, "PONG");
@@ -268,7 +290,8 @@ TEST(RedisConnection, AuthAndSelectFromTheUrl) {
   std::string bad = "redis://:wrong@127.0.0.1:" + std::to_string(rs.port()) + "/3";
   Connection wrong(ioc.get_executor(), options(rs, &logs, bad));
   wrong.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return logs.contains("refused the credentials"); }, 5s));
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return logs.contains("refused the credentials"); }, 5s));
   EXPECT_FALSE(wrong.ready());
   EXPECT_TRUE(wrong.refused_credentials());
   EXPECT_FALSE(wrong.refused_eviction_policy());
@@ -278,7 +301,8 @@ TEST(RedisConnection, AuthAndSelectFromTheUrl) {
   Logs none_logs;
   Connection none(ioc.get_executor(), options(rs, &none_logs, rs.url(3)));
   none.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return none_logs.contains("requires a password"); }, 5s));
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return none_logs.contains("requires a password"); }, 5s));
   EXPECT_TRUE(none.refused_credentials());
   EXPECT_FALSE(none_logs.contains("maxmemory")) << "the eviction guard is not what failed";
   wrong.stop();
@@ -302,7 +326,8 @@ TEST(RedisConnection, RefusesAnEvictingServerUnlessAllowed) {
   Logs logs;
   Connection c(ioc.get_executor(), options(rs, &logs));
   c.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.refused_eviction_policy(); }, 5s));
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return c.refused_eviction_policy(); }, 5s));
   EXPECT_FALSE(c.ready());
   EXPECT_NE(c.last_error().find("volatile-lru"), std::string::npos);
   EXPECT_NE(c.last_error().find("noeviction"), std::string::npos);
@@ -332,14 +357,17 @@ TEST(RedisConnection, StartsWhileRedisIsDownAndConnectsWhenItAppears) {
   asio::io_context ioc{1};
   Connection c(ioc.get_executor(), options(rs));
   c.start();
-  test::run_until(ioc, [] { return false; }, 200ms);
+  test::run_until(
+      ioc, [] { return false; }, 200ms);
   EXPECT_FALSE(c.ready());
   auto t0 = std::chrono::steady_clock::now();
   auto r = test::run_awaitable(ioc, exec(c, {"PING"}));
   EXPECT_EQ(r.error(), make_error_code(errc::unavailable));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 100ms) << "no queueing behind a dead connection";
   rs.start();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }, 10s)) << c.last_error();
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return c.ready(); }, 10s))
+      << c.last_error();
 }
 
 TEST(RedisConnection, StopFailsPendingCallsAndStopsReconnecting) {
@@ -350,13 +378,18 @@ TEST(RedisConnection, StopFailsPendingCallsAndStopsReconnecting) {
   Connection& c = *conn;
   rs.pause();
   std::optional<result<Replies>> pending;
-  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    std::vector<std::string> get{"GET", "x"};
-    pending = co_await exec(c, std::move(get));
-  }, asio::detached);
-  test::run_until(ioc, [] { return false; }, 50ms);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        std::vector<std::string> get{"GET", "x"};
+        pending = co_await exec(c, std::move(get));
+      },
+      asio::detached);
+  test::run_until(
+      ioc, [] { return false; }, 50ms);
   c.stop();
-  ASSERT_TRUE(test::run_until(ioc, [&] { return pending.has_value(); }, 2s));
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return pending.has_value(); }, 2s));
   EXPECT_FALSE(*pending);
   EXPECT_EQ(c.state(), ConnState::stopped);
   rs.resume();

@@ -17,7 +17,8 @@ Reply next_reply(RespReader& r) {
 
 TEST(RespReader, DecodesEveryType) {
   RespReader r;
-  r.feed("+OK\r\n-NOSCRIPT No matching script\r\n:42\r\n$5\r\nhello\r\n$-1\r\n*2\r\n$1\r\na\r\n:-7\r\n*-1\r\n$0\r\n\r\n");
+  r.feed(
+      "+OK\r\n-NOSCRIPT No matching script\r\n:42\r\n$5\r\nhello\r\n$-1\r\n*2\r\n$1\r\na\r\n:-7\r\n*-1\r\n$0\r\n\r\n");
   auto ok = next_reply(r);
   EXPECT_EQ(ok.type, Reply::kind::status);
   EXPECT_EQ(ok.str, "OK");

@@ -38,9 +38,9 @@ TEST(AccessTokens, FixedClockExpiryNotBeforeAndLeeway) {
   EXPECT_TRUE(payload.at("http://example.com/is_root").as_bool());
   EXPECT_EQ(payload.at("scope").as_string(), "read");
 
-  EXPECT_EQ(reason(at.check(t, kT + 900 + 29, "")), "ok");          // inside the leeway
-  EXPECT_EQ(reason(at.check(t, kT + 900 + 30, "")), "expired");     // exp + leeway
-  EXPECT_EQ(reason(at.check(t, kT - 30, "")), "ok");                // nbf - leeway
+  EXPECT_EQ(reason(at.check(t, kT + 900 + 29, "")), "ok");       // inside the leeway
+  EXPECT_EQ(reason(at.check(t, kT + 900 + 30, "")), "expired");  // exp + leeway
+  EXPECT_EQ(reason(at.check(t, kT - 30, "")), "ok");             // nbf - leeway
   EXPECT_EQ(reason(at.check(t, kT - 31, "")), "not_yet_valid");
   EXPECT_EQ(reason(at.check(t, kT, "someone")), "wrong_aud");
   EXPECT_EQ(reason(at.check(t, kT, std::nullopt)), "ok");
@@ -74,7 +74,8 @@ TEST(AccessTokens, RetiredKeysStopSigningAndStopVerifyingWhenTheyExpire) {
 TEST(AccessTokens, ReservedClaimNames) {
   for (const char* n : {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope", "client_id", "sid", "cnf", "typ"})
     EXPECT_TRUE(tokens::reserved_claim(n)) << n;
-  for (const char* n : {"role", "tenant", "ISS", "http://example.com/is_root", ""}) EXPECT_FALSE(tokens::reserved_claim(n)) << n;
+  for (const char* n : {"role", "tenant", "ISS", "http://example.com/is_root", ""})
+    EXPECT_FALSE(tokens::reserved_claim(n)) << n;
 }
 
 namespace {
@@ -98,10 +99,12 @@ TEST(AccessTokens, Hardening16AudArrayWithANonStringMemberIsRefused) {
   auto ring = crypto::SigningRing::generate(jws::Alg::HS256, kT - 1000);
   tokens::Settings s;
   tokens::AccessTokens at(ring, s);
-  EXPECT_EQ(reason(at.check(signed_token(ring, claims(s, R"(,"aud":["https://api","other"])")), kT, "https://api")), "ok");
-  for (const char* bad : {R"(,"aud":["https://api",123])", R"(,"aud":[123,"https://api"])", R"(,"aud":["https://api",null])",
-                          R"(,"aud":["https://api",["x"]])", R"(,"aud":["https://api",{"a":1}])", R"(,"aud":["https://api",true])",
-                          R"(,"aud":["https://api",1.5])", R"(,"aud":7)"})
+  EXPECT_EQ(reason(at.check(signed_token(ring, claims(s, R"(,"aud":["https://api","other"])")), kT, "https://api")),
+            "ok");
+  for (const char* bad :
+       {R"(,"aud":["https://api",123])", R"(,"aud":[123,"https://api"])", R"(,"aud":["https://api",null])",
+        R"(,"aud":["https://api",["x"]])", R"(,"aud":["https://api",{"a":1}])", R"(,"aud":["https://api",true])",
+        R"(,"aud":["https://api",1.5])", R"(,"aud":7)"})
     EXPECT_EQ(reason(at.check(signed_token(ring, claims(s, bad)), kT, "https://api")), "wrong_aud") << bad;
 }
 
