@@ -48,4 +48,10 @@ std::optional<std::string> store_signing_ring(const std::string& dir, const cryp
 // from the next start; every older key still decrypts. Sets `kid`; returns an error or nothing.
 std::optional<std::string> add_encryption_key(const std::string& dir, std::string& kid);
 
+// A fresh admin API key (43 base64url characters: 256 random bits) added to the file `path`,
+// the admin_api_keys_file format (comma-separated keys): created 0600 when missing, else the
+// key is appended atomically, so old and new keys work side by side while backends switch.
+// A file group or others can read is refused. Sets `key`; returns an error or nothing.
+std::optional<std::string> add_admin_key(const std::string& path, std::string& key);
+
 }  // namespace latchkey

@@ -50,7 +50,9 @@ constexpr CommandHelp kHelp[] = {
      "                                             stop a key signing; it verifies for SECONDS more (86400)\n"
      "  keys remove --dir DIR --kid KID            remove a signing key\n"
      "  keys list --dir DIR                        list signing keys (no secrets)\n"
-     "  keys add-encryption --dir DIR              add an AES-256-GCM data key (the newest encrypts, all decrypt)\n"},
+     "  keys add-encryption --dir DIR              add an AES-256-GCM data key (the newest encrypts, all decrypt)\n"
+     "  keys admin-key --file PATH                 add a new admin API key to PATH (created 0600) and print it\n"
+     "  (servers read key rings and admin keys at start: restart them, one at a time, to apply a change)\n"},
     {"clients",
      "  clients add --redirect-uri URI [--redirect-uri URI ...] [--client-name N] [--grant-type G ...]\n"
      "              [--scope S] [--auth-method client_secret_basic|client_secret_post|none]\n"
@@ -241,10 +243,21 @@ int keys_fail(const std::string& why) {
 int keys(const std::vector<std::string>& args) {
   if (args.empty()) return command_usage("keys", stderr, 2, "give a subcommand");
   const std::string& sub = args[0];
-  if (sub != "init" && sub != "add" && sub != "add-encryption" && sub != "list" && sub != "retire" && sub != "remove")
+  if (sub != "init" && sub != "add" && sub != "add-encryption" && sub != "list" && sub != "retire" && sub != "remove" &&
+      sub != "admin-key")
     return command_usage("keys", stderr, 2, "unknown subcommand '" + sub + "'");
   auto opts = key_options(args);
   if (!opts) return command_usage("keys", stderr, 2, "options are --name VALUE or --name=VALUE");
+  if (sub == "admin-key") {
+    if (!opts->count("file")) return command_usage("keys", stderr, 2, "admin-key needs --file PATH");
+    std::string key;
+    if (auto e = add_admin_key((*opts)["file"], key)) return keys_fail(*e);
+    // The key alone on stdout (for a script to hand to the backend); what happened on stderr.
+    std::cout << key << "\n";
+    std::cerr << "added an admin API key to " << (*opts)["file"]
+              << " (serve reads it with admin_api_keys_file; restart running servers to accept it)\n";
+    return 0;
+  }
   if (!opts->count("dir")) return command_usage("keys", stderr, 2, sub + " needs --dir DIR");
   if ((sub == "retire" || sub == "remove") && !opts->count("kid"))
     return command_usage("keys", stderr, 2, sub + " needs --kid KID");

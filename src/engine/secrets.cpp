@@ -157,4 +157,19 @@ std::optional<std::string> add_encryption_key(const std::string& dir, std::strin
   return write_private(path, ring->serialize(), true);
 }
 
+std::optional<std::string> add_admin_key(const std::string& path, std::string& key) {
+  key = crypto::random_token(32);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return write_private(path, key + "\n", false);
+  if (auto e = exposed(path, false)) return e;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read '" + path + "'";
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string keys = text.str();
+  while (!keys.empty() && (keys.back() == '\n' || keys.back() == '\r' || keys.back() == ' ' || keys.back() == ','))
+    keys.pop_back();
+  return write_private(path, (keys.empty() ? key : keys + "," + key) + "\n", true);
+}
+
 }  // namespace latchkey

@@ -8,6 +8,7 @@
 
 #include "../support/test_server.hpp"
 #include "oauth_support.hpp"
+#include "../support/process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -842,4 +843,105 @@ TEST_F(OAuthTokenTest, Hardening20TrustedProxiesNameTheClientAndNobodyElseDoes) 
       EXPECT_EQ(from("9.9.9.9, 198.51.100.1"), 429) << "a spoofed left part changes nothing";
     }
   }
+}
+
+// --- the README's least-privilege Redis user ---------------------------------------------------
+
+namespace {
+// The `redis-cli ACL SETUSER ...` command of README.md's "Running it yourself" block, as
+// arguments (continuation lines joined, single quotes removed as the shell would).
+std::vector<std::string> readme_acl_command() {
+  std::string readme = read_file(std::string(LATCHKEY_SOURCE_DIR) + "/README.md");
+  auto at = readme.find("redis-cli ACL SETUSER");
+  if (at == std::string::npos) return {};
+  std::string line;
+  for (auto end = readme.find('\n', at);; end = readme.find('\n', at)) {
+    std::string part = readme.substr(at, end - at);
+    bool more = !part.empty() && part.back() == '\\';
+    line += more ? part.substr(0, part.size() - 1) : part;
+    at = end + 1;
+    if (!more) break;
+  }
+  std::vector<std::string> args;
+  std::string word;
+  bool quoted = false, in_word = false;
+  for (char c : line) {
+    if (c == '\'') {
+      quoted = !quoted;
+      in_word = true;
+    } else if (c == ' ' && !quoted) {
+      if (in_word) args.push_back(word);
+      word.clear();
+      in_word = false;
+    } else {
+      word.push_back(c);
+      in_word = true;
+    }
+  }
+  if (in_word) args.push_back(word);
+  if (!args.empty()) args.erase(args.begin());  // redis-cli
+  return args;
+}
+}  // namespace
+
+// Every capability, run as the Redis user the README tells operators to create: a command a
+// script needs that the ACL forbids would answer 503 (NOPERM) here.
+TEST_F(OAuthTokenTest, EveryFlowRunsAsTheReadmesLeastPrivilegeRedisUser) {
+  auto acl = readme_acl_command();
+  ASSERT_GT(acl.size(), 8u);
+  ASSERT_EQ(acl[0], "ACL");
+  EXPECT_EQ(rs.command(acl), "OK");
+  start([&](Config& c) {
+    c.redis_url = "redis://latchkey:change-this-password@127.0.0.1:" + std::to_string(rs.port()) + "/0";
+    c.redis = *redis::parse_url(c.redis_url);
+    c.session_limit = 2;
+    c.login_max_failures = 2;
+  });
+  EXPECT_NE(rs.command({"CLIENT", "LIST"}).find("user=latchkey"), std::string::npos);
+  auto ok = [](const HttpResult& r, int status) {
+    EXPECT_EQ(r.status, status) << r.body;
+    return json_of(r);
+  };
+  ok(srv->get("/readyz"), 200);
+  // Sessions: create (and evict), validate, update, rotate, list, logout everywhere, destroy.
+  std::string token;
+  for (int i = 0; i < 3; ++i)
+    token = str(ok(srv->post("/v1/sessions", R"({"user_id":"u1","data":{"n":1}})"), 201).as_object(), "token");
+  ok(srv->post("/v1/sessions/validate", "{\"token\":\"" + token + "\"}"), 200);
+  ok(srv->patch("/v1/sessions/current", R"({"data":{"n":2},"version":1})", {{"X-Session-Token", token}}), 200);
+  token = str(ok(srv->post("/v1/sessions/current/rotate", "", {{"X-Session-Token", token}}), 200).as_object(), "token");
+  ok(srv->get("/v1/users/u1/sessions"), 200);
+  ok(srv->del("/v1/sessions/current", {{"X-Session-Token", token}}), 204);
+  ok(srv->del("/v1/users/u1/sessions"), 200);
+  // Tokens: issue, verify, refresh, revoke, revoke everything of a user.
+  auto pair = ok(srv->post("/v1/tokens", R"({"user_id":"u2"})"), 200).as_object();
+  ok(srv->post("/v1/tokens/verify", "{\"token\":\"" + str(pair, "access_token") + "\"}"), 200);
+  auto next = ok(srv->post("/v1/tokens/refresh", "{\"refresh_token\":\"" + str(pair, "refresh_token") + "\"}"), 200);
+  ok(srv->post("/v1/tokens/revoke", "{\"token\":\"" + str(next.as_object(), "access_token") + "\"}"), 200);
+  ok(srv->del("/v1/users/u2/tokens"), 200);
+  // OAuth: the code flow with PKCE, refresh, introspection, revocation, client credentials.
+  auto c = confidential();
+  auto t = obj(redeem(c, code_for(c.id)));
+  ASSERT_TRUE(t.contains("refresh_token"));
+  EXPECT_TRUE(active(c, str(t, "access_token")));
+  ok(refresh(c, str(t, "refresh_token")), 200);
+  ok(form("/oauth2/revoke", "token=" + form_escape(str(t, "access_token")), c), 200);
+  ok(form("/oauth2/token", "grant_type=client_credentials&scope=read", c), 200);
+  ok(srv->del("/v1/oauth/clients/" + c.id), 204);
+  // Logins: check, failures to a lockout, the admin view, unlock, success with a device token.
+  const std::string who = R"({"user_id":"u3","ip":"203.0.113.7"})";
+  ok(srv->post("/v1/logins/check", who), 200);
+  ok(srv->post("/v1/logins/failure", who), 200);
+  ok(srv->post("/v1/logins/failure", who), 200);
+  ok(srv->post("/v1/logins/check", who), 429);
+  ok(srv->get("/v1/users/u3/lockout"), 200);
+  ok(srv->del("/v1/users/u3/lockout"), 204);
+  ok(srv->post("/v1/logins/success", who), 200);
+  // Rate limits: every algorithm.
+  for (const char* algorithm : {"fixed_window", "sliding_window", "gcra"})
+    ok(srv->post("/v1/ratelimit/check",
+                 std::string(R"({"key":"k","limit":5,"window":60,"algorithm":")") + algorithm + "\"}"),
+       200);
+  // And the ACL holds: nothing outside the prefix.
+  EXPECT_EQ(rs.command({"ACL", "DRYRUN", "latchkey", "SET", "other", "1"}).find("OK"), std::string::npos);
 }
