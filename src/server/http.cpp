@@ -103,9 +103,9 @@ HttpResponse error_response(const Failure& f, unsigned retry_after_seconds, Acce
   if (status == 503) wire = errc::unavailable;
   if (status == 500) wire = errc::internal;
   std::string_view description = f.description.empty() ? standard_description(f.code) : std::string_view(f.description);
-  extra["error"] = error_name(wire);
-  extra["error_description"] = description;
-  auto r = HttpResponse::json(status, extra);
+  boost::json::object body{{"error", error_name(wire)}, {"error_description", description}};
+  for (auto& [k, v] : extra) body[k] = std::move(v);
+  auto r = HttpResponse::json(status, body);
   if (status == 503) r.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds));
   if (f.code == errc::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"latchkey\"");
   // RFC 6749 5.2: a failed client authentication is challenged for the scheme clients may use.

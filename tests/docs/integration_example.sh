@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the example block of docs/integration.md (between the integration-example markers)
+# against a real latchkey and Redis, as after ./scripts/run, and checks that every answer the
+# page shows (each `#   ...` comment; `…` stands for anything) appears in the output.
+# Usage: integration_example.sh <repo root> <latchkey binary>
+set -euo pipefail
+root=$1
+bin=$2
+source "$root/scripts/lib/processes.sh"
+start_redis
+
+mkdir -p "$work/var/secrets"
+"$bin" keys init --dir "$work/var/secrets" >/dev/null
+"$bin" keys admin-key --file "$work/var/secrets/admin_api_key" >/dev/null 2>&1
+port=$(free_port)
+LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_port/0" \
+LATCHKEY_SECRETS_DIR="$work/var/secrets" LATCHKEY_ADMIN_API_KEYS_FILE="$work/var/secrets/admin_api_key" \
+  "$bin" serve >/dev/null 2>"$work/latchkey.err" &
+pids+=($!)
+wait_http "http://127.0.0.1:$port/readyz"
+
+block=$(sed -n '/<!-- integration-example:start -->/,/<!-- integration-example:end -->/p' "$root/docs/integration.md" \
+  | sed '/^<!--/d; /^```/d' | sed "s#http://127.0.0.1:8080#http://127.0.0.1:$port#g")
+[ -n "$block" ] || { echo "no example block in docs/integration.md"; exit 1; }
+printf '%s\n' "$block" >"$work/example.sh"
+out=$(cd "$work" && bash -euo pipefail example.sh 2>&1)
+echo "$out"
+
+fail=0
+expected=0
+while IFS= read -r line; do
+  want=${line#"#   "}
+  expected=$((expected + 1))
+  # A literal match, where each … matches anything.
+  regex=$(printf '%s' "$want" | sed -e 's/[]\/$*.^[]/\\&/g' -e 's/…/.*/g')
+  grep -q -- "^$regex\$" <<<"$out" || { echo "MISSING in output: $want"; fail=1; }
+done < <(printf '%s\n' "$block" | grep '^#   ')
+[ "$expected" -ge 8 ] || { echo "only $expected expected answers found"; fail=1; }
+[ "$fail" = 0 ] && echo "integration example: ok ($expected answers)"
