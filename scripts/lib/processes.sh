@@ -23,3 +23,17 @@ start_redis() {
   pids+=($!)
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 }
+# start_latchkey BIN: key rings and an admin API key in $work/var/secrets (the layout
+# ./scripts/run makes, so documented examples run as written), `BIN serve` on a free port
+# against start_redis's Redis, ready; sets port.
+start_latchkey() {
+  mkdir -p "$work/var/secrets"
+  "$1" keys init --dir "$work/var/secrets" >/dev/null
+  "$1" keys admin-key --file "$work/var/secrets/admin_api_key" >/dev/null 2>&1
+  port=$(free_port)
+  LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_port/0" \
+  LATCHKEY_SECRETS_DIR="$work/var/secrets" LATCHKEY_ADMIN_API_KEYS_FILE="$work/var/secrets/admin_api_key" \
+    "$1" serve >/dev/null 2>"$work/latchkey.err" &
+  pids+=($!)
+  wait_http "http://127.0.0.1:$port/readyz"
+}

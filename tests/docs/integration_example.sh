@@ -8,16 +8,7 @@ root=$1
 bin=$2
 source "$root/scripts/lib/processes.sh"
 start_redis
-
-mkdir -p "$work/var/secrets"
-"$bin" keys init --dir "$work/var/secrets" >/dev/null
-"$bin" keys admin-key --file "$work/var/secrets/admin_api_key" >/dev/null 2>&1
-port=$(free_port)
-LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_port/0" \
-LATCHKEY_SECRETS_DIR="$work/var/secrets" LATCHKEY_ADMIN_API_KEYS_FILE="$work/var/secrets/admin_api_key" \
-  "$bin" serve >/dev/null 2>"$work/latchkey.err" &
-pids+=($!)
-wait_http "http://127.0.0.1:$port/readyz"
+start_latchkey "$bin"
 
 block=$(sed -n '/<!-- integration-example:start -->/,/<!-- integration-example:end -->/p' "$root/docs/integration.md" \
   | sed '/^<!--/d; /^```/d' | sed "s#http://127.0.0.1:8080#http://127.0.0.1:$port#g")

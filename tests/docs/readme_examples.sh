@@ -7,16 +7,7 @@ root=$1
 bin=$2
 source "$root/scripts/lib/processes.sh"
 start_redis
-
-mkdir -p "$work/var/secrets"
-"$bin" keys init --dir "$work/var/secrets" >/dev/null
-head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$work/var/secrets/admin_api_key"
-port=$(free_port)
-LATCHKEY_LISTEN="127.0.0.1:$port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_port/0" \
-LATCHKEY_SECRETS_DIR="$work/var/secrets" LATCHKEY_ADMIN_API_KEYS_FILE="$work/var/secrets/admin_api_key" \
-  "$bin" serve >/dev/null 2>"$work/latchkey.err" &
-pids+=($!)
-wait_http "http://127.0.0.1:$port/readyz"
+start_latchkey "$bin"
 
 sed -n '/<!-- readme-example:start -->/,/<!-- readme-example:end -->/p' "$root/README.md" \
   | sed '/^<!--/d; /^```/d' | sed "s#http://127.0.0.1:8080#http://127.0.0.1:$port#g" >"$work/example.sh"
