@@ -27,84 +27,88 @@ struct ListenAddress {
   bool operator==(const ListenAddress&) const = default;
 };
 
+// Every field an option sets gets its default from the option table (src/engine/config.cpp),
+// the one place an option is declared: name, default, accepted range, documentation line.
+// Config() applies those defaults; the generated reference and the sample file show them.
 struct Config {
-  std::string listen_host = "127.0.0.1";
-  std::uint16_t listen_port = 8080;
+  Config();
+
+  std::string listen_host{};
+  std::uint16_t listen_port{};
   // The admin API (/v1/...) and /metrics on listeners of their own; unset: served on `listen`.
   std::optional<ListenAddress> admin_listen;
   std::optional<ListenAddress> metrics_listen;
-  unsigned threads = 0;  // 0: one per core
-  std::string redis_url = "redis://127.0.0.1:6379/0";
-  redis::Endpoint redis;  // parsed from redis_url
-  std::chrono::milliseconds redis_timeout{1000};
-  std::chrono::milliseconds redis_connect_timeout{1000};
-  std::chrono::milliseconds redis_reconnect_min{50};
-  std::chrono::milliseconds redis_reconnect_max{2000};
-  bool redis_allow_eviction = false;
-  unsigned redis_wait_replicas = 0;  // WAIT for this many replicas after revocation writes
-  std::chrono::milliseconds redis_wait_timeout{500};
-  std::string key_prefix = "lk:";
+  unsigned threads{};     // 0: one per core
+  redis::Endpoint redis;  // redis_url, parsed (redis://127.0.0.1:6379/0 by default)
+  std::chrono::milliseconds redis_timeout{};
+  std::chrono::milliseconds redis_connect_timeout{};
+  std::chrono::milliseconds redis_reconnect_min{};
+  std::chrono::milliseconds redis_reconnect_max{};
+  bool redis_allow_eviction{};
+  unsigned redis_wait_replicas{};  // WAIT for this many replicas after revocation writes
+  std::chrono::milliseconds redis_wait_timeout{};
+  std::string key_prefix{};
   std::vector<std::string> admin_api_keys;
-  std::string secrets_dir = "/etc/latchkey/secrets";
-  bool secrets_allow_insecure_mode = false;
-  std::size_t max_body_bytes = 64 * 1024;
-  std::size_t max_header_bytes = 8 * 1024;
-  std::chrono::milliseconds read_timeout{10000};
-  std::chrono::milliseconds idle_timeout{60000};
-  std::chrono::milliseconds first_byte_timeout{5000};
+  std::string secrets_dir{};
+  bool secrets_allow_insecure_mode{};
+  std::size_t max_body_bytes{};
+  std::size_t max_header_bytes{};
+  std::chrono::milliseconds read_timeout{};
+  std::chrono::milliseconds idle_timeout{};
+  std::chrono::milliseconds first_byte_timeout{};
   std::string trusted_proxies;  // validated CIDR list (server/client_address.hpp parses it)
-  std::size_t max_connections = 10000;
-  std::size_t max_connections_per_client = 512;
-  std::chrono::milliseconds shutdown_grace{10000};
-  bool access_log = true;
-  unsigned retry_after_seconds = 1;
+  std::size_t max_connections{};
+  std::size_t max_connections_per_client{};
+  std::chrono::milliseconds shutdown_grace{};
+  bool access_log{};
+  unsigned retry_after_seconds{};
 
   // Sessions (seconds unless noted).
-  std::int64_t session_idle_ttl = 1800;
-  std::int64_t session_absolute_ttl = 43200;
-  std::int64_t session_max_idle_ttl = 86400;
-  std::int64_t session_max_absolute_ttl = 2592000;
-  std::int64_t session_limit = 5;
-  std::string session_limit_policy = "evict_oldest";
-  std::int64_t session_touch_interval = 60;
-  std::int64_t session_rotate_overlap = 0;
-  std::size_t session_max_data_bytes = 16384;
-  std::string session_cookie_name = "__Host-session";
-  std::string session_cookie_samesite = "Lax";
-  bool session_cookie_secure = true;
+  std::int64_t session_idle_ttl{};
+  std::int64_t session_absolute_ttl{};
+  std::int64_t session_max_idle_ttl{};
+  std::int64_t session_max_absolute_ttl{};
+  std::int64_t session_limit{};
+  std::string session_limit_policy{};
+  std::int64_t session_touch_interval{};
+  std::int64_t session_rotate_overlap{};
+  std::size_t session_max_data_bytes{};
+  std::string session_cookie_name{};
+  std::string session_cookie_samesite{};
+  bool session_cookie_secure{};
 
   // Tokens (seconds unless noted).
-  std::string token_issuer = "latchkey";
-  std::int64_t token_access_ttl = 900;
-  std::int64_t token_leeway = 30;
-  std::string token_algorithms = "EdDSA,ES256,RS256,HS256";
-  std::int64_t token_refresh_idle_ttl = 1209600;
-  std::int64_t token_refresh_absolute_ttl = 2592000;
-  std::int64_t token_refresh_grace = 10;
-  std::size_t token_max_bytes = 8192;
-  std::size_t token_max_claims_bytes = 4096;
-  std::int64_t token_max_families_per_user = 100;
+  std::string token_issuer{};
+  std::int64_t token_access_ttl{};
+  std::int64_t token_leeway{};
+  std::string token_algorithms{};
+  std::int64_t token_refresh_idle_ttl{};
+  std::int64_t token_refresh_absolute_ttl{};
+  std::int64_t token_refresh_grace{};
+  std::size_t token_max_bytes{};
+  std::size_t token_max_claims_bytes{};
+  std::int64_t token_max_families_per_user{};
 
   // OAuth 2.0.
-  std::int64_t oauth_code_ttl = 60;
-  bool oauth_require_pkce = true;
-  std::string oauth_access_token_format = "opaque";  // opaque | jwt
-  std::string oauth_access_token_audience;           // `aud` of OAuth JWT access tokens
-  std::string oauth_authorization_endpoint;          // the backend's authorization page (metadata only)
+  std::int64_t oauth_code_ttl{};
+  bool oauth_require_pkce{};
+  std::string oauth_access_token_format{};   // opaque | jwt
+  std::string oauth_access_token_audience;   // `aud` of OAuth JWT access tokens
+  std::string oauth_authorization_endpoint;  // the backend's authorization page (metadata only)
 
   // Rate limits: the `ratelimit_policies` text, validated (parsed again by the guard).
   std::string ratelimit_policies;
   std::string oauth_ratelimit_policy;  // a policy applied per client address at /oauth2/*
   // Failed logins and lockout (seconds unless noted).
-  std::int64_t login_max_failures = 5;
-  std::int64_t login_ip_max_failures = 50;
-  std::int64_t login_failure_window = 900;
-  std::int64_t login_lockout_base = 60;
-  std::int64_t login_lockout_max = 3600;
-  std::int64_t login_device_ttl = 2592000;
-  std::int64_t login_attempt_timeout = 10;
-  std::int64_t login_ipv6_prefix = 64;
-  bool login_canonical_user_id = true;
+  std::int64_t login_max_failures{};
+  std::int64_t login_ip_max_failures{};
+  std::int64_t login_failure_window{};
+  std::int64_t login_lockout_base{};
+  std::int64_t login_lockout_max{};
+  std::int64_t login_device_ttl{};
+  std::int64_t login_attempt_timeout{};
+  std::int64_t login_ipv6_prefix{};
+  bool login_canonical_user_id{};
 
   unsigned effective_threads() const noexcept;
 };

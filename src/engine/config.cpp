@@ -13,7 +13,19 @@
 namespace latchkey {
 namespace {
 
-using Setter = std::function<bool(Config&, const std::string& value, std::string& why)>;
+// The parser of one option's value into its typed field, and the range it accepts (shown in
+// the generated reference; empty for free-form values).
+struct Setter {
+  std::function<bool(Config&, const std::string& value, std::string& why)> fn;
+  std::string range;
+  template <class F>
+  Setter(F f, std::string r = {}) : fn(std::move(f)), range(std::move(r)) {}
+  bool operator()(Config& c, const std::string& v, std::string& why) const { return fn(c, v, why); }
+};
+
+std::string range_text(std::uint64_t min, std::uint64_t max) {
+  return std::to_string(min) + " to " + std::to_string(max);
+}
 
 struct Option {
   OptionDoc doc;
@@ -44,28 +56,32 @@ bool parse_uint(const std::string& v, T& out, T min, T max, std::string& why) {
 }
 
 Setter ms_setter(std::chrono::milliseconds Config::*field, std::uint64_t min, std::uint64_t max) {
-  return [=](Config& c, const std::string& v, std::string& why) {
-    std::uint64_t n = 0;
-    if (!parse_uint<std::uint64_t>(v, n, min, max, why)) return false;
-    c.*field = std::chrono::milliseconds(n);
-    return true;
-  };
+  return Setter(
+      [=](Config& c, const std::string& v, std::string& why) {
+        std::uint64_t n = 0;
+        if (!parse_uint<std::uint64_t>(v, n, min, max, why)) return false;
+        c.*field = std::chrono::milliseconds(n);
+        return true;
+      },
+      range_text(min, max));
 }
 
 Setter size_setter(std::size_t Config::*field, std::size_t min, std::size_t max) {
-  return [=](Config& c, const std::string& v, std::string& why) {
-    return parse_uint<std::size_t>(v, c.*field, min, max, why);
-  };
+  return Setter([=](Config& c, const std::string& v,
+                    std::string& why) { return parse_uint<std::size_t>(v, c.*field, min, max, why); },
+                range_text(min, max));
 }
 
 Setter seconds_setter(std::int64_t Config::*field, std::int64_t min, std::int64_t max) {
-  return [=](Config& c, const std::string& v, std::string& why) {
-    std::uint64_t n = 0;
-    if (!parse_uint<std::uint64_t>(v, n, static_cast<std::uint64_t>(min), static_cast<std::uint64_t>(max), why))
-      return false;
-    c.*field = static_cast<std::int64_t>(n);
-    return true;
-  };
+  const auto lo = static_cast<std::uint64_t>(min), hi = static_cast<std::uint64_t>(max);
+  return Setter(
+      [=](Config& c, const std::string& v, std::string& why) {
+        std::uint64_t n = 0;
+        if (!parse_uint<std::uint64_t>(v, n, lo, hi, why)) return false;
+        c.*field = static_cast<std::int64_t>(n);
+        return true;
+      },
+      range_text(lo, hi));
 }
 
 std::optional<ListenAddress> parse_listen_address(const std::string& v, std::string& why) {
@@ -82,30 +98,40 @@ std::optional<ListenAddress> parse_listen_address(const std::string& v, std::str
 }
 
 Setter listen_setter(std::optional<ListenAddress> Config::*field) {
-  return [=](Config& c, const std::string& v, std::string& why) {
-    if (v.empty()) {
-      (c.*field).reset();
-      return true;
-    }
-    auto a = parse_listen_address(v, why);
-    if (!a) return false;
-    c.*field = std::move(*a);
-    return true;
-  };
+  return Setter(
+      [=](Config& c, const std::string& v, std::string& why) {
+        if (v.empty()) {
+          (c.*field).reset();
+          return true;
+        }
+        auto a = parse_listen_address(v, why);
+        if (!a) return false;
+        c.*field = std::move(*a);
+        return true;
+      },
+      "host:port, or empty");
+}
+
+Setter uint_setter(unsigned Config::*field, unsigned min, unsigned max) {
+  return Setter([=](Config& c, const std::string& v,
+                    std::string& why) { return parse_uint<unsigned>(v, c.*field, min, max, why); },
+                range_text(min, max));
 }
 
 Setter bool_setter(bool Config::*field) {
-  return [=](Config& c, const std::string& v, std::string& why) {
-    if (v == "true" || v == "1" || v == "yes" || v == "on")
-      c.*field = true;
-    else if (v == "false" || v == "0" || v == "no" || v == "off")
-      c.*field = false;
-    else {
-      why = "expected true or false, got '" + v + "'";
-      return false;
-    }
-    return true;
-  };
+  return Setter(
+      [=](Config& c, const std::string& v, std::string& why) {
+        if (v == "true" || v == "1" || v == "yes" || v == "on") {
+          c.*field = true;
+        } else if (v == "false" || v == "0" || v == "no" || v == "off") {
+          c.*field = false;
+        } else {
+          why = "expected true or false, got '" + v + "'";
+          return false;
+        }
+        return true;
+      },
+      "true or false");
 }
 
 const std::vector<Option>& options() {
@@ -133,9 +159,7 @@ const std::vector<Option>& options() {
        listen_setter(&Config::metrics_listen)},
       {{"threads", "0",
         "I/O threads (shards), each with its own event loop and Redis connection; 0 means one per core.", false},
-       [](Config& c, const std::string& v, std::string& why) {
-         return parse_uint<unsigned>(v, c.threads, 0, 256, why);
-       }},
+       uint_setter(&Config::threads, 0, 256)},
       {{"redis_url", "redis://127.0.0.1:6379/0",
         "Redis server: `redis://[[user]:password@]host[:port][/db]`. Contains a password when AUTH is used, so it is a "
         "secret option.",
@@ -143,7 +167,6 @@ const std::vector<Option>& options() {
        [](Config& c, const std::string& v, std::string& why) {
          auto ep = redis::parse_url(v, &why);
          if (!ep) return false;
-         c.redis_url = v;
          c.redis = *ep;
          return true;
        }},
@@ -168,9 +191,7 @@ const std::vector<Option>& options() {
         "until this many replicas have it; fewer within `redis_wait_timeout_ms` answers 503 instead of a success a "
         "failover could undo. 0: no WAIT (standalone Redis).",
         false},
-       [](Config& c, const std::string& v, std::string& why) {
-         return parse_uint<unsigned>(v, c.redis_wait_replicas, 0, 16, why);
-       }},
+       uint_setter(&Config::redis_wait_replicas, 0, 16)},
       {{"redis_wait_timeout_ms", "500", "How long a revocation waits for `redis_wait_replicas` replicas.", false},
        ms_setter(&Config::redis_wait_timeout, 1, 60000)},
       {{"key_prefix", "lk:", "Prefix of every Redis key latchkey writes (1-32 characters, no spaces or braces).",
@@ -272,9 +293,7 @@ const std::vector<Option>& options() {
         false},
        bool_setter(&Config::access_log)},
       {{"retry_after_seconds", "1", "Value of `Retry-After` on 503 unavailable answers.", false},
-       [](Config& c, const std::string& v, std::string& why) {
-         return parse_uint<unsigned>(v, c.retry_after_seconds, 1, 3600, why);
-       }},
+       uint_setter(&Config::retry_after_seconds, 1, 3600)},
       {{"session_idle_ttl", "1800",
         "Default idle timeout of a session (s): unused this long, it is gone. Each validation slides it, never past "
         "the absolute deadline.",
@@ -560,6 +579,15 @@ std::string nearest_option(std::string_view name) {
   return best;
 }
 
+Config::Config() {
+  // Each option's documented default through its own parser: declared once, in the table.
+  // A default that is not a value ("(none; required)") leaves its field empty.
+  for (const auto& o : options()) {
+    std::string why;
+    (void)o.set(*this, o.doc.default_value, why);
+  }
+}
+
 unsigned Config::effective_threads() const noexcept {
   if (threads != 0) return threads;
   unsigned n = std::thread::hardware_concurrency();
@@ -627,7 +655,6 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
   }
 
   Config cfg;
-  cfg.redis = *redis::parse_url(cfg.redis_url);  // the default URL always parses
   for (auto& s : settings) {
     const Option* opt = find_option(s.name);
     std::string value = s.value;
@@ -731,11 +758,13 @@ std::string configuration_markdown() {
       "file: `name_file = PATH`, `LATCHKEY_<NAME>_FILE=PATH` or `--name-file=PATH` (surrounding whitespace is\n"
       "trimmed). An invalid value stops start-up with one message naming the option; a secret's value is never\n"
       "echoed.\n\n"
-      "| option | environment | default | secret | meaning |\n"
-      "|---|---|---|---|---|\n";
+      "| option | environment | default | accepts | secret | meaning |\n"
+      "|---|---|---|---|---|---|\n";
   for (const auto& o : options()) {
-    out += "| `" + o.doc.name + "` | `" + env_name(o.doc.name) + "` | `" + o.doc.default_value + "` | " +
-           (o.doc.secret ? "yes" : "no") + " | " + o.doc.description + " |\n";
+    std::string shown = o.doc.default_value.empty() ? "(empty)" : "`" + o.doc.default_value + "`";
+    out += "| `" + o.doc.name + "` | `" + env_name(o.doc.name) + "` | " + shown + " | " +
+           (o.set.range.empty() ? "" : o.set.range) + " | " + (o.doc.secret ? "yes" : "no") + " | " +
+           o.doc.description + " |\n";
   }
   return out;
 }
@@ -750,7 +779,8 @@ std::string configuration_sample() {
       "# and flags --name=value override the file. Options marked secret are better read from a\n"
       "# file of their own: `name_file = PATH` (mode 0600).\n";
   for (const auto& o : options()) {
-    out += "\n# " + o.doc.description + (o.doc.secret ? " (secret)" : "") + "\n";
+    out += "\n# " + o.doc.description + (o.set.range.empty() ? "" : " (" + o.set.range + ")") +
+           (o.doc.secret ? " (secret)" : "") + "\n";
     if (o.doc.secret)
       out += "#" + o.doc.name + "_file = /etc/latchkey/" + o.doc.name + "\n";
     else

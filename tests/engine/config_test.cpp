@@ -36,7 +36,7 @@ TEST(Config, DefaultsMatchTheOperatorContract) {
   Config c = ok(base());
   EXPECT_EQ(c.listen_host, "127.0.0.1");
   EXPECT_EQ(c.listen_port, 8080);
-  EXPECT_EQ(c.redis_url, "redis://127.0.0.1:6379/0");
+  EXPECT_EQ(c.redis.describe(), "127.0.0.1:6379/0");
   EXPECT_EQ(c.redis.port, 6379);
   EXPECT_EQ(c.admin_api_keys, std::vector<std::string>{kKey});
   EXPECT_FALSE(c.redis_allow_eviction);
@@ -246,4 +246,28 @@ TEST(Config, AdminAndMetricsListenersDefaultToListenAndTakeHostPort) {
     auto e = error(b);
     EXPECT_NE(e.find("'admin_listen'"), std::string::npos) << bad << ": " << e;
   }
+}
+
+// The table is the one declaration of an option: Config() takes every default from it, each
+// documented default is a value its own parser accepts (but the required admin keys), and the
+// reference shows the accepted range of every numeric option.
+TEST(Config, EveryDefaultIsDeclaredOnceInTheTableAndParses) {
+  Config fresh;
+  EXPECT_EQ(fresh.listen_port, 8080);
+  EXPECT_EQ(fresh.redis_timeout.count(), 1000);
+  EXPECT_EQ(fresh.session_cookie_name, "__Host-session");
+  EXPECT_EQ(fresh.login_max_failures, 5);
+  EXPECT_EQ(fresh.redis.describe(), "127.0.0.1:6379/0");
+  EXPECT_TRUE(fresh.admin_api_keys.empty());
+  for (const auto& doc : option_docs()) {
+    if (doc.name == "admin_api_keys") continue;
+    auto in = base();
+    in.args = {"--" + doc.name + "=" + doc.default_value};
+    auto r = load_config(in);
+    auto* e = std::get_if<ConfigError>(&r);
+    EXPECT_FALSE(e) << doc.name << " = '" << doc.default_value << "': " << (e ? e->message : "");
+  }
+  std::string md = configuration_markdown();
+  EXPECT_NE(md.find("| `redis_timeout_ms` | `LATCHKEY_REDIS_TIMEOUT_MS` | `1000` | 1 to 60000 |"), std::string::npos);
+  EXPECT_NE(md.find("| `threads` | `LATCHKEY_THREADS` | `0` | 0 to 256 |"), std::string::npos);
 }

@@ -23,8 +23,7 @@ Config test_config(const RedisServer& rs) {
   c.listen_host = "127.0.0.1";
   c.listen_port = 0;
   c.threads = 2;
-  c.redis_url = rs.url();
-  c.redis = *redis::parse_url(c.redis_url);
+  c.redis = *redis::parse_url(rs.url());
   c.redis_timeout = 500ms;
   c.redis_reconnect_min = 20ms;
   c.redis_reconnect_max = 200ms;
