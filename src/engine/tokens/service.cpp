@@ -10,6 +10,7 @@
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "../script_results.hpp"
+#include "replies.hpp"
 #include "latchkey/sessions.hpp"
 
 #include <boost/json.hpp>
@@ -186,10 +187,10 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
                                   std::to_string(kMarkerTtl)};
     auto r = co_await redis.eval("token_issue", std::move(keys), std::move(args));
     if (!r) co_return r.error();
-    if (r->is_error()) co_return err(errc::redis_error);
-    if (!r->is_array() || r->elements.size() != 2) co_return bad_reply("token_issue");
+    auto clock = replies::issue(*r);
+    if (!clock) co_return clock.error();
     // Redis's clock for iat; strictly after a "revoke all" of this very second.
-    now = std::max(int_of(r->elements[0]), int_of(r->elements[1]) + 1);
+    now = std::max(clock->now, clock->epoch + 1);
   } else {
     // An access token alone still takes Redis's clock and the user's epoch into account.
     redis::Request read;
@@ -328,10 +329,11 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
                                 k.refresh_token_prefix()};
   auto r = co_await redis.eval("token_refresh", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_array() || r->elements.empty()) co_return bad_reply("token_refresh");
-  const std::string& outcome = r->elements[0].str;
-  if (outcome == "rotated" && grant) {
+  auto refreshed = replies::refresh(std::move(*r));
+  if (!refreshed) co_return refreshed.error();
+  using Outcome = replies::Refreshed::outcome;
+  const Outcome outcome = refreshed->result;
+  if (outcome == Outcome::rotated && grant) {
     if (o.format == AccessFormat::opaque) {
       // After the rotation: a reuse detected in between sets the family marker, which the
       // introspection of this token checks.
@@ -340,8 +342,8 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     if (auto d = co_await durable(redis); !d) co_return d.error();
     co_return next;
   }
-  if (outcome == "grace" && r->elements.size() == 2) {
-    auto plain = ring_.decrypt(r->elements[1].str, record);
+  if (outcome == Outcome::grace) {
+    auto plain = ring_.decrypt(refreshed->sealed_pair, record);
     if (!plain) co_return err(errc::invalid_grant);
     boost::system::error_code ec;
     auto v = json::parse(*plain, ec);
@@ -359,14 +361,14 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     log::event(log::Level::info, "refresh retried within the grace window (family " + short_id(fid) + ")");
     co_return same;
   }
-  if (outcome == "reuse") {
+  if (outcome == Outcome::reuse) {
     count(SecurityEvent::refresh_reuse_detected);
     log::event(log::Level::warn, "refresh token reuse detected: family " + short_id(fid) + " revoked");
     if (auto d = co_await durable(redis); !d) co_return d.error();
     co_return err(errc::invalid_grant);
   }
-  if (outcome == "invalid") co_return err(errc::invalid_grant);
-  co_return bad_reply("token_refresh");
+  if (outcome == Outcome::invalid) co_return err(errc::invalid_grant);
+  co_return bad_reply("token_refresh");  // rotated, though the grant was unreadable: not the contract
 }
 
 awaitable<result<bool>> Service::revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
@@ -376,10 +378,11 @@ awaitable<result<bool>> Service::revoke_family(redis::Connection& redis, std::ui
   std::vector<std::string> args{family_id, std::to_string(kMarkerTtl)};
   auto r = co_await redis.eval("token_revoke_family", std::move(keys), std::move(args));
   if (!r) co_return failed(r.error());
-  if (r->is_error()) co_return failed(err(errc::redis_error));
+  auto live = replies::revoke_family(*r);
+  if (!live) co_return live;
   if (auto d = co_await durable(redis); !d) co_return failed(d.error());
   log::event(log::Level::info, "refresh family " + short_id(family_id) + " revoked");
-  co_return r->is_integer() && r->integer == 1;
+  co_return live;
 }
 
 awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string token,
@@ -460,21 +463,20 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
     auto r = co_await redis.eval_after(std::move(before), "token_introspect", std::move(keys), std::move(args));
     if (!r) co_return r.error();
     if (r->size() != n + 1) co_return bad_reply("token_introspect");
-    const Reply& t = r->back();
-    if (t.is_error()) co_return err(errc::redis_error);
-    if (!t.is_array() || (!t.elements.empty() && t.elements.size() != 6)) co_return bad_reply("token_introspect");
-    if (t.elements.size() == 6) {
-      const auto& e = t.elements;
+    auto stored = replies::introspect(std::move(r->back()));
+    if (!stored) co_return stored.error();
+    if (*stored) {
+      auto& e = **stored;
       Introspection i;
-      i.client_id = e[0].str;
-      i.scope = e[1].str;
-      i.audience = e[2].str;
-      i.iat = int_of(e[4]);
-      i.exp = int_of(e[5]);
-      if (e[3].str.empty()) {
+      i.client_id = std::move(e.client_id);
+      i.scope = std::move(e.scope);
+      i.audience = std::move(e.audience);
+      i.iat = e.iat;
+      i.exp = e.exp;
+      if (e.sealed_user.empty()) {
         i.sub = i.client_id;  // a client's own token
         out.token = std::move(i);
-      } else if (auto uid = ring_.decrypt(e[3].str, key)) {
+      } else if (auto uid = ring_.decrypt(e.sealed_user, key)) {
         i.sub = std::move(*uid);
         out.token = std::move(i);
       }  // else its encryption key left the ring: not usable
@@ -510,10 +512,10 @@ awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& redis, s
   std::vector<std::string> args{k.family_prefix(), std::to_string(kMarkerTtl)};
   auto r = co_await redis.eval("token_revoke_user", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_integer()) co_return bad_reply("token_revoke_user");
+  auto n = replies::revoke_user(*r);
+  if (!n) co_return n.error();
   if (auto d = co_await durable(redis); !d) co_return d.error();
-  co_return r->integer;
+  co_return *n;
 }
 
 }  // namespace latchkey::tokens

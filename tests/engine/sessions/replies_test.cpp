@@ -2,23 +2,15 @@
 // contract (lua/session_*.lua headers), error replies, and replies of the wrong shape.
 #include "../../../src/engine/sessions/replies.hpp"
 
+#include "../../support/reply_values.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace latchkey;
 using namespace latchkey::sessions;
 using redis::Reply;
 
-namespace {
-Reply arr(std::vector<Reply> e) {
-  Reply r;
-  r.type = Reply::kind::array;
-  r.elements = std::move(e);
-  return r;
-}
-Reply s(std::string v) { return Reply::make_string(std::move(v)); }
-Reply i(std::int64_t v) { return Reply::make_integer(v); }
-errc code(const boost::system::error_code& ec) { return static_cast<errc>(ec.value()); }
-}  // namespace
+using namespace latchkey::test::replies;
 
 TEST(SessionReplies, Create) {
   auto c = replies::create(arr({s("ok"), i(100), i(1900), i(43300), s("old1"), s("old2")}));
