@@ -11,6 +11,7 @@
 #include "latchkey/redis/slot.hpp"
 #include "latchkey/utf8.hpp"
 #include "../script_results.hpp"
+#include "replies.hpp"
 
 namespace latchkey::guard {
 
@@ -168,14 +169,14 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
                  std::to_string(s_.max_failures), std::to_string(s_.ip_max_failures)});
   auto r = co_await redis.eval(std::move(c.script), std::move(c.keys), std::move(c.args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_array() || r->elements.size() != 2 + 3 * 2) co_return bad_reply("login_check");
-  const auto& e = r->elements;
-  if (int_of(e[0]) == 1) co_return LoginVerdict{};
-  auto gate = [&e](std::size_t i) {
-    return Gate{int_of(e[2 + 3 * i]) == 0, int_of(e[3 + 3 * i]), int_of(e[4 + 3 * i])};
+  auto checked = replies::login_check(*r);
+  if (!checked) co_return checked.error();
+  if (checked->reserved) co_return LoginVerdict{};
+  auto gate = [&checked](std::size_t i) {
+    const auto& v = checked->counters[i];
+    return Gate{!v.refuses, v.locked_until_ms, v.busy_until_ms};
   };
-  co_return refusal(gate(0), gate(1), int_of(e[1]));
+  co_return refusal(gate(0), gate(1), checked->now_ms);
 }
 
 awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::string user_id, std::string ip,
@@ -198,24 +199,22 @@ awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::
             std::to_string(s_.window_ms), std::to_string(s_.window_ms), std::string()}));
   auto r = co_await redis.evals(std::move(calls));
   if (!r) co_return r.error();
-  for (const auto& x : *r)
-    if (x.is_error()) co_return err(errc::redis_error);
-  const auto& a = (*r)[0];
-  if (!a.is_array() || a.elements.size() != 5) co_return bad_reply("login_failure");
-  const std::int64_t t = int_of(a.elements[3]);
-  const bool on_device = int_of(a.elements[4]) == 1;
+  if (r->size() != 2) co_return bad_reply("login_failure");
+  auto account = replies::login_failure((*r)[0]);
+  if (!account) co_return account.error();
+  auto address = replies::login_failure((*r)[1]);
+  if (!address) co_return address.error();
+  const bool on_device = account->on_device;
   FailureResult out;
-  out.failures = int_of(a.elements[0]);
-  out.locked_until_ms = int_of(a.elements[1]);
-  out.locked = out.locked_until_ms > t;
-  out.retry_after_ms = out.locked ? out.locked_until_ms - t : 0;
+  out.failures = account->failures;
+  out.locked_until_ms = account->locked_until_ms;
+  out.locked = account->locked();
+  out.retry_after_ms = out.locked ? out.locked_until_ms - account->now_ms : 0;
   // Logged by the account's hash (never its name), for audit (ASVS V7.1.3).
   std::string who = (on_device ? "device of account " : "account ") + k.user_hash.substr(0, 8);
   count(SecurityEvent::login_failure);
   if (out.locked && out.failures > 0) count(SecurityEvent::lockout);
-  if (const auto& by_ip = (*r)[1]; by_ip.is_array() && by_ip.elements.size() == 5 && int_of(by_ip.elements[0]) > 0 &&
-                                   int_of(by_ip.elements[1]) > int_of(by_ip.elements[3]))
-    count(SecurityEvent::lockout);  // this failure locked the address
+  if (address->locked() && address->failures > 0) count(SecurityEvent::lockout);  // this failure locked the address
   if (out.locked && out.failures > 0)
     log::event(log::Level::warn,
                "login lockout: " + who + " locked for " + std::to_string(out.retry_after_ms / 1000) + " s");

@@ -4,6 +4,7 @@
 
 #include "latchkey/redis/connection.hpp"
 #include "../script_results.hpp"
+#include "replies.hpp"
 
 namespace latchkey::guard {
 
@@ -31,14 +32,14 @@ awaitable<result<Decision>> RateLimiter::check(redis::Connection& redis, std::st
   if (l.algorithm == Algorithm::gcra) args.push_back(std::to_string(l.burst == 0 ? l.limit : l.burst));
   auto r = co_await redis.eval(kScript[i], std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_array() || r->elements.size() != 4) co_return bad_reply(kScript[i]);
+  auto limited = replies::ratelimit(*r, kScript[i]);
+  if (!limited) co_return limited.error();
   Decision d;
-  d.allowed = int_of(r->elements[0]) == 1;
+  d.allowed = limited->allowed;
   d.limit = l.limit;
-  d.remaining = std::max<std::int64_t>(0, int_of(r->elements[1]));
-  d.reset_after_ms = std::max<std::int64_t>(0, int_of(r->elements[2]));
-  d.retry_after_ms = d.allowed ? 0 : std::max<std::int64_t>(1, int_of(r->elements[3]));
+  d.remaining = std::max<std::int64_t>(0, limited->remaining);
+  d.reset_after_ms = std::max<std::int64_t>(0, limited->reset_after_ms);
+  d.retry_after_ms = d.allowed ? 0 : std::max<std::int64_t>(1, limited->retry_after_ms);
   co_return d;
 }
 
