@@ -7,6 +7,7 @@
 #include "latchkey/metrics.hpp"
 #include "latchkey/oauth.hpp"
 #include "latchkey/key_schema.hpp"
+#include "replies.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "../script_results.hpp"
@@ -139,33 +140,32 @@ awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, 
                                 key_schema::UserSlot(s_.key_prefix, *slot).code_epoch_prefix()};
   auto r = co_await redis.eval("oauth_code_redeem", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
-  if (!r->is_array() || r->elements.empty()) co_return bad_reply("oauth_code_redeem");
-  const auto& x = r->elements;
-  const std::string& outcome = x[0].str;
-  if (outcome == "replay" && x.size() == 3) {
-    // RFC 6749 10.5, RFC 9700 4.5: a code used twice is compromised; what it issued dies.
-    count(SecurityEvent::code_replayed);
-    log::event(log::Level::warn, "authorization code replayed: family " + short_id(x[1].str) + " revoked");
-    if (auto done = co_await tokens_.revoke_family(redis, *slot, x[1].str, x[2].str); !done) co_return done.error();
-    co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
-  }
-  if (outcome == "mismatch" && x.size() == 2) {
-    if (x[1].str == "pkce")
+  auto redeemed = replies::code_redeem(std::move(*r));
+  if (!redeemed) co_return redeemed.error();
+  using O = replies::Redeemed::outcome;
+  switch (redeemed->result) {
+    case O::ok: break;
+    case O::replay:
+      // RFC 6749 10.5, RFC 9700 4.5: a code used twice is compromised; what it issued dies.
+      count(SecurityEvent::code_replayed);
+      log::event(log::Level::warn, "authorization code replayed: family " + short_id(redeemed->family_id) + " revoked");
+      if (auto done = co_await tokens_.revoke_family(redis, *slot, redeemed->family_id, redeemed->user_hash); !done)
+        co_return done.error();
+      co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
+    case O::mismatch_pkce:
       co_return Failure(errc::invalid_grant,
                         "code_verifier does not match the code_challenge (or one of them is missing)");
-    if (x[1].str == "redirect_uri")
+    case O::mismatch_redirect_uri:
       co_return Failure(errc::invalid_grant, "redirect_uri does not match the authorization request");
-    co_return Failure(errc::invalid_grant, "the code was issued to another client");
+    case O::mismatch_client: co_return Failure(errc::invalid_grant, "the code was issued to another client");
+    case O::invalid: co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   }
-  if (outcome != "ok" || x.size() != 4)
-    co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
-  auto user = ring_.decrypt(x[2].str, key);
+  auto user = ring_.decrypt(redeemed->sealed_user, key);
   if (!user) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
   tokens::Grant g;
   g.user_id = std::move(*user);
   g.client_id = c.client_id;
-  g.scope = x[1].str;
+  g.scope = std::move(redeemed->scope);
   g.audience = s_.audience;
   tokens::IssueOptions o;
   o.format = s_.access_format;
