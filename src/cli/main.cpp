@@ -325,19 +325,22 @@ int keys(const std::vector<std::string>& args) {
 // connect deadline), runs `call`, and returns its exit code. 3 when Redis is unreachable.
 int with_redis(const Config& cfg, const std::function<boost::asio::awaitable<int>(redis::Connection&)>& call) {
   boost::asio::io_context ioc{1};
-  redis::Connection conn(ioc.get_executor(), connection_options(cfg));
+  redis::ConnectionOptions ro = connection_options(cfg);
+  ro.log_failures = false;  // said once below
+  redis::Connection conn(ioc.get_executor(), ro);
   conn.start();
-  auto deadline = std::chrono::steady_clock::now() + cfg.redis_connect_timeout + 5 * cfg.redis_timeout;
-  while (!conn.ready() && std::chrono::steady_clock::now() < deadline) ioc.run_for(std::chrono::milliseconds(5));
-  if (!conn.ready()) {
-    std::cerr << "latchkey: redis is not reachable: " << conn.last_error() << "\n";
-    conn.stop();
-    ioc.run_for(std::chrono::milliseconds(50));
-    return 3;
-  }
   std::optional<int> rc;
-  boost::asio::co_spawn(ioc, call(conn), [&](std::exception_ptr e, int v) { rc = e ? 1 : v; });
-  while (!rc) ioc.run_for(std::chrono::milliseconds(5));
+  boost::asio::co_spawn(
+      ioc,
+      [&]() -> boost::asio::awaitable<int> {
+        if (auto ready = co_await conn.ready_or_failed(); !ready) {
+          std::cerr << "latchkey: redis is not reachable: " << conn.last_error() << "\n";
+          co_return 3;
+        }
+        co_return co_await call(conn);
+      },
+      [&](std::exception_ptr e, int v) { rc = e ? 1 : v; });
+  while (!rc) ioc.run_one();
   conn.stop();
   ioc.run_for(std::chrono::milliseconds(50));
   return *rc;

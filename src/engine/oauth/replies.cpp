@@ -19,10 +19,14 @@ result<Redeemed> code_redeem(redis::Reply r) {
     out.sealed_user = std::move(x[2].str);
     out.user_hash = std::move(x[3].str);
   } else if (status == "mismatch" && x.size() == 2) {
-    if (x[1].str == "client") out.result = O::mismatch_client;
-    else if (x[1].str == "redirect_uri") out.result = O::mismatch_redirect_uri;
-    else if (x[1].str == "pkce") out.result = O::mismatch_pkce;
-    else return bad_reply("oauth_code_redeem");
+    if (x[1].str == "client")
+      out.result = O::mismatch_client;
+    else if (x[1].str == "redirect_uri")
+      out.result = O::mismatch_redirect_uri;
+    else if (x[1].str == "pkce")
+      out.result = O::mismatch_pkce;
+    else
+      return bad_reply("oauth_code_redeem");
   } else if (status == "replay" && x.size() == 3) {
     out.result = O::replay;
     out.family_id = std::move(x[1].str);

@@ -13,8 +13,14 @@ namespace latchkey::oauth::replies {
 // {'ok', scope, sealed user id, user hash} | {'mismatch', 'client'|'redirect_uri'|'pkce'}
 // | {'replay', family id, user hash} | {'invalid'} (unknown or expired).
 struct Redeemed {
-  enum class outcome { ok, mismatch_client, mismatch_redirect_uri, mismatch_pkce, replay, invalid } result =
-      outcome::invalid;
+  enum class outcome {
+    ok,
+    mismatch_client,
+    mismatch_redirect_uri,
+    mismatch_pkce,
+    replay,
+    invalid
+  } result = outcome::invalid;
   std::string scope;        // ok
   std::string sealed_user;  // ok
   std::string family_id;    // replay: the family the first redemption created

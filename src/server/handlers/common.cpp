@@ -11,7 +11,7 @@ namespace latchkey::server::handlers {
 namespace json = boost::json;
 
 HttpResponse bad(const RequestContext& ctx, std::string description) {
-  return error_response(errc::invalid_request, description, ctx.config.retry_after_seconds);
+  return engine_error(ctx, Failure(errc::invalid_request, std::move(description)));
 }
 
 std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx,
@@ -19,7 +19,7 @@ std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx,
                                                    json::storage_ptr storage) {
   std::string why;
   auto body = parse_json_object(ctx.request, why, std::move(storage));
-  if (!body) return error_response(static_cast<errc>(body.error().value()), why);
+  if (!body) return error_response(Failure(body.error()).code, why);  // Failure checks the category
   for (const auto& [k, v] : *body) {
     bool known = false;
     for (auto a : allowed) known = known || k == a;
