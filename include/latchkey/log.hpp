@@ -16,7 +16,8 @@ enum class Level { debug, info, warn, error };
 
 // Event log (stderr): {"ts": "<ISO 8601 UTC>", "level": ..., "msg": ...}
 void event(Level level, std::string_view msg);
-void event(std::string_view level, std::string_view msg);
+// "debug", "info", "warn", "error": the `level` field of an event line.
+const char* level_name(Level level) noexcept;
 // Writes bytes to stdout as they are (already complete lines).
 void write_stdout(std::string_view bytes);
 // A kind of event an unauthenticated caller can provoke at will (a failed client

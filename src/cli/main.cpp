@@ -105,8 +105,8 @@ int check_redis_at_start(const Config& cfg) {
   ro.reconnect_min = std::chrono::hours(1);  // one attempt only
   ro.reconnect_max = std::chrono::hours(1);
   ro.log_failures = false;  // reported below, once
-  ro.log = [](std::string_view level, std::string_view msg) {
-    if (level != "info") log::event(level, "startup check: " + std::string(msg));
+  ro.log = [](log::Level level, std::string_view msg) {
+    if (level != log::Level::info) log::event(level, "startup check: " + std::string(msg));
   };
   redis::Connection conn(ioc.get_executor(), ro);
   conn.start();

@@ -39,14 +39,14 @@ std::string timestamp() {
 
 namespace {}  // namespace
 
-void event(std::string_view level, std::string_view msg) {
-  boost::json::object o{{"ts", timestamp()}, {"level", level}, {"msg", msg}};
-  write_all(2, boost::json::serialize(o) + "\n");
+const char* level_name(Level level) noexcept {
+  static constexpr const char* names[] = {"debug", "info", "warn", "error"};
+  return names[static_cast<int>(level)];
 }
 
 void event(Level level, std::string_view msg) {
-  static constexpr std::string_view names[] = {"debug", "info", "warn", "error"};
-  event(names[static_cast<int>(level)], msg);
+  boost::json::object o{{"ts", timestamp()}, {"level", level_name(level)}, {"msg", msg}};
+  write_all(2, boost::json::serialize(o) + "\n");
 }
 
 void write_stdout(std::string_view bytes) { write_all(1, std::string(bytes)); }

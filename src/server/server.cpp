@@ -631,7 +631,7 @@ std::optional<std::string> Server::start() {
     ro.allow_eviction = s.config.redis_allow_eviction;
     ro.scripts = s.scripts;
     ro.metrics = &shard->metrics;
-    ro.log = [i](std::string_view level, std::string_view msg) {
+    ro.log = [i](log::Level level, std::string_view msg) {
       log::event(level, "shard " + std::to_string(i) + ": " + std::string(msg));
     };
     shard->redis = std::make_unique<redis::Connection>(shard->ioc.get_executor(), std::move(ro));

@@ -23,6 +23,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "latchkey/log.hpp"
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -49,8 +51,8 @@ struct ConnectionOptions {
   Metrics* metrics = nullptr;  // optional; owned by the shard
   // false: failed attempts are not logged; the caller reports them (the start-up check).
   bool log_failures = true;
-  // level is "info", "warn" or "error"; msg never contains credentials.
-  std::function<void(std::string_view level, std::string_view msg)> log;
+  // msg never contains credentials.
+  std::function<void(log::Level level, std::string_view msg)> log;
 };
 
 enum class ConnState { connecting, ready, stopped };

@@ -74,14 +74,14 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t connects = 0;
   std::mt19937_64 rng;
 
-  void log(std::string_view level, std::string_view msg) {
+  void log(log::Level level, std::string_view msg) {
     if (opts.log) opts.log(level, msg);
   }
 
   // Ends the current connection: pending calls fail now with `fail` (their replies can no
   // longer arrive); the supervisor notices through the reader and reconnects.
   void teardown(std::string why, boost::system::error_code fail = make_error_code(errc::unavailable)) {
-    if (st == ConnState::ready) log("warn", "redis connection lost: " + why);
+    if (st == ConnState::ready) log(log::Level::warn, "redis connection lost: " + why);
     if (st != ConnState::stopped) set_state(ConnState::connecting);
     last_error = std::move(why);
     boost::system::error_code ignored;
@@ -262,9 +262,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       const Reply& rep = r->front();
       if (needs_password(rep)) co_return;
       if (rep.is_error() || !rep.is_array() || rep.elements.size() != 2) {
-        log("warn", "cannot read maxmemory-policy (" + (rep.is_error() ? rep.str : std::string("unexpected reply")) +
-                        "); make sure the server uses 'noeviction', or revocations, lockouts and sessions can be "
-                        "evicted before they expire");
+        log(log::Level::warn,
+            "cannot read maxmemory-policy (" + (rep.is_error() ? rep.str : std::string("unexpected reply")) +
+                "); make sure the server uses 'noeviction', or revocations, lockouts and sessions can be "
+                "evicted before they expire");
       } else if (is_evicting(rep.elements[1].str)) {
         std::string msg = "Redis maxmemory-policy is '" + rep.elements[1].str +
                           "': every key latchkey writes has a TTL, so an evicting policy (even volatile-*) "
@@ -281,9 +282,9 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         // Once per process, not once per shard and reconnect.
         static std::atomic<bool> warned{false};
         if (!warned.exchange(true))
-          log("warn", "Redis maxmemory-policy is '" + rep.elements[1].str +
-                          "': an evicting policy can drop revocations, lockouts and sessions under memory "
-                          "pressure; running anyway (allowed by redis_allow_eviction)");
+          log(log::Level::warn, "Redis maxmemory-policy is '" + rep.elements[1].str +
+                                    "': an evicting policy can drop revocations, lockouts and sessions under memory "
+                                    "pressure; running anyway (allowed by redis_allow_eviction)");
       }
     }
     eviction_refused = false;
@@ -308,7 +309,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     signal_outcome();
     was_ready = true;
     last_error.clear();
-    log("info", "redis connection ready: " + current.describe());
+    log(log::Level::info, "redis connection ready: " + current.describe());
     hold.expires_at(asio::steady_timer::time_point::max());
     co_await hold.async_wait(tuple_awaitable);
   }
@@ -358,7 +359,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       signal_outcome();
       if (stopping) break;
       if (opts.log_failures && last_error != last_logged) {
-        log(eviction_refused || credentials_refused ? "error" : "warn", "redis unavailable: " + last_error);
+        log(eviction_refused || credentials_refused ? log::Level::error : log::Level::warn,
+            "redis unavailable: " + last_error);
         last_logged = last_error;
       }
       if (was_ready) delay = opts.reconnect_min;
@@ -438,7 +440,7 @@ awaitable<result<Replies>> Connection::evals(std::vector<ScriptCall> calls) {
     if (noscript((*r)[i])) again.push_back(i);
   if (again.empty()) co_return std::move(*r);
 
-  impl->log("info", "script cache lost (NOSCRIPT); reloading " + found[again[0]]->name);
+  impl->log(log::Level::info, "script cache lost (NOSCRIPT); reloading " + found[again[0]]->name);
   Request retry;
   std::vector<const Script*> loaded;
   for (auto i : again)
@@ -469,7 +471,7 @@ awaitable<result<Replies>> Connection::eval_after(Request before, std::string sc
   if (!r) co_return r.error();
   if (!noscript(r->back())) co_return std::move(*r);
 
-  impl->log("info", "script cache lost (NOSCRIPT); reloading " + s->name);
+  impl->log(log::Level::info, "script cache lost (NOSCRIPT); reloading " + s->name);
   std::size_t n_before = r->size() - 1;
   Request retry = std::move(before);
   retry.push({"SCRIPT", "LOAD", s->source});

@@ -46,9 +46,9 @@ ConnectionOptions options(const RedisServer& rs, Logs* logs = nullptr, std::stri
   o.reconnect_max = 200ms;
   o.scripts = std::make_shared<const ScriptSet>(ScriptSet::embedded());
   if (logs)
-    o.log = [logs](std::string_view level, std::string_view msg) {
+    o.log = [logs](log::Level level, std::string_view msg) {
       std::lock_guard l(logs->mu);
-      logs->lines.push_back(std::string(level) + ": " + std::string(msg));
+      logs->lines.push_back(std::string(log::level_name(level)) + ": " + std::string(msg));
     };
   return o;
 }
