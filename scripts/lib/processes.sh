@@ -37,3 +37,18 @@ start_latchkey() {
   pids+=($!)
   wait_http "http://127.0.0.1:$port/readyz"
 }
+# check_answers BLOCK OUTPUT: every answer a documented block shows (its `#   ...` comment
+# lines; `…` stands for anything) must be a whole line of OUTPUT. Prints each missing one;
+# fails when any is missing or the block shows fewer than MIN_ANSWERS (default 1).
+check_answers() {
+  local block=$1 out=$2 missing=0 n=0 want regex
+  while IFS= read -r line; do
+    want=${line#"#   "}
+    n=$((n + 1))
+    regex=$(printf '%s' "$want" | sed -e 's/[]\/$*.^[]/\\&/g' -e 's/…/.*/g')
+    grep -q -- "^$regex\$" <<<"$out" || { echo "MISSING in output: $want"; missing=1; }
+  done < <(printf '%s\n' "$block" | grep '^#   ')
+  [ "$n" -ge "${MIN_ANSWERS:-1}" ] || { echo "only $n answers shown"; missing=1; }
+  answers_checked=$n
+  return $missing
+}

@@ -16,6 +16,8 @@ out=$(cd "$work" && bash -euo pipefail example.sh 2>&1)
 echo "$out"
 
 fail=0
+# Every answer the README shows under a call, then the finer checks below.
+MIN_ANSWERS=15 check_answers "$(cat "$work/example.sh")" "$out" || fail=1
 check() { grep -q -- "$1" <<<"$out" || { echo "MISSING in output: $1"; fail=1; }; }
 check '"user_id":"alice"'
 check '"data":{"role":"admin"}'

@@ -8,7 +8,6 @@
 #include "latchkey/version.hpp"
 
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 
 #include <chrono>
 #include <future>
@@ -131,28 +130,10 @@ TEST(MetricsHttp, ReadyzAnswersForEveryShard) {
   // Room for exactly the clients there are now (two shards and `admin`); one shard's
   // connection is killed and its slot taken at once by `filler` (the shard waits at least
   // redis_reconnect_min_ms before reconnecting): it cannot come back until maxclients rises.
-  auto connect = [&] {
-    redisContext* c = redisConnect("127.0.0.1", rs.port());
-    EXPECT_TRUE(c && !c->err);
-    return std::unique_ptr<redisContext, void (*)(redisContext*)>(c, redisFree);
-  };
-  auto command = [](redisContext* c, const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.c_str());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
-    std::string out = !r                               ? "(no reply)"
-                      : r->type == REDIS_REPLY_INTEGER ? std::to_string(r->integer)
-                                                       : std::string(r->str ? r->str : "", r->len);
-    if (r) freeReplyObject(r);
-    return out;
-  };
-  auto admin = connect();
-  std::string own = command(admin.get(), {"CLIENT", "ID"});
-  std::string list = command(admin.get(), {"CLIENT", "LIST"});
+  RedisClient admin(rs.port());
+  ASSERT_TRUE(admin.connected());
+  std::string own = admin.command({"CLIENT", "ID"});
+  std::string list = admin.command({"CLIENT", "LIST"});
   std::vector<std::string> ids;
   for (std::size_t at = list.find("id="); at != std::string::npos; at = list.find("\nid=", at + 1)) {
     auto start = list.find("id=", at) + 3;
@@ -160,10 +141,10 @@ TEST(MetricsHttp, ReadyzAnswersForEveryShard) {
     if (id != own) ids.push_back(id);
   }
   ASSERT_EQ(ids.size(), 2u) << list;
-  EXPECT_EQ(command(admin.get(), {"CONFIG", "SET", "maxclients", "3"}), "OK");
-  EXPECT_EQ(command(admin.get(), {"CLIENT", "KILL", "ID", ids[0]}), "1");
-  auto filler = connect();
-  EXPECT_EQ(command(filler.get(), {"PING"}), "PONG");
+  EXPECT_EQ(admin.command({"CONFIG", "SET", "maxclients", "3"}), "OK");
+  EXPECT_EQ(admin.command({"CLIENT", "KILL", "ID", ids[0]}), "1");
+  RedisClient filler(rs.port());
+  EXPECT_EQ(filler.command({"PING"}), "PONG");
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < deadline && srv.server().redis_ready()) std::this_thread::sleep_for(20ms);
   ASSERT_FALSE(srv.server().redis_ready());
@@ -174,7 +155,7 @@ TEST(MetricsHttp, ReadyzAnswersForEveryShard) {
   EXPECT_NE(refused.body.find("shard"), std::string::npos) << refused.body;
 
   // Room again: the shard reconnects and the process is ready.
-  EXPECT_EQ(command(admin.get(), {"CONFIG", "SET", "maxclients", "10000"}), "OK");
+  EXPECT_EQ(admin.command({"CONFIG", "SET", "maxclients", "10000"}), "OK");
   deadline = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < deadline && !srv.server().redis_ready()) std::this_thread::sleep_for(20ms);
   EXPECT_EQ(ready_answers(20), 20);

@@ -154,29 +154,40 @@ std::string render(const redisReply* r) {
 }
 }  // namespace
 
-std::string RedisServer::command(const std::vector<std::string>& args, int db) const {
+RedisClient::RedisClient(std::uint16_t port) {
   timeval tv{1, 0};
-  redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
-  if (!c || c->err) {
-    if (c) redisFree(c);
-    return "ERR:connect";
+  c_ = redisConnectWithTimeout("127.0.0.1", port, tv);
+  if (c_ && !c_->err) {
+    redisSetTimeout(c_, timeval{5, 0});
+    return;
   }
-  redisSetTimeout(c, timeval{5, 0});
-  if (db != 0) {
-    auto* r = static_cast<redisReply*>(redisCommand(c, "SELECT %d", db));
-    if (r) freeReplyObject(r);
-  }
+  if (c_) redisFree(c_);
+  c_ = nullptr;
+}
+
+RedisClient::~RedisClient() {
+  if (c_) redisFree(c_);
+}
+
+std::string RedisClient::command(const std::vector<std::string>& args) const {
+  if (!c_) return "ERR:connect";
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
   for (const auto& a : args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+  auto* r = static_cast<redisReply*>(redisCommandArgv(c_, static_cast<int>(args.size()), argv.data(), lens.data()));
   std::string out = r ? render(r) : "ERR:io";
   if (r) freeReplyObject(r);
-  redisFree(c);
   return out;
+}
+
+std::string RedisServer::command(const std::vector<std::string>& args, int db) const {
+  RedisClient c(port_);
+  if (!c.connected()) return "ERR:connect";
+  if (db != 0) (void)c.command({"SELECT", std::to_string(db)});
+  return c.command(args);
 }
 
 std::string RedisServer::dump_all() const {

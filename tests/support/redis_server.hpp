@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+struct redisContext;  // hiredis
+
 namespace latchkey::test {
 
 // A port that was free a moment ago (bind to 0, read, close).
@@ -15,6 +17,22 @@ std::uint16_t free_port();
 // same port and silently share the listener (the kernel would split connections between
 // the two servers).
 std::uint16_t reserved_listen_port();
+
+// One blocking hiredis connection, held until destroyed (a test that must keep a client slot
+// of its own, or send several commands on one connection). Replies are rendered as by
+// RedisServer::command.
+class RedisClient {
+ public:
+  explicit RedisClient(std::uint16_t port);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+  bool connected() const { return c_ != nullptr; }
+  std::string command(const std::vector<std::string>& args) const;
+
+ private:
+  redisContext* c_ = nullptr;
+};
 
 class RedisServer {
  public:

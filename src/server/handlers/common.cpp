@@ -10,8 +10,8 @@ namespace latchkey::server::handlers {
 
 namespace json = boost::json;
 
-HttpResponse bad(const RequestContext& ctx, std::string description) {
-  return engine_error(ctx, Failure(errc::invalid_request, std::move(description)));
+HttpResponse refuse(const RequestContext& ctx, errc code, std::string description) {
+  return engine_error(ctx, Failure(code, std::move(description)));
 }
 
 std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx,

@@ -13,8 +13,13 @@
 
 namespace latchkey::server::handlers {
 
+// A refusal with its reason, answered on this route's surface by the one mapping
+// (engine_error): refuse(ctx, errc::invalid_client, "...").
+HttpResponse refuse(const RequestContext& ctx, errc code, std::string description);
 // 400 invalid_request with this description.
-HttpResponse bad(const RequestContext& ctx, std::string description);
+inline HttpResponse bad(const RequestContext& ctx, std::string description) {
+  return refuse(ctx, errc::invalid_request, std::move(description));
+}
 
 // The body as an object with only the allowed fields (unknown ones are refused, naming the
 // field, so a typo never silently falls back to a default); or the error response.

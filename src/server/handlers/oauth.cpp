@@ -16,11 +16,6 @@ namespace {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-// RFC 7591 3.2.2 errors of client registration.
-HttpResponse metadata_error(const RequestContext& ctx, errc code, std::string description) {
-  return engine_error(ctx, Failure(code, std::move(description)));
-}
-
 json::object client_json(const oauth::Client& c) {
   json::array uris, grants;
   for (const auto& u : c.redirect_uris) uris.push_back(json::string(u));
@@ -55,28 +50,28 @@ awaitable<HttpResponse> register_client(RequestContext& ctx) {
   auto& body = std::get<json::object>(parsed);
   oauth::NewClient c;
   if (const auto* v = body.if_contains("client_name")) {
-    if (!v->is_string()) co_return metadata_error(ctx, errc::invalid_client_metadata, "client_name must be a string");
+    if (!v->is_string()) co_return refuse(ctx, errc::invalid_client_metadata, "client_name must be a string");
     c.client_name = std::string(v->as_string());
   }
   if (const auto* v = body.if_contains("redirect_uris")) {
     auto a = string_array(*v);
-    if (!a) co_return metadata_error(ctx, errc::invalid_redirect_uri, "redirect_uris must be an array of strings");
+    if (!a) co_return refuse(ctx, errc::invalid_redirect_uri, "redirect_uris must be an array of strings");
     c.redirect_uris = std::move(*a);
   }
   if (const auto* v = body.if_contains("grant_types")) {
     auto a = string_array(*v);
-    if (!a) co_return metadata_error(ctx, errc::invalid_client_metadata, "grant_types must be an array of strings");
+    if (!a) co_return refuse(ctx, errc::invalid_client_metadata, "grant_types must be an array of strings");
     c.grant_types = std::move(*a);
   }
   if (const auto* v = body.if_contains("scope")) {
-    if (!v->is_string()) co_return metadata_error(ctx, errc::invalid_client_metadata, "scope must be a string");
+    if (!v->is_string()) co_return refuse(ctx, errc::invalid_client_metadata, "scope must be a string");
     c.scope = std::string(v->as_string());
   }
   if (const auto* v = body.if_contains("token_endpoint_auth_method")) {
     auto m = v->is_string() ? oauth::auth_method_from_name(v->as_string()) : std::nullopt;
     if (!m)
-      co_return metadata_error(ctx, errc::invalid_client_metadata,
-                               "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none");
+      co_return refuse(ctx, errc::invalid_client_metadata,
+                       "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none");
     c.auth_method = *m;
   }
   if (auto e = oauth::Service::check(c)) co_return engine_error(ctx, *e);

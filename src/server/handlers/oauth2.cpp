@@ -25,12 +25,6 @@ HttpResponse no_store(HttpResponse r) {
   return r;
 }
 
-// RFC 6749 5.2 errors: the one mapping (http.cpp) answers them on this route's surface
-// (invalid_client 401 with a Basic challenge, the others 400, never cached).
-HttpResponse oauth_error(const RequestContext& ctx, errc code, std::string description) {
-  return engine_error(ctx, Failure(code, std::move(description)));
-}
-
 bool is_form(std::string_view content_type) {
   constexpr std::string_view kForm = "application/x-www-form-urlencoded";
   if (content_type.size() < kForm.size()) return false;
@@ -50,17 +44,16 @@ std::variant<FormRequest, HttpResponse> read_form(const RequestContext& ctx) {
   const auto& req = ctx.request;
   // Credentials and tokens never travel in a URL (RFC 6749 2.3.1, 3.2; RFC 9700 4.3.2).
   if (!req.query.empty())
-    return oauth_error(ctx, errc::invalid_request, "parameters in the URL are not accepted; send a form body");
+    return refuse(ctx, errc::invalid_request, "parameters in the URL are not accepted; send a form body");
   if (!is_form(req.header("content-type")))
-    return oauth_error(ctx, errc::invalid_request, "Content-Type must be application/x-www-form-urlencoded");
+    return refuse(ctx, errc::invalid_request, "Content-Type must be application/x-www-form-urlencoded");
   std::string why;
   auto form = parse_form(req.body, why);
-  if (!form) return oauth_error(ctx, errc::invalid_request, why);
+  if (!form) return refuse(ctx, errc::invalid_request, why);
   FormRequest out{std::move(*form), {}};
   if (auto authz = req.header("authorization"); !authz.empty()) {
     auto b = parse_basic(authz);
-    if (!b)
-      return oauth_error(ctx, errc::invalid_client, "the Authorization header must be HTTP Basic client credentials");
+    if (!b) return refuse(ctx, errc::invalid_client, "the Authorization header must be HTTP Basic client credentials");
     out.client.basic = true;
     out.client.basic_id = std::move(b->id);
     out.client.basic_secret = std::move(b->secret);
@@ -132,7 +125,7 @@ awaitable<HttpResponse> introspect(RequestContext& ctx) {
   // Client authentication comes first (it is decided on the same round trip as the lookup).
   auto t = co_await ctx.services.oauth.introspect(ctx.redis, fr.client, std::string(token.value_or("")));
   if (!t) co_return engine_error(ctx, t.error());
-  if (!token) co_return oauth_error(ctx, errc::invalid_request, "token is required");
+  if (!token) co_return refuse(ctx, errc::invalid_request, "token is required");
   if (!*t) {
     auto r = no_store(HttpResponse::empty(200));
     r.content_type = "application/json";
@@ -156,7 +149,7 @@ awaitable<HttpResponse> revoke(RequestContext& ctx) {
   if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
   auto& q = std::get<ClientRequest>(in);
   auto token = oauth::param(q.form, "token");
-  if (!token) co_return oauth_error(ctx, errc::invalid_request, "token is required");
+  if (!token) co_return refuse(ctx, errc::invalid_request, "token is required");
   // token_type_hint is optional and only a hint (RFC 7009 2.1): the token's form says what it is.
   auto r = co_await ctx.services.oauth.revoke(ctx.redis, q.client, std::string(*token));
   // RFC 7009 2.2.1: a revocation that may not have happened is never answered 200.
