@@ -1,5 +1,5 @@
 // The HTTP layer's OAuth wire formats: form bodies and HTTP Basic credentials, per request.
-#include "http.hpp"
+#include "server/http.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -18,4 +18,7 @@ inline std::int64_t unix_now_ms() noexcept {
       .count();
 }
 
+// Milliseconds as whole seconds, rounded up (a client told to wait this long is never early).
+inline std::int64_t ceil_seconds(std::int64_t ms) noexcept { return (ms + 999) / 1000; }
+
 }  // namespace latchkey

@@ -64,14 +64,14 @@ struct Config {
   unsigned retry_after_seconds{};
 
   // Sessions (seconds unless noted).
-  std::int64_t session_idle_ttl{};
-  std::int64_t session_absolute_ttl{};
-  std::int64_t session_max_idle_ttl{};
-  std::int64_t session_max_absolute_ttl{};
+  std::chrono::seconds session_idle_ttl{};
+  std::chrono::seconds session_absolute_ttl{};
+  std::chrono::seconds session_max_idle_ttl{};
+  std::chrono::seconds session_max_absolute_ttl{};
   std::int64_t session_limit{};
   std::string session_limit_policy{};
-  std::int64_t session_touch_interval{};
-  std::int64_t session_rotate_overlap{};
+  std::chrono::seconds session_touch_interval{};
+  std::chrono::seconds session_rotate_overlap{};
   std::size_t session_max_data_bytes{};
   std::string session_cookie_name{};
   std::string session_cookie_samesite{};
@@ -79,18 +79,18 @@ struct Config {
 
   // Tokens (seconds unless noted).
   std::string token_issuer{};
-  std::int64_t token_access_ttl{};
-  std::int64_t token_leeway{};
+  std::chrono::seconds token_access_ttl{};
+  std::chrono::seconds token_leeway{};
   std::string token_algorithms{};
-  std::int64_t token_refresh_idle_ttl{};
-  std::int64_t token_refresh_absolute_ttl{};
-  std::int64_t token_refresh_grace{};
+  std::chrono::seconds token_refresh_idle_ttl{};
+  std::chrono::seconds token_refresh_absolute_ttl{};
+  std::chrono::seconds token_refresh_grace{};
   std::size_t token_max_bytes{};
   std::size_t token_max_claims_bytes{};
   std::int64_t token_max_families_per_user{};
 
   // OAuth 2.0.
-  std::int64_t oauth_code_ttl{};
+  std::chrono::seconds oauth_code_ttl{};
   bool oauth_require_pkce{};
   std::string oauth_access_token_format{};   // opaque | jwt
   std::string oauth_access_token_audience;   // `aud` of OAuth JWT access tokens
@@ -102,11 +102,11 @@ struct Config {
   // Failed logins and lockout (seconds unless noted).
   std::int64_t login_max_failures{};
   std::int64_t login_ip_max_failures{};
-  std::int64_t login_failure_window{};
-  std::int64_t login_lockout_base{};
-  std::int64_t login_lockout_max{};
-  std::int64_t login_device_ttl{};
-  std::int64_t login_attempt_timeout{};
+  std::chrono::seconds login_failure_window{};
+  std::chrono::seconds login_lockout_base{};
+  std::chrono::seconds login_lockout_max{};
+  std::chrono::seconds login_device_ttl{};
+  std::chrono::seconds login_attempt_timeout{};
   std::int64_t login_ipv6_prefix{};
   bool login_canonical_user_id{};
 

@@ -57,10 +57,6 @@ std::string session_id_of(std::string_view token);
 // not a token (and never reaches Redis).
 std::optional<ParsedToken> parse_token(std::string_view token);
 bool valid_session_id(std::string_view id) noexcept;
-std::string user_hash(std::string_view user_id);
-// A user id as every capability accepts it: 1-256 bytes of UTF-8 without control characters.
-bool valid_user_id(std::string_view user_id) noexcept;
-std::uint16_t user_slot(std::string_view user_id);
 
 struct NewSession {
   std::string user_id;

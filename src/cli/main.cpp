@@ -4,8 +4,8 @@
 //   latchkey clients add|get|delete ...
 //   latchkey config --markdown
 //   latchkey version
-#include "../server/routes.hpp"
-#include "../server/server.hpp"
+#include "server/routes.hpp"
+#include "server/server.hpp"
 
 #include "latchkey/config.hpp"
 #include "latchkey/clock.hpp"

@@ -1,7 +1,7 @@
 // Config loading: the option table, its sources and their precedence.
 #include "latchkey/client_address.hpp"
 #include "latchkey/config.hpp"
-#include "latchkey/guard.hpp"
+#include "latchkey/ratelimit.hpp"
 #include "latchkey/crypto/jws.hpp"
 
 #include <algorithm>
@@ -55,12 +55,16 @@ bool parse_uint(const std::string& v, T& out, T min, T max, std::string& why) {
   return true;
 }
 
-Setter ms_setter(std::chrono::milliseconds Config::*field, std::uint64_t min, std::uint64_t max) {
+// A duration option, written as a whole number of the field's unit (the option's name or
+// doc line says which: milliseconds for `*_timeout`-style transport options, seconds for
+// TTLs and windows).
+template <class Duration>
+Setter duration_setter(Duration Config::*field, std::uint64_t min, std::uint64_t max) {
   return Setter(
       [=](Config& c, const std::string& v, std::string& why) {
         std::uint64_t n = 0;
         if (!parse_uint<std::uint64_t>(v, n, min, max, why)) return false;
-        c.*field = std::chrono::milliseconds(n);
+        c.*field = Duration(static_cast<typename Duration::rep>(n));
         return true;
       },
       range_text(min, max));
@@ -72,7 +76,8 @@ Setter size_setter(std::size_t Config::*field, std::size_t min, std::size_t max)
                 range_text(min, max));
 }
 
-Setter seconds_setter(std::int64_t Config::*field, std::int64_t min, std::int64_t max) {
+// A count (sessions, failures, prefix bits).
+Setter count_setter(std::int64_t Config::*field, std::int64_t min, std::int64_t max) {
   const auto lo = static_cast<std::uint64_t>(min), hi = static_cast<std::uint64_t>(max);
   return Setter(
       [=](Config& c, const std::string& v, std::string& why) {
@@ -173,14 +178,14 @@ const std::vector<Option>& options() {
       {{"redis_timeout_ms", "1000",
         "Deadline of every Redis call. A call past it fails (503 to the client) and the connection is re-established.",
         false},
-       ms_setter(&Config::redis_timeout, 1, 60000)},
+       duration_setter(&Config::redis_timeout, 1, 60000)},
       {{"redis_connect_timeout_ms", "1000", "Deadline of one connection attempt to Redis.", false},
-       ms_setter(&Config::redis_connect_timeout, 1, 60000)},
+       duration_setter(&Config::redis_connect_timeout, 1, 60000)},
       {{"redis_reconnect_min_ms", "50",
         "First delay before reconnecting to Redis; doubles per failed attempt (with jitter).", false},
-       ms_setter(&Config::redis_reconnect_min, 1, 60000)},
+       duration_setter(&Config::redis_reconnect_min, 1, 60000)},
       {{"redis_reconnect_max_ms", "2000", "Largest delay between reconnection attempts.", false},
-       ms_setter(&Config::redis_reconnect_max, 1, 600000)},
+       duration_setter(&Config::redis_reconnect_max, 1, 600000)},
       {{"redis_allow_eviction", "false",
         "Run even when Redis's maxmemory-policy evicts keys. Off by default: every latchkey key has a TTL, so an "
         "evicting policy (even volatile-*) silently drops revocations, lockouts and sessions.",
@@ -193,7 +198,7 @@ const std::vector<Option>& options() {
         false},
        uint_setter(&Config::redis_wait_replicas, 0, 16)},
       {{"redis_wait_timeout_ms", "500", "How long a revocation waits for `redis_wait_replicas` replicas.", false},
-       ms_setter(&Config::redis_wait_timeout, 1, 60000)},
+       duration_setter(&Config::redis_wait_timeout, 1, 60000)},
       {{"key_prefix", "lk:", "Prefix of every Redis key latchkey writes (1-32 characters, no spaces or braces).",
         false},
        [](Config& c, const std::string& v, std::string& why) {
@@ -257,7 +262,7 @@ const std::vector<Option>& options() {
        size_setter(&Config::max_header_bytes, 1024, 1024 * 1024)},
       {{"read_timeout_ms", "10000",
         "Deadline for reading one whole request once its first byte arrived (slow clients are cut off).", false},
-       ms_setter(&Config::read_timeout, 10, 600000)},
+       duration_setter(&Config::read_timeout, 10, 600000)},
       {{"trusted_proxies", "",
         "Reverse proxies (comma-separated addresses or CIDR blocks) whose `Forwarded` / `X-Forwarded-For` headers name "
         "the client: only when the TCP peer is one of them, the client address (OAuth throttle, access log) is the "
@@ -272,7 +277,7 @@ const std::vector<Option>& options() {
         "How long a new connection may stay silent before its first request begins (separate from the keep-alive "
         "`idle_timeout_ms`).",
         false},
-       ms_setter(&Config::first_byte_timeout, 10, 600000)},
+       duration_setter(&Config::first_byte_timeout, 10, 600000)},
       {{"max_connections", "10000",
         "Client connections open at once, over all threads; lowered at start to what the descriptor limit leaves "
         "beside a reserve for Redis. At the limit the oldest idle connection is closed, or the new one refused.",
@@ -285,10 +290,10 @@ const std::vector<Option>& options() {
         false},
        size_setter(&Config::max_connections_per_client, 0, 1000000)},
       {{"idle_timeout_ms", "60000", "How long a keep-alive connection may wait for its next request.", false},
-       ms_setter(&Config::idle_timeout, 10, 3600000)},
+       duration_setter(&Config::idle_timeout, 10, 3600000)},
       {{"shutdown_grace_ms", "10000",
         "On SIGTERM/SIGINT: how long in-flight requests may run before the process exits anyway.", false},
-       ms_setter(&Config::shutdown_grace, 0, 600000)},
+       duration_setter(&Config::shutdown_grace, 0, 600000)},
       {{"access_log", "true", "Write one JSON line per request to stdout (never a token, a body or a query string).",
         false},
        bool_setter(&Config::access_log)},
@@ -298,15 +303,15 @@ const std::vector<Option>& options() {
         "Default idle timeout of a session (s): unused this long, it is gone. Each validation slides it, never past "
         "the absolute deadline.",
         false},
-       seconds_setter(&Config::session_idle_ttl, 1, 31536000)},
+       duration_setter(&Config::session_idle_ttl, 1, 31536000)},
       {{"session_absolute_ttl", "43200", "Default absolute lifetime of a session (s), whatever its activity.", false},
-       seconds_setter(&Config::session_absolute_ttl, 1, 31536000)},
+       duration_setter(&Config::session_absolute_ttl, 1, 31536000)},
       {{"session_max_idle_ttl", "86400", "Largest `idle_ttl` a create request may ask for (s).", false},
-       seconds_setter(&Config::session_max_idle_ttl, 1, 31536000)},
+       duration_setter(&Config::session_max_idle_ttl, 1, 31536000)},
       {{"session_max_absolute_ttl", "2592000", "Largest `absolute_ttl` a create request may ask for (s).", false},
-       seconds_setter(&Config::session_max_absolute_ttl, 1, 31536000)},
+       duration_setter(&Config::session_max_absolute_ttl, 1, 31536000)},
       {{"session_limit", "5", "Live sessions per user; what happens beyond it is `session_limit_policy`.", false},
-       seconds_setter(&Config::session_limit, 1, 1000)},
+       count_setter(&Config::session_limit, 1, 1000)},
       {{"session_limit_policy", "evict_oldest",
         "`evict_oldest` (the oldest session goes; its id is returned in `evicted`) or `reject_new` (409 "
         "session_limit_reached).",
@@ -321,11 +326,11 @@ const std::vector<Option>& options() {
        }},
       {{"session_touch_interval", "60",
         "Validation slides the idle deadline every time, but rewrites `last_seen_at` at most this often (s).", false},
-       seconds_setter(&Config::session_touch_interval, 1, 86400)},
+       duration_setter(&Config::session_touch_interval, 1, 86400)},
       {{"session_rotate_overlap", "0",
         "After a rotation the old token keeps working (as its successor) for this long (s); 0: it stops at once.",
         false},
-       seconds_setter(&Config::session_rotate_overlap, 0, 300)},
+       duration_setter(&Config::session_rotate_overlap, 0, 300)},
       {{"session_max_data_bytes", "16384",
         "Largest serialized `data` object of a session (bytes); `device` is limited to 2048.", false},
        size_setter(&Config::session_max_data_bytes, 64, 1024 * 1024)},
@@ -370,9 +375,9 @@ const std::vector<Option>& options() {
          return true;
        }},
       {{"token_access_ttl", "900", "Lifetime of an access token (s).", false},
-       seconds_setter(&Config::token_access_ttl, 10, 86400)},
+       duration_setter(&Config::token_access_ttl, 10, 86400)},
       {{"token_leeway", "30", "Clock skew tolerated when checking `exp` and `nbf` (s).", false},
-       seconds_setter(&Config::token_leeway, 0, 300)},
+       duration_setter(&Config::token_leeway, 0, 300)},
       {{"token_algorithms", "EdDSA,ES256,RS256,HS256",
         "Allowlist of JWS algorithms verification accepts (comma-separated subset of EdDSA, ES256, RS256, HS256). "
         "Every key of the signing ring must use one of them.",
@@ -386,15 +391,15 @@ const std::vector<Option>& options() {
          return true;
        }},
       {{"token_refresh_idle_ttl", "1209600", "A refresh-token family unused for this long expires (s).", false},
-       seconds_setter(&Config::token_refresh_idle_ttl, 60, 31536000)},
+       duration_setter(&Config::token_refresh_idle_ttl, 60, 31536000)},
       {{"token_refresh_absolute_ttl", "2592000",
         "A refresh-token family expires this long after the login that created it, however it is used (s).", false},
-       seconds_setter(&Config::token_refresh_absolute_ttl, 60, 31536000)},
+       duration_setter(&Config::token_refresh_absolute_ttl, 60, 31536000)},
       {{"token_refresh_grace", "10",
         "After a refresh, the token just retired may be presented again for this long and returns the same new pair "
         "(two tabs refreshing at once); any other reuse revokes the family (s). 0 disables.",
         false},
-       seconds_setter(&Config::token_refresh_grace, 0, 300)},
+       duration_setter(&Config::token_refresh_grace, 0, 300)},
       {{"token_max_bytes", "8192",
         "Longest token accepted for verification; longer ones are refused before any decoding (bytes).", false},
        size_setter(&Config::token_max_bytes, 1024, 65536)},
@@ -403,9 +408,9 @@ const std::vector<Option>& options() {
        size_setter(&Config::token_max_claims_bytes, 16, 16384)},
       {{"token_max_families_per_user", "100",
         "Refresh-token families (logins) a user may hold; a new login beyond it revokes the oldest family.", false},
-       seconds_setter(&Config::token_max_families_per_user, 1, 10000)},
+       count_setter(&Config::token_max_families_per_user, 1, 10000)},
       {{"oauth_code_ttl", "60", "Lifetime of an authorization code (s; RFC 6749 recommends at most 600).", false},
-       seconds_setter(&Config::oauth_code_ttl, 1, 600)},
+       duration_setter(&Config::oauth_code_ttl, 1, 600)},
       {{"oauth_require_pkce", "true",
         "Require PKCE (S256) from confidential clients too; public clients always need it. `plain` is never accepted.",
         false},
@@ -454,7 +459,7 @@ const std::vector<Option>& options() {
         "of answering 503). Example: `login:sliding_window:10/60,api:gcra:100/1:burst=20:fail_open`.",
         false},
        [](Config& c, const std::string& v, std::string& why) {
-         if (!guard::parse_policies(v, why)) return false;
+         if (!ratelimit::parse_policies(v, why)) return false;
          c.ratelimit_policies = v;
          return true;
        }},
@@ -472,29 +477,29 @@ const std::vector<Option>& options() {
        }},
       {{"login_max_failures", "5",
         "Failed logins of an account (or of a trusted device) within `login_failure_window` that lock it.", false},
-       seconds_setter(&Config::login_max_failures, 1, 1000)},
+       count_setter(&Config::login_max_failures, 1, 1000)},
       {{"login_ip_max_failures", "50",
         "Failed logins from one IP, whatever the accounts, within `login_failure_window` that block the IP for that "
         "window.",
         false},
-       seconds_setter(&Config::login_ip_max_failures, 1, 100000)},
+       count_setter(&Config::login_ip_max_failures, 1, 100000)},
       {{"login_failure_window", "900", "Window in which failed logins are counted (s).", false},
-       seconds_setter(&Config::login_failure_window, 1, 86400)},
+       duration_setter(&Config::login_failure_window, 1, 86400)},
       {{"login_lockout_base", "60",
         "First lockout of an account (s); each further lockout doubles it, up to `login_lockout_max`.", false},
-       seconds_setter(&Config::login_lockout_base, 1, 86400)},
+       duration_setter(&Config::login_lockout_base, 1, 86400)},
       {{"login_lockout_max", "3600", "Longest lockout (s).", false},
-       seconds_setter(&Config::login_lockout_max, 1, 604800)},
+       duration_setter(&Config::login_lockout_max, 1, 604800)},
       {{"login_attempt_timeout", "10",
         "A `logins/check` that answered allowed holds one of the account's (and the IP's) `login_max_failures` slots "
         "until its failure or success is reported, or this long (s); parallel guesses cannot outrun the lock.",
         false},
-       seconds_setter(&Config::login_attempt_timeout, 1, 3600)},
+       duration_setter(&Config::login_attempt_timeout, 1, 3600)},
       {{"login_ipv6_prefix", "64",
         "IPv6 clients are counted per network of this many leading bits (an attacker owning a /64 has 2^64 addresses); "
         "IPv4-mapped IPv6 counts as IPv4.",
         false},
-       seconds_setter(&Config::login_ipv6_prefix, 32, 128)},
+       count_setter(&Config::login_ipv6_prefix, 32, 128)},
       {{"login_canonical_user_id", "true",
         "Count failed logins per account name after Unicode NFKC case folding and trimming (`Bob@X`, `bob@x ` and "
         "`ｂｏｂ@ｘ` are one account); turn off only if your backend's user ids are case-sensitive and already "
@@ -505,7 +510,7 @@ const std::vector<Option>& options() {
         "Lifetime of a device token (issued at each successful login; lets that device keep logging in while its "
         "account is locked for others) (s).",
         false},
-       seconds_setter(&Config::login_device_ttl, 60, 31536000)},
+       duration_setter(&Config::login_device_ttl, 60, 31536000)},
   };
   return table;
 }
@@ -686,9 +691,9 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
     return ConfigError{"option 'session_cookie_samesite': SameSite=None requires session_cookie_secure=true"};
   if (!cfg.oauth_ratelimit_policy.empty()) {
     std::string why;
-    auto policies = guard::parse_policies(cfg.ratelimit_policies, why);
+    auto policies = ratelimit::parse_policies(cfg.ratelimit_policies, why);
     bool found = false;
-    for (const auto& p : policies.value_or(std::vector<guard::Policy>{}))
+    for (const auto& p : policies.value_or(std::vector<ratelimit::Policy>{}))
       found = found || p.name == cfg.oauth_ratelimit_policy;
     if (!found)
       return ConfigError{"option 'oauth_ratelimit_policy': '" + cfg.oauth_ratelimit_policy +

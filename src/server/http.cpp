@@ -1,5 +1,5 @@
 // HTTP helpers: the one errc -> status mapping, error bodies, JSON bodies.
-#include "http.hpp"
+#include "server/http.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
 

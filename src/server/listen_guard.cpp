@@ -1,5 +1,5 @@
 // Finds a listener of another process on the port the shards joined (see listen_guard.hpp).
-#include "listen_guard.hpp"
+#include "server/listen_guard.hpp"
 
 #include <array>
 #include <charconv>

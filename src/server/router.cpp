@@ -1,5 +1,5 @@
 // Router: segment-wise matching of paths against route patterns.
-#include "router.hpp"
+#include "server/router.hpp"
 
 #include <algorithm>
 #include <utility>

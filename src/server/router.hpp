@@ -8,7 +8,7 @@
 // no handler checks the key itself. `latchkey routes` prints the table.
 #pragma once
 
-#include "http.hpp"
+#include "server/http.hpp"
 
 #include <cstdint>
 #include <string>

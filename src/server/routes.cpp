@@ -1,5 +1,5 @@
 // make_routes: the one routing table.
-#include "routes.hpp"
+#include "server/routes.hpp"
 
 namespace latchkey::server {
 
@@ -10,7 +10,8 @@ Router make_routes() {
   handlers::add_tokens(r);
   handlers::add_oauth(r);
   handlers::add_oauth2(r);
-  handlers::add_guard(r);
+  handlers::add_ratelimit(r);
+  handlers::add_logins(r);
   return r;
 }
 

@@ -2,7 +2,7 @@
 // src/server/handlers/, one file per capability.
 #pragma once
 
-#include "router.hpp"
+#include "server/router.hpp"
 
 namespace latchkey::server {
 
@@ -14,7 +14,8 @@ void add_sessions(Router& r);    // /v1/sessions..., /v1/users/{user_id}/session
 void add_tokens(Router& r);      // /v1/tokens..., /v1/users/{user_id}/tokens, /.well-known/jwks.json
 void add_oauth(Router& r);       // /v1/oauth/clients..., /v1/oauth/authorizations
 void add_oauth2(Router& r);      // /oauth2/token, /introspect, /revoke, OAuth metadata
-void add_guard(Router& r);       // /v1/ratelimit/check, /v1/logins/..., /v1/users/{user_id}/lockout
+void add_ratelimit(Router& r);   // /v1/ratelimit/check
+void add_logins(Router& r);      // /v1/logins/..., /v1/users/{user_id}/lockout
 }  // namespace handlers
 
 }  // namespace latchkey::server

@@ -1,15 +1,15 @@
 // The Beast side of the server: listeners, the per-connection coroutine (limits, deadlines,
 // keep-alive), dispatch through the router with API-key authentication, access log and
 // metrics, and graceful shutdown. The only translation unit that includes Beast.
-#include "server.hpp"
+#include "server/server.hpp"
 
-#include "listen_guard.hpp"
+#include "server/listen_guard.hpp"
 
-#include "services.hpp"
+#include "server/services.hpp"
 
 #include "latchkey/client_address.hpp"
 #include "latchkey/crypto/primitives.hpp"
-#include "latchkey/guard.hpp"
+#include "latchkey/identity.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/metrics.hpp"
 #include "latchkey/redis/connection.hpp"
@@ -52,7 +52,7 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 struct ConnEntry {
   beast::tcp_stream* stream;
   bool busy;              // a request is being read, handled or answered
-  std::string client;     // canonical client address (guard::canonical_address)
+  std::string client;     // canonical client address (canonical_address)
   bool released = false;  // its slot was given back (evicted, or closed)
 };
 
@@ -502,8 +502,7 @@ awaitable<void> Shard::accept_loop(Acceptor& acceptor) {
     }
     boost::system::error_code ignored;
     auto peer = sock.remote_endpoint(ignored).address().to_string();
-    std::string client =
-        guard::canonical_address(peer, static_cast<int>(server.config.login_ipv6_prefix)).value_or(peer);
+    std::string client = canonical_address(peer, static_cast<int>(server.config.login_ipv6_prefix)).value_or(peer);
     if (!admit(client)) {
       sock.close(ignored);
       continue;

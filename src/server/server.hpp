@@ -10,7 +10,7 @@
 
 #include "latchkey/config.hpp"
 #include "latchkey/secrets.hpp"
-#include "router.hpp"
+#include "server/router.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -1,11 +1,11 @@
 // The latchkey executable as an operator runs it: subcommands, start-up refusals with one
 // clear message, start-up while Redis is down, SIGTERM draining in-flight requests, and an
 // access log that never carries a secret.
-#include "../support/http_client.hpp"
-#include "../support/process.hpp"
-#include "../support/redis_server.hpp"
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+#include "support/redis_server.hpp"
 
-#include "routes.hpp"
+#include "server/routes.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -2,7 +2,7 @@
 // one clear error naming the option for each kind of mistake.
 #include "latchkey/config.hpp"
 
-#include "../support/process.hpp"
+#include "support/process.hpp"
 
 #include <gtest/gtest.h>
 

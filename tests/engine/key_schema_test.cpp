@@ -1,11 +1,12 @@
 // The key schema: every per-user family lands in the user's slot, the families the code
 // names are exactly the rows of docs/redis.md, handle kinds are distinct, and a request
 // knows the slot of the keys it names.
+#include "latchkey/identity.hpp"
 #include "latchkey/key_schema.hpp"
 #include "latchkey/redis/request.hpp"
 #include "latchkey/sessions.hpp"
 
-#include "../support/process.hpp"
+#include "support/process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -52,7 +53,7 @@ std::string head(std::string_view key) {
 
 TEST(KeySchema, EveryPerUserFamilyIsInTheUsersSlot) {
   for (const char* user : {"alice", "bob@example.com", "\xc3\xa9milie", "0"}) {
-    std::uint16_t slot = sessions::user_slot(user);
+    std::uint16_t slot = user_slot(user);
     UserSlot u("lk:", slot);
     for (const std::string& k : every_key(slot)) {
       if (k.find(redis::slot_tag(slot)) == std::string::npos) continue;  // not a per-user key

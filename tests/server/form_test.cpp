@@ -1,7 +1,7 @@
 // The OAuth wire formats of the HTTP layer: form bodies (RFC 6749 3.1, 3.2, Appendix B) and
 // HTTP Basic client credentials (RFC 6749 2.3.1, RFC 7617).
-#include "http.hpp"
-#include "../support/http_client.hpp"
+#include "server/http.hpp"
+#include "support/http_client.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
 

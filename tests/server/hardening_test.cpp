@@ -1,6 +1,6 @@
 // Hardening (issue 11) over real HTTP against a real Redis: the defects a hostile review and
 // black-box probes found, each test named after its item (docs/security.md maps them).
-#include "../support/test_server.hpp"
+#include "support/test_server.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The one errc -> HTTP mapping and the error shape: every code has a wire name and a status,
 // the RFC endpoints differ only where RFC 6749 says so, engine-internal codes never reach a
 // client under their own names, and a failure carries its reason through a result.
-#include "http.hpp"
+#include "server/http.hpp"
 
 #include "latchkey/oauth.hpp"
 

@@ -3,8 +3,8 @@
 // latchkey's keys verify in latchkey. Needs /usr/bin/python3 with python3-jwt and
 // tests/interop/node/node_modules (scripts/test runs `npm ci` there).
 #include "latchkey/clock.hpp"
-#include "../support/process.hpp"
-#include "../support/test_server.hpp"
+#include "support/process.hpp"
+#include "support/test_server.hpp"
 
 #include <gtest/gtest.h>
 

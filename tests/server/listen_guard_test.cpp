@@ -1,6 +1,6 @@
 // Reading the host's TCP listeners from /proc/net/tcp{,6}, and finding another process's
 // listener on the port (src/server/listen_guard.cpp).
-#include "listen_guard.hpp"
+#include "server/listen_guard.hpp"
 
 #include <gtest/gtest.h>
 

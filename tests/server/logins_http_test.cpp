@@ -1,8 +1,9 @@
 // /v1/logins/... and /v1/users/{user_id}/lockout over real HTTP against a real Redis: the
 // answers' shapes, the admin view and unlock, bad input changing nothing, Redis outages.
 // (Lockout sequences with an injected clock: tests/engine/guard/logins_test.cpp.)
-#include "../support/test_server.hpp"
+#include "support/test_server.hpp"
 
+#include "latchkey/identity.hpp"
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/sessions.hpp"
 
@@ -196,6 +197,6 @@ TEST_F(LoginsHttpTest, IdentifierDigestsAreKeyed) {
   auto keys = rs.command({"KEYS", "lk:l*"});
   EXPECT_EQ(keys.find(crypto::sha256_base64url("198.51.100.7")), std::string::npos) << keys;
   EXPECT_EQ(keys.find(crypto::sha256_base64url("198.51.100.7").substr(0, 22)), std::string::npos) << keys;
-  EXPECT_EQ(keys.find(sessions::user_hash("carol")), std::string::npos) << keys;
+  EXPECT_EQ(keys.find(user_hash("carol")), std::string::npos) << keys;
   EXPECT_NE(keys.find("lk:lp:"), std::string::npos) << keys;
 }

@@ -2,7 +2,7 @@
 // and open connections, and the security counters following real outcomes (refresh reuse,
 // code replay is covered by the OAuth tests' scrape, lockouts, evictions, failed admin keys,
 // token verify failures by reason). /readyz answers for every shard.
-#include "../support/test_server.hpp"
+#include "support/test_server.hpp"
 
 #include "latchkey/clock.hpp"
 #include "latchkey/version.hpp"
@@ -81,7 +81,7 @@ TEST(MetricsHttp, SecurityCountersFollowWhatHappened) {
   TestServer srv(rs, [](Config& c) {
     c.login_max_failures = 2;
     c.session_limit = 1;
-    c.token_refresh_grace = 0;
+    c.token_refresh_grace = std::chrono::seconds(0);
   });
   // A wrong admin key, twice.
   EXPECT_EQ(srv.get("/v1/server", {{"Authorization", "Bearer wrong"}}).status, 401);

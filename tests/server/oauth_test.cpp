@@ -3,8 +3,8 @@
 // 2.1, RFC 7636), bad input changing nothing, and Redis outages.
 #include "latchkey/oauth.hpp"
 
-#include "../support/test_server.hpp"
-#include "oauth_support.hpp"
+#include "support/test_server.hpp"
+#include "support/oauth_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -168,7 +168,7 @@ TEST_F(OAuthTest, AuthorizationIssuesAHashedShortLivedCode) {
 }
 
 TEST_F(OAuthTest, CodeLifetimeIsConfigurable) {
-  start([](Config& c) { c.oauth_code_ttl = 1; });
+  start([](Config& c) { c.oauth_code_ttl = std::chrono::seconds(1); });
   std::string id = str(confidential(), "client_id");
   ASSERT_EQ(authorize(id).status, 201);
   std::this_thread::sleep_for(2100ms);

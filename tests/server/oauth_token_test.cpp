@@ -6,9 +6,9 @@
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/oauth.hpp"
 
-#include "../support/test_server.hpp"
-#include "oauth_support.hpp"
-#include "../support/process.hpp"
+#include "support/test_server.hpp"
+#include "support/oauth_support.hpp"
+#include "support/process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -287,7 +287,7 @@ TEST_F(OAuthTokenTest, RefreshTokensAreBoundToTheirClient) {
 }
 
 TEST_F(OAuthTokenTest, RefreshReuseRevokesTheFamily) {
-  start([](Config& c) { c.token_refresh_grace = 0; });
+  start([](Config& c) { c.token_refresh_grace = std::chrono::seconds(0); });
   auto c = confidential();
   auto t = obj(redeem(c, code_for(c.id)));
   std::string rt1 = str(t, "refresh_token");
@@ -409,7 +409,7 @@ TEST_F(OAuthTokenTest, PkceDowngradeBothWaysIsRefused) {
 }
 
 TEST_F(OAuthTokenTest, ExpiredCodeIsInvalidGrant) {
-  start([](Config& cfg) { cfg.oauth_code_ttl = 1; });
+  start([](Config& cfg) { cfg.oauth_code_ttl = std::chrono::seconds(1); });
   auto c = confidential();
   auto code = code_for(c.id);
   std::this_thread::sleep_for(2100ms);
@@ -462,7 +462,7 @@ TEST_F(OAuthTokenTest, IntrospectionAnswersExactlyActiveFalseForAnythingNotActiv
 }
 
 TEST_F(OAuthTokenTest, ExpiredAccessTokenIsInactive) {
-  start([](Config& cfg) { cfg.token_access_ttl = 10; });
+  start([](Config& cfg) { cfg.token_access_ttl = std::chrono::seconds(10); });
   auto c = confidential();
   auto t = obj(form("/oauth2/token", "grant_type=client_credentials", c));
   ASSERT_TRUE(active(c, str(t, "access_token")));
@@ -622,7 +622,7 @@ TEST_F(OAuthTokenTest, OfOneHundredConcurrentRedemptionsExactlyOneWins) {
 
 TEST_F(OAuthTokenTest, ConcurrentRefreshesOfOneTokenNeverFork) {
   for (int grace : {10, 0}) {
-    start([grace](Config& cfg) { cfg.token_refresh_grace = grace; });
+    start([grace](Config& cfg) { cfg.token_refresh_grace = std::chrono::seconds(grace); });
     auto c = confidential();
     std::string rt = str(obj(redeem(c, code_for(c.id))), "refresh_token");
     constexpr int kClients = 20;
@@ -758,7 +758,7 @@ TEST_F(OAuthTokenTest, Hardening19AnotherClientsReplayRevokesNothing) {
 // Hardening 19 (first half): a retry inside the grace window gets the stored pair, and the
 // scope reported is that pair's, not the retry's request.
 TEST_F(OAuthTokenTest, Hardening19AGraceRetryReportsTheScopeOfThePairItReturns) {
-  start([](Config& cfg) { cfg.token_refresh_grace = 30; });
+  start([](Config& cfg) { cfg.token_refresh_grace = std::chrono::seconds(30); });
   auto c = confidential();
   auto t = obj(redeem(c, code_for(c.id, R"({"scope":"read write"})")));
   ASSERT_EQ(str(t, "scope"), "read write");

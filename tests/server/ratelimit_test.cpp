@@ -2,7 +2,7 @@
 // with parallel clients (each algorithm admits exactly the limit), GCRA spacing and bursts,
 // fixed-window reset, the sliding log never exceeding the limit within a window, headers,
 // costs, bad input changing nothing, keys always carrying an expiry, and Redis outages.
-#include "../support/test_server.hpp"
+#include "support/test_server.hpp"
 
 #include <gtest/gtest.h>
 

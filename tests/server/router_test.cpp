@@ -1,7 +1,7 @@
 // The routing table: literal and parameter segments, 404 versus 405 with Allow, listeners and
 // access, and the production table's policy.
-#include "router.hpp"
-#include "routes.hpp"
+#include "server/router.hpp"
+#include "server/routes.hpp"
 
 #include <algorithm>
 #include <set>

@@ -1,12 +1,12 @@
 // The HTTP server over real sockets against a real Redis: routing, API keys, JSON errors,
 // limits, deadlines, keep-alive, readiness, metrics and graceful shutdown.
-#include "routes.hpp"
-#include "server.hpp"
+#include "server/routes.hpp"
+#include "server/server.hpp"
 
 #include "latchkey/redis/connection.hpp"
-#include "../support/http_client.hpp"
-#include "../support/redis_server.hpp"
-#include "../support/test_server.hpp"
+#include "support/http_client.hpp"
+#include "support/redis_server.hpp"
+#include "support/test_server.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>

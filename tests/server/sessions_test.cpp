@@ -1,10 +1,11 @@
 // Sessions over real HTTP against a real Redis: every endpoint, its errors and bad input
 // (each leaving Redis unchanged), expiry, cookie mode, limits, concurrency with parallel
 // clients, secrets at rest, key rotation and Redis outages.
+#include "latchkey/identity.hpp"
 #include "latchkey/sessions.hpp"
 #include "latchkey/key_schema.hpp"
 
-#include "../support/test_server.hpp"
+#include "support/test_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -53,7 +54,7 @@ class SessionsTest : public ::testing::Test {
     return key_schema::UserSlot("lk:", t->slot).session(t->session_id);
   }
   std::string index_key(const std::string& user) {
-    return key_schema::UserSlot("lk:", sessions::user_slot(user)).session_index(sessions::user_hash(user));
+    return key_schema::UserSlot("lk:", user_slot(user)).session_index(user_hash(user));
   }
 
   RedisServer rs;
@@ -304,7 +305,7 @@ TEST_F(SessionsTest, RotateIssuesANewTokenAndRetiresTheOld) {
 
 TEST_F(SessionsTest, RotateOverlapKeepsTheOldTokenBrieflyAsItsSuccessor) {
   srv.reset();
-  start([](Config& c) { c.session_rotate_overlap = 2; });
+  start([](Config& c) { c.session_rotate_overlap = std::chrono::seconds(2); });
   auto s = create("ivan");
   auto r = http_request(srv->port(), "POST", "/v1/sessions/current/rotate", "",
                         {{"Authorization", "Bearer " + kAdminKey}, {"X-Session-Token", s.token}});
@@ -672,7 +673,7 @@ TEST_F(SessionsTest, OutOfMemoryRefusesNewStateButEnforcesExistingState) {
 // can neither rotate the session (taking it over from the new token's holder) nor write to it.
 TEST_F(SessionsTest, Hardening07ARetiredTokenIsReadOnly) {
   srv.reset();
-  start([](Config& c) { c.session_rotate_overlap = 30; });
+  start([](Config& c) { c.session_rotate_overlap = std::chrono::seconds(30); });
   auto s = create("judy");
   auto rot = [&](const std::string& token) {
     return http_request(srv->port(), "POST", "/v1/sessions/current/rotate", "",

@@ -5,7 +5,7 @@
 #include "latchkey/clock.hpp"
 #include "latchkey/tokens.hpp"
 
-#include "../support/test_server.hpp"
+#include "support/test_server.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
@@ -405,7 +405,7 @@ TEST_F(TokensTest, RefreshRotatesAndTheGraceWindowReturnsTheSamePair) {
 }
 
 TEST_F(TokensTest, GraceZeroTreatsAnyRetryAsReuse) {
-  start(jws::Alg::EdDSA, [](Config& c) { c.token_refresh_grace = 0; });
+  start(jws::Alg::EdDSA, [](Config& c) { c.token_refresh_grace = std::chrono::seconds(0); });
   auto t0 = issue("carol");
   auto t1 = pair_of(refresh(t0.refresh));
   EXPECT_EQ(refresh(t0.refresh).status, 401);
@@ -413,7 +413,7 @@ TEST_F(TokensTest, GraceZeroTreatsAnyRetryAsReuse) {
 }
 
 TEST_F(TokensTest, GraceWindowEnds) {
-  start(jws::Alg::EdDSA, [](Config& c) { c.token_refresh_grace = 1; });
+  start(jws::Alg::EdDSA, [](Config& c) { c.token_refresh_grace = std::chrono::seconds(1); });
   auto t0 = issue("dan");
   auto t1 = pair_of(refresh(t0.refresh));
   std::this_thread::sleep_for(2100ms);
@@ -607,7 +607,7 @@ TEST_F(TokensTest, KeyRotationKeepsTokensInFlightValid) {
 // live chains.
 TEST_F(TokensTest, ConcurrentRefreshesOfOneTokenNeverForkTheFamily) {
   for (int grace : {10, 0}) {
-    start(jws::Alg::EdDSA, [grace](Config& c) { c.token_refresh_grace = grace; });
+    start(jws::Alg::EdDSA, [grace](Config& c) { c.token_refresh_grace = std::chrono::seconds(grace); });
     auto t = issue("para");
     constexpr int kClients = 20;
     std::vector<std::future<HttpResult>> fs;

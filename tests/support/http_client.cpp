@@ -1,5 +1,5 @@
 // HttpConnection: blocking sockets with poll() deadlines.
-#include "http_client.hpp"
+#include "support/http_client.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
 

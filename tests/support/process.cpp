@@ -1,5 +1,5 @@
 // Process: fork/exec with redirected output.
-#include "process.hpp"
+#include "support/process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

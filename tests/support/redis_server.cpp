@@ -1,5 +1,5 @@
 // RedisServer: fork/exec of redis-server, readiness by PING, teardown by pid.
-#include "redis_server.hpp"
+#include "support/redis_server.hpp"
 
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>

@@ -1,8 +1,8 @@
 // TestServer: in-process server on a free port; requests carry the admin key by default.
 #include "latchkey/clock.hpp"
-#include "test_server.hpp"
+#include "support/test_server.hpp"
 
-#include "routes.hpp"
+#include "server/routes.hpp"
 
 #include <chrono>
 #include <stdexcept>

@@ -2,13 +2,13 @@
 // redis-server, with JSON helpers for requests.
 #pragma once
 
-#include "http_client.hpp"
-#include "redis_server.hpp"
+#include "support/http_client.hpp"
+#include "support/redis_server.hpp"
 
 #include "latchkey/config.hpp"
 #include "latchkey/secrets.hpp"
-#include "router.hpp"
-#include "server.hpp"
+#include "server/router.hpp"
+#include "server/server.hpp"
 
 #include <boost/json.hpp>
 

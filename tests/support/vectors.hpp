@@ -1,4 +1,4 @@
-// Loads the official test vectors of ../shared/vectors (LATCHKEY_VECTORS_DIR overrides).
+// Loads the official test vectors of tests/vectors/ (LATCHKEY_VECTORS_DIR overrides).
 #pragma once
 
 #include <boost/json.hpp>

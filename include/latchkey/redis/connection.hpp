@@ -9,8 +9,9 @@
 // socket). A call that passes its deadline fails with errc::timeout and tears the
 // connection down: replies stuck behind a frozen Redis would time out as well.
 //
-// Later layers (Sentinel, Cluster) plug in here: `resolve` picks the endpoint on every
-// (re)connect, and a Cluster router would own one Connection per node and choose by slot.
+// One Connection speaks to one endpoint. Finding that endpoint (Sentinel) and choosing one
+// connection per node by slot (Cluster) are the work of issues 13 and 14; callers will keep
+// this interface.
 #pragma once
 
 #include "latchkey/error.hpp"
@@ -40,8 +41,6 @@ namespace latchkey::redis {
 
 struct ConnectionOptions {
   Endpoint endpoint;
-  // Called on every (re)connect; defaults to the static endpoint above.
-  std::function<Endpoint()> resolve;
   std::chrono::milliseconds call_timeout{1000};
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds reconnect_min{50};
@@ -69,8 +68,9 @@ class Connection {
   void stop();
 
   // Sends every command of `req`; yields their replies in order (error replies included as
-  // values), or unavailable / timeout. `op` names the call in metrics (a fixed string).
-  [[nodiscard]] boost::asio::awaitable<result<Replies>> exec(Request req, std::string op = "command");
+  // values), or unavailable / timeout. `op` names the call in metrics and logs (a fixed
+  // string such as "token_verify": never a value from the request).
+  [[nodiscard]] boost::asio::awaitable<result<Replies>> exec(Request req, std::string op);
   // EVALSHA of a script by name, with one transparent SCRIPT LOAD + retry on NOSCRIPT (safe:
   // a NOSCRIPT reply means the script did not run).
   [[nodiscard]] boost::asio::awaitable<result<Reply>> eval(std::string script, std::vector<std::string> keys,

@@ -3,6 +3,8 @@
 // good answers.
 #pragma once
 
+#include <boost/system/error_code.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,5 +39,16 @@ struct Reply {
   static Reply make_integer(std::int64_t v) { return {kind::integer, {}, v, {}}; }
   static Reply make_nil() { return {}; }
 };
+
+}  // namespace latchkey::redis
+
+namespace latchkey::redis {
+
+// An integer reply, or a bulk string holding one (0 when it does not): scripts answer counts
+// and times either way.
+std::int64_t integer_of(const Reply& r) noexcept;
+// A reply of the wrong shape from `what` (a script or command name): a bug or a foreign writer
+// of our keys, never a valid answer. Logs it once per occurrence and gives errc::internal.
+boost::system::error_code unexpected_reply(std::string_view what);
 
 }  // namespace latchkey::redis

@@ -3,20 +3,19 @@
 // revocation. Tokens themselves are tokens::Service's (refresh families, opaque or JWT access
 // tokens); this file decides who may get which.
 #include "latchkey/crypto/primitives.hpp"
+#include "latchkey/redis/reply.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/metrics.hpp"
 #include "latchkey/oauth.hpp"
 #include "latchkey/key_schema.hpp"
-#include "replies.hpp"
+#include "engine/oauth/replies.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
-#include "../script_results.hpp"
 
 namespace latchkey::oauth {
 
 using boost::asio::awaitable;
-using detail::bad_reply;
-using detail::err;
+using redis::unexpected_reply;
 
 namespace {
 
@@ -187,7 +186,7 @@ awaitable<outcome<std::optional<tokens::Introspection>>> Service::introspect(red
   add_client_read(read, *id);
   auto t = co_await tokens_.introspect_after(redis, std::move(token), std::move(read));
   if (!t) co_return t.error();
-  if (t->before.size() != 1) co_return bad_reply("introspection");
+  if (t->before.size() != 1) co_return unexpected_reply("introspection");
   auto caller = decide_auth(client_of(t->before[0], *id), p, MethodRule::any_secret);
   if (!caller) co_return caller.error();
   // Introspection tells whether a token is live: only a client that can prove its identity

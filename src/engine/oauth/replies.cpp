@@ -1,14 +1,12 @@
 // Decoder of oauth_code_redeem's reply (contract: the header of lua/oauth_code_redeem.lua).
-#include "replies.hpp"
-
-#include "../script_results.hpp"
+#include "engine/oauth/replies.hpp"
 
 namespace latchkey::oauth::replies {
 
 result<Redeemed> code_redeem(redis::Reply r) {
-  using detail::bad_reply;
-  if (r.is_error()) return detail::err(errc::redis_error);
-  if (!r.is_array() || r.elements.empty()) return bad_reply("oauth_code_redeem");
+  using redis::unexpected_reply;
+  if (r.is_error()) return make_error_code(errc::redis_error);
+  if (!r.is_array() || r.elements.empty()) return unexpected_reply("oauth_code_redeem");
   auto& x = r.elements;
   const std::string& status = x[0].str;
   Redeemed out;
@@ -26,7 +24,7 @@ result<Redeemed> code_redeem(redis::Reply r) {
     else if (x[1].str == "pkce")
       out.result = O::mismatch_pkce;
     else
-      return bad_reply("oauth_code_redeem");
+      return unexpected_reply("oauth_code_redeem");
   } else if (status == "replay" && x.size() == 3) {
     out.result = O::replay;
     out.family_id = std::move(x[1].str);
@@ -34,7 +32,7 @@ result<Redeemed> code_redeem(redis::Reply r) {
   } else if (status == "invalid" && x.size() == 1) {
     out.result = O::invalid;
   } else {
-    return bad_reply("oauth_code_redeem");
+    return unexpected_reply("oauth_code_redeem");
   }
   return out;
 }

@@ -1,5 +1,7 @@
 // OAuth: the Service (client registry and authorization codes) on Redis.
+#include "latchkey/identity.hpp"
 #include "latchkey/config.hpp"
+#include "latchkey/redis/reply.hpp"
 #include "latchkey/clock.hpp"
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/oauth.hpp"
@@ -7,16 +9,14 @@
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "latchkey/sessions.hpp"
-#include "../script_results.hpp"
 
 #include <chrono>
 
 namespace latchkey::oauth {
 
 using boost::asio::awaitable;
-using detail::bad_reply;
-using detail::err;
-using detail::int_of;
+using redis::integer_of;
+using redis::unexpected_reply;
 
 namespace {
 
@@ -52,7 +52,7 @@ std::string Service::code_key(std::string_view code, std::uint16_t slot) const {
 Settings Settings::from(const Config& c) {
   Settings s;
   s.key_prefix = c.key_prefix;
-  s.code_ttl = c.oauth_code_ttl;
+  s.code_ttl = c.oauth_code_ttl.count();
   s.require_pkce = c.oauth_require_pkce;
   s.issuer = c.token_issuer;
   s.access_format = c.oauth_access_token_format == "jwt" ? tokens::AccessFormat::jwt : tokens::AccessFormat::opaque;
@@ -90,7 +90,7 @@ std::optional<Failure> Service::check(const NewClient& c) {
 }
 
 awaitable<result<Registered>> Service::register_client(redis::Connection& redis, NewClient c) const {
-  if (check(c)) co_return err(errc::invalid_request);
+  if (check(c)) co_return make_error_code(errc::invalid_request);
   Registered out;
   Client& cl = out.client;
   cl.client_id = crypto::random_token(16);
@@ -124,7 +124,7 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
       .arg(std::to_string(cl.created_at));
   auto r = co_await redis.exec(std::move(req), "oauth_client_register");
   if (!r) co_return r.error();
-  if (r->size() != 1 || (*r)[0].is_error()) co_return err(errc::redis_error);
+  if (r->size() != 1 || (*r)[0].is_error()) co_return make_error_code(errc::redis_error);
   co_return out;
 }
 
@@ -142,12 +142,12 @@ void Service::add_client_read(redis::Request& req, std::string_view client_id) c
 }
 
 result<Client> Service::client_of(const redis::Reply& r, std::string client_id) {
-  if (r.is_error()) return err(errc::redis_error);
+  if (r.is_error()) return make_error_code(errc::redis_error);
   const auto& f = r.elements;
-  if (f.size() != 7) return bad_reply("HMGET client");
-  if (f[4].is_nil()) return err(errc::not_found);
+  if (f.size() != 7) return unexpected_reply("HMGET client");
+  if (f[4].is_nil()) return make_error_code(errc::not_found);
   auto method = auth_method_from_name(f[4].str);
-  if (!method) return bad_reply("HMGET client (method)");
+  if (!method) return unexpected_reply("HMGET client (method)");
   Client c;
   c.client_id = std::move(client_id);
   c.client_name = f[0].str;
@@ -156,28 +156,28 @@ result<Client> Service::client_of(const redis::Reply& r, std::string client_id) 
   c.scope = f[3].str;
   c.auth_method = *method;
   c.secret_hash = f[5].str;
-  c.created_at = int_of(f[6]);
+  c.created_at = integer_of(f[6]);
   return c;
 }
 
 awaitable<result<Client>> Service::client(redis::Connection& redis, std::string client_id) const {
-  if (!valid_client_id(client_id)) co_return err(errc::not_found);
+  if (!valid_client_id(client_id)) co_return make_error_code(errc::not_found);
   redis::Request req;
   add_client_read(req, client_id);
   auto r = co_await redis.exec(std::move(req), "oauth_client_read");
   if (!r) co_return r.error();
-  if (r->size() != 1) co_return err(errc::redis_error);
+  if (r->size() != 1) co_return make_error_code(errc::redis_error);
   co_return client_of((*r)[0], std::move(client_id));
 }
 
 awaitable<result<void>> Service::delete_client(redis::Connection& redis, std::string client_id) const {
-  if (!valid_client_id(client_id)) co_return err(errc::not_found);
+  if (!valid_client_id(client_id)) co_return make_error_code(errc::not_found);
   redis::Request req;
   req.begin(2).arg("DEL").key(key_schema::oauth_client(s_.key_prefix, client_id));
   auto r = co_await redis.exec(std::move(req), "oauth_client_delete");
   if (!r) co_return r.error();
-  if (r->size() != 1 || !(*r)[0].is_integer()) co_return err(errc::redis_error);
-  if ((*r)[0].integer == 0) co_return err(errc::not_found);
+  if (r->size() != 1 || !(*r)[0].is_integer()) co_return make_error_code(errc::redis_error);
+  if ((*r)[0].integer == 0) co_return make_error_code(errc::not_found);
   co_return result<void>{};
 }
 
@@ -196,7 +196,7 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
   };
   // Errors the backend or the client itself must see: never redirected (RFC 6749 4.1.2.1,
   // RFC 9700 2.1: no open redirector).
-  if (!sessions::valid_user_id(q.user_id))
+  if (!valid_user_id(q.user_id))
     co_return fail(errc::invalid_request, "user_id must be 1-256 bytes of UTF-8 without control characters");
   if (q.client_id.empty()) co_return fail(errc::invalid_request, "client_id is required");
   auto c = co_await client(redis, q.client_id);
@@ -239,7 +239,7 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
                      redirect);
   }
 
-  std::string uh = sessions::user_hash(q.user_id);
+  std::string uh = user_hash(q.user_id);
   std::uint16_t slot = redis::key_slot(uh);
   IssuedCode out;
   out.code = key_schema::new_handle(key_schema::Handle::authorization_code, slot);
@@ -252,7 +252,7 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
                                 ring_.encrypt(q.user_id, key), "uh", uh};
   auto r = co_await redis.eval("hash_create", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
+  if (r->is_error()) co_return make_error_code(errc::redis_error);
   std::vector<std::pair<std::string, std::string>> params{{"code", out.code}};
   if (!q.state.empty()) params.emplace_back("state", q.state);
   params.emplace_back("iss", s_.issuer);  // RFC 9207: lets the client detect mix-up attacks

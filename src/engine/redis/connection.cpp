@@ -330,7 +330,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     auto delay = opts.reconnect_min;
     std::string last_logged;
     while (!stopping) {
-      current = opts.resolve ? opts.resolve() : opts.endpoint;
+      current = opts.endpoint;
       asio::steady_timer deadline(ex);
       deadline.expires_after(opts.connect_timeout);
       auto outcome = co_await (resolve_and_connect() || wait_timer(deadline));

@@ -1,5 +1,7 @@
 // Sessions: the Service, calling lua/session_*.lua (the pure helpers are in token.cpp).
+#include "latchkey/identity.hpp"
 #include "latchkey/sessions.hpp"
+#include "latchkey/redis/reply.hpp"
 #include "latchkey/key_schema.hpp"
 
 #include "latchkey/config.hpp"
@@ -8,8 +10,7 @@
 #include "latchkey/metrics.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
-#include "../script_results.hpp"
-#include "replies.hpp"
+#include "engine/sessions/replies.hpp"
 
 #include <charconv>
 
@@ -19,8 +20,6 @@ using boost::asio::awaitable;
 using redis::Reply;
 
 namespace {
-
-using detail::err;
 
 void set_times(View& v, const replies::Times& t) {
   v.created_at = t.created_at;
@@ -35,14 +34,14 @@ void set_times(View& v, const replies::Times& t) {
 Settings Settings::from(const Config& c) {
   Settings s;
   s.key_prefix = c.key_prefix;
-  s.idle_ttl = c.session_idle_ttl;
-  s.absolute_ttl = c.session_absolute_ttl;
-  s.max_idle_ttl = c.session_max_idle_ttl;
-  s.max_absolute_ttl = c.session_max_absolute_ttl;
+  s.idle_ttl = c.session_idle_ttl.count();
+  s.absolute_ttl = c.session_absolute_ttl.count();
+  s.max_idle_ttl = c.session_max_idle_ttl.count();
+  s.max_absolute_ttl = c.session_max_absolute_ttl.count();
   s.limit = c.session_limit;
   s.reject_new = c.session_limit_policy == "reject_new";
-  s.touch_interval = c.session_touch_interval;
-  s.rotate_overlap = c.session_rotate_overlap;
+  s.touch_interval = c.session_touch_interval.count();
+  s.rotate_overlap = c.session_rotate_overlap.count();
   return s;
 }
 
@@ -80,7 +79,7 @@ awaitable<result<Issued>> Service::create(redis::Connection& redis, NewSession r
   std::int64_t idle = req.idle_ttl.value_or(s_.idle_ttl);
   std::int64_t absolute = req.absolute_ttl.value_or(s_.absolute_ttl);
   if (idle < 1 || idle > s_.max_idle_ttl || absolute < 1 || absolute > s_.max_absolute_ttl)
-    co_return err(errc::invalid_request);
+    co_return make_error_code(errc::invalid_request);
   idle = std::min(idle, absolute);
 
   std::string uh = user_hash(req.user_id);
@@ -135,7 +134,7 @@ awaitable<result<View>> Service::read(redis::Connection& redis, const ParsedToke
   if (!data || !open_meta(stored->sealed_meta, key, v.device_json, v.ip)) {
     // Unreadable at rest (a key removed from the ring, or a tampered value): not a session.
     log::event(log::Level::warn, "session " + v.session_id.substr(0, 12) + "... could not be decrypted");
-    co_return err(errc::invalid_session);
+    co_return make_error_code(errc::invalid_session);
   }
   v.data_json = std::move(*data);
   co_return v;
@@ -143,14 +142,14 @@ awaitable<result<View>> Service::read(redis::Connection& redis, const ParsedToke
 
 awaitable<result<View>> Service::validate(redis::Connection& redis, std::string token, bool touch) const {
   auto t = parse_token(token);
-  if (!t) co_return err(errc::invalid_session);
+  if (!t) co_return make_error_code(errc::invalid_session);
   co_return co_await read(redis, *t, touch);
 }
 
 awaitable<result<View>> Service::update(redis::Connection& redis, std::string token, std::string data_json,
                                         std::int64_t version) const {
   auto t = parse_token(token);
-  if (!t) co_return err(errc::invalid_session);
+  if (!t) co_return make_error_code(errc::invalid_session);
   key_schema::UserSlot names(s_.key_prefix, t->slot);
   const std::string& sid = t->session_id;
   {
@@ -169,15 +168,15 @@ awaitable<result<View>> Service::update(redis::Connection& redis, std::string to
     set_times(v, u->times);
     v.user_id = std::move(u->user_id);
     v.data_json = std::move(data_json);
-    if (!open_meta(u->sealed_meta, key, v.device_json, v.ip)) co_return err(errc::invalid_session);
+    if (!open_meta(u->sealed_meta, key, v.device_json, v.ip)) co_return make_error_code(errc::invalid_session);
     co_return v;
   }
-  co_return err(errc::invalid_session);
+  co_return make_error_code(errc::invalid_session);
 }
 
 awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string token) const {
   auto t = parse_token(token);
-  if (!t) co_return err(errc::invalid_session);
+  if (!t) co_return make_error_code(errc::invalid_session);
   key_schema::UserSlot names(s_.key_prefix, t->slot);
   // Read, re-encrypt for the new key, swap if unchanged meanwhile; a concurrent writer makes
   // the swap report a conflict and we read again.
@@ -185,7 +184,7 @@ awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string 
     auto current = co_await read(redis, *t, false);
     if (!current) co_return current.error();
     // A retired (forwarding) token is read-only: it cannot rotate its successor away.
-    if (current->session_id != t->session_id) co_return err(errc::invalid_session);
+    if (current->session_id != t->session_id) co_return make_error_code(errc::invalid_session);
     Issued out;
     out.token = new_token(t->slot);
     std::string new_sid = session_id_of(out.token);
@@ -211,7 +210,7 @@ awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string 
     set_times(v, **rotated);
     co_return out;
   }
-  co_return err(errc::version_conflict);
+  co_return make_error_code(errc::version_conflict);
 }
 
 awaitable<result<void>> Service::destroy(redis::Connection& redis, std::string token) const {
@@ -271,10 +270,10 @@ awaitable<result<std::int64_t>> Service::destroy_all(redis::Connection& redis, s
 
 awaitable<result<void>> Service::destroy_one(redis::Connection& redis, std::string user_id,
                                              std::string session_id) const {
-  if (!valid_session_id(session_id)) co_return err(errc::not_found);
+  if (!valid_session_id(session_id)) co_return make_error_code(errc::not_found);
   auto n = co_await destroy_for_user(redis, std::move(user_id), "one", std::move(session_id));
   if (!n) co_return n.error();
-  if (*n == 0) co_return err(errc::not_found);
+  if (*n == 0) co_return make_error_code(errc::not_found);
   co_return result<void>{};
 }
 

@@ -17,12 +17,12 @@ Settings Settings::from(const Config& c) {
   Settings s;
   s.key_prefix = c.key_prefix;
   s.issuer = c.token_issuer;
-  s.access_ttl = c.token_access_ttl;
-  s.leeway = c.token_leeway;
+  s.access_ttl = c.token_access_ttl.count();
+  s.leeway = c.token_leeway.count();
   s.allowed = crypto::jws::AlgSet::parse(c.token_algorithms).value_or(crypto::jws::AlgSet{});
-  s.refresh_idle_ttl = c.token_refresh_idle_ttl;
-  s.refresh_absolute_ttl = c.token_refresh_absolute_ttl;
-  s.grace = c.token_refresh_grace;
+  s.refresh_idle_ttl = c.token_refresh_idle_ttl.count();
+  s.refresh_absolute_ttl = c.token_refresh_absolute_ttl.count();
+  s.grace = c.token_refresh_grace.count();
   s.max_bytes = c.token_max_bytes;
   s.max_families = c.token_max_families_per_user;
   s.wait_replicas = c.redis_wait_replicas;

@@ -1,5 +1,7 @@
 // Tokens: the Service, calling lua/token_*.lua (minting and local checks are in access.cpp).
+#include "latchkey/identity.hpp"
 #include "latchkey/tokens.hpp"
+#include "latchkey/redis/reply.hpp"
 #include "latchkey/key_schema.hpp"
 #include "latchkey/clock.hpp"
 
@@ -9,8 +11,7 @@
 #include "latchkey/oauth.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
-#include "../script_results.hpp"
-#include "replies.hpp"
+#include "engine/tokens/replies.hpp"
 #include "latchkey/sessions.hpp"
 
 #include <boost/json.hpp>
@@ -29,9 +30,8 @@ namespace {
 // the longest configurable access-token lifetime plus the largest leeway.
 constexpr std::int64_t kMarkerTtl = 86400 + 300 + 1;
 
-using detail::bad_reply;
-using detail::err;
-using detail::int_of;
+using redis::integer_of;
+using redis::unexpected_reply;
 
 // A failed result<bool> (an error_code would otherwise convert to the bool).
 result<bool> failed(boost::system::error_code ec) { return result<bool>(boost::system::in_place_error, ec); }
@@ -118,7 +118,7 @@ awaitable<result<void>> Service::durable(redis::Connection& redis) const {
   if (!r) co_return r.error();
   if (r->size() != 1 || !(*r)[0].is_integer() || (*r)[0].integer < static_cast<std::int64_t>(s_.wait_replicas)) {
     log::event(log::Level::error, "a revocation reached fewer replicas than redis_wait_replicas within the timeout");
-    co_return err(errc::unavailable);
+    co_return make_error_code(errc::unavailable);
   }
   co_return result<void>{};
 }
@@ -132,7 +132,7 @@ std::string Service::new_access(const Grant& g, AccessFormat f, std::uint16_t sl
 awaitable<result<void>> Service::store_opaque(redis::Connection& redis, const std::string& token, const Grant& g,
                                               std::string_view family_id, std::int64_t iat) const {
   auto slot = key_schema::handle_slot(token, key_schema::Handle::opaque_access_token);
-  if (!slot) co_return err(errc::internal);
+  if (!slot) co_return make_error_code(errc::internal);
   std::string key = UserSlot(s_.key_prefix, *slot).opaque_access_token(crypto::sha256_base64url(token));
   std::vector<std::string> args{std::to_string(s_.access_ttl),
                                 "",
@@ -149,18 +149,18 @@ awaitable<result<void>> Service::store_opaque(redis::Connection& redis, const st
                                 "e",
                                 std::to_string(iat + s_.access_ttl)};
   if (!g.user_id.empty()) {
-    args.insert(args.end(), {"u", ring_.encrypt(g.user_id, key), "uh", sessions::user_hash(g.user_id)});
+    args.insert(args.end(), {"u", ring_.encrypt(g.user_id, key), "uh", user_hash(g.user_id)});
   }
   std::vector<std::string> keys{std::move(key)};
   auto r = co_await redis.eval("hash_create", std::move(keys), std::move(args));
   if (!r) co_return r.error();
-  if (r->is_error()) co_return err(errc::redis_error);
+  if (r->is_error()) co_return make_error_code(errc::redis_error);
   co_return result<void>{};
 }
 
 awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueOptions o) const {
   // A client's own grant has no user: its tokens live in a random slot.
-  std::string uh = g.user_id.empty() ? std::string() : sessions::user_hash(g.user_id);
+  std::string uh = g.user_id.empty() ? std::string() : user_hash(g.user_id);
   std::uint16_t slot = g.user_id.empty() ? redis::key_slot(crypto::random_token(8)) : redis::key_slot(uh);
   UserSlot k(s_.key_prefix, slot);
   Pair out;
@@ -199,8 +199,8 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
     auto r = co_await redis.exec(std::move(read), "token_issue_access");
     if (!r) co_return r.error();
     if (r->size() != 2 || !(*r)[0].is_array() || (*r)[0].elements.empty() || (*r)[1].is_error())
-      co_return err(errc::redis_error);
-    now = std::max(int_of((*r)[0].elements[0]), ((*r)[1].is_nil() ? 0 : int_of((*r)[1])) + 1);
+      co_return make_error_code(errc::redis_error);
+    now = std::max(integer_of((*r)[0].elements[0]), ((*r)[1].is_nil() ? 0 : integer_of((*r)[1])) + 1);
   }
   out.access_token = new_access(g, o.format, slot, fid, now);
   if (o.format == AccessFormat::opaque) {
@@ -210,7 +210,7 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
 }
 
 void Service::add_revocation_lookup(redis::Request& req, const AccessClaims& c) const {
-  std::string uh = sessions::user_hash(c.sub);
+  std::string uh = user_hash(c.sub);
   // One command, one slot: the jti denylist, the user's epoch, the family's marker.
   UserSlot k(s_.key_prefix, redis::key_slot(uh));
   req.begin(4)
@@ -221,10 +221,10 @@ void Service::add_revocation_lookup(redis::Request& req, const AccessClaims& c) 
 }
 
 result<bool> Service::revoked(const Reply& m, const AccessClaims& c) {
-  if (m.is_error()) return failed(err(errc::redis_error));
-  if (!m.is_array() || m.elements.size() != 3) return failed(bad_reply("MGET"));
+  if (m.is_error()) return failed(make_error_code(errc::redis_error));
+  if (!m.is_array() || m.elements.size() != 3) return failed(unexpected_reply("MGET"));
   return !m.elements[0].is_nil() || !m.elements[2].is_nil() ||
-         (!m.elements[1].is_nil() && c.iat <= int_of(m.elements[1]));
+         (!m.elements[1].is_nil() && c.iat <= integer_of(m.elements[1]));
 }
 
 awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::string token, std::string audience,
@@ -233,38 +233,39 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
   auto checked = access_.check(token, now, audience);
   if (auto* why = std::get_if<std::string>(&checked)) {
     rejected(*why, "");
-    co_return err(errc::invalid_token);
+    co_return make_error_code(errc::invalid_token);
   }
   auto& c = std::get<AccessClaims>(checked);
   // OAuth access tokens (a client's, whose sub may be the client itself) are another
   // population: accepted only when the caller asks, and only while their client exists.
   if (!c.client_id.empty() && !accept_oauth) {
     rejected("oauth_not_accepted", "an OAuth access token (accept_oauth not set)");
-    co_return err(errc::invalid_token);
+    co_return make_error_code(errc::invalid_token);
   }
   redis::Request req;
   add_revocation_lookup(req, c);
   if (!c.client_id.empty()) req.begin(2).arg("EXISTS").key(key_schema::oauth_client(s_.key_prefix, c.client_id));
   auto r = co_await redis.exec(std::move(req), "token_verify");
   if (!r) co_return r.error();
-  if (r->size() != (c.client_id.empty() ? 1u : 2u)) co_return bad_reply("MGET");
-  if (!c.client_id.empty() && ((*r)[1].is_error() || !(*r)[1].is_integer())) co_return err(errc::redis_error);
+  if (r->size() != (c.client_id.empty() ? 1u : 2u)) co_return unexpected_reply("MGET");
+  if (!c.client_id.empty() && ((*r)[1].is_error() || !(*r)[1].is_integer()))
+    co_return make_error_code(errc::redis_error);
   if (!c.client_id.empty() && (*r)[1].integer == 0) {
     rejected("client_deleted", "its OAuth client was deleted");
-    co_return err(errc::invalid_token);
+    co_return make_error_code(errc::invalid_token);
   }
   auto is_revoked = revoked((*r)[0], c);
   if (!is_revoked) co_return is_revoked.error();
   if (*is_revoked) {
     rejected("revoked", "revoked (jti " + short_id(c.jti) + ")");
-    co_return err(errc::invalid_token);
+    co_return make_error_code(errc::invalid_token);
   }
   co_return std::move(c);
 }
 
 awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string refresh_token, RefreshOptions o) const {
   auto slot = key_schema::handle_slot(refresh_token, key_schema::Handle::refresh_token);
-  if (!slot) co_return err(errc::invalid_grant);
+  if (!slot) co_return make_error_code(errc::invalid_grant);
   UserSlot k(s_.key_prefix, *slot);
   std::string h = crypto::sha256_base64url(refresh_token);
   std::string record = k.refresh_token(h);
@@ -275,12 +276,12 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   read.begin(5).arg("HMGET").key(record).arg("f").arg("u").arg("c");
   auto rr = co_await redis.exec(std::move(read), "token_refresh_read");
   if (!rr) co_return rr.error();
-  if (rr->size() != 2 || (*rr)[1].is_error()) co_return err(errc::redis_error);
+  if (rr->size() != 2 || (*rr)[1].is_error()) co_return make_error_code(errc::redis_error);
   const Reply& time = (*rr)[0];
   const Reply& rec = (*rr)[1];
   if (!time.is_array() || time.elements.empty() || !rec.is_array() || rec.elements.size() != 3)
-    co_return bad_reply("HMGET");
-  if (rec.elements[0].is_nil() || rec.elements[1].is_nil()) co_return err(errc::invalid_grant);
+    co_return unexpected_reply("HMGET");
+  if (rec.elements[0].is_nil() || rec.elements[1].is_nil()) co_return make_error_code(errc::invalid_grant);
   std::string fid = rec.elements[0].str;
   std::string uh = rec.elements[1].str;
   std::string family = k.family(fid);
@@ -289,17 +290,17 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     auto plain = ring_.decrypt(rec.elements[2].str, family);
     if (plain) grant = open_grant_json(*plain);
   }
-  std::int64_t now = int_of(time.elements[0]);
+  std::int64_t now = integer_of(time.elements[0]);
   // A grant belongs to one OAuth client (or to /v1/tokens): presented by anyone else it is
   // invalid, and nothing changes (RFC 6749 6, RFC 6819 5.2.2.2).
-  if (grant && grant->client_id != o.client_id) co_return err(errc::invalid_grant);
+  if (grant && grant->client_id != o.client_id) co_return make_error_code(errc::invalid_grant);
   Grant access_grant;
   if (grant) {
     access_grant = *grant;
     if (o.scope) {
       // RFC 6749 6: the new access token may have a narrower scope; the grant keeps its own.
       if (!oauth::valid_scope(*o.scope) || !oauth::scope_within(*o.scope, grant->scope))
-        co_return err(errc::invalid_scope);
+        co_return make_error_code(errc::invalid_scope);
       access_grant.scope = *o.scope;
     }
   }
@@ -344,11 +345,11 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   }
   if (outcome == Outcome::grace) {
     auto plain = ring_.decrypt(refreshed->sealed_pair, record);
-    if (!plain) co_return err(errc::invalid_grant);
+    if (!plain) co_return make_error_code(errc::invalid_grant);
     boost::system::error_code ec;
     auto v = json::parse(*plain, ec);
     if (ec || !v.is_object() || !v.as_object().contains("a") || !v.as_object().contains("r"))
-      co_return bad_reply("token_refresh grace pair");
+      co_return unexpected_reply("token_refresh grace pair");
     Pair same;
     same.access_token = std::string(v.at("a").as_string());
     same.refresh_token = std::string(v.at("r").as_string());
@@ -365,10 +366,10 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
     count(SecurityEvent::refresh_reuse_detected);
     log::event(log::Level::warn, "refresh token reuse detected: family " + short_id(fid) + " revoked");
     if (auto d = co_await durable(redis); !d) co_return d.error();
-    co_return err(errc::invalid_grant);
+    co_return make_error_code(errc::invalid_grant);
   }
-  if (outcome == Outcome::invalid) co_return err(errc::invalid_grant);
-  co_return bad_reply("token_refresh");  // rotated, though the grant was unreadable: not the contract
+  if (outcome == Outcome::invalid) co_return make_error_code(errc::invalid_grant);
+  co_return unexpected_reply("token_refresh");  // rotated, though the grant was unreadable: not the contract
 }
 
 awaitable<result<bool>> Service::revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
@@ -394,7 +395,7 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
     auto rr = co_await redis.exec(std::move(read), "token_revoke_read");
     if (!rr) co_return failed(rr.error());
     if (rr->size() != 1 || !(*rr)[0].is_array() || (*rr)[0].elements.size() != 3)
-      co_return failed(err(errc::redis_error));
+      co_return failed(make_error_code(errc::redis_error));
     const auto& f = (*rr)[0].elements;
     if (f[0].is_nil() || f[1].is_nil()) co_return false;
     if (client_id && !f[2].is_nil()) {
@@ -412,13 +413,13 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
     read.begin(3).arg("HGET").arg(key).arg("c");
     auto rr = co_await redis.exec(std::move(read), "token_revoke_read");
     if (!rr) co_return failed(rr.error());
-    if (rr->size() != 1 || (*rr)[0].is_error()) co_return failed(err(errc::redis_error));
+    if (rr->size() != 1 || (*rr)[0].is_error()) co_return failed(make_error_code(errc::redis_error));
     if ((*rr)[0].is_nil() || (client_id && (*rr)[0].str != *client_id)) co_return false;
     redis::Request del;
     del.begin(2).arg("DEL").key(key);
     auto r = co_await redis.exec(std::move(del), "token_revoke");
     if (!r) co_return failed(r.error());
-    if (r->size() != 1 || !(*r)[0].is_integer()) co_return failed(err(errc::redis_error));
+    if (r->size() != 1 || !(*r)[0].is_integer()) co_return failed(make_error_code(errc::redis_error));
     if (auto d = co_await durable(redis); !d) co_return failed(d.error());
     co_return (*r)[0].integer == 1;
   }
@@ -432,7 +433,7 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
     auto intro = introspection_of(*c);
     if (intro.client_id != *client_id) co_return false;
   }
-  std::string uh = sessions::user_hash(c->sub);
+  std::string uh = user_hash(c->sub);
   UserSlot k(s_.key_prefix, redis::key_slot(uh));
   redis::Request req;
   req.begin(6)
@@ -444,7 +445,7 @@ awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string to
       .arg("NX");
   auto r = co_await redis.exec(std::move(req), "token_revoke");
   if (!r) co_return failed(r.error());
-  if (r->size() != 1 || (*r)[0].is_error()) co_return failed(err(errc::redis_error));
+  if (r->size() != 1 || (*r)[0].is_error()) co_return failed(make_error_code(errc::redis_error));
   if (auto d = co_await durable(redis); !d) co_return failed(d.error());
   bool fresh = !(*r)[0].is_nil();
   if (fresh) log::event(log::Level::info, "access token revoked (jti " + short_id(c->jti) + ")");
@@ -462,7 +463,7 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
     std::vector<std::string> args{k.family_marker_prefix(), k.revocation_epoch_prefix()};
     auto r = co_await redis.eval_after(std::move(before), "token_introspect", std::move(keys), std::move(args));
     if (!r) co_return r.error();
-    if (r->size() != n + 1) co_return bad_reply("token_introspect");
+    if (r->size() != n + 1) co_return unexpected_reply("token_introspect");
     auto stored = replies::introspect(std::move(r->back()));
     if (!stored) co_return stored.error();
     if (*stored) {
@@ -494,7 +495,7 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
   if (before.empty()) co_return out;
   auto r = co_await redis.exec(std::move(before), "token_introspect");
   if (!r) co_return r.error();
-  if (r->size() != n + (claims ? 1 : 0)) co_return bad_reply("token_introspect");
+  if (r->size() != n + (claims ? 1 : 0)) co_return unexpected_reply("token_introspect");
   if (claims) {
     auto is_revoked = revoked(r->back(), *claims);
     if (!is_revoked) co_return is_revoked.error();
@@ -506,7 +507,7 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
 }
 
 awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& redis, std::string user_id) const {
-  std::string uh = sessions::user_hash(user_id);
+  std::string uh = user_hash(user_id);
   UserSlot k(s_.key_prefix, redis::key_slot(uh));
   std::vector<std::string> keys{k.family_index(uh), k.revocation_epoch(uh), k.code_epoch(uh)};
   std::vector<std::string> args{k.family_prefix(), std::to_string(kMarkerTtl)};

@@ -1,8 +1,7 @@
 // Helpers shared by the JSON handlers.
-#include "common.hpp"
+#include "server/handlers/common.hpp"
 
 #include "latchkey/config.hpp"
-#include "latchkey/sessions.hpp"
 
 #include <boost/json.hpp>
 
@@ -27,8 +26,6 @@ std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx,
   }
   return std::move(*body);
 }
-
-bool valid_user_id(std::string_view id) { return sessions::valid_user_id(id); }
 
 std::optional<std::string> user_param(const RequestContext& ctx) {
   auto id = percent_decode(ctx.param("user_id"));

@@ -1,7 +1,9 @@
 // Helpers shared by the JSON handlers of src/server/handlers/.
 #pragma once
 
-#include "../http.hpp"
+#include "server/http.hpp"
+
+#include "latchkey/identity.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -27,8 +29,6 @@ std::variant<boost::json::object, HttpResponse> read_body(const RequestContext& 
                                                           std::initializer_list<std::string_view> allowed,
                                                           boost::json::storage_ptr storage = {});
 
-// A user id: 1-256 bytes of UTF-8 without control characters.
-bool valid_user_id(std::string_view id);
 // The percent-decoded {user_id} path parameter, when valid.
 std::optional<std::string> user_param(const RequestContext& ctx);
 inline constexpr const char* kBadUserParam =

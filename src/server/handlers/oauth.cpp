@@ -1,9 +1,9 @@
 // /v1/oauth/clients... and /v1/oauth/authorizations: the admin side of the OAuth server
 // (JSON, admin key). The RFC endpoints under /oauth2/ come with the token endpoint. The
 // logic is oauth::Service (src/engine/oauth/).
-#include "common.hpp"
-#include "../routes.hpp"
-#include "../services.hpp"
+#include "server/handlers/common.hpp"
+#include "server/routes.hpp"
+#include "server/services.hpp"
 
 #include "latchkey/config.hpp"
 #include "latchkey/log.hpp"

@@ -3,12 +3,13 @@
 // /oauth2/introspect (RFC 7662), /oauth2/revoke (RFC 7009) and
 // GET /.well-known/oauth-authorization-server (RFC 8414). Form bodies in, RFC 6749 5.1/5.2
 // JSON out, never cached. The logic is oauth::Service (src/engine/oauth/grants.cpp).
-#include "common.hpp"
-#include "../routes.hpp"
-#include "../services.hpp"
+#include "server/handlers/common.hpp"
+#include "server/routes.hpp"
+#include "server/services.hpp"
 
 #include "latchkey/config.hpp"
-#include "latchkey/guard.hpp"
+#include "latchkey/clock.hpp"
+#include "latchkey/ratelimit.hpp"
 
 #include <boost/json.hpp>
 
@@ -68,19 +69,18 @@ std::variant<FormRequest, HttpResponse> read_form(const RequestContext& ctx) {
 awaitable<std::optional<HttpResponse>> throttled(RequestContext& ctx) {
   const auto& name = ctx.config.oauth_ratelimit_policy;
   if (name.empty()) co_return std::nullopt;
-  const guard::Policy* p = ctx.services.ratelimit.policy(name);
+  const ratelimit::Policy* p = ctx.services.ratelimit.policy(name);
   if (!p) co_return std::nullopt;  // refused at start-up; never here
   auto d = co_await ctx.services.ratelimit.check(
       ctx.redis, "oauth:" + name,
-      guard::canonical_address(ctx.request.remote, ctx.services.logins.settings().ipv6_prefix)
-          .value_or(ctx.request.remote),
+      canonical_address(ctx.request.remote, ctx.services.logins.settings().ipv6_prefix).value_or(ctx.request.remote),
       p->limit, 1);
   if (!d) {
     if (p->fail_open) co_return std::nullopt;
     co_return engine_error(ctx, d.error());
   }
   if (d->allowed || p->shadow) co_return std::nullopt;
-  std::int64_t retry = guard::ceil_seconds(d->retry_after_ms);
+  std::int64_t retry = ceil_seconds(d->retry_after_ms);
   auto r = engine_error(ctx, Failure(errc::rate_limited, "too many requests from this address"));
   r.headers.emplace_back("Retry-After", std::to_string(retry));
   co_return r;

@@ -1,7 +1,7 @@
 // Operations endpoints: liveness, readiness (a real script round trip to Redis on this shard,
 // so a lost script cache or a refusing server shows, and every other shard's connection
 // state), and Prometheus metrics. No authentication.
-#include "../routes.hpp"
+#include "server/routes.hpp"
 
 #include "latchkey/config.hpp"
 #include "latchkey/key_schema.hpp"

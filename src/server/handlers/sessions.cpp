@@ -3,9 +3,9 @@
 //
 // Input policy: unknown fields are rejected (400 naming the field), so a typo such as
 // "idle_tll" never silently falls back to a default.
-#include "common.hpp"
-#include "../routes.hpp"
-#include "../services.hpp"
+#include "server/handlers/common.hpp"
+#include "server/routes.hpp"
+#include "server/services.hpp"
 
 #include "latchkey/config.hpp"
 #include "latchkey/log.hpp"

@@ -1,8 +1,8 @@
 // /v1/tokens..., /v1/users/{user_id}/tokens and /.well-known/jwks.json: JSON in and out and
 // field validation. The token logic itself is tokens::Service (src/engine/tokens/).
-#include "common.hpp"
-#include "../routes.hpp"
-#include "../services.hpp"
+#include "server/handlers/common.hpp"
+#include "server/routes.hpp"
+#include "server/services.hpp"
 
 #include "latchkey/config.hpp"
 #include "latchkey/clock.hpp"

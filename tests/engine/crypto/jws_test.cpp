@@ -2,7 +2,7 @@
 // plus the attacks of RFC 8725 as named tests.
 #include "latchkey/crypto/jws.hpp"
 
-#include "../../support/vectors.hpp"
+#include "support/vectors.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // properties the capabilities rely on (token entropy and uniqueness, strict base64url).
 #include "latchkey/crypto/primitives.hpp"
 
-#include "../../support/vectors.hpp"
+#include "support/vectors.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // oauth_code_redeem's reply decoder, fed reply values: every outcome of the contract, error
 // replies and replies of the wrong shape.
-#include "../../../src/engine/oauth/replies.hpp"
-#include "../../support/reply_values.hpp"
+#include "engine/oauth/replies.hpp"
+#include "support/reply_values.hpp"
 
 #include <gtest/gtest.h>
 

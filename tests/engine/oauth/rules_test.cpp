@@ -3,7 +3,7 @@
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/oauth.hpp"
 
-#include "../../support/vectors.hpp"
+#include "support/vectors.hpp"
 
 #include <gtest/gtest.h>
 

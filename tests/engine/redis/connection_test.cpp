@@ -5,8 +5,8 @@
 
 #include "latchkey/metrics.hpp"
 #include "latchkey/log.hpp"
-#include "../../support/asio_run.hpp"
-#include "../../support/redis_server.hpp"
+#include "support/asio_run.hpp"
+#include "support/redis_server.hpp"
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -64,7 +64,7 @@ std::unique_ptr<Connection> ready_connection(asio::io_context& ioc, ConnectionOp
 asio::awaitable<result<Replies>> exec(Connection& c, std::vector<std::string> args) {
   Request r;
   r.push(args);
-  co_return co_await c.exec(std::move(r));
+  co_return co_await c.exec(std::move(r), "test");
 }
 
 }  // namespace
@@ -81,7 +81,7 @@ TEST(RedisConnection, ExecReturnsTypedRepliesAndErrorValues) {
       .push({"INCR", "lk:test:a"})
       .push({"HGET", "lk:test:a", "x"})
       .push({"GET", "lk:test:none"});
-  auto r = test::run_awaitable(ioc, c.exec(std::move(pipeline)));
+  auto r = test::run_awaitable(ioc, c.exec(std::move(pipeline), "test"));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->size(), 4u);
   EXPECT_EQ((*r)[0].str, "OK");
@@ -112,7 +112,7 @@ TEST(RedisConnection, ManyConcurrentCallersOnOneSocketGetTheirOwnReplies) {
           Request r;
           r.push({"SET", "lk:test:k" + std::to_string(i), mine, "EX", "60"})
               .push({"GET", "lk:test:k" + std::to_string(i)});
-          auto rep = co_await c.exec(std::move(r));
+          auto rep = co_await c.exec(std::move(r), "command");
           if (!rep || (*rep)[1].str != mine)
             ++wrong;
           else

@@ -1,8 +1,8 @@
 // The session scripts' reply decoders, fed reply values: each outcome of each script's
 // contract (lua/session_*.lua headers), error replies, and replies of the wrong shape.
-#include "../../../src/engine/sessions/replies.hpp"
+#include "engine/sessions/replies.hpp"
 
-#include "../../support/reply_values.hpp"
+#include "support/reply_values.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
 // Session token format: strict parsing, slot routing, session ids that do not reveal tokens.
+#include "latchkey/identity.hpp"
 #include "latchkey/sessions.hpp"
 #include "latchkey/key_schema.hpp"
 

@@ -1,8 +1,8 @@
 // The token scripts' reply decoders, fed reply values: each outcome of each script's contract
 // (lua/token_*.lua headers), error replies, and replies of the wrong shape.
-#include "../../../src/engine/tokens/replies.hpp"
+#include "engine/tokens/replies.hpp"
 
-#include "../../support/reply_values.hpp"
+#include "support/reply_values.hpp"
 
 #include <gtest/gtest.h>
 

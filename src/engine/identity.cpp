@@ -1,9 +1,11 @@
-// Who login protection and the throttles count: client addresses parsed and grouped, account
-// names folded to one spelling, and both keyed into Redis through an HMAC (never in clear, and
-// not reversible by hashing every IPv4 address or a list of e-mail addresses).
-#include "latchkey/guard.hpp"
+// Who a request is about (identity.hpp): user ids and their hashes, account names folded to
+// one spelling, client addresses parsed and grouped, and the keyed digests login protection
+// and the throttles put in key names (never in clear, and not reversible by hashing every
+// IPv4 address or a list of e-mail addresses).
+#include "latchkey/identity.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
+#include "latchkey/redis/slot.hpp"
 #include "latchkey/utf8.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -14,7 +16,23 @@
 
 #include <algorithm>
 
-namespace latchkey::guard {
+namespace latchkey {
+
+bool valid_user_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 256) return false;
+  for (unsigned char c : id)
+    if (c < 0x20 || c == 0x7f) return false;
+  return valid_utf8(id);
+}
+
+// 128 bits: collision-free for any realistic number of users, and 21 bytes shorter in every
+// session hash and index key name than the full digest.
+std::string user_hash(std::string_view user_id) {
+  auto digest = crypto::sha256(user_id);
+  return crypto::base64url_encode(crypto::bytes_view(digest.data(), 16));
+}
+
+std::uint16_t user_slot(std::string_view user_id) { return redis::key_slot(user_hash(user_id)); }
 
 std::optional<std::string> canonical_address(std::string_view text, int ipv6_prefix) {
   if (text.empty() || text.size() > 64) return std::nullopt;
@@ -82,4 +100,4 @@ std::string Identifiers::of(std::string_view kind, std::string_view id) const {
   return crypto::base64url_encode(crypto::bytes_view(mac.data(), 16));
 }
 
-}  // namespace latchkey::guard
+}  // namespace latchkey

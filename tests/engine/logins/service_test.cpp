@@ -1,14 +1,14 @@
-// Lockout sequences with an injected clock against a real Redis (guard::Logins directly):
+// Lockout sequences with an injected clock against a real Redis (logins::Service directly):
 // lock after N failures, growing waits up to the cap, unlock when the wait ends, success
 // resetting the account (not the IP), the IP block across accounts, unknown accounts
 // answered like known ones, and the device-token defence.
-#include "latchkey/guard.hpp"
+#include "latchkey/logins.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/scripts.hpp"
 #include "latchkey/redis/url.hpp"
 
-#include "../../support/asio_run.hpp"
-#include "../../support/redis_server.hpp"
+#include "support/asio_run.hpp"
+#include "support/redis_server.hpp"
 
 #include <boost/asio/detached.hpp>
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@
 #include <iostream>
 
 using namespace latchkey;
-using namespace latchkey::guard;
+using namespace latchkey::logins;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
@@ -37,18 +37,18 @@ class LoginsTest : public ::testing::Test {
     conn = std::make_unique<redis::Connection>(ioc.get_executor(), std::move(o));
     conn->start();
     ASSERT_TRUE(test::run_until(ioc, [&] { return conn->ready(); }));
-    LoginSettings s;
+    Settings s;
     s.max_failures = 3;
     s.ip_max_failures = 10;
     s.window_ms = 60'000;
     s.lock_base_ms = 10'000;
     s.lock_max_ms = 35'000;
-    logins = std::make_unique<Logins>(s, &fake_clock);
+    logins = std::make_unique<Service>(s, &fake_clock);
   }
-  LoginVerdict check(const std::string& user, const std::string& ip = "10.0.0.1", const std::string& device = "") {
+  Verdict check(const std::string& user, const std::string& ip = "10.0.0.1", const std::string& device = "") {
     auto r = test::run_awaitable(ioc, logins->check(*conn, user, ip, device));
     EXPECT_TRUE(r);
-    return r ? *r : LoginVerdict{};
+    return r ? *r : Verdict{};
   }
   FailureResult fail(const std::string& user, const std::string& ip = "10.0.0.1", const std::string& device = "") {
     auto r = test::run_awaitable(ioc, logins->failure(*conn, user, ip, device));
@@ -64,7 +64,7 @@ class LoginsTest : public ::testing::Test {
   test::RedisServer rs;
   asio::io_context ioc{1};
   std::unique_ptr<redis::Connection> conn;
-  std::unique_ptr<Logins> logins;
+  std::unique_ptr<Service> logins;
 };
 
 }  // namespace
@@ -185,7 +185,7 @@ TEST_F(LoginsTest, RedisDownFailsClosed) {
 // ASVS V2.2.1: with the default settings no more than 100 failed attempts per hour can reach
 // the password check of one account, however the attacker paces them.
 TEST_F(LoginsTest, DefaultsAllowFarFewerThanOneHundredFailuresPerHour) {
-  logins = std::make_unique<Logins>(LoginSettings{}, &fake_clock);
+  logins = std::make_unique<Service>(Settings{}, &fake_clock);
   const std::int64_t start = g_now;
   int attempts = 0, ip = 0;
   while (g_now < start + 3'600'000) {
@@ -208,7 +208,7 @@ TEST_F(LoginsTest, DefaultsAllowFarFewerThanOneHundredFailuresPerHour) {
 // `max_failures` times per lock cycle; over an hour of such waves with the defaults, no more
 // than the documented 30 verifications reach the account.
 TEST_F(LoginsTest, ParallelChecksReserveSlotsSoGuessesCannotOutrunTheLock) {
-  logins = std::make_unique<Logins>(LoginSettings{}, &fake_clock);  // 5 failures, 60 s doubling, 3600 s cap
+  logins = std::make_unique<Service>(Settings{}, &fake_clock);  // 5 failures, 60 s doubling, 3600 s cap
   const std::int64_t start = g_now;
   int total = 0, waves = 0;
   while (g_now < start + 3'600'000) {
@@ -281,7 +281,7 @@ namespace {
 std::vector<std::string> keys_like(asio::io_context& ioc, redis::Connection& conn, const std::string& part) {
   redis::Request req;
   req.push({"KEYS", "*" + part + "*"});
-  auto r = test::run_awaitable(ioc, conn.exec(std::move(req)));
+  auto r = test::run_awaitable(ioc, conn.exec(std::move(req), "test"));
   std::vector<std::string> out;
   if (r && r->size() == 1)
     for (const auto& e : (*r)[0].elements) out.push_back(e.str);
@@ -290,7 +290,7 @@ std::vector<std::string> keys_like(asio::io_context& ioc, redis::Connection& con
 void redis_do(asio::io_context& ioc, redis::Connection& conn, std::vector<std::string> cmd) {
   redis::Request req;
   req.push(cmd);
-  auto r = test::run_awaitable(ioc, conn.exec(std::move(req)));
+  auto r = test::run_awaitable(ioc, conn.exec(std::move(req), "test"));
   ASSERT_TRUE(r && r->size() == 1 && !(*r)[0].is_error());
 }
 }  // namespace

@@ -1,10 +1,10 @@
 // Rate-limit rules without I/O: limit bounds and the `ratelimit_policies` syntax.
 #include "latchkey/config.hpp"
-#include "latchkey/guard.hpp"
+#include "latchkey/ratelimit.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace latchkey::guard;
+using namespace latchkey::ratelimit;
 
 TEST(RateLimitRules, LimitsAndCosts) {
   EXPECT_FALSE(check_limit({Algorithm::fixed_window, 10, 1000, 0}, 10));

@@ -1,30 +1,32 @@
 // Failed logins and lockout: counters in lua/login_failure.lua; reads and clears here.
-#include "latchkey/guard.hpp"
-#include "latchkey/key_schema.hpp"
+#include "latchkey/logins.hpp"
 
-#include <array>
-
+#include "engine/logins/replies.hpp"
+#include "latchkey/config.hpp"
 #include "latchkey/crypto/primitives.hpp"
+#include "latchkey/key_schema.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/metrics.hpp"
 #include "latchkey/redis/connection.hpp"
+#include "latchkey/redis/reply.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "latchkey/utf8.hpp"
-#include "../script_results.hpp"
-#include "replies.hpp"
 
-namespace latchkey::guard {
+#include <algorithm>
+#include <array>
+#include <chrono>
+
+namespace latchkey::logins {
 
 using boost::asio::awaitable;
-using detail::bad_reply;
-using detail::err;
-using detail::int_of;
+using redis::integer_of;
+using redis::unexpected_reply;
 
 namespace {
-std::int64_t num(const redis::Reply& r) { return r.is_nil() ? 0 : int_of(r); }
+std::int64_t num(const redis::Reply& r) { return r.is_nil() ? 0 : integer_of(r); }
 }  // namespace
 
-struct Logins::Keys {
+struct Service::Keys {
   std::string user_hash;  // Identifiers::of("account", canonical account name)
   std::uint16_t slot = 0;
   std::string account;  // <prefix>la:{T}:<user hash>
@@ -32,10 +34,27 @@ struct Logins::Keys {
   std::string device;   // <prefix>ld:{T}:<sha256(token)>, empty when no well-formed token of this user's slot
 };
 
-Logins::Logins(LoginSettings s, Clock clock) : s_(std::move(s)), clock_(clock) {}
+Settings Settings::from(const Config& c, Identifiers ids) {
+  using std::chrono::milliseconds;
+  Settings s;
+  s.key_prefix = c.key_prefix;
+  s.max_failures = c.login_max_failures;
+  s.ip_max_failures = c.login_ip_max_failures;
+  s.window_ms = milliseconds(c.login_failure_window).count();
+  s.lock_base_ms = milliseconds(c.login_lockout_base).count();
+  s.lock_max_ms = milliseconds(std::max(c.login_lockout_max, c.login_lockout_base)).count();
+  s.device_ttl_ms = milliseconds(c.login_device_ttl).count();
+  s.attempt_hold_ms = milliseconds(c.login_attempt_timeout).count();
+  s.ipv6_prefix = static_cast<int>(c.login_ipv6_prefix);
+  s.canonical_user_id = c.login_canonical_user_id;
+  s.ids = std::move(ids);
+  return s;
+}
 
-std::optional<Logins::Keys> Logins::keys_of(const std::string& user_id, const std::string& ip,
-                                            const std::string& device_token) const {
+Service::Service(Settings s, Clock clock) : s_(std::move(s)), clock_(clock) {}
+
+std::optional<Service::Keys> Service::keys_of(const std::string& user_id, const std::string& ip,
+                                              const std::string& device_token) const {
   Keys k;
   std::optional<std::string> account = s_.canonical_user_id  ? canonical_account(user_id)
                                        : valid_utf8(user_id) ? std::optional<std::string>(user_id)
@@ -56,7 +75,7 @@ std::optional<Logins::Keys> Logins::keys_of(const std::string& user_id, const st
   return k;
 }
 
-std::string Logins::now_arg() const { return clock_ ? std::to_string(clock_()) : std::string(); }
+std::string Service::now_arg() const { return clock_ ? std::to_string(clock_()) : std::string(); }
 
 namespace {
 using Call = redis::Connection::ScriptCall;
@@ -94,8 +113,8 @@ std::optional<Gate> judge(const redis::Reply& fields, std::size_t first, std::in
 }
 
 // Which counter refused, and until when (both gates judged at `now`).
-LoginVerdict refusal(const Gate& account, const Gate& addr, std::int64_t now) {
-  LoginVerdict v;
+Verdict refusal(const Gate& account, const Gate& addr, std::int64_t now) {
+  Verdict v;
   v.allowed = false;
   auto until = [](const Gate& g) { return g.allowed ? 0 : g.locked_until ? g.locked_until : g.busy_until; };
   std::int64_t au = until(account), iu = until(addr);
@@ -112,10 +131,10 @@ LoginVerdict refusal(const Gate& account, const Gate& addr, std::int64_t now) {
 }
 }  // namespace
 
-awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::string user_id, std::string ip,
-                                              std::string device_token) const {
+awaitable<result<Verdict>> Service::check(redis::Connection& redis, std::string user_id, std::string ip,
+                                          std::string device_token) const {
   auto keys = ip.empty() ? std::nullopt : keys_of(user_id, ip, device_token);  // the IP is required here
-  if (!keys) co_return err(errc::invalid_request);
+  if (!keys) co_return make_error_code(errc::invalid_request);
   const Keys& k = *keys;
   // First the counters are read (plain HMGETs, about a tenth of a script's cost in Redis): a
   // locked account or address, or one whose budget attempts in flight hold, is refused from
@@ -135,23 +154,23 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
   if (!seen) co_return seen.error();
   const auto& rs = *seen;
   const std::size_t expected = 2 + (k.device.empty() ? 0 : 1) + (clock_ ? 0 : 1);
-  if (rs.size() != expected) co_return bad_reply("login_check_read");
+  if (rs.size() != expected) co_return unexpected_reply("login_check_read");
   for (const auto& x : rs)
-    if (x.is_error()) co_return err(errc::redis_error);
+    if (x.is_error()) co_return make_error_code(errc::redis_error);
   std::int64_t now = 0;
   if (clock_) {
     now = clock_();
   } else {
     const auto& t = rs.back();
-    if (!t.is_array() || t.elements.size() != 2) co_return bad_reply("TIME");
-    now = int_of(t.elements[0]) * 1000 + int_of(t.elements[1]) / 1000;
+    if (!t.is_array() || t.elements.size() != 2) co_return unexpected_reply("TIME");
+    now = integer_of(t.elements[0]) * 1000 + integer_of(t.elements[1]) / 1000;
   }
   // The account's counter, or its trusted device's when the token is one of this user's.
   const std::string* counter = &k.account;
   std::optional<Gate> account;
   if (!k.device.empty()) {
     const auto& d = rs[2];
-    if (!d.is_array() || d.elements.empty()) co_return bad_reply("login_check_read");
+    if (!d.is_array() || d.elements.empty()) co_return unexpected_reply("login_check_read");
     if (d.elements[0].is_string() && d.elements[0].str == k.user_hash) {
       account = judge(d, 1, now, s_.window_ms, s_.max_failures);
       counter = &k.device;
@@ -159,7 +178,7 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
   }
   if (!account) account = judge(rs[0], 0, now, s_.window_ms, s_.max_failures);
   auto addr = judge(rs[1], 0, now, s_.window_ms, s_.ip_max_failures);
-  if (!account || !addr) co_return bad_reply("login_check_read");
+  if (!account || !addr) co_return unexpected_reply("login_check_read");
   if (!account->allowed || !addr->allowed) co_return refusal(*account, *addr, now);
 
   // Both reservations in one script, all or nothing, judged again at the read's `now`.
@@ -171,7 +190,7 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
   if (!r) co_return r.error();
   auto checked = replies::login_check(*r);
   if (!checked) co_return checked.error();
-  if (checked->reserved) co_return LoginVerdict{};
+  if (checked->reserved) co_return Verdict{};
   auto gate = [&checked](std::size_t i) {
     const auto& v = checked->counters[i];
     return Gate{!v.refuses, v.locked_until_ms, v.busy_until_ms};
@@ -179,10 +198,10 @@ awaitable<result<LoginVerdict>> Logins::check(redis::Connection& redis, std::str
   co_return refusal(gate(0), gate(1), checked->now_ms);
 }
 
-awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::string user_id, std::string ip,
-                                                 std::string device_token) const {
+awaitable<result<FailureResult>> Service::failure(redis::Connection& redis, std::string user_id, std::string ip,
+                                                  std::string device_token) const {
   auto keys = ip.empty() ? std::nullopt : keys_of(user_id, ip, device_token);  // the IP is required here
-  if (!keys) co_return err(errc::invalid_request);
+  if (!keys) co_return make_error_code(errc::invalid_request);
   const Keys& k = *keys;
   const std::string now = now_arg();
   // The account (or the trusted device) and the IP, which locks for one window whatever
@@ -199,7 +218,7 @@ awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::
             std::to_string(s_.window_ms), std::to_string(s_.window_ms), std::string()}));
   auto r = co_await redis.evals(std::move(calls));
   if (!r) co_return r.error();
-  if (r->size() != 2) co_return bad_reply("login_failure");
+  if (r->size() != 2) co_return unexpected_reply("login_failure");
   auto account = replies::login_failure((*r)[0]);
   if (!account) co_return account.error();
   auto address = replies::login_failure((*r)[1]);
@@ -223,10 +242,10 @@ awaitable<result<FailureResult>> Logins::failure(redis::Connection& redis, std::
   co_return out;
 }
 
-awaitable<result<std::string>> Logins::success(redis::Connection& redis, std::string user_id, std::string ip,
-                                               std::string device_token) const {
+awaitable<result<std::string>> Service::success(redis::Connection& redis, std::string user_id, std::string ip,
+                                                std::string device_token) const {
   auto keys = keys_of(user_id, ip, device_token);
-  if (!keys) co_return err(errc::invalid_request);
+  if (!keys) co_return make_error_code(errc::invalid_request);
   const Keys& k = *keys;
   const std::string now = now_arg();
   std::string token = key_schema::new_handle(key_schema::Handle::device_token, k.slot);
@@ -239,24 +258,25 @@ awaitable<result<std::string>> Logins::success(redis::Connection& redis, std::st
   auto r = co_await redis.evals(std::move(calls));
   if (!r) co_return r.error();
   for (const auto& x : *r)
-    if (x.is_error()) co_return err(errc::redis_error);
+    if (x.is_error()) co_return make_error_code(errc::redis_error);
   co_return token;
 }
 
-awaitable<result<LockoutState>> Logins::state(redis::Connection& redis, std::string user_id) const {
+awaitable<result<LockoutState>> Service::state(redis::Connection& redis, std::string user_id) const {
   auto keys = keys_of(user_id, "", "");
-  if (!keys) co_return err(errc::invalid_request);
+  if (!keys) co_return make_error_code(errc::invalid_request);
   const Keys& k = *keys;
   redis::Request req;
   req.begin(6).arg("HMGET").key(k.account).arg("c").arg("ws").arg("n").arg("lu");
   req.push({"TIME"});
   auto r = co_await redis.exec(std::move(req), "login_state");
   if (!r) co_return r.error();
-  if (r->size() != 2 || !(*r)[0].is_array() || (*r)[0].elements.size() != 4) co_return err(errc::redis_error);
+  if (r->size() != 2 || !(*r)[0].is_array() || (*r)[0].elements.size() != 4)
+    co_return make_error_code(errc::redis_error);
   const auto& f = (*r)[0].elements;
   const auto& time = (*r)[1].elements;
-  if (!clock_ && time.size() != 2) co_return bad_reply("TIME");
-  const std::int64_t now = clock_ ? clock_() : int_of(time[0]) * 1000 + int_of(time[1]) / 1000;
+  if (!clock_ && time.size() != 2) co_return unexpected_reply("TIME");
+  const std::int64_t now = clock_ ? clock_() : integer_of(time[0]) * 1000 + integer_of(time[1]) / 1000;
   LockoutState st;
   st.failures = num(f[1]) + s_.window_ms > now ? num(f[0]) : 0;
   st.lockouts = num(f[2]);
@@ -264,16 +284,16 @@ awaitable<result<LockoutState>> Logins::state(redis::Connection& redis, std::str
   co_return st;
 }
 
-awaitable<result<void>> Logins::unlock(redis::Connection& redis, std::string user_id) const {
+awaitable<result<void>> Service::unlock(redis::Connection& redis, std::string user_id) const {
   auto keys = keys_of(user_id, "", "");
-  if (!keys) co_return err(errc::invalid_request);
+  if (!keys) co_return make_error_code(errc::invalid_request);
   const Keys& k = *keys;
   redis::Request req;
   req.begin(2).arg("DEL").key(k.account);
   auto r = co_await redis.exec(std::move(req), "login_unlock");
   if (!r) co_return r.error();
-  if (r->size() != 1 || (*r)[0].is_error()) co_return err(errc::redis_error);
+  if (r->size() != 1 || (*r)[0].is_error()) co_return make_error_code(errc::redis_error);
   co_return result<void>{};
 }
 
-}  // namespace latchkey::guard
+}  // namespace latchkey::logins

@@ -1,10 +1,13 @@
-// Rate limits, the pure part: algorithm names, the bounds of a valid limit, and the
-// `ratelimit_policies` option's syntax (no I/O; part of latchkey_core).
-#include "latchkey/guard.hpp"
+// Rate limits, the pure part: algorithm names, the bounds of a valid limit, the
+// `ratelimit_policies` option's syntax and the settings from the options (no I/O; part of
+// latchkey_core).
+#include "latchkey/ratelimit.hpp"
+
+#include "latchkey/config.hpp"
 
 #include <charconv>
 
-namespace latchkey::guard {
+namespace latchkey::ratelimit {
 
 const char* algorithm_name(Algorithm a) noexcept {
   switch (a) {
@@ -116,4 +119,13 @@ std::optional<std::vector<Policy>> parse_policies(std::string_view text, std::st
   return out;
 }
 
-}  // namespace latchkey::guard
+Settings Settings::from(const Config& c, Identifiers ids) {
+  Settings s;
+  s.key_prefix = c.key_prefix;
+  std::string why;  // the option was validated when the configuration loaded
+  s.policies = parse_policies(c.ratelimit_policies, why).value_or(std::vector<Policy>{});
+  s.ids = std::move(ids);
+  return s;
+}
+
+}  // namespace latchkey::ratelimit

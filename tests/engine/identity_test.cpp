@@ -1,13 +1,12 @@
 // Hardening 2 and 15 (pure logic): client addresses and account names are counted in one
 // canonical spelling, and the digests in Redis key names are keyed.
-#include "latchkey/guard.hpp"
+#include "latchkey/identity.hpp"
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/utf8.hpp"
 
 #include <gtest/gtest.h>
 
 using namespace latchkey;
-using namespace latchkey::guard;
 
 TEST(Hardening02CanonicalAddress, SpellingsOfOneClientAreOneAddress) {
   EXPECT_EQ(canonical_address("203.0.113.9", 64), "203.0.113.9");

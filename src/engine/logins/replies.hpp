@@ -1,6 +1,6 @@
-// What each guard script answers, decoded without I/O: one function per reply shape of
-// lua/login_*.lua and lua/ratelimit_*.lua, beside the contract in those scripts' headers,
-// unit-tested with reply values (tests/engine/guard/replies_test.cpp). Each gives the decoded
+// What each login script answers, decoded without I/O: one function per reply shape of
+// lua/login_*.lua, beside the contract in those scripts' headers, unit-tested with reply
+// values (tests/engine/logins/replies_test.cpp). Each gives the decoded
 // value or the engine error the reply means; a reply of the wrong shape is `internal` (and
 // logged), never an admission.
 #pragma once
@@ -11,7 +11,7 @@
 #include <array>
 #include <cstdint>
 
-namespace latchkey::guard::replies {
+namespace latchkey::logins::replies {
 
 // One counter's verdict in login_check's answer.
 struct CounterVerdict {
@@ -41,14 +41,4 @@ struct Counted {
 };
 [[nodiscard]] result<Counted> login_failure(const redis::Reply& r);
 
-// ratelimit_fixed_window, ratelimit_sliding_window, ratelimit_gcra (one shape):
-// {allowed 0|1, remaining, reset_after (ms), retry_after (ms)}.
-struct Limited {
-  bool allowed = false;
-  std::int64_t remaining = 0;
-  std::int64_t reset_after_ms = 0;
-  std::int64_t retry_after_ms = 0;
-};
-[[nodiscard]] result<Limited> ratelimit(const redis::Reply& r, const char* script);
-
-}  // namespace latchkey::guard::replies
+}  // namespace latchkey::logins::replies
