@@ -84,7 +84,7 @@ class Service {
   // errc: invalid_request (`ip` not an address, `user_id` not valid UTF-8), unavailable (lockout
   // fails closed).
   [[nodiscard]] boost::asio::awaitable<result<Verdict>> check(redis::Connection& redis, std::string user_id,
-                                                                   std::string ip, std::string device_token) const;
+                                                              std::string ip, std::string device_token) const;
   [[nodiscard]] boost::asio::awaitable<result<FailureResult>> failure(redis::Connection& redis, std::string user_id,
                                                                       std::string ip, std::string device_token) const;
   // Clears the account's failure count (and the device's, when its token is valid; never the

@@ -282,8 +282,9 @@ int keys(const std::vector<std::string>& args) {
   auto& ring = std::get<crypto::SigningRing>(loaded);
   if (sub == "list") {
     for (const auto& k : ring.keys())
-      std::cout << k.key.kid() << " " << crypto::jws::alg_name(k.key.alg()) << " created_at=" << k.created_at
-                << " activates_at=" << k.activates_at << " expires_at=" << k.expires_at
+      std::cout << k.key.kid() << " " << crypto::jws::alg_name(k.key.alg()) << " created=" << utc_time(k.created_at)
+                << " activates=" << utc_time(k.activates_at)
+                << " expires=" << (k.expires_at == 0 ? std::string("never") : utc_time(k.expires_at))
                 << (&k.key == &ring.signer(now) ? " (signing)"
                     : k.expired(now)            ? " (expired)"
                                                 : "")

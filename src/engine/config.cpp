@@ -5,6 +5,7 @@
 #include "latchkey/crypto/jws.hpp"
 
 #include <algorithm>
+#include <bitset>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -224,11 +225,20 @@ const std::vector<Option>& options() {
              why = "each key must be 32 to 256 characters (a short key is guessable)";
              return false;
            }
+           std::bitset<128> seen;
            for (char ch : item) {
              if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7f) {
                why = "keys must be printable ASCII without spaces";
                return false;
              }
+             seen.set(static_cast<unsigned char>(ch));
+           }
+           // A random key of 32+ characters (hex or base64) shows far more than 8 distinct
+           // ones; "aaaa..." or "abab..." is a placeholder, not a secret.
+           if (seen.count() < 8) {
+             why = "a key must be random (this one has only " + std::to_string(seen.count()) +
+                   " distinct characters); make one with `latchkey keys admin-key --file PATH`";
+             return false;
            }
            keys.push_back(item);
          }

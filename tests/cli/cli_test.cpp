@@ -8,6 +8,8 @@
 #include "server/routes.hpp"
 
 #include <gtest/gtest.h>
+
+#include <regex>
 #include <signal.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
@@ -126,6 +128,9 @@ TEST(Cli, KeysAddListRemoveRotateTheSigningRing) {
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
   std::string first_kid = out.substr(0, out.find(' '));
   EXPECT_NE(out.find("(signing)"), std::string::npos);
+  // Times as RFC 3339 UTC, a key without an end as "never".
+  EXPECT_TRUE(std::regex_search(out, std::regex(" created=20\\d\\d-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ "))) << out;
+  EXPECT_NE(out.find(" expires=never"), std::string::npos) << out;
   for (std::string alg : {"ES256", "RS256", "HS256"})
     ASSERT_EQ(run({"keys", "add", "--dir", dir, "--alg", alg}, {}, &out), 0) << alg;
   ASSERT_EQ(run({"keys", "add", "--dir", dir, "--alg=EdDSA", "--activate-in", "3600"}, {}, &out), 0);

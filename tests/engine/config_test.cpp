@@ -136,6 +136,16 @@ TEST(Config, AdminKeysAreRequiredAndStrong) {
   auto e = error(in);
   EXPECT_NE(e.find("'admin_api_keys'"), std::string::npos);
   EXPECT_EQ(e.find("tooShortKeyValue"), std::string::npos) << "a secret's value must never be echoed: " << e;
+  // Long enough but a placeholder: refused, naming why; a random hex key is accepted.
+  for (std::string placeholder :
+       {std::string(36, 'a'), std::string("abcd").append("abcd").append(std::string(28, 'a'))}) {
+    in.environment["LATCHKEY_ADMIN_API_KEYS"] = placeholder;
+    e = error(in);
+    EXPECT_NE(e.find("distinct characters"), std::string::npos) << e;
+    EXPECT_EQ(e.find(placeholder), std::string::npos) << e;
+  }
+  in.environment["LATCHKEY_ADMIN_API_KEYS"] = "9f86d081884c7d659a2feaa0c55ad015";
+  EXPECT_EQ(error(in), "(no error)");
 }
 
 TEST(Config, SecretValuesAreNeverEchoed) {

@@ -3,8 +3,8 @@
 
 namespace latchkey::ratelimit::replies {
 
-using redis::unexpected_reply;
 using redis::integer_of;
+using redis::unexpected_reply;
 
 result<Limited> ratelimit(const redis::Reply& r, const char* script) {
   if (r.is_error()) return make_error_code(errc::redis_error);

@@ -30,6 +30,10 @@ TEST(RedisUrl, PasswordOnlyAndIpv6) {
   ASSERT_TRUE(a);
   EXPECT_EQ(a->user, "");
   EXPECT_EQ(a->password, "secret");
+  auto legacy = parse_url("redis://secret@h:1/0");  // no colon: a password (docs/redis.md)
+  ASSERT_TRUE(legacy);
+  EXPECT_EQ(legacy->user, "");
+  EXPECT_EQ(legacy->password, "secret");
   auto b = parse_url("redis://[::1]:6400");
   ASSERT_TRUE(b);
   EXPECT_EQ(b->host, "::1");
