@@ -6,6 +6,8 @@
 // the first invalid option stops loading with one message naming it.
 #pragma once
 
+#include "latchkey/log.hpp"
+
 #include "latchkey/error.hpp"
 #include "latchkey/redis/url.hpp"
 
@@ -60,6 +62,7 @@ struct Config {
   std::size_t max_connections{};
   std::size_t max_connections_per_client{};
   std::chrono::milliseconds shutdown_grace{};
+  log::Level log_level{};
   bool access_log{};
   unsigned retry_after_seconds{};
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <mutex>
@@ -14,10 +15,14 @@ namespace latchkey::log {
 
 enum class Level { debug, info, warn, error };
 
-// Event log (stderr): {"ts": "<ISO 8601 UTC>", "level": ..., "msg": ...}
+// Event log (stderr): {"ts": "<ISO 8601 UTC>", "level": ..., "msg": ...}; events below the
+// process's minimum level (set_min_level, the `log_level` option; info until set) are dropped.
 void event(Level level, std::string_view msg);
+void set_min_level(Level level) noexcept;
+[[nodiscard]] bool enabled(Level level) noexcept;
 // "debug", "info", "warn", "error": the `level` field of an event line.
 const char* level_name(Level level) noexcept;
+[[nodiscard]] std::optional<Level> level_from_name(std::string_view name) noexcept;
 // Writes bytes to stdout as they are (already complete lines).
 void write_stdout(std::string_view bytes);
 // A kind of event an unauthenticated caller can provoke at will (a failed client

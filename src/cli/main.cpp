@@ -142,6 +142,7 @@ int serve(const std::vector<std::string>& args) {
     return 2;
   }
   Config cfg = std::get<Config>(std::move(loaded));
+  log::set_min_level(cfg.log_level);
   std::string exposed;
   auto secrets = load_secrets(cfg.secrets_dir, cfg.secrets_allow_insecure_mode, &exposed);
   if (auto* err = std::get_if<std::string>(&secrets)) {

@@ -77,6 +77,23 @@ Setter size_setter(std::size_t Config::*field, std::size_t min, std::size_t max)
                 range_text(min, max));
 }
 
+// One of a fixed set of words (case-sensitive, as documented).
+Setter choice_setter(std::string Config::*field, std::vector<std::string> choices) {
+  std::string list;
+  for (std::size_t i = 0; i < choices.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+  return Setter(
+      [=](Config& c, const std::string& v, std::string& why) {
+        if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
+          why = "expected " + list + ", got '" + v + "'";
+          return false;
+        }
+        c.*field = v;
+        return true;
+      },
+      list);
+}
+
 // A count (sessions, failures, prefix bits).
 Setter count_setter(std::int64_t Config::*field, std::int64_t min, std::int64_t max) {
   const auto lo = static_cast<std::uint64_t>(min), hi = static_cast<std::uint64_t>(max);
@@ -304,6 +321,18 @@ const std::vector<Option>& options() {
       {{"shutdown_grace_ms", "10000",
         "On SIGTERM/SIGINT: how long in-flight requests may run before the process exits anyway.", false},
        duration_setter(&Config::shutdown_grace, 0, 600000)},
+      {{"log_level", "info", "Least severe event written to stderr (the access log is `access_log`).", false},
+       Setter(
+           [](Config& c, const std::string& v, std::string& why) {
+             auto l = log::level_from_name(v);
+             if (!l) {
+               why = "expected debug, info, warn or error, got '" + v + "'";
+               return false;
+             }
+             c.log_level = *l;
+             return true;
+           },
+           "debug, info, warn or error")},
       {{"access_log", "true", "Write one JSON line per request to stdout (never a token, a body or a query string).",
         false},
        bool_setter(&Config::access_log)},
@@ -326,14 +355,7 @@ const std::vector<Option>& options() {
         "`evict_oldest` (the oldest session goes; its id is returned in `evicted`) or `reject_new` (409 "
         "session_limit_reached).",
         false},
-       [](Config& c, const std::string& v, std::string& why) {
-         if (v != "evict_oldest" && v != "reject_new") {
-           why = "expected evict_oldest or reject_new, got '" + v + "'";
-           return false;
-         }
-         c.session_limit_policy = v;
-         return true;
-       }},
+       choice_setter(&Config::session_limit_policy, {"evict_oldest", "reject_new"})},
       {{"session_touch_interval", "60",
         "Validation slides the idle deadline every time, but rewrites `last_seen_at` at most this often (s).", false},
        duration_setter(&Config::session_touch_interval, 1, 86400)},
@@ -358,14 +380,7 @@ const std::vector<Option>& options() {
        }},
       {{"session_cookie_samesite", "Lax",
         "`SameSite` attribute of the session cookie: Strict, Lax or None (None requires Secure).", false},
-       [](Config& c, const std::string& v, std::string& why) {
-         if (v != "Strict" && v != "Lax" && v != "None") {
-           why = "expected Strict, Lax or None, got '" + v + "'";
-           return false;
-         }
-         c.session_cookie_samesite = v;
-         return true;
-       }},
+       choice_setter(&Config::session_cookie_samesite, {"Strict", "Lax", "None"})},
       {{"session_cookie_secure", "true",
         "Mark the session cookie `Secure` (HTTPS only). Turn off only for plain-HTTP development without the `__Host-` "
         "prefix.",
@@ -429,14 +444,7 @@ const std::vector<Option>& options() {
         "Access tokens of the OAuth token endpoint: `opaque` (a random handle, stored hashed; resource servers "
         "introspect it) or `jwt` (RFC 9068, signed by the token key ring; resource servers may verify it locally).",
         false},
-       [](Config& c, const std::string& v, std::string& why) {
-         if (v != "opaque" && v != "jwt") {
-           why = "expected opaque or jwt, got '" + v + "'";
-           return false;
-         }
-         c.oauth_access_token_format = v;
-         return true;
-       }},
+       choice_setter(&Config::oauth_access_token_format, {"opaque", "jwt"})},
       {{"oauth_access_token_audience", "",
         "`aud` of OAuth JWT access tokens (RFC 9068 wants the resource server's identifier); empty: no `aud`. "
         "Introspection reports it for opaque tokens too.",

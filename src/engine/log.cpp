@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -37,7 +38,18 @@ std::string timestamp() {
   return buf;
 }
 
-namespace {}  // namespace
+namespace {
+std::atomic<int> g_min_level{static_cast<int>(Level::info)};
+}  // namespace
+
+void set_min_level(Level level) noexcept { g_min_level.store(static_cast<int>(level), std::memory_order_relaxed); }
+bool enabled(Level level) noexcept { return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed); }
+
+std::optional<Level> level_from_name(std::string_view name) noexcept {
+  for (auto l : {Level::debug, Level::info, Level::warn, Level::error})
+    if (name == level_name(l)) return l;
+  return std::nullopt;
+}
 
 const char* level_name(Level level) noexcept {
   static constexpr const char* names[] = {"debug", "info", "warn", "error"};
@@ -45,6 +57,7 @@ const char* level_name(Level level) noexcept {
 }
 
 void event(Level level, std::string_view msg) {
+  if (!enabled(level)) return;
   boost::json::object o{{"ts", timestamp()}, {"level", level_name(level)}, {"msg", msg}};
   write_all(2, boost::json::serialize(o) + "\n");
 }

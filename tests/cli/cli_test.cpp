@@ -247,6 +247,33 @@ TEST(Cli, TheEvictionGuardIsPrintedOnce) {
   EXPECT_EQ(occurrences(p.err(), "set redis_allow_eviction=true"), 0u) << p.err();
 }
 
+// log_level drops the events below it: at warn the start-up's info lines are gone and the
+// eviction warning stays; at error the warning goes too.
+TEST(Cli, LogLevelDropsLessSevereEvents) {
+  RedisServer rs({"--maxmemory-policy", "volatile-lru"});
+  TempDir d;
+  std::string dir = init_keys(d);
+  for (const char* level : {"info", "warn", "error"}) {
+    auto env = serve_env(dir, rs.url(), 0);
+    env["LATCHKEY_REDIS_ALLOW_EVICTION"] = "true";
+    env["LATCHKEY_LOG_LEVEL"] = level;
+    auto port = reserved_listen_port();
+    env["LATCHKEY_LISTEN"] = "127.0.0.1:" + std::to_string(port);
+    Process p({latchkey_binary(), "serve"}, env);
+    ASSERT_TRUE(wait_for_status(port, "/readyz", 200, 10s)) << p.err();
+    p.signal(SIGTERM);
+    ASSERT_EQ(p.wait(10s), 0) << p.err();
+    const std::string level_s(level);
+    EXPECT_EQ(occurrences(p.err(), "\"level\":\"info\"") > 0, level_s == "info") << level << ": " << p.err();
+    EXPECT_EQ(occurrences(p.err(), "allowed by redis_allow_eviction") == 1, level_s != "error")
+        << level << ": " << p.err();
+  }
+  std::string err;
+  EXPECT_EQ(run({"serve", "--log_level=loud"}, serve_env(dir, rs.url(), 1), nullptr, &err), 2);
+  EXPECT_NE(err.find("'log_level'"), std::string::npos) << err;
+  EXPECT_NE(err.find("debug, info, warn or error"), std::string::npos) << err;
+}
+
 // Issue 12 item 10: a wrong or missing Redis password stops start-up with that cause.
 TEST(Cli, RefusesWrongOrMissingRedisCredentialsAndSaysWhy) {
   RedisServer rs({"--requirepass", "s3cret"});
