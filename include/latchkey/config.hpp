@@ -40,8 +40,12 @@ struct Config {
   // The admin API (/v1/...) and /metrics on listeners of their own; unset: served on `listen`.
   std::optional<ListenAddress> admin_listen;
   std::optional<ListenAddress> metrics_listen;
-  unsigned threads{};     // 0: one per core
-  redis::Endpoint redis;  // redis_url, parsed (redis://127.0.0.1:6379/0 by default)
+  unsigned threads{};            // 0: one per core
+  redis::Target redis;           // redis_url, parsed (redis://127.0.0.1:6379/0 by default)
+  redis::TlsSettings redis_tls;  // redis_tls_*: used by rediss:// and rediss+sentinel:// URLs
+  bool redis_sentinel_tls{};     // rediss+sentinel://: TLS to the sentinels too
+  std::string redis_sentinel_username{};
+  std::string redis_sentinel_password{};
   std::chrono::milliseconds redis_timeout{};
   std::chrono::milliseconds redis_connect_timeout{};
   std::chrono::milliseconds redis_reconnect_min{};

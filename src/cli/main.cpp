@@ -87,14 +87,7 @@ int command_usage(const std::string& command, std::FILE* out, int code, const st
 }
 
 // The Redis connection options a CLI command uses, from the configuration.
-redis::ConnectionOptions connection_options(const Config& cfg) {
-  redis::ConnectionOptions ro;
-  ro.endpoint = cfg.redis;
-  ro.call_timeout = cfg.redis_timeout;
-  ro.connect_timeout = cfg.redis_connect_timeout;
-  ro.allow_eviction = cfg.redis_allow_eviction;
-  return ro;
-}
+redis::ConnectionOptions connection_options(const Config& cfg) { return redis::ConnectionOptions::from(cfg); }
 
 // One connection attempt before serving: an evicting maxmemory-policy, refused credentials or
 // a missing password are configuration errors and stop start-up; an unreachable Redis is not (the server starts
@@ -120,7 +113,7 @@ int check_redis_at_start(const Config& cfg) {
       log::LogFailure{"start-up check of Redis"});
   auto deadline = std::chrono::steady_clock::now() + cfg.redis_connect_timeout + 5 * cfg.redis_timeout;
   while (!decided && std::chrono::steady_clock::now() < deadline) ioc.run_for(std::chrono::milliseconds(5));
-  bool refused = conn.refused_eviction_policy() || conn.refused_credentials();
+  bool refused = conn.refused_configuration();
   std::string why = conn.last_error();
   bool ready = conn.ready();
   conn.stop();
@@ -168,6 +161,16 @@ int serve(const std::vector<std::string>& args) {
     std::cerr
         << "latchkey: note: token_issuer '" << cfg.token_issuer
         << "' is not an https URL (http only for loopback): /.well-known/oauth-authorization-server answers 404\n";
+  if (cfg.redis.node.tls) {
+    if (std::string why = redis::check_tls_settings(cfg.redis_tls); !why.empty()) {
+      std::cerr << "latchkey: configuration error: " << why << "\n";
+      return 2;
+    }
+    if (cfg.redis_tls.verify == redis::TlsVerify::none)
+      log::event(log::Level::error,
+                 "redis_tls_verify=none: the Redis server's certificate is NOT checked; anyone on the path can "
+                 "impersonate it and read every session and token. Use full (or ca) with redis_tls_ca_file.");
+  }
   if (int rc = check_redis_at_start(cfg); rc != 0) return rc;
 
   // Block the stop signals in every thread; the main thread takes them with sigwait.

@@ -77,11 +77,18 @@ Setter size_setter(std::size_t Config::*field, std::size_t min, std::size_t max)
                 range_text(min, max));
 }
 
+// "a, b or c", for the accepted words of an option.
+template <class Words, class Word>
+std::string word_list(const Words& words, Word word) {
+  std::string list;
+  for (std::size_t i = 0; i < words.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + word(words[i]);
+  return list;
+}
+
 // One of a fixed set of words (case-sensitive, as documented).
 Setter choice_setter(std::string Config::*field, std::vector<std::string> choices) {
-  std::string list;
-  for (std::size_t i = 0; i < choices.size(); ++i)
-    list += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+  std::string list = word_list(choices, [](const std::string& w) { return w; });
   return Setter(
       [=](Config& c, const std::string& v, std::string& why) {
         if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
@@ -105,6 +112,31 @@ Setter count_setter(std::int64_t Config::*field, std::int64_t min, std::int64_t 
         return true;
       },
       range_text(lo, hi));
+}
+
+// A word of a fixed set, each meaning one value of a Redis TLS settings field.
+template <class T>
+Setter mapped_setter(T redis::TlsSettings::*field, std::vector<std::pair<std::string, T>> words) {
+  std::string list = word_list(words, [](const auto& w) { return w.first; });
+  return Setter(
+      [=](Config& c, const std::string& v, std::string& why) {
+        for (const auto& [word, value] : words)
+          if (v == word) {
+            c.redis_tls.*field = value;
+            return true;
+          }
+        why = "expected " + list + ", got '" + v + "'";
+        return false;
+      },
+      list);
+}
+
+// A free-form text field of the Redis TLS settings (a path or a name).
+Setter tls_text_setter(std::string redis::TlsSettings::*field) {
+  return Setter([=](Config& c, const std::string& v, std::string&) {
+    c.redis_tls.*field = v;
+    return true;
+  });
 }
 
 std::optional<ListenAddress> parse_listen_address(const std::string& v, std::string& why) {
@@ -184,13 +216,57 @@ const std::vector<Option>& options() {
         "I/O threads (shards), each with its own event loop and Redis connection; 0 means one per core.", false},
        uint_setter(&Config::threads, 0, 256)},
       {{"redis_url", "redis://127.0.0.1:6379/0",
-        "Redis server: `redis://[[user]:password@]host[:port][/db]`. Contains a password when AUTH is used, so it is a "
-        "secret option.",
+        "Redis: `redis://[[user]:password@]host[:port][/db]`, `rediss://...` (TLS), "
+        "`redis+sentinel://[[user]:password@]host[:port],host[:port]/<master-name>[/db]` or `rediss+sentinel://...` "
+        "(the master a sentinel names; sentinel port 26379 by default). The user info is the data nodes' "
+        "credentials. Contains a password when AUTH is used, so it is a secret option.",
         true},
        [](Config& c, const std::string& v, std::string& why) {
-         auto ep = redis::parse_url(v, &why);
-         if (!ep) return false;
-         c.redis = *ep;
+         auto t = redis::parse_target(v, &why);
+         if (!t) return false;
+         c.redis = *t;
+         return true;
+       }},
+      {{"redis_tls_ca_file", "",
+        "PEM file of the certificate authorities a `rediss://` server's certificate must chain to; when set, only "
+        "they are trusted. Empty: the system's trust store.",
+        false},
+       tls_text_setter(&redis::TlsSettings::ca_file)},
+      {{"redis_tls_cert_file", "",
+        "PEM client certificate for mutual TLS to Redis (`tls-auth-clients yes`); needs `redis_tls_key_file`.", false},
+       tls_text_setter(&redis::TlsSettings::cert_file)},
+      {{"redis_tls_key_file", "", "PEM private key of `redis_tls_cert_file`.", false},
+       tls_text_setter(&redis::TlsSettings::key_file)},
+      {{"redis_tls_verify", "full",
+        "How a `rediss://` server is checked: `full` (the chain and the endpoint's name: DNS names against DNS "
+        "SANs, IP literals against IP SANs), `ca` (the chain only), `none` (no check: encryption without "
+        "authentication, logged as an error at start).",
+        false},
+       mapped_setter(
+           &redis::TlsSettings::verify,
+           {{"full", redis::TlsVerify::full}, {"ca", redis::TlsVerify::ca}, {"none", redis::TlsVerify::none}})},
+      {{"redis_tls_server_name", "",
+        "Name sent as SNI and checked against the certificate instead of each endpoint's own host (for servers "
+        "reached by an address their certificate does not name). Empty: each endpoint's host.",
+        false},
+       tls_text_setter(&redis::TlsSettings::server_name)},
+      {{"redis_tls_min_version", "1.2", "Lowest TLS version offered to Redis: `1.2` or `1.3`.", false},
+       mapped_setter(&redis::TlsSettings::min_version, {{"1.2", 12}, {"1.3", 13}})},
+      {{"redis_sentinel_tls", "true",
+        "With `rediss+sentinel://`: speak TLS to the sentinels as well as to the data nodes (false: plaintext "
+        "sentinels, TLS data nodes).",
+        false},
+       bool_setter(&Config::redis_sentinel_tls)},
+      {{"redis_sentinel_username", "",
+        "ACL user for the sentinels (`AUTH user password`); the URL's user info is for the data nodes.", false},
+       [](Config& c, const std::string& v, std::string&) {
+         c.redis_sentinel_username = v;
+         return true;
+       }},
+      {{"redis_sentinel_password", "",
+        "Password of the sentinels (their `requirepass`, or the ACL user's). Empty: no AUTH to the sentinels.", true},
+       [](Config& c, const std::string& v, std::string&) {
+         c.redis_sentinel_password = v;
          return true;
        }},
       {{"redis_timeout_ms", "1000",
@@ -617,6 +693,31 @@ unsigned Config::effective_threads() const noexcept {
   return n == 0 ? 1 : n;
 }
 
+// The TLS options only mean something with a TLS URL, the client certificate needs its key,
+// and every file named must be readable: each mistake stops start-up with one message.
+std::optional<ConfigError> check_redis_tls(const Config& cfg, const ConfigInputs& in) {
+  const redis::TlsSettings& t = cfg.redis_tls;
+  const redis::TlsSettings defaults;
+  bool any_set = !t.ca_file.empty() || !t.cert_file.empty() || !t.key_file.empty() || t.verify != defaults.verify ||
+                 !t.server_name.empty() || t.min_version != defaults.min_version;
+  if (any_set && !cfg.redis.node.tls)
+    return ConfigError{
+        "options 'redis_tls_*' are set but redis_url does not use TLS (rediss:// or rediss+sentinel://)"};
+  if (t.cert_file.empty() != t.key_file.empty())
+    return ConfigError{"options 'redis_tls_cert_file' and 'redis_tls_key_file': give both (mutual TLS) or neither"};
+  if (!cfg.redis.sentinel() && (!cfg.redis_sentinel_username.empty() || !cfg.redis_sentinel_password.empty()))
+    return ConfigError{"options 'redis_sentinel_username' / 'redis_sentinel_password' need a redis+sentinel:// URL"};
+  if (!cfg.redis_sentinel_username.empty() && cfg.redis_sentinel_password.empty())
+    return ConfigError{"option 'redis_sentinel_username': needs redis_sentinel_password"};
+  for (auto [name, path] : {std::pair{"redis_tls_ca_file", &t.ca_file}, std::pair{"redis_tls_cert_file", &t.cert_file},
+                            std::pair{"redis_tls_key_file", &t.key_file}}) {
+    if (path->empty()) continue;
+    if (in.read_file && !in.read_file(*path))
+      return ConfigError{"option '" + std::string(name) + "': cannot read file '" + *path + "'"};
+  }
+  return std::nullopt;
+}
+
 std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
   std::vector<Setting> settings;
   auto classify = [&](std::string name, std::string value, const std::string& source) -> std::optional<ConfigError> {
@@ -696,6 +797,7 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
       return ConfigError{"option '" + s.name + "' (" + s.source + "): " + why};
     }
   }
+  if (auto e = check_redis_tls(cfg, in)) return *e;
   if (cfg.redis_reconnect_min > cfg.redis_reconnect_max)
     return ConfigError{"option 'redis_reconnect_min_ms': must not exceed redis_reconnect_max_ms"};
   if (cfg.session_idle_ttl > cfg.session_max_idle_ttl)

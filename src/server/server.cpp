@@ -621,13 +621,7 @@ std::optional<std::string> Server::start() {
       shard->acceptors.push_back({std::move(acc), l.serves});
     }
 
-    redis::ConnectionOptions ro;
-    ro.endpoint = s.config.redis;
-    ro.call_timeout = s.config.redis_timeout;
-    ro.connect_timeout = s.config.redis_connect_timeout;
-    ro.reconnect_min = s.config.redis_reconnect_min;
-    ro.reconnect_max = s.config.redis_reconnect_max;
-    ro.allow_eviction = s.config.redis_allow_eviction;
+    auto ro = redis::ConnectionOptions::from(s.config);
     ro.scripts = s.scripts;
     ro.metrics = &shard->metrics;
     ro.log = [i](log::Level level, std::string_view msg) {

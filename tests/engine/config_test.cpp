@@ -37,7 +37,7 @@ TEST(Config, DefaultsMatchTheOperatorContract) {
   EXPECT_EQ(c.listen_host, "127.0.0.1");
   EXPECT_EQ(c.listen_port, 8080);
   EXPECT_EQ(c.redis.describe(), "127.0.0.1:6379/0");
-  EXPECT_EQ(c.redis.port, 6379);
+  EXPECT_EQ(c.redis.node.port, 6379);
   EXPECT_EQ(c.admin_api_keys, std::vector<std::string>{kKey});
   EXPECT_FALSE(c.redis_allow_eviction);
   EXPECT_GE(c.effective_threads(), 1u);
@@ -68,8 +68,8 @@ TEST(Config, SecretsFromFiles) {
   Config c = ok(in);
   ASSERT_EQ(c.admin_api_keys.size(), 2u);
   EXPECT_EQ(c.admin_api_keys[1], kKey + "2");
-  EXPECT_EQ(c.redis.password, "pw");
-  EXPECT_EQ(c.redis.db, 2);
+  EXPECT_EQ(c.redis.node.password, "pw");
+  EXPECT_EQ(c.redis.node.db, 2);
 }
 
 TEST(Config, ErrorsNameTheOption) {
@@ -280,4 +280,62 @@ TEST(Config, EveryDefaultIsDeclaredOnceInTheTableAndParses) {
   std::string md = configuration_markdown();
   EXPECT_NE(md.find("| `redis_timeout_ms` | `LATCHKEY_REDIS_TIMEOUT_MS` | `1000` | 1 to 60000 |"), std::string::npos);
   EXPECT_NE(md.find("| `threads` | `LATCHKEY_THREADS` | `0` | 0 to 256 |"), std::string::npos);
+}
+
+TEST(Config, RedisTlsAndSentinelOptions) {
+  auto in = base();
+  in.read_file = [](const std::string& path) -> std::optional<std::string> {
+    if (path == "/etc/latchkey/ca.pem" || path == "/etc/latchkey/client.pem" || path == "/etc/latchkey/client.key")
+      return std::string("PEM");
+    return std::nullopt;
+  };
+  in.environment["LATCHKEY_REDIS_URL"] = "rediss://cache.internal:6380/1";
+  in.environment["LATCHKEY_REDIS_TLS_CA_FILE"] = "/etc/latchkey/ca.pem";
+  in.environment["LATCHKEY_REDIS_TLS_CERT_FILE"] = "/etc/latchkey/client.pem";
+  in.environment["LATCHKEY_REDIS_TLS_KEY_FILE"] = "/etc/latchkey/client.key";
+  in.environment["LATCHKEY_REDIS_TLS_VERIFY"] = "ca";
+  in.environment["LATCHKEY_REDIS_TLS_MIN_VERSION"] = "1.3";
+  in.environment["LATCHKEY_REDIS_TLS_SERVER_NAME"] = "redis.internal";
+  Config c = ok(in);
+  EXPECT_TRUE(c.redis.node.tls);
+  EXPECT_EQ(c.redis_tls.ca_file, "/etc/latchkey/ca.pem");
+  EXPECT_EQ(c.redis_tls.verify, redis::TlsVerify::ca);
+  EXPECT_EQ(c.redis_tls.min_version, 13);
+  EXPECT_EQ(c.redis_tls.server_name, "redis.internal");
+  EXPECT_EQ(Config{}.redis_tls.verify, redis::TlsVerify::full) << "full by default";
+  EXPECT_EQ(Config{}.redis_tls.min_version, 12);
+
+  auto with = [&](std::map<std::string, std::string> env) {
+    auto i = in;
+    for (auto& [k, v] : env) {
+      if (v.empty())
+        i.environment.erase(k);
+      else
+        i.environment[k] = v;
+    }
+    return error(i);
+  };
+  EXPECT_NE(with({{"LATCHKEY_REDIS_URL", "redis://h:1/0"}}).find("does not use TLS"), std::string::npos);
+  EXPECT_NE(with({{"LATCHKEY_REDIS_TLS_KEY_FILE", ""}}).find("give both"), std::string::npos);
+  EXPECT_NE(with({{"LATCHKEY_REDIS_TLS_CA_FILE", "/missing/ca.pem"}}).find("cannot read file '/missing/ca.pem'"),
+            std::string::npos);
+  EXPECT_NE(with({{"LATCHKEY_REDIS_TLS_VERIFY", "strict"}}).find("expected full, ca or none"), std::string::npos);
+  EXPECT_NE(with({{"LATCHKEY_REDIS_TLS_MIN_VERSION", "1.1"}}).find("expected 1.2 or 1.3"), std::string::npos);
+  EXPECT_EQ(with({{"LATCHKEY_REDIS_URL", "rediss+sentinel://s1,s2/mymaster"}}), "(no error)");
+
+  auto s = base();
+  s.environment["LATCHKEY_REDIS_SENTINEL_PASSWORD"] = "spw";
+  EXPECT_NE(error(s).find("need a redis+sentinel:// URL"), std::string::npos) << error(s);
+  s.environment["LATCHKEY_REDIS_URL"] = "redis+sentinel://:datapw@127.0.0.1:26379,127.0.0.1:26380/mymaster/2";
+  s.environment["LATCHKEY_REDIS_SENTINEL_USERNAME"] = "watcher";
+  Config sc = ok(s);
+  EXPECT_TRUE(sc.redis.sentinel());
+  EXPECT_EQ(sc.redis.node.password, "datapw");
+  EXPECT_EQ(sc.redis_sentinel_username, "watcher");
+  EXPECT_EQ(sc.redis_sentinel_password, "spw");
+  EXPECT_TRUE(sc.redis_sentinel_tls);
+  s.environment.erase("LATCHKEY_REDIS_SENTINEL_PASSWORD");
+  EXPECT_NE(error(s).find("needs redis_sentinel_password"), std::string::npos);
+  s.environment["LATCHKEY_REDIS_URL"] = "redis+sentinel://127.0.0.1:26379";
+  EXPECT_NE(error(s).find("name of the master"), std::string::npos) << error(s);
 }

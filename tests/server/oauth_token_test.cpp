@@ -892,7 +892,8 @@ TEST_F(OAuthTokenTest, EveryFlowRunsAsTheReadmesLeastPrivilegeRedisUser) {
   ASSERT_EQ(acl[0], "ACL");
   EXPECT_EQ(rs.command(acl), "OK");
   start([&](Config& c) {
-    c.redis = *redis::parse_url("redis://latchkey:change-this-password@127.0.0.1:" + std::to_string(rs.port()) + "/0");
+    c.redis =
+        *redis::parse_target("redis://latchkey:change-this-password@127.0.0.1:" + std::to_string(rs.port()) + "/0");
     c.session_limit = 2;
     c.login_max_failures = 2;
   });

@@ -23,7 +23,7 @@ Config test_config(const RedisServer& rs) {
   c.listen_host = "127.0.0.1";
   c.listen_port = 0;
   c.threads = 2;
-  c.redis = *redis::parse_url(rs.url());
+  c.redis = *redis::parse_target(rs.url());
   c.redis_timeout = 500ms;
   c.redis_reconnect_min = 20ms;
   c.redis_reconnect_max = 200ms;
@@ -38,7 +38,7 @@ Config test_config(const RedisServer& rs) {
 }
 
 TestServer::TestServer(RedisServer& rs, const std::function<void(Config&)>& tweak, std::optional<server::Router> routes,
-                       std::optional<Secrets> secrets)
+                       std::optional<Secrets> secrets, bool wait_ready)
     : config_(test_config(rs)) {
   if (tweak) tweak(config_);
   Secrets sec = secrets ? std::move(*secrets) : test_secrets();
@@ -47,7 +47,7 @@ TestServer::TestServer(RedisServer& rs, const std::function<void(Config&)>& twea
   if (auto err = server_->start()) throw std::runtime_error(*err);
   port_ = server_->port();
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!server_->redis_ready()) {
+  while (wait_ready && !server_->redis_ready()) {
     if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("server did not become ready");
     std::this_thread::sleep_for(5ms);
   }

@@ -30,9 +30,10 @@ Config test_config(const RedisServer& rs);
 class TestServer {
  public:
   // `tweak` adjusts the config before start; `routes` defaults to the production table.
+  // Waits until every shard reaches Redis unless `wait_ready` is false.
   explicit TestServer(RedisServer& rs, const std::function<void(Config&)>& tweak = {},
                       std::optional<server::Router> routes = std::nullopt,
-                      std::optional<Secrets> secrets = std::nullopt);
+                      std::optional<Secrets> secrets = std::nullopt, bool wait_ready = true);
   ~TestServer();
 
   std::uint16_t port() const { return port_; }

@@ -9,9 +9,11 @@
 // socket). A call that passes its deadline fails with errc::timeout and tears the
 // connection down: replies stuck behind a frozen Redis would time out as well.
 //
-// One Connection speaks to one endpoint. Finding that endpoint (Sentinel) and choosing one
-// connection per node by slot (Cluster) are the work of issues 13 and 14; callers will keep
-// this interface.
+// Beneath it (src/engine/redis/): transport.cpp (TCP or TLS, one socket), handshake.cpp (the
+// pure handshake request and verdict), errors.cpp (which error replies mean "did not run"),
+// topology.cpp (where to connect: the URL's node, or the master the sentinels name, asked
+// again before every attempt) and sentinel_resolver.cpp (the pure Sentinel state machine).
+// Choosing one link per node by slot (Cluster) is issue 14; callers keep this interface.
 #pragma once
 
 #include "latchkey/error.hpp"
@@ -35,12 +37,17 @@
 
 namespace latchkey {
 class Metrics;
-}
+struct Config;
+}  // namespace latchkey
 
 namespace latchkey::redis {
 
 struct ConnectionOptions {
-  Endpoint endpoint;
+  Target target;             // one node, or a master found through sentinels
+  TlsSettings tls;           // used when target.node.tls (rediss://, rediss+sentinel://)
+  bool sentinel_tls = true;  // rediss+sentinel://: TLS to the sentinels too
+  std::string sentinel_user, sentinel_password;
+  std::chrono::milliseconds sentinel_timeout{500};  // per sentinel asked
   std::chrono::milliseconds call_timeout{1000};
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds reconnect_min{50};
@@ -52,7 +59,15 @@ struct ConnectionOptions {
   bool log_failures = true;
   // msg never contains credentials.
   std::function<void(log::Level level, std::string_view msg)> log;
+
+  // The options redis_url and the redis_* settings give (log, metrics and scripts left unset).
+  static ConnectionOptions from(const Config& config);
 };
+
+// Empty when the TLS settings can be used (files readable and PEM, key matching the
+// certificate, certificate authorities available for verification); otherwise why not. Checked
+// at start: a problem here is a configuration error, not an outage.
+std::string check_tls_settings(const TlsSettings& tls);
 
 enum class ConnState { connecting, ready, stopped };
 
@@ -106,7 +121,14 @@ class Connection {
   // True when the last handshake failed because Redis refused the credentials of the URL, or
   // wants a password and none was given: a configuration problem too.
   bool refused_credentials() const noexcept;
+  // True when the last attempt failed for a reason no retry can mend: refused credentials, an
+  // evicting policy, unusable TLS files, or sentinels that do not know the master's name.
+  bool refused_configuration() const noexcept;
   std::uint64_t connects() const noexcept;
+  // The data node of the current (or last) connection, safe to log: under Sentinel, the master.
+  std::string current_endpoint() const;
+  // Sentinel: how many times the master's address changed since start (failovers seen).
+  std::uint64_t master_changes() const noexcept;
 
   struct Impl;
 

@@ -23,7 +23,6 @@
 
 namespace latchkey::redis {
 
-using Replies = std::vector<Reply>;
 using Completion = std::function<void(boost::system::error_code, Replies)>;
 
 class Multiplexer {

@@ -40,6 +40,9 @@ struct Reply {
   static Reply make_nil() { return {}; }
 };
 
+// The replies of one request, in the order of its commands.
+using Replies = std::vector<Reply>;
+
 }  // namespace latchkey::redis
 
 namespace latchkey::redis {

@@ -3,19 +3,21 @@
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/log.hpp"
 
+#include "engine/redis/errors.hpp"
+#include "engine/redis/handshake.hpp"
+#include "engine/redis/topology.hpp"
+#include "engine/redis/transport.hpp"
+#include "latchkey/config.hpp"
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/metrics.hpp"
 #include "latchkey/redis/resp_reader.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -27,18 +29,24 @@ namespace latchkey::redis {
 
 namespace asio = boost::asio;
 using asio::awaitable;
-using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 using clock = std::chrono::steady_clock;
-
-bool is_evicting(std::string_view policy) { return policy != "noeviction"; }
 }  // namespace
 
 struct Connection::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor e, ConnectionOptions o)
-      : ex(e), opts(std::move(o)), socket(e), write_kick(e), hold(e), backoff(e), outcome_signal(e) {
+      : ex(e),
+        opts(std::move(o)),
+        tls(make_tls(opts, tls_error)),
+        link(e, tls),
+        topology(opts.target, SentinelAccess{opts.sentinel_user, opts.sentinel_password,
+                                             opts.sentinel_tls ? tls : nullptr, opts.sentinel_timeout}),
+        write_kick(e),
+        hold(e),
+        backoff(e),
+        outcome_signal(e) {
     outcome_signal.expires_at(asio::steady_timer::time_point::max());
     std::array<std::uint8_t, 8> seed{};
     crypto::random_bytes(seed);
@@ -47,9 +55,17 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     rng.seed(s);  // jitter only; not security-relevant
   }
 
+  static std::shared_ptr<const TlsContext> make_tls(const ConnectionOptions& o, std::string& error) {
+    if (!o.target.node.tls) return nullptr;
+    return TlsContext::make(o.tls, error);
+  }
+
   asio::any_io_executor ex;
   ConnectionOptions opts;
-  tcp::socket socket;
+  std::string tls_error;  // set when the TLS settings cannot be used (then nothing connects)
+  std::shared_ptr<const TlsContext> tls;
+  Transport link;
+  Topology topology;
   asio::steady_timer write_kick;  // the writer sleeps on it; cancel() wakes it
   asio::steady_timer hold;        // the handshake coroutine parks on it while ready
   asio::steady_timer backoff;
@@ -69,10 +85,14 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   bool stopping = false;
   bool eviction_refused = false;
   bool credentials_refused = false;  // AUTH refused, or a password needed and none given
+  bool configuration_refused = false;
   bool was_ready = false;
   std::string last_error = "not connected yet";
   std::uint64_t connects = 0;
+  std::uint64_t master_changes = 0;
   std::mt19937_64 rng;
+  Endpoint current;
+  std::optional<HostPort> last_master;
 
   void log(log::Level level, std::string_view msg) {
     if (opts.log) opts.log(level, msg);
@@ -84,9 +104,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     if (st == ConnState::ready) log(log::Level::warn, "redis connection lost: " + why);
     if (st != ConnState::stopped) set_state(ConnState::connecting);
     last_error = std::move(why);
-    boost::system::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    link.close();
     write_kick.cancel();
     hold.cancel();
     mux.fail_all(fail);
@@ -135,7 +153,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     auto self = shared_from_this();
     auto start = clock::now();
     if (req.empty()) co_return make_error_code(errc::internal);
-    if (stopping || !socket.is_open() || (!internal && st != ConnState::ready)) {
+    if (stopping || !link.is_open() || (!internal && st != ConnState::ready)) {
       record(op, true, start);
       co_return make_error_code(errc::unavailable);
     }
@@ -144,6 +162,22 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& r : replies) any_error = any_error || r.is_error();
     record(op, any_error, start);
     if (ec) co_return ec;
+    if (!internal) {
+      // Replies saying the command did not run on this node (errors.hpp): the caller gets
+      // unavailable, and a demoted master is left so the next connection asks again.
+      switch (classify(replies)) {
+        case ReplyClass::wrong_node:
+          for (const auto& r : replies)
+            if (classify(r) == ReplyClass::wrong_node) {
+              teardown("the node stopped being the master (" + r.str.substr(0, 80) + ")");
+              break;
+            }
+          co_return make_error_code(errc::unavailable);
+        case ReplyClass::not_run: co_return make_error_code(errc::unavailable);
+        case ReplyClass::value:
+        case ReplyClass::missing_script: break;
+      }
+    }
     co_return std::move(replies);
   }
 
@@ -165,22 +199,35 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Why a read failed, with the likely cause when nothing was read yet.
+  std::string read_failure(boost::system::error_code ec, bool fed) const {
+    std::string what = ec == asio::error::eof ? "connection closed by the server" : "read failed: " + ec.message();
+    if (fed) return what;
+    if (link.tls())
+      return what +
+             " before any reply (a TLS server that wants a client certificate closes so: "
+             "redis_tls_cert_file and redis_tls_key_file)";
+    return what + " before any reply (is it a TLS port? then use rediss://)";
+  }
+
   awaitable<void> read_loop() {
+    bool fed = false;
     for (;;) {
-      auto [ec, n] = co_await socket.async_read_some(asio::buffer(read_buf), tuple_awaitable);
+      auto [ec, n] = co_await link.read_some(asio::buffer(read_buf));
       if (ec) {
-        if (ec != asio::error::operation_aborted)
-          teardown(ec == asio::error::eof ? "connection closed by the server" : "read failed: " + ec.message());
+        if (ec != asio::error::operation_aborted) teardown(read_failure(ec, fed));
         co_return;
       }
       reader.feed({read_buf.data(), n});
       for (;;) {
         auto r = reader.next();
         if (!r) {
-          teardown("malformed RESP from the server");
+          teardown(!fed && !link.tls() ? "malformed RESP from the server (is it a TLS port? then use rediss://)"
+                                       : "malformed RESP from the server");
           co_return;
         }
         if (!*r) break;
+        fed = true;
         if (!mux.on_reply(std::move(**r))) {
           teardown("a reply arrived that no request was waiting for");
           co_return;
@@ -191,10 +238,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
 
   awaitable<void> write_loop() {
     for (;;) {
-      if (!socket.is_open()) co_return;
+      if (!link.is_open()) co_return;
       if (mux.has_unwritten()) {
         std::string buf = mux.take_writes();
-        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(buf), tuple_awaitable);
+        auto [ec, n] = co_await link.write(asio::buffer(buf));
         if (ec) {
           if (ec != asio::error::operation_aborted) teardown("write failed: " + ec.message());
           co_return;
@@ -208,121 +255,85 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // Runs the handshake, then parks until the connection ends.
+  // Runs the handshake (one pipelined request: handshake.hpp), then parks until the
+  // connection ends.
   awaitable<void> handshake_and_hold() {
-    auto fail_with = [this](std::string why) { teardown(std::move(why)); };
-    // Any handshake command answered NOAUTH: Redis wants a password the URL does not give.
-    auto needs_password = [&](const Reply& rep) {
-      if (!rep.is_error() || !rep.str.starts_with("NOAUTH")) return false;
-      credentials_refused = true;
-      fail_with("Redis requires a password (" + rep.str +
-                "): give one in redis_url, redis://:PASSWORD@host:port or redis://USER:PASSWORD@host:port");
-      return true;
-    };
-    const Endpoint& ep = current;
-    if (!ep.password.empty()) {
-      Request auth;
-      if (ep.user.empty())
-        auth.push({"AUTH", ep.password});
-      else
-        auth.push({"AUTH", ep.user, ep.password});
-      auto r = co_await call(std::move(auth), "auth", true);
-      if (!r) {
-        fail_with("AUTH failed: " + r.error().message());
-        co_return;
-      }
-      if (r->front().is_error()) {
-        credentials_refused = true;
-        fail_with("Redis refused the credentials in redis_url (" + r->front().str + "): check its user and password");
-        co_return;
-      }
+    HandshakePlan plan;
+    plan.node = &current;
+    plan.scripts = opts.scripts.get();
+    plan.expect_master = topology.sentinel();
+    plan.allow_eviction = opts.allow_eviction;
+    auto r = co_await call(handshake_request(plan), "handshake", true);
+    if (!r) {
+      // The reader or the watchdog already tore the link down and said why; keep that reason.
+      if (link.is_open()) teardown("the handshake failed: " + r.error().message());
+      co_return;
     }
-    if (ep.db != 0) {
-      Request select;
-      select.push(std::vector<std::string>{"SELECT", std::to_string(ep.db)});
-      auto r = co_await call(std::move(select), "select", true);
-      if (!r) {
-        fail_with("SELECT failed: " + r.error().message());
-        co_return;
-      }
-      if (needs_password(r->front())) co_return;
-      if (r->front().is_error()) {
-        fail_with("SELECT refused: " + r->front().str);
-        co_return;
-      }
+    HandshakeVerdict v = check_handshake(plan, *r);
+    using O = HandshakeVerdict::Outcome;
+    credentials_refused = v.outcome == O::credentials;
+    eviction_refused = v.outcome == O::eviction;
+    for (const auto& w : v.warnings) log(log::Level::warn, w);
+    if (v.outcome != O::ready) {
+      teardown(current.describe() + ": " + v.message);
+      co_return;
     }
-    {
-      Request config_get;
-      config_get.push(std::vector<std::string>{"CONFIG", "GET", "maxmemory-policy"});
-      auto r = co_await call(std::move(config_get), "config_get", true);
-      if (!r) {
-        fail_with("CONFIG GET failed: " + r.error().message());
-        co_return;
-      }
-      const Reply& rep = r->front();
-      if (needs_password(rep)) co_return;
-      if (rep.is_error() || !rep.is_array() || rep.elements.size() != 2) {
-        log(log::Level::warn,
-            "cannot read maxmemory-policy (" + (rep.is_error() ? rep.str : std::string("unexpected reply")) +
-                "); make sure the server uses 'noeviction', or revocations, lockouts and sessions can be "
-                "evicted before they expire");
-      } else if (is_evicting(rep.elements[1].str)) {
-        std::string msg = "Redis maxmemory-policy is '" + rep.elements[1].str +
-                          "': every key latchkey writes has a TTL, so an evicting policy (even volatile-*) "
-                          "silently drops revocations, lockouts and sessions under memory pressure. Set "
-                          "'maxmemory-policy noeviction' on the server, or set redis_allow_eviction=true to "
-                          "accept that risk.";
-        if (!opts.allow_eviction) {
-          eviction_refused = true;
-          {
-            fail_with(msg);
-            co_return;
-          }
-        }
-        // Once per process, not once per shard and reconnect.
-        static std::atomic<bool> warned{false};
-        if (!warned.exchange(true))
-          log(log::Level::warn, "Redis maxmemory-policy is '" + rep.elements[1].str +
-                                    "': an evicting policy can drop revocations, lockouts and sessions under memory "
-                                    "pressure; running anyway (allowed by redis_allow_eviction)");
-      }
-    }
-    eviction_refused = false;
-    credentials_refused = false;
-    if (opts.scripts && !opts.scripts->all().empty()) {
-      Request load;
-      for (const auto& s : opts.scripts->all()) load.push({"SCRIPT", "LOAD", s.source});
-      auto r = co_await call(std::move(load), "script_load", true);
-      if (!r) {
-        fail_with("SCRIPT LOAD failed: " + r.error().message());
-        co_return;
-      }
-      for (std::size_t i = 0; i < r->size(); ++i) {
-        const Reply& rep = (*r)[i];
-        if (rep.is_error() || rep.str != opts.scripts->all()[i].sha1) {
-          fail_with("SCRIPT LOAD of " + opts.scripts->all()[i].name + " failed: " + rep.str);
-          co_return;
-        }
-      }
+    if (!v.eviction_policy.empty() && v.eviction_policy != "noeviction") {
+      // Allowed by redis_allow_eviction. Once per process, not once per shard and reconnect.
+      static std::atomic<bool> warned{false};
+      if (!warned.exchange(true))
+        log(log::Level::warn, "Redis maxmemory-policy is '" + v.eviction_policy +
+                                  "': an evicting policy can drop revocations, lockouts and sessions under memory "
+                                  "pressure; running anyway (allowed by redis_allow_eviction)");
     }
     set_state(ConnState::ready);
     signal_outcome();
     was_ready = true;
     last_error.clear();
-    log(log::Level::info, "redis connection ready: " + current.describe());
+    log(log::Level::info, "redis connection ready: " + current.describe() + (link.tls() ? " (TLS)" : ""));
     hold.expires_at(asio::steady_timer::time_point::max());
     co_await hold.async_wait(tuple_awaitable);
   }
 
-  awaitable<void> wait_timer(asio::steady_timer& t) { co_await t.async_wait(tuple_awaitable); }
-
-  awaitable<boost::system::error_code> resolve_and_connect() {
-    tcp::resolver resolver(ex);
-    auto [rec, endpoints] =
-        co_await resolver.async_resolve(current.host, std::to_string(current.port), tuple_awaitable);
-    if (rec) co_return rec;
-    auto [cec, ep] = co_await asio::async_connect(socket, endpoints, tuple_awaitable);
-    co_return cec;
+  // Finds the node (Sentinel: asks the sentinels) and connects to it within connect_timeout.
+  awaitable<bool> locate_and_connect() {
+    std::string why;
+    auto node = co_await topology.locate(ex, why);
+    if (!node) {
+      configuration_refused = topology.failure() == SentinelResolver::Failure::unknown_master;
+      last_error = why;
+      co_return false;
+    }
+    configuration_refused = false;
+    if (topology.sentinel()) {
+      HostPort master{node->host, node->port};
+      if (last_master && *last_master != master) {
+        ++master_changes;
+        log(log::Level::warn,
+            "the sentinels name a new master: " + master.describe() + " (was " + last_master->describe() + ")");
+      }
+      last_master = master;
+    }
+    current = *node;
+    asio::steady_timer deadline(ex);
+    deadline.expires_after(opts.connect_timeout);
+    auto expire = [&]() -> awaitable<void> {
+      auto [ec] = co_await deadline.async_wait(tuple_awaitable);
+      if (!ec) link.close();
+    };
+    HostPort where{current.host, current.port};  // named: g++ 12 mishandles braced temporaries in co_await
+    auto outcome = co_await (link.connect(std::move(where), why) || expire());
+    if (outcome.index() == 1) {
+      last_error = "connect to " + current.describe() + (link.tls() ? " (with the TLS handshake)" : "") +
+                   " timed out after " + std::to_string(opts.connect_timeout.count()) + " ms" +
+                   (link.tls() ? " (is it a plaintext port?)" : "");
+      co_return false;
+    }
+    if (!std::get<0>(outcome)) {
+      last_error = why;
+      co_return false;
+    }
+    co_return true;
   }
 
   awaitable<void> supervise() {
@@ -330,36 +341,27 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     auto delay = opts.reconnect_min;
     std::string last_logged;
     while (!stopping) {
-      current = opts.endpoint;
-      asio::steady_timer deadline(ex);
-      deadline.expires_after(opts.connect_timeout);
-      auto outcome = co_await (resolve_and_connect() || wait_timer(deadline));
       bool connected = false;
-      if (outcome.index() == 1) {
-        last_error = "connect to " + current.describe() + " timed out";
-      } else if (auto ec = std::get<0>(outcome)) {
-        last_error = "connect to " + current.describe() + " failed: " + ec.message();
+      if (!tls_error.empty()) {
+        last_error = tls_error;
+        configuration_refused = true;
       } else {
-        connected = true;
+        connected = co_await locate_and_connect();
       }
       if (connected && !stopping) {
-        boost::system::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        socket.set_option(asio::socket_base::keep_alive(true), ignored);
         reader.reset();
         ++connects;
         was_ready = false;
         co_await (read_loop() || write_loop() || handshake_and_hold() || watchdog());
       }
       if (st != ConnState::stopped) set_state(ConnState::connecting);
-      boost::system::error_code ignored;
-      socket.close(ignored);
+      link.close();
       mux.fail_all(make_error_code(errc::unavailable));
       ++failed_attempts;
       signal_outcome();
       if (stopping) break;
       if (opts.log_failures && last_error != last_logged) {
-        log(eviction_refused || credentials_refused ? log::Level::error : log::Level::warn,
+        log(eviction_refused || credentials_refused || configuration_refused ? log::Level::error : log::Level::warn,
             "redis unavailable: " + last_error);
         last_logged = last_error;
       }
@@ -371,8 +373,6 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
     set_state(ConnState::stopped);
   }
-
-  Endpoint current;
 };
 
 Connection::Connection(asio::any_io_executor ex, ConnectionOptions opts)
@@ -487,6 +487,34 @@ ConnState Connection::state() const noexcept { return impl_->st; }
 std::string Connection::last_error() const { return impl_->last_error; }
 bool Connection::refused_eviction_policy() const noexcept { return impl_->eviction_refused; }
 bool Connection::refused_credentials() const noexcept { return impl_->credentials_refused; }
+bool Connection::refused_configuration() const noexcept {
+  return impl_->credentials_refused || impl_->eviction_refused || impl_->configuration_refused;
+}
+std::string Connection::current_endpoint() const {
+  return impl_->current.host.empty() ? impl_->opts.target.describe() : impl_->current.describe();
+}
+std::uint64_t Connection::master_changes() const noexcept { return impl_->master_changes; }
+
+ConnectionOptions ConnectionOptions::from(const Config& c) {
+  ConnectionOptions o;
+  o.target = c.redis;
+  o.tls = c.redis_tls;
+  o.sentinel_tls = c.redis_sentinel_tls;
+  o.sentinel_user = c.redis_sentinel_username;
+  o.sentinel_password = c.redis_sentinel_password;
+  o.sentinel_timeout = std::min(c.redis_connect_timeout, std::chrono::milliseconds(500));
+  o.call_timeout = c.redis_timeout;
+  o.connect_timeout = c.redis_connect_timeout;
+  o.reconnect_min = c.redis_reconnect_min;
+  o.reconnect_max = c.redis_reconnect_max;
+  o.allow_eviction = c.redis_allow_eviction;
+  return o;
+}
+
+std::string check_tls_settings(const TlsSettings& tls) {
+  std::string why;
+  return TlsContext::make(tls, why) ? std::string() : why;
+}
 
 awaitable<result<void>> Connection::ready_or_failed() {
   auto impl = impl_;

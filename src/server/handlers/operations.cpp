@@ -37,7 +37,10 @@ boost::asio::awaitable<HttpResponse> readyz(RequestContext& ctx) {
     co_return error_response(errc::unavailable, "redis is unreachable from shard " + std::to_string(shard->shard()),
                              ctx.config.retry_after_seconds);
   }
-  co_return HttpResponse::json(200, boost::json::object{{"status", "ready"}, {"shards", ctx.all_metrics.size()}});
+  // The node this shard uses (under Sentinel: the master it was given) and the failovers seen.
+  boost::json::object redis{{"endpoint", ctx.redis.current_endpoint()}, {"master_changes", ctx.redis.master_changes()}};
+  co_return HttpResponse::json(
+      200, boost::json::object{{"status", "ready"}, {"shards", ctx.all_metrics.size()}, {"redis", std::move(redis)}});
 }
 
 // GET /v1/server (admin): what this server is and whether its shard reaches Redis, with the
@@ -45,7 +48,7 @@ boost::asio::awaitable<HttpResponse> readyz(RequestContext& ctx) {
 boost::asio::awaitable<HttpResponse> server_info(RequestContext& ctx) {
   std::vector<std::string> keys(1, key_schema::readiness_probe(ctx.config.key_prefix));
   auto r = co_await ctx.redis.eval("ping", std::move(keys), std::vector<std::string>());
-  boost::json::object redis{{"endpoint", ctx.config.redis.describe()}, {"ready", r && r->is_array()}};
+  boost::json::object redis{{"endpoint", ctx.redis.current_endpoint()}, {"ready", r && r->is_array()}};
   if (r && r->is_array() && r->elements.size() == 2) {
     const std::string& t = r->elements[0].str;
     std::int64_t seconds = 0;

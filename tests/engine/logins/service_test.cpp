@@ -30,7 +30,7 @@ class LoginsTest : public ::testing::Test {
   void SetUp() override {
     g_now = 1'800'000'000'000;
     redis::ConnectionOptions o;
-    o.endpoint = *redis::parse_url(rs.url());
+    o.target = *redis::parse_target(rs.url());
     o.call_timeout = 500ms;
     o.connect_timeout = 500ms;
     o.scripts = std::make_shared<const redis::ScriptSet>(redis::ScriptSet::embedded());

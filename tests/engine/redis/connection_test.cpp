@@ -39,7 +39,7 @@ struct Logs {
 
 ConnectionOptions options(const RedisServer& rs, Logs* logs = nullptr, std::string url = "") {
   ConnectionOptions o;
-  o.endpoint = *parse_url(url.empty() ? rs.url() : url);
+  o.target = *parse_target(url.empty() ? rs.url() : url);
   o.call_timeout = 500ms;
   o.connect_timeout = 500ms;
   o.reconnect_min = 20ms;

@@ -42,9 +42,52 @@ TEST(RedisUrl, PasswordOnlyAndIpv6) {
 
 TEST(RedisUrl, Rejects) {
   std::string why;
-  for (const char* bad : {"http://h", "rediss://h", "redis://", "redis://h:0", "redis://h:70000", "redis://h:x",
+  for (const char* bad : {"http://h", "rediss//h", "redis+sentinel://h:1", "redis+sentinel:///m",
+                          "redis+sentinel://h:1,/m", "redis://a,b", "redis+sentinel://h:1/m/x",
+                          "redis+sentinel://h:1/m?a=b", "redis://", "redis://h:0", "redis://h:70000", "redis://h:x",
                           "redis://h/-1", "redis://h/a", "redis://h/1?x=y", "redis://u:%zz@h", "redis://[::1"}) {
     EXPECT_FALSE(parse_url(bad, &why)) << bad;
     EXPECT_FALSE(why.empty());
   }
+}
+
+TEST(RedisUrl, TlsScheme) {
+  auto t = parse_target("rediss://u:p@cache.example:6380/2");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->node.tls);
+  EXPECT_FALSE(t->sentinel());
+  EXPECT_EQ(t->node.host, "cache.example");
+  EXPECT_EQ(t->node.port, 6380);
+  EXPECT_EQ(t->node.db, 2);
+  EXPECT_FALSE(parse_target("redis://h")->node.tls);
+  EXPECT_TRUE(parse_url("rediss://h"));  // one node: parse_url takes it too
+}
+
+TEST(RedisUrl, SentinelForms) {
+  auto t = parse_target("redis+sentinel://app:secret@s1:26380,[::1],s3/mymaster/4");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->sentinel());
+  EXPECT_FALSE(t->node.tls);
+  ASSERT_EQ(t->sentinels.size(), 3u);
+  EXPECT_EQ(t->sentinels[0], (HostPort{"s1", 26380}));
+  EXPECT_EQ(t->sentinels[1], (HostPort{"::1", 26379}));  // the Sentinel default port
+  EXPECT_EQ(t->sentinels[2], (HostPort{"s3", 26379}));
+  EXPECT_EQ(t->master_name, "mymaster");
+  EXPECT_EQ(t->node.user, "app");  // the data nodes' credentials
+  EXPECT_EQ(t->node.password, "secret");
+  EXPECT_EQ(t->node.db, 4);
+  EXPECT_EQ(t->describe(), "sentinel master 'mymaster' via s1:26380,[::1]:26379,s3:26379 /4");
+  EXPECT_EQ(t->describe().find("secret"), std::string::npos);
+
+  auto tls = parse_target("rediss+sentinel://h:1/m");
+  ASSERT_TRUE(tls);
+  EXPECT_TRUE(tls->node.tls);
+  EXPECT_EQ(tls->node.db, 0);
+
+  std::string why;
+  EXPECT_FALSE(parse_target("redis+sentinel://h:1", &why));
+  EXPECT_NE(why.find("name of the master"), std::string::npos) << why;
+  EXPECT_FALSE(parse_target("redis://h:1?tls=true", &why));
+  EXPECT_NE(why.find("query"), std::string::npos) << why;
+  EXPECT_FALSE(parse_url("redis+sentinel://h:1/m", &why));  // a single node was asked for
 }
