@@ -36,14 +36,14 @@ TlsCerts::TlsCerts() {
   };
   // A leaf signed by `issuer`, with the given SANs and extended key usage; `prefix` runs the
   // signing under faketime for the expired one.
-  auto leaf = [&](const std::string& name, const std::string& issuer, const std::string& san,
-                  const std::string& usage, const std::string& prefix = "") {
+  auto leaf = [&](const std::string& name, const std::string& issuer, const std::string& san, const std::string& usage,
+                  const std::string& prefix = "") {
     std::ofstream ext(d + name + ".ext");
     ext << "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=" << usage << "\n";
     if (!san.empty()) ext << "subjectAltName=" << san << "\n";
     ext.close();
-    run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=" + name + "' -keyout " + d +
-        name + ".key -out " + d + name + ".csr");
+    run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=" + name + "' -keyout " + d + name +
+        ".key -out " + d + name + ".csr");
     run(prefix + "openssl x509 -req -in " + d + name + ".csr -CA " + d + issuer + ".crt -CAkey " + d + issuer +
         ".key -CAcreateserial -days 30 -extfile " + d + name + ".ext -out " + d + name + ".crt");
   };

@@ -58,8 +58,8 @@ HandshakeVerdict check_handshake(const HandshakePlan& p, const Replies& replies)
   if (replies.size() != l.total) return fail(O::failed, "the handshake got a reply of the wrong length");
 
   if (l.auth != Layout::none && replies[l.auth].is_error())
-    return fail(O::credentials,
-                "Redis refused the credentials in redis_url (" + replies[l.auth].str + "): check its user and password");
+    return fail(O::credentials, "Redis refused the credentials in redis_url (" + replies[l.auth].str +
+                                    "): check its user and password");
   // A command answered NOAUTH: Redis wants a password the URL does not give.
   for (const auto& rep : replies)
     if (rep.is_error() && rep.str.starts_with("NOAUTH"))
@@ -74,7 +74,8 @@ HandshakeVerdict check_handshake(const HandshakePlan& p, const Replies& replies)
   if (l.role != Layout::none) {
     const Reply& role = replies[l.role];
     if (!role.is_array() || role.elements.empty() || !role.elements[0].is_string())
-      return fail(O::not_master, "ROLE gave no usable answer (" + (role.is_error() ? role.str : "unexpected reply") + ")");
+      return fail(O::not_master,
+                  "ROLE gave no usable answer (" + (role.is_error() ? role.str : "unexpected reply") + ")");
     if (role.elements[0].str != "master")
       return fail(O::not_master, "the node the sentinels named says ROLE " + role.elements[0].str +
                                      ", not master (a failover in progress, or a stale sentinel)");
@@ -82,7 +83,8 @@ HandshakeVerdict check_handshake(const HandshakePlan& p, const Replies& replies)
 
   const Reply& cfg = replies[l.config];
   if (cfg.is_error() || !cfg.is_array() || cfg.elements.size() != 2) {
-    v.warnings.push_back("cannot read maxmemory-policy (" + (cfg.is_error() ? cfg.str : std::string("unexpected reply")) +
+    v.warnings.push_back("cannot read maxmemory-policy (" +
+                         (cfg.is_error() ? cfg.str : std::string("unexpected reply")) +
                          "); make sure the server uses 'noeviction', or revocations, lockouts and sessions can be "
                          "evicted before they expire");
   } else {
@@ -99,7 +101,8 @@ HandshakeVerdict check_handshake(const HandshakePlan& p, const Replies& replies)
     for (std::size_t i = 0; i < p.scripts->all().size(); ++i) {
       const Reply& rep = replies[l.scripts + i];
       const Script& s = p.scripts->all()[i];
-      if (rep.is_error() || rep.str != s.sha1) return fail(O::failed, "SCRIPT LOAD of " + s.name + " failed: " + rep.str);
+      if (rep.is_error() || rep.str != s.sha1)
+        return fail(O::failed, "SCRIPT LOAD of " + s.name + " failed: " + rep.str);
     }
   v.outcome = O::ready;
   return v;

@@ -18,7 +18,9 @@ std::optional<std::uint16_t> port_of(std::string_view s) {
 
 SentinelResolver::SentinelResolver(std::vector<HostPort> configured, std::string master_name, std::string user,
                                    std::string password)
-    : list_(std::move(configured)), master_(std::move(master_name)), user_(std::move(user)),
+    : list_(std::move(configured)),
+      master_(std::move(master_name)),
+      user_(std::move(user)),
       password_(std::move(password)) {}
 
 void SentinelResolver::begin_round() {
@@ -126,7 +128,9 @@ std::string SentinelResolver::failure_message() const {
   std::string head;
   switch (failure()) {
     case Failure::none: return {};
-    case Failure::unknown_master: head = "the sentinels do not know master '" + master_ + "' (check redis_url's master name)"; break;
+    case Failure::unknown_master:
+      head = "the sentinels do not know master '" + master_ + "' (check redis_url's master name)";
+      break;
     case Failure::refused_auth: head = "the sentinels refused to authenticate latchkey"; break;
     case Failure::unreachable: head = "no sentinel reachable"; break;
   }

@@ -52,8 +52,8 @@ class SentinelResolver {
   std::vector<HostPort> list_;
   std::string master_;
   std::string user_, password_;
-  std::size_t next_ = 0;        // index into list_ of the next sentinel to ask
-  std::size_t asking_ = 0;      // index of the one asked last
+  std::size_t next_ = 0;    // index into list_ of the next sentinel to ask
+  std::size_t asking_ = 0;  // index of the one asked last
   bool found_ = false;
   unsigned unknown_ = 0, unreachable_ = 0, refused_ = 0;
   std::vector<std::string> reasons_;

@@ -71,8 +71,7 @@ awaitable<std::optional<Replies>> request_once(asio::any_io_executor ex, std::sh
 }
 
 Topology::Topology(Target target, SentinelAccess access) : target_(std::move(target)), access_(std::move(access)) {
-  if (target_.sentinel())
-    resolver_.emplace(target_.sentinels, target_.master_name, access_.user, access_.password);
+  if (target_.sentinel()) resolver_.emplace(target_.sentinels, target_.master_name, access_.user, access_.password);
 }
 
 awaitable<std::optional<Endpoint>> Topology::locate(asio::any_io_executor ex, std::string& why) {

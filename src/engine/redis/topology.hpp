@@ -21,9 +21,9 @@
 namespace latchkey::redis {
 
 struct SentinelAccess {
-  std::string user, password;                 // the sentinels' credentials (not the data nodes')
-  std::shared_ptr<const TlsContext> tls;      // null: plaintext sentinels
-  std::chrono::milliseconds timeout{500};     // per sentinel: connect, ask, answer
+  std::string user, password;              // the sentinels' credentials (not the data nodes')
+  std::shared_ptr<const TlsContext> tls;   // null: plaintext sentinels
+  std::chrono::milliseconds timeout{500};  // per sentinel: connect, ask, answer
 };
 
 class Topology {

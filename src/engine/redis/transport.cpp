@@ -98,7 +98,7 @@ std::shared_ptr<TlsContext> TlsContext::make(const TlsSettings& s, std::string& 
 struct Transport::Impl {
   explicit Impl(asio::any_io_executor e) : ex(e), plain(e) {}
   asio::any_io_executor ex;
-  tcp::socket plain;                                // plaintext links
+  tcp::socket plain;                               // plaintext links
   std::optional<ssl::stream<tcp::socket>> secure;  // TLS links: a fresh stream per connect
 
   tcp::socket& socket() { return secure ? secure->next_layer() : plain; }
@@ -166,8 +166,9 @@ awaitable<bool> Transport::connect(HostPort where, std::string& why) {
                     ? " (the certificate does not name '" + name + "'; see redis_tls_server_name)"
                     : "");
     else if (hec == asio::error::eof || hec == ssl::error::stream_truncated)
-      detail = "the server closed the connection during the handshake (a plaintext port, or it wants a client "
-               "certificate: redis_tls_cert_file)";
+      detail =
+          "the server closed the connection during the handshake (a plaintext port, or it wants a client "
+          "certificate: redis_tls_cert_file)";
     else
       detail = hec.message();
     why = "TLS handshake with " + where.describe() + " failed: " + detail;

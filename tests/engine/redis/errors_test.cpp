@@ -13,10 +13,10 @@ TEST(ReplyErrors, Classification) {
   for (const char* e : {"LOADING Redis is loading", "BUSY Redis is busy running a script", "MASTERDOWN Link down",
                         "NOREPLICAS Not enough good replicas", "TRYAGAIN Multiple keys", "CLUSTERDOWN The cluster"})
     EXPECT_EQ(classify(Reply::make_error(e)), ReplyClass::not_run) << e;
-  for (const char* e : {"READONLY You can't write against a read only replica.", "MOVED 3999 127.0.0.1:6381",
-                        "ASK 3999 127.0.0.1:6381",
-                        "ERR Error running script (call to f_x): @user_script:4: @user_script: 4: -READONLY You "
-                        "can't write against a read only replica."})
+  for (const char* e :
+       {"READONLY You can't write against a read only replica.", "MOVED 3999 127.0.0.1:6381", "ASK 3999 127.0.0.1:6381",
+        "ERR Error running script (call to f_x): @user_script:4: @user_script: 4: -READONLY You "
+        "can't write against a read only replica."})
     EXPECT_EQ(classify(Reply::make_error(e)), ReplyClass::wrong_node) << e;
 }
 

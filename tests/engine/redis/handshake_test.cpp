@@ -64,8 +64,8 @@ TEST(Handshake, VerdictOnEachFailure) {
   EXPECT_EQ(v.outcome, O::ready);
   EXPECT_EQ(v.eviction_policy, "allkeys-lru");
 
-  v = check_handshake(p, {Reply::make_status("OK"), role("master"), Reply::make_error("ERR unknown command 'CONFIG'"),
-                          ok_load});
+  v = check_handshake(
+      p, {Reply::make_status("OK"), role("master"), Reply::make_error("ERR unknown command 'CONFIG'"), ok_load});
   EXPECT_EQ(v.outcome, O::ready);
   ASSERT_EQ(v.warnings.size(), 1u);
   EXPECT_NE(v.warnings[0].find("cannot read maxmemory-policy"), std::string::npos);

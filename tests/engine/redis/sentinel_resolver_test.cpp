@@ -12,7 +12,8 @@ using latchkey::test::replies::arr;
 using latchkey::test::replies::s;
 Reply addr(std::string ip, std::string port) { return arr({s(std::move(ip)), s(std::move(port))}); }
 Reply sentinel_entry(std::string ip, std::string port) {
-  return arr({s("name"), s("abc"), s("ip"), s(std::move(ip)), s("port"), s(std::move(port)), s("flags"), s("sentinel")});
+  return arr(
+      {s("name"), s("abc"), s("ip"), s(std::move(ip)), s("port"), s(std::move(port)), s("flags"), s("sentinel")});
 }
 const HostPort a{"10.0.0.1", 26379}, b{"10.0.0.2", 26379}, c{"10.0.0.3", 26379};
 }  // namespace
@@ -50,9 +51,9 @@ TEST(SentinelResolver, LearnsOtherSentinelsButKeepsTheConfiguredOnes) {
   r.begin_round();
   r.next_sentinel();
   auto m = r.on_replies(
-      {addr("10.0.1.5", "6380"), arr({sentinel_entry("10.0.0.2", "26379"), sentinel_entry("10.0.0.3", "26379"),
-                                      sentinel_entry("10.0.0.2", "26379"), sentinel_entry("", "1"),
-                                      sentinel_entry("10.0.0.9", "99999")})});
+      {addr("10.0.1.5", "6380"),
+       arr({sentinel_entry("10.0.0.2", "26379"), sentinel_entry("10.0.0.3", "26379"),
+            sentinel_entry("10.0.0.2", "26379"), sentinel_entry("", "1"), sentinel_entry("10.0.0.9", "99999")})});
   ASSERT_TRUE(m);
   ASSERT_EQ(r.sentinels().size(), 3u) << "duplicates and malformed entries skipped";
   EXPECT_EQ(r.sentinels()[0], a);
@@ -92,8 +93,8 @@ TEST(SentinelResolver, TellsUnreachableFromUnknownMaster) {
   SentinelResolver refused({a}, "m", "", "wrong");
   refused.begin_round();
   refused.next_sentinel();
-  EXPECT_FALSE(refused.on_replies({Reply::make_error("WRONGPASS invalid"), Reply::make_error("NOAUTH x"),
-                                   Reply::make_error("NOAUTH x")}));
+  EXPECT_FALSE(refused.on_replies(
+      {Reply::make_error("WRONGPASS invalid"), Reply::make_error("NOAUTH x"), Reply::make_error("NOAUTH x")}));
   EXPECT_EQ(refused.failure(), SentinelResolver::Failure::refused_auth);
   EXPECT_EQ(refused.failure_message().find("wrong"), std::string::npos) << "never the password";
 }

@@ -189,17 +189,21 @@ TEST(RedisTls, ReconnectAfterClientKillVerifiesAgain) {
   const auto before = c.connects();
   // The server now presents a certificate for another name, and drops every client.
   const auto& certs = TlsCerts::get();
-  ASSERT_EQ(t.rs.command({"CONFIG", "SET", "tls-cert-file", certs.pem("wrong_name"), "tls-key-file",
-                          certs.key("wrong_name")}),
+  ASSERT_EQ(t.rs.command(
+                {"CONFIG", "SET", "tls-cert-file", certs.pem("wrong_name"), "tls-key-file", certs.key("wrong_name")}),
             "OK");
   t.rs.command({"CLIENT", "KILL", "TYPE", "normal"});
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.connects() > before || !c.ready(); }, 5s));
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.last_error().find("mismatch") != std::string::npos; }, 5s))
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return c.connects() > before || !c.ready(); }, 5s));
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return c.last_error().find("mismatch") != std::string::npos; }, 5s))
       << c.last_error();
   EXPECT_FALSE(c.ready());
   // The right certificate back: it recovers by itself.
   t.rs.command({"CONFIG", "SET", "tls-cert-file", certs.pem("server"), "tls-key-file", certs.key("server")});
-  ASSERT_TRUE(test::run_until(ioc, [&] { return c.ready(); }, 5s)) << c.last_error();
+  ASSERT_TRUE(test::run_until(
+      ioc, [&] { return c.ready(); }, 5s))
+      << c.last_error();
 }
 
 TEST(RedisTls, UnusableFilesAreConfigurationErrors) {
@@ -243,7 +247,8 @@ TEST(RedisTls, ServerIsReadyOverTlsAndNotReadyWithTheWrongCa) {
     test::TestServer good(t.rs, over_tls("ca"));
     auto r = good.get("/readyz");
     EXPECT_EQ(r.status, 200) << r.body;
-    auto created = good.post("/v1/sessions", R"({"user_id":"u-tls"})", {{"Authorization", "Bearer " + test::kAdminKey}});
+    auto created =
+        good.post("/v1/sessions", R"({"user_id":"u-tls"})", {{"Authorization", "Bearer " + test::kAdminKey}});
     EXPECT_EQ(created.status, 201) << created.body;
   }
   {
