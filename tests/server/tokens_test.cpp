@@ -12,6 +12,7 @@
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 
+#include <atomic>
 #include <future>
 #include <set>
 #include <thread>
@@ -721,6 +722,38 @@ TEST_F(TokensTest, RevocationsWaitForReplicas) {
   expect_invalid(t2.access);
   EXPECT_NE(replica.command({"KEYS", "lk:tj:*"}), "") << "the denylist entry reached the replica";
   EXPECT_EQ(srv->del("/v1/users/quinn/tokens").status, 200);
+}
+
+// WAIT blocks its connection until the replicas answer: the revocation and its WAIT go on
+// the shard's durable link, so a WAIT that cannot be satisfied (the replica is frozen) does
+// not hold up the requests pipelined on the shard's main link.
+TEST_F(TokensTest, AWaitingRevocationDoesNotStallOtherRequests) {
+  RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(rs.port())});
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         rs.command({"INFO", "replication"}).find("state=online") == std::string::npos)
+    std::this_thread::sleep_for(50ms);
+  start(jws::Alg::EdDSA, [](Config& c) {
+    c.threads = 1;  // one shard: one main link that a stalled WAIT would block
+    c.redis_wait_replicas = 1;
+    c.redis_wait_timeout = 1500ms;
+    c.redis_timeout = 4000ms;
+  });
+  auto t = issue("rhea");
+  replica.pause();
+  std::atomic<bool> revoke_done{false};
+  auto revoking = std::async(std::launch::async, [&] {
+    auto r = revoke(t.access);
+    revoke_done = true;
+    return r;
+  });
+  std::this_thread::sleep_for(100ms);  // the WAIT is now waiting for the frozen replica
+  auto other = issue("sam");           // a request on the same shard, behind the WAIT in time
+  EXPECT_EQ(other.access.empty(), false);
+  EXPECT_FALSE(revoke_done.load()) << "answered while the WAIT still waits: it did not wait behind it";
+  auto r = revoking.get();
+  replica.resume();
+  EXPECT_EQ(r.status, 503) << "the frozen replica did not acknowledge: " << r.body;
 }
 
 // Hardening 9: a family evicted beyond token_max_families_per_user is revoked, access tokens

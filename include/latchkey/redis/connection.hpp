@@ -57,6 +57,11 @@ struct ConnectionOptions {
   Metrics* metrics = nullptr;  // optional; owned by the shard
   // false: failed attempts are not logged; the caller reports them (the start-up check).
   bool log_failures = true;
+  // A second link to the same node for writes followed by WAIT (see durable()); asked for
+  // when redis_wait_replicas > 0.
+  bool durable_link = false;
+  // false: this link's state does not move the shard's redis_up gauge (the durable link).
+  bool reports_health = true;
   // msg never contains credentials.
   std::function<void(log::Level level, std::string_view msg)> log;
 
@@ -106,6 +111,12 @@ class Connection {
   };
   [[nodiscard]] boost::asio::awaitable<result<Replies>> evals(std::vector<ScriptCall> calls);
 
+  // The link for writes that are followed by WAIT (redis_wait_replicas). WAIT counts the writes
+  // of its own connection and blocks it until the replicas answer, so these writes and their
+  // WAIT go on a second link to the same node: a WAIT never stalls the pipelined requests of
+  // everyone else. *this when the options asked for no second link.
+  Connection& durable() noexcept;
+
   // Completes when the connection is ready (success), or when an attempt to make it ready
   // fails after the call (unavailable; last_error() and refused_*() say why), or it stops:
   // what a caller that must know waits for, instead of polling.
@@ -134,6 +145,7 @@ class Connection {
 
  private:
   std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Connection> durable_;
 };
 
 }  // namespace latchkey::redis

@@ -115,7 +115,8 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   // the shards still draining requests do not report their neighbours down.
   void set_state(ConnState next) {
     st = next;
-    if (opts.metrics && next != ConnState::stopped) opts.metrics->set_redis_up(next == ConnState::ready);
+    if (opts.metrics && opts.reports_health && next != ConnState::stopped)
+      opts.metrics->set_redis_up(next == ConnState::ready);
   }
 
   void record(std::string_view op, bool error, clock::time_point start) {
@@ -375,17 +376,32 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-Connection::Connection(asio::any_io_executor ex, ConnectionOptions opts)
-    : impl_(std::make_shared<Impl>(ex, std::move(opts))) {}
+Connection::Connection(asio::any_io_executor ex, ConnectionOptions opts) {
+  if (opts.durable_link) {
+    ConnectionOptions d = opts;
+    d.durable_link = false;
+    d.reports_health = false;
+    if (opts.log)
+      d.log = [log = opts.log](log::Level level, std::string_view msg) {
+        log(level, "durable link: " + std::string(msg));
+      };
+    durable_ = std::make_unique<Connection>(ex, std::move(d));
+  }
+  impl_ = std::make_shared<Impl>(ex, std::move(opts));
+}
 
 Connection::~Connection() { stop(); }
 
+Connection& Connection::durable() noexcept { return durable_ ? *durable_ : *this; }
+
 void Connection::start() {
+  if (durable_) durable_->start();
   asio::co_spawn(
       impl_->ex, [impl = impl_]() { return impl->supervise(); }, log::LogFailure{"redis connection supervisor"});
 }
 
 void Connection::stop() {
+  if (durable_) durable_->stop();
   if (!impl_ || impl_->stopping) return;
   impl_->stopping = true;
   impl_->set_state(ConnState::stopped);
@@ -508,6 +524,7 @@ ConnectionOptions ConnectionOptions::from(const Config& c) {
   o.reconnect_min = c.redis_reconnect_min;
   o.reconnect_max = c.redis_reconnect_max;
   o.allow_eviction = c.redis_allow_eviction;
+  o.durable_link = c.redis_wait_replicas > 0;
   return o;
 }
 

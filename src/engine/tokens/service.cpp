@@ -263,7 +263,9 @@ awaitable<result<AccessClaims>> Service::verify(redis::Connection& redis, std::s
   co_return std::move(c);
 }
 
-awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string refresh_token, RefreshOptions o) const {
+awaitable<result<Pair>> Service::refresh(redis::Connection& shard, std::string refresh_token, RefreshOptions o) const {
+  // Writes that WAIT go on the link kept for them (Connection::durable).
+  redis::Connection& redis = shard.durable();
   auto slot = key_schema::handle_slot(refresh_token, key_schema::Handle::refresh_token);
   if (!slot) co_return make_error_code(errc::invalid_grant);
   UserSlot k(s_.key_prefix, *slot);
@@ -372,8 +374,9 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& redis, std::string r
   co_return unexpected_reply("token_refresh");  // rotated, though the grant was unreadable: not the contract
 }
 
-awaitable<result<bool>> Service::revoke_family(redis::Connection& redis, std::uint16_t slot, std::string family_id,
+awaitable<result<bool>> Service::revoke_family(redis::Connection& shard, std::uint16_t slot, std::string family_id,
                                                std::string user_hash) const {
+  redis::Connection& redis = shard.durable();
   UserSlot k(s_.key_prefix, slot);
   std::vector<std::string> keys{k.family(family_id), k.family_marker(family_id), k.family_index(user_hash)};
   std::vector<std::string> args{family_id, std::to_string(kMarkerTtl)};
@@ -386,8 +389,10 @@ awaitable<result<bool>> Service::revoke_family(redis::Connection& redis, std::ui
   co_return live;
 }
 
-awaitable<result<bool>> Service::revoke(redis::Connection& redis, std::string token,
+awaitable<result<bool>> Service::revoke(redis::Connection& shard, std::string token,
                                         std::optional<std::string> client_id) const {
+  // Writes that WAIT go on the link kept for them (Connection::durable).
+  redis::Connection& redis = shard.durable();
   if (auto slot = key_schema::handle_slot(token, key_schema::Handle::refresh_token)) {
     UserSlot k(s_.key_prefix, *slot);
     redis::Request read;
@@ -506,7 +511,9 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
   co_return out;
 }
 
-awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& redis, std::string user_id) const {
+awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& shard, std::string user_id) const {
+  // Writes that WAIT go on the link kept for them (Connection::durable).
+  redis::Connection& redis = shard.durable();
   std::string uh = user_hash(user_id);
   UserSlot k(s_.key_prefix, redis::key_slot(uh));
   std::vector<std::string> keys{k.family_index(uh), k.revocation_epoch(uh), k.code_epoch(uh)};
