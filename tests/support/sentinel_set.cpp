@@ -31,9 +31,12 @@ std::string field_of(const std::string& rendered, const std::string& field) {
 
 std::vector<std::string> tls_args(std::uint16_t tls_port) {
   const auto& c = TlsCerts::get();
-  return {"--tls-port",       std::to_string(tls_port), "--tls-cert-file", c.pem("server"),
-          "--tls-key-file",   c.key("server"),          "--tls-ca-cert-file", c.pem("ca"),
-          "--tls-auth-clients", "no",                   "--tls-replication", "yes"};
+  return {"--tls-port",         std::to_string(tls_port),
+          "--tls-cert-file",    c.pem("server"),
+          "--tls-key-file",     c.key("server"),
+          "--tls-ca-cert-file", c.pem("ca"),
+          "--tls-auth-clients", "no",
+          "--tls-replication",  "yes"};
 }
 }  // namespace
 
@@ -110,9 +113,8 @@ SentinelSet::SentinelSet(SentinelSetOptions o) : o_(std::move(o)) {
   for (int i = 0; i < o_.replicas; ++i) data_node({"--replicaof", "127.0.0.1", std::to_string(master)});
 
   std::string conf = "sentinel monitor " + o_.master_name + " 127.0.0.1 " + std::to_string(master) +
-                     " 2\nsentinel down-after-milliseconds " + o_.master_name +
-                     " 1000\nsentinel failover-timeout " + o_.master_name + " 3000\nsentinel parallel-syncs " +
-                     o_.master_name + " 1\n";
+                     " 2\nsentinel down-after-milliseconds " + o_.master_name + " 1000\nsentinel failover-timeout " +
+                     o_.master_name + " 3000\nsentinel parallel-syncs " + o_.master_name + " 1\n";
   if (!o_.data_password.empty()) conf += "sentinel auth-pass " + o_.master_name + " " + o_.data_password + "\n";
   for (int i = 0; i < 3; ++i) {
     std::uint16_t tp = o_.tls ? free_port() : 0;
@@ -126,8 +128,8 @@ SentinelSet::SentinelSet(SentinelSetOptions o) : o_(std::move(o)) {
   for (;;) {
     bool ok = true;
     for (std::size_t i = 1; i < nodes.size(); ++i)
-      ok = ok && data_command(nodes[i]->port(), {"INFO", "replication"}).find("master_link_status:up") !=
-                     std::string::npos;
+      ok = ok &&
+           data_command(nodes[i]->port(), {"INFO", "replication"}).find("master_link_status:up") != std::string::npos;
     for (auto& s : sentinels) {
       std::string m = s->command({"SENTINEL", "master", o_.master_name});
       ok = ok && field_of(m, "num-slaves") == std::to_string(o_.replicas) && field_of(m, "num-other-sentinels") == "2";

@@ -48,6 +48,8 @@ struct ConnectionOptions {
   bool sentinel_tls = true;  // rediss+sentinel://: TLS to the sentinels too
   std::string sentinel_user, sentinel_password;
   std::chrono::milliseconds sentinel_timeout{500};  // per sentinel asked
+  // While ready, how often the sentinels are asked whether this node is still the master.
+  std::chrono::milliseconds sentinel_check_interval{1000};
   std::chrono::milliseconds call_timeout{1000};
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds reconnect_min{50};

@@ -296,6 +296,29 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     co_await hold.async_wait(tuple_awaitable);
   }
 
+  // Sentinel: while ready, asks the sentinels every sentinel_check_interval which node is the
+  // master, and leaves this one when they name another. The ROLE check of the handshake cannot
+  // catch a master that was frozen during a failover and resumes believing it is still the
+  // master (it answers ROLE master to a handshake that reached it just before); the
+  // sentinels' view can. Unreachable sentinels change nothing: the link keeps serving.
+  awaitable<void> sentinel_watch() {
+    asio::steady_timer tick(ex);
+    for (;;) {
+      tick.expires_after(opts.sentinel_check_interval);
+      auto [ec] = co_await tick.async_wait(tuple_awaitable);
+      if (ec || !link.is_open()) co_return;
+      if (st != ConnState::ready) continue;
+      std::string why;
+      auto node = co_await topology.locate(ex, why);
+      if (!node || !link.is_open()) continue;
+      if (node->host != current.host || node->port != current.port) {
+        HostPort named{node->host, node->port};
+        teardown("the sentinels name another master (" + named.describe() + "); leaving " + current.describe());
+        co_return;
+      }
+    }
+  }
+
   // Finds the node (Sentinel: asks the sentinels) and connects to it within connect_timeout.
   awaitable<bool> locate_and_connect() {
     std::string why;
@@ -353,7 +376,10 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         reader.reset();
         ++connects;
         was_ready = false;
-        co_await (read_loop() || write_loop() || handshake_and_hold() || watchdog());
+        if (topology.sentinel())
+          co_await (read_loop() || write_loop() || handshake_and_hold() || watchdog() || sentinel_watch());
+        else
+          co_await (read_loop() || write_loop() || handshake_and_hold() || watchdog());
       }
       if (st != ConnState::stopped) set_state(ConnState::connecting);
       link.close();
