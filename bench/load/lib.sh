@@ -21,7 +21,8 @@ start_redis
 rcli() { redis-cli -p "$redis_port" "$@"; }
 
 # start_latchkey [keys init options]: sets $lk. LK_BIN (build/latchkey) picks the binary,
-# LK_NAME (latchkey) its secrets folder and log under $work, LK_DB (0) its Redis database.
+# LK_NAME (latchkey) its secrets folder and log under $work, LK_DB (0) its Redis database,
+# LK_REDIS_URL (the plaintext port) its redis_url.
 start_latchkey() {
   local bin=${LK_BIN:-build/latchkey} name=${LK_NAME:-latchkey}
   local dir="$work/secrets"
@@ -29,7 +30,7 @@ start_latchkey() {
   "$bin" keys init --dir "$dir" "$@" >/dev/null
   lk_port=$(free_port)
   lk="http://127.0.0.1:$lk_port"
-  LATCHKEY_LISTEN="127.0.0.1:$lk_port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_port/${LK_DB:-0}" \
+  LATCHKEY_LISTEN="127.0.0.1:$lk_port" LATCHKEY_REDIS_URL="${LK_REDIS_URL:-redis://127.0.0.1:$redis_port/${LK_DB:-0}}" \
   LATCHKEY_SECRETS_DIR="$dir" LATCHKEY_ADMIN_API_KEYS="$key" \
   LATCHKEY_THREADS="$threads" "$bin" serve >/dev/null 2>"$work/$name.err" &
   pids+=($!)

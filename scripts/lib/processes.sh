@@ -15,11 +15,29 @@ wait_http() {
   for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done
   echo "$1 did not come up" >&2; return 1
 }
-# start_redis: a redis-server without persistence on a free port; sets redis_port.
+# start_redis: a redis-server without persistence on a free port; sets redis_port. With
+# REDIS_TLS=1 it also serves TLS on redis_tls_port, with a CA and a certificate for
+# 127.0.0.1 made in $work/tls (redis_tls_ca is the CA's file).
 start_redis() {
   redis_port=$(free_port)
+  local tls=()
+  if [ "${REDIS_TLS:-0}" = 1 ]; then
+    local d="$work/tls"
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj '/CN=bench CA' \
+      -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=redis' \
+      -keyout "$d/redis.key" -out "$d/redis.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/redis.ext"
+    openssl x509 -req -in "$d/redis.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+      -extfile "$d/redis.ext" -out "$d/redis.crt" 2>/dev/null
+    redis_tls_port=$(free_port)
+    redis_tls_ca="$d/ca.crt"
+    tls=(--tls-port "$redis_tls_port" --tls-cert-file "$d/redis.crt" --tls-key-file "$d/redis.key"
+      --tls-ca-cert-file "$d/ca.crt" --tls-auth-clients no)
+  fi
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --maxmemory-policy noeviction \
-    --logfile "$work/redis.log" &
+    --logfile "$work/redis.log" "${tls[@]}" &
   pids+=($!)
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 }
