@@ -40,6 +40,8 @@ struct Config {
   // The admin API (/v1/...) and /metrics on listeners of their own; unset: served on `listen`.
   std::optional<ListenAddress> admin_listen;
   std::optional<ListenAddress> metrics_listen;
+  // HTTPS on every listener when both are set; mutual TLS with tls_client_ca_file.
+  std::string tls_cert_file{}, tls_key_file{}, tls_client_ca_file{};
   unsigned threads{};            // 0: one per core
   redis::Target redis;           // redis_url, parsed (redis://127.0.0.1:6379/0 by default)
   redis::TlsSettings redis_tls;  // redis_tls_*: used by rediss:// and rediss+sentinel:// URLs

@@ -57,6 +57,18 @@ class Metrics {
   // Gauges of this shard, written by its thread, read by any scrape.
   void set_redis_up(bool up) noexcept { redis_up_.store(up, std::memory_order_relaxed); }
   bool redis_up() const noexcept { return redis_up_.load(std::memory_order_relaxed); }
+  // The node this shard's link uses (host:port/db, no credentials), and how often the
+  // sentinels named a new master to it.
+  void set_redis_endpoint(std::string endpoint) {
+    std::lock_guard lock(endpoint_mu_);
+    redis_endpoint_ = std::move(endpoint);
+  }
+  std::string redis_endpoint() const {
+    std::lock_guard lock(endpoint_mu_);
+    return redis_endpoint_;
+  }
+  void count_master_change() noexcept { master_changes_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t master_changes() const noexcept { return master_changes_.load(std::memory_order_relaxed); }
   void add_in_flight(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   void add_open_connections(int delta) noexcept { open_connections_.fetch_add(delta, std::memory_order_relaxed); }
 
@@ -92,6 +104,9 @@ class Metrics {
   };
   unsigned shard_ = 0;
   std::atomic<bool> redis_up_{false};
+  mutable std::mutex endpoint_mu_;
+  std::string redis_endpoint_;
+  std::atomic<std::uint64_t> master_changes_{0};
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::int64_t> open_connections_{0};
   mutable std::mutex mu_;

@@ -131,6 +131,14 @@ Setter mapped_setter(T redis::TlsSettings::*field, std::vector<std::pair<std::st
       list);
 }
 
+// A free-form text field (a path or a name).
+Setter text_setter(std::string Config::*field) {
+  return Setter([=](Config& c, const std::string& v, std::string&) {
+    c.*field = v;
+    return true;
+  });
+}
+
 // A free-form text field of the Redis TLS settings (a path or a name).
 Setter tls_text_setter(std::string redis::TlsSettings::*field) {
   return Setter([=](Config& c, const std::string& v, std::string&) {
@@ -212,6 +220,17 @@ const std::vector<Option>& options() {
         "(`/healthz`, `/readyz`) is answered on every listener.",
         false},
        listen_setter(&Config::metrics_listen)},
+      {{"tls_cert_file", "",
+        "PEM certificate chain of latchkey's own HTTPS: with `tls_key_file`, every listener serves HTTPS only "
+        "(TLS 1.2 and 1.3, forward-secret AEAD ciphers, ALPN http/1.1). Empty: plain HTTP (behind a TLS proxy).",
+        false},
+       text_setter(&Config::tls_cert_file)},
+      {{"tls_key_file", "", "PEM private key of `tls_cert_file`.", false}, text_setter(&Config::tls_key_file)},
+      {{"tls_client_ca_file", "",
+        "PEM certificate authorities of client certificates: when set, every HTTPS client must present a "
+        "certificate they issued (mutual TLS from backends). Needs `tls_cert_file`.",
+        false},
+       text_setter(&Config::tls_client_ca_file)},
       {{"threads", "0",
         "I/O threads (shards), each with its own event loop and Redis connection; 0 means one per core.", false},
        uint_setter(&Config::threads, 0, 256)},
@@ -693,6 +712,15 @@ unsigned Config::effective_threads() const noexcept {
   return n == 0 ? 1 : n;
 }
 
+// Every file an option names (empty: none) must be readable at start.
+std::optional<ConfigError> check_readable(const ConfigInputs& in,
+                                          std::initializer_list<std::pair<const char*, const std::string*>> files) {
+  for (auto [name, path] : files)
+    if (!path->empty() && in.read_file && !in.read_file(*path))
+      return ConfigError{"option '" + std::string(name) + "': cannot read file '" + *path + "'"};
+  return std::nullopt;
+}
+
 // The TLS options only mean something with a TLS URL, the client certificate needs its key,
 // and every file named must be readable: each mistake stops start-up with one message.
 std::optional<ConfigError> check_redis_tls(const Config& cfg, const ConfigInputs& in) {
@@ -709,13 +737,9 @@ std::optional<ConfigError> check_redis_tls(const Config& cfg, const ConfigInputs
     return ConfigError{"options 'redis_sentinel_username' / 'redis_sentinel_password' need a redis+sentinel:// URL"};
   if (!cfg.redis_sentinel_username.empty() && cfg.redis_sentinel_password.empty())
     return ConfigError{"option 'redis_sentinel_username': needs redis_sentinel_password"};
-  for (auto [name, path] : {std::pair{"redis_tls_ca_file", &t.ca_file}, std::pair{"redis_tls_cert_file", &t.cert_file},
-                            std::pair{"redis_tls_key_file", &t.key_file}}) {
-    if (path->empty()) continue;
-    if (in.read_file && !in.read_file(*path))
-      return ConfigError{"option '" + std::string(name) + "': cannot read file '" + *path + "'"};
-  }
-  return std::nullopt;
+  return check_readable(
+      in,
+      {{"redis_tls_ca_file", &t.ca_file}, {"redis_tls_cert_file", &t.cert_file}, {"redis_tls_key_file", &t.key_file}});
 }
 
 std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
@@ -798,6 +822,14 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
     }
   }
   if (auto e = check_redis_tls(cfg, in)) return *e;
+  if (cfg.tls_cert_file.empty() != cfg.tls_key_file.empty())
+    return ConfigError{"options 'tls_cert_file' and 'tls_key_file': give both (HTTPS) or neither"};
+  if (!cfg.tls_client_ca_file.empty() && cfg.tls_cert_file.empty())
+    return ConfigError{"option 'tls_client_ca_file': needs tls_cert_file and tls_key_file (HTTPS)"};
+  if (auto e = check_readable(in, {{"tls_cert_file", &cfg.tls_cert_file},
+                                   {"tls_key_file", &cfg.tls_key_file},
+                                   {"tls_client_ca_file", &cfg.tls_client_ca_file}}))
+    return *e;
   if (cfg.redis_reconnect_min > cfg.redis_reconnect_max)
     return ConfigError{"option 'redis_reconnect_min_ms': must not exceed redis_reconnect_max_ms"};
   if (cfg.session_idle_ttl > cfg.session_max_idle_ttl)

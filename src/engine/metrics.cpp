@@ -231,6 +231,19 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
   out += "# TYPE latchkey_redis_up gauge\n";
   for (const auto* sh : shards)
     out += "latchkey_redis_up{shard=\"" + std::to_string(sh->shard()) + "\"} " + (sh->redis_up() ? "1" : "0") + "\n";
+  out +=
+      "# HELP latchkey_redis_master_changes_total Times each shard's Redis link was given a new master by the "
+      "sentinels (failovers seen).\n";
+  out += "# TYPE latchkey_redis_master_changes_total counter\n";
+  for (const auto* sh : shards)
+    out += "latchkey_redis_master_changes_total{shard=\"" + std::to_string(sh->shard()) + "\"} " +
+           std::to_string(sh->master_changes()) + "\n";
+  out += "# HELP latchkey_redis_endpoint_info The Redis node each shard's link uses (always 1).\n";
+  out += "# TYPE latchkey_redis_endpoint_info gauge\n";
+  for (const auto* sh : shards)
+    if (auto e = sh->redis_endpoint(); !e.empty())
+      out +=
+          "latchkey_redis_endpoint_info{shard=\"" + std::to_string(sh->shard()) + "\",endpoint=\"" + esc(e) + "\"} 1\n";
   out += "# HELP latchkey_build_info The running build (always 1).\n";
   out += "# TYPE latchkey_build_info gauge\n";
   out += "latchkey_build_info{version=\"" LATCHKEY_VERSION "\",boost=\"" BOOST_LIB_VERSION "\",openssl=\"" +

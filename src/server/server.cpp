@@ -24,6 +24,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <boost/json.hpp>
 
 #include <sys/resource.h>
@@ -50,7 +53,7 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 struct ConnEntry {
-  beast::tcp_stream* stream;
+  tcp::socket* socket;    // the lowest layer of its stream (TCP or TLS)
   bool busy;              // a request is being read, handled or answered
   std::string client;     // canonical client address (canonical_address)
   bool released = false;  // its slot was given back (evicted, or closed)
@@ -142,6 +145,59 @@ std::string response_head(const HttpResponse& resp, const std::string& rid, bool
   return h;
 }
 
+// ALPN (RFC 7301): http/1.1 when the client offers it; without a match the handshake goes on
+// without ALPN (the client then decides), never another protocol.
+int select_http11(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                  void*) {
+  static const unsigned char ours[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  unsigned char* chosen = nullptr;
+  if (SSL_select_next_proto(&chosen, outlen, ours, sizeof ours, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_NOACK;
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// The HTTPS context of tls_cert_file / tls_key_file (and tls_client_ca_file): TLS 1.2 and 1.3,
+// forward-secret AEAD suites only for 1.2 (1.3's are all AEAD), no compression or
+// renegotiation, ALPN http/1.1. Null and `why` set when a file cannot be used.
+std::unique_ptr<asio::ssl::context> make_https_context(const Config& c, std::string& why) {
+  namespace ssl = asio::ssl;
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::no_compression |
+                       ssl::context::single_dh_use,
+                   ec);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_options(native, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_cipher_list(native, "ECDHE+AESGCM:ECDHE+CHACHA20");
+  ctx->use_certificate_chain_file(c.tls_cert_file, ec);
+  if (ec) {
+    why = "tls_cert_file '" + c.tls_cert_file + "' is not a PEM certificate chain (" + ec.message() + ")";
+    return nullptr;
+  }
+  ctx->use_private_key_file(c.tls_key_file, ssl::context::pem, ec);
+  if (ec || SSL_CTX_check_private_key(native) != 1) {
+    why = "tls_key_file '" + c.tls_key_file + "' is not the PEM private key of tls_cert_file" +
+          (ec ? " (" + ec.message() + ")" : std::string());
+    ERR_clear_error();
+    return nullptr;
+  }
+  if (!c.tls_client_ca_file.empty()) {
+    ctx->load_verify_file(c.tls_client_ca_file, ec);
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(c.tls_client_ca_file.c_str());
+    if (ec || !names) {
+      why = "tls_client_ca_file '" + c.tls_client_ca_file + "' holds no usable CA certificate";
+      ERR_clear_error();
+      return nullptr;
+    }
+    SSL_CTX_set_client_CA_list(native, names);
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+  }
+  SSL_CTX_set_alpn_select_cb(native, select_http11, nullptr);
+  return ctx;
+}
+
 }  // namespace
 
 struct Shard {
@@ -178,6 +234,9 @@ struct Shard {
   void maybe_finish();
   awaitable<void> accept_loop(Acceptor& acceptor);
   awaitable<void> serve_connection(tcp::socket socket, std::string client, unsigned serves);
+  // The HTTP/1.1 loop of one connection, over plain TCP or TLS.
+  template <class Stream>
+  awaitable<void> serve_http(Stream& stream, ConnEntry& entry, const std::string& remote, unsigned serves);
   // Takes a connection slot for `client` (global and per-client caps), closing the oldest idle
   // connection of this shard (of this client, for its cap) when at a limit; false to refuse.
   bool admit(const std::string& client);
@@ -202,6 +261,7 @@ struct Server::Impl {
   Router router;
   std::unique_ptr<Services> services;
   std::shared_ptr<const redis::ScriptSet> scripts;
+  std::unique_ptr<asio::ssl::context> tls;  // HTTPS (tls_cert_file); null: plain HTTP
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<const Metrics*> all_metrics;
   std::vector<crypto::Sha256Digest> admin_key_hashes;
@@ -300,7 +360,7 @@ bool Shard::evict_idle(const std::string* client) {
     if (c.busy || c.released || (client && c.client != *client)) continue;
     release(c);
     boost::system::error_code ignored;
-    c.stream->socket().close(ignored);  // its coroutine ends on the aborted read
+    c.socket->close(ignored);  // its coroutine ends on the aborted read
     connection_limit_log().event(log::Level::warn, "connection limit: closed the oldest idle connection");
     return true;
   }
@@ -335,14 +395,43 @@ bool Shard::admit(const std::string& client) {
 }
 
 awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, unsigned serves) {
-  const Config& cfg = server.config;
-  beast::tcp_stream stream(std::move(socket));
   boost::system::error_code ignored;
-  std::string remote = stream.socket().remote_endpoint(ignored).address().to_string();
-  auto entry = conns.insert(conns.end(), ConnEntry{&stream, false, std::move(client)});
+  std::string remote = socket.remote_endpoint(ignored).address().to_string();
   metrics.add_open_connections(1);
+  if (!server.tls) {
+    beast::tcp_stream stream(std::move(socket));
+    auto entry = conns.insert(conns.end(), ConnEntry{&stream.socket(), false, std::move(client)});
+    co_await serve_http(stream, *entry, remote, serves);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.close();
+    release(*entry);
+    conns.erase(entry);
+  } else {
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *server.tls);
+    auto entry =
+        conns.insert(conns.end(), ConnEntry{&beast::get_lowest_layer(stream).socket(), true, std::move(client)});
+    // The TLS handshake within the first-byte deadline: a client that does not speak TLS (or
+    // is silent) is dropped as soon as its bytes are not a ClientHello, or at the deadline.
+    beast::get_lowest_layer(stream).expires_after(server.config.first_byte_timeout);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
+    if (!hec) co_await serve_http(stream, *entry, remote, serves);
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest.close();
+    release(*entry);
+    conns.erase(entry);
+  }
+  metrics.add_open_connections(-1);
+  maybe_finish();
+}
+
+template <class Stream>
+awaitable<void> Shard::serve_http(Stream& stream, ConnEntry& entry_ref, const std::string& remote, unsigned serves) {
+  const Config& cfg = server.config;
+  ConnEntry* entry = &entry_ref;
+  auto& lowest = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
-  bool first = true;
+  bool first = !server.tls;  // over TLS the handshake already had the first-byte deadline
 
   for (;;) {
     if (stopping || entry->released) break;
@@ -350,7 +439,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
       // Idle: wait for the first byte of the next request; a new connection gets a short
       // deadline for its first byte (a silent socket holds a slot only that long).
       entry->busy = false;
-      stream.expires_after(first ? cfg.first_byte_timeout : cfg.idle_timeout);
+      lowest.expires_after(first ? cfg.first_byte_timeout : cfg.idle_timeout);
       first = false;
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), tuple_awaitable);
       if (ec) break;
@@ -363,7 +452,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
     parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
     parser.body_limit(cfg.max_body_bytes);
     // One deadline for the whole request once its first byte is here: slow clients are cut.
-    stream.expires_after(cfg.read_timeout);
+    lowest.expires_after(cfg.read_timeout);
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
     boost::system::error_code ec = hec;
     if (!ec && !parser.is_done()) {
@@ -436,16 +525,10 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
 
     std::string head = response_head(resp, rid, keep_alive, http10);
     std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(resp.body)};
-    stream.expires_after(cfg.read_timeout);
+    lowest.expires_after(cfg.read_timeout);
     auto [wec, wn] = co_await asio::async_write(stream, wire, tuple_awaitable);
     if (wec || !keep_alive || ec) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.close();
-  release(*entry);
-  conns.erase(entry);
-  metrics.add_open_connections(-1);
-  maybe_finish();
 }
 
 void Shard::log_access(const std::string& rid, std::string_view method, std::string_view route, unsigned status,
@@ -523,12 +606,12 @@ void Shard::begin_shutdown() {
   boost::system::error_code ignored;
   for (auto& a : acceptors) a.socket.close(ignored);
   for (auto& c : conns)
-    if (!c.busy) c.stream->socket().cancel(ignored);
+    if (!c.busy) c.socket->cancel(ignored);
   grace.emplace(ioc, server.config.shutdown_grace);
   grace->async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     boost::system::error_code ignored2;
-    for (auto& c : conns) c.stream->socket().close(ignored2);
+    for (auto& c : conns) c.socket->close(ignored2);
     if (redis) redis->stop();
   });
   maybe_finish();
@@ -554,6 +637,11 @@ std::optional<std::string> Server::start() {
   Impl& s = *impl_;
   s.scripts = std::make_shared<const redis::ScriptSet>(redis::ScriptSet::embedded());
   s.services = std::make_unique<Services>(s.config, s.secrets);
+  if (!s.config.tls_cert_file.empty()) {
+    std::string tls_why;
+    s.tls = make_https_context(s.config, tls_why);
+    if (!s.tls) return "HTTPS: " + tls_why;
+  }
   for (const auto& k : s.config.admin_api_keys) s.admin_key_hashes.push_back(crypto::sha256(k));
 
   // Descriptors: each shard's Redis connection (and its reconnect), the listeners, logs and a
@@ -668,8 +756,8 @@ std::string Server::describe_listeners() const {
   for (const auto& l : impl_->listeners) {
     if (!out.empty()) out += ", ";
     bool v6 = l.address.is_v6();
-    out += "http://" + std::string(v6 ? "[" : "") + l.host + (v6 ? "]" : "") + ":" + std::to_string(l.port) + " (" +
-           listeners_name(l.serves) + ")";
+    out += std::string(impl_->tls ? "https://" : "http://") + std::string(v6 ? "[" : "") + l.host + (v6 ? "]" : "") +
+           ":" + std::to_string(l.port) + " (" + listeners_name(l.serves) + ")";
   }
   return out;
 }

@@ -339,3 +339,27 @@ TEST(Config, RedisTlsAndSentinelOptions) {
   s.environment["LATCHKEY_REDIS_URL"] = "redis+sentinel://127.0.0.1:26379";
   EXPECT_NE(error(s).find("name of the master"), std::string::npos) << error(s);
 }
+
+TEST(Config, HttpsOptions) {
+  auto in = base();
+  in.read_file = [](const std::string& path) -> std::optional<std::string> {
+    if (path.starts_with("/etc/latchkey/")) return std::string("PEM");
+    return std::nullopt;
+  };
+  in.environment["LATCHKEY_TLS_CERT_FILE"] = "/etc/latchkey/https.pem";
+  in.environment["LATCHKEY_TLS_KEY_FILE"] = "/etc/latchkey/https.key";
+  in.environment["LATCHKEY_TLS_CLIENT_CA_FILE"] = "/etc/latchkey/backends-ca.pem";
+  Config c = ok(in);
+  EXPECT_EQ(c.tls_cert_file, "/etc/latchkey/https.pem");
+  EXPECT_EQ(c.tls_client_ca_file, "/etc/latchkey/backends-ca.pem");
+  auto only_cert = in;
+  only_cert.environment.erase("LATCHKEY_TLS_KEY_FILE");
+  EXPECT_NE(error(only_cert).find("give both"), std::string::npos);
+  auto ca_alone = base();
+  ca_alone.read_file = in.read_file;
+  ca_alone.environment["LATCHKEY_TLS_CLIENT_CA_FILE"] = "/etc/latchkey/backends-ca.pem";
+  EXPECT_NE(error(ca_alone).find("needs tls_cert_file"), std::string::npos);
+  auto missing = in;
+  missing.environment["LATCHKEY_TLS_KEY_FILE"] = "/nope/https.key";
+  EXPECT_NE(error(missing).find("cannot read file '/nope/https.key'"), std::string::npos);
+}

@@ -288,6 +288,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
                                   "pressure; running anyway (allowed by redis_allow_eviction)");
     }
     set_state(ConnState::ready);
+    if (opts.metrics && opts.reports_health) opts.metrics->set_redis_endpoint(current.describe());
     signal_outcome();
     was_ready = true;
     last_error.clear();
@@ -333,6 +334,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
       HostPort master{node->host, node->port};
       if (last_master && *last_master != master) {
         ++master_changes;
+        if (opts.metrics && opts.reports_health) opts.metrics->count_master_change();
         log(log::Level::warn,
             "the sentinels name a new master: " + master.describe() + " (was " + last_master->describe() + ")");
       }

@@ -296,6 +296,11 @@ TEST(RedisSentinel, MasterKilledUnderLoadRecoversAndKeepsAcknowledgedRevocations
   EXPECT_EQ(std::string(info.at("endpoint").as_string()).find(port_text(old)), std::string::npos)
       << "still on the killed master";
   EXPECT_GE(info.at("master_changes").as_int64(), 1);
+  auto metrics = srv.get("/metrics").body;
+  EXPECT_NE(metrics.find("latchkey_redis_master_changes_total{shard=\"0\"} 1"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("latchkey_redis_endpoint_info{shard=\"0\",endpoint=\"127.0.0.1" + port_text(old)),
+            std::string::npos)
+      << metrics;
   check_ledger(*set.nodes[1], set, load.ledger);
 }
 
