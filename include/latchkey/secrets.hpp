@@ -34,6 +34,10 @@ inline constexpr const char* kIdentifierKeyFile = "identifiers.json";
 std::variant<Secrets, std::string> load_secrets(const std::string& dir, bool allow_insecure_mode = false,
                                                 std::string* warnings = nullptr);
 
+// Every signing key's algorithm must be one token_algorithms allows (a comma-separated list):
+// the message naming the first key that is not, or nothing.
+std::optional<std::string> check_signing_algorithms(const Secrets& secrets, std::string_view token_algorithms);
+
 // Creates DIR (0700) and each ring file that does not exist yet (0600); a new signing ring
 // holds one key of `signing_alg`. Never overwrites a ring. Returns an error message, or
 // nothing on success; `created` lists the new files.

@@ -52,7 +52,7 @@ constexpr CommandHelp kHelp[] = {
      "  keys list --dir DIR                        list signing keys (no secrets)\n"
      "  keys add-encryption --dir DIR              add an AES-256-GCM data key (the newest encrypts, all decrypt)\n"
      "  keys admin-key --file PATH                 add a new admin API key to PATH (created 0600) and print it\n"
-     "  (servers read key rings and admin keys at start: restart them, one at a time, to apply a change)\n"},
+     "  (a server re-reads its key rings on SIGHUP; admin keys at start)\n"},
     {"clients",
      "  clients add --redirect-uri URI [--redirect-uri URI ...] [--client-name N] [--grant-type G ...]\n"
      "              [--scope S] [--auth-method client_secret_basic|client_secret_post|none]\n"
@@ -144,14 +144,9 @@ int serve(const std::vector<std::string>& args) {
   }
   if (!exposed.empty())
     std::cerr << "latchkey: WARNING: secrets are exposed (secrets_allow_insecure_mode=true):\n" << exposed;
-  auto allowed = crypto::jws::AlgSet::parse(cfg.token_algorithms);
-  for (const auto& k : std::get<Secrets>(secrets).signing.keys()) {
-    if (!allowed || !allowed->contains(k.key.alg())) {
-      std::cerr << "latchkey: refusing to start: signing key '" << k.key.kid() << "' uses "
-                << crypto::jws::alg_name(k.key.alg()) << ", which 'token_algorithms' (" << cfg.token_algorithms
-                << ") does not allow\n";
-      return 2;
-    }
+  if (auto bad = check_signing_algorithms(std::get<Secrets>(secrets), cfg.token_algorithms)) {
+    std::cerr << "latchkey: refusing to start: " << *bad << "\n";
+    return 2;
   }
   if (cfg.redis_wait_replicas > 0 && cfg.redis_wait_timeout >= cfg.redis_timeout) {
     std::cerr << "latchkey: refusing to start: 'redis_wait_timeout_ms' must be below 'redis_timeout_ms'\n";
@@ -178,6 +173,7 @@ int serve(const std::vector<std::string>& args) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -189,14 +185,25 @@ int serve(const std::vector<std::string>& args) {
   }
   log::event(log::Level::info, "latchkey " LATCHKEY_VERSION " listening on " + srv.describe_listeners() + " with " +
                                    std::to_string(threads) + " I/O threads");
+  // SIGHUP reloads the key rings and TLS files (all or nothing); SIGINT/SIGTERM drain and stop.
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    sigwait(&stop_signals, &sig);
+    if (sig != SIGHUP) break;
+    std::string summary;
+    if (auto err = srv.reload(&summary))
+      log::event(log::Level::error,
+                 "SIGHUP: reload refused, the previous rings and certificates stay in force: " + *err);
+    else
+      log::event(log::Level::info, "SIGHUP: reloaded: " + summary);
+  }
   log::event(log::Level::info,
              std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ": draining in-flight requests");
   // A second signal cuts the drain short.
   std::thread([stop_signals]() mutable {
     int again = 0;
-    sigwait(&stop_signals, &again);
+    do sigwait(&stop_signals, &again);
+    while (again == SIGHUP);  // no reload while draining
     std::_Exit(130);
   }).detach();
   srv.request_stop();

@@ -1,6 +1,7 @@
 // Reading and creating the key-ring files of the secrets directory.
 #include "latchkey/secrets.hpp"
 #include "latchkey/clock.hpp"
+#include "latchkey/crypto/jws.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -170,6 +171,15 @@ std::optional<std::string> add_admin_key(const std::string& path, std::string& k
   while (!keys.empty() && (keys.back() == '\n' || keys.back() == '\r' || keys.back() == ' ' || keys.back() == ','))
     keys.pop_back();
   return write_private(path, (keys.empty() ? key : keys + "," + key) + "\n", true);
+}
+
+std::optional<std::string> check_signing_algorithms(const Secrets& secrets, std::string_view token_algorithms) {
+  auto allowed = crypto::jws::AlgSet::parse(std::string(token_algorithms));
+  for (const auto& k : secrets.signing.keys())
+    if (!allowed || !allowed->contains(k.key.alg()))
+      return "signing key '" + k.key.kid() + "' uses " + std::string(crypto::jws::alg_name(k.key.alg())) +
+             ", which 'token_algorithms' (" + std::string(token_algorithms) + ") does not allow";
+  return std::nullopt;
 }
 
 }  // namespace latchkey

@@ -200,6 +200,16 @@ std::unique_ptr<asio::ssl::context> make_https_context(const Config& c, std::str
 
 }  // namespace
 
+// What a reload replaces as one: the key rings and the services built on them. Requests hold
+// the generation they started with until they finish.
+struct Generation {
+  Generation(const Config& c, Secrets s) : secrets(std::move(s)), services(c, secrets) {}
+  Generation(const Generation&) = delete;
+  Generation& operator=(const Generation&) = delete;
+  Secrets secrets;
+  Services services;  // refers to `secrets`
+};
+
 struct Shard {
   Shard(Server::Impl& s, unsigned i) : server(s), index(i) {}
   Server::Impl& server;
@@ -214,6 +224,9 @@ struct Shard {
   std::list<Acceptor> acceptors;
   Metrics metrics{index};
   std::unique_ptr<redis::Connection> redis;
+  // This shard's view of what a reload swaps; replaced on the shard's own thread (posted).
+  std::shared_ptr<const Generation> generation;
+  std::shared_ptr<asio::ssl::context> tls;  // HTTPS; null: plain HTTP
   std::list<ConnEntry> conns;
   bool stopping = false;
   std::optional<asio::steady_timer> grace;
@@ -255,13 +268,14 @@ struct BoundListener {
 };
 
 struct Server::Impl {
-  Impl(Config c, Secrets sec, Router r) : config(std::move(c)), secrets(std::move(sec)), router(std::move(r)) {}
+  Impl(Config c, Secrets sec, Router r) : config(std::move(c)), initial(std::move(sec)), router(std::move(r)) {}
   Config config;
-  Secrets secrets;
+  Secrets initial;  // until start() builds the first generation from it
   Router router;
-  std::unique_ptr<Services> services;
+  std::shared_ptr<const Generation> generation;  // the newest; each shard holds its own copy
   std::shared_ptr<const redis::ScriptSet> scripts;
-  std::unique_ptr<asio::ssl::context> tls;  // HTTPS (tls_cert_file); null: plain HTTP
+  std::shared_ptr<asio::ssl::context> tls;  // HTTPS (tls_cert_file); null: plain HTTP
+  std::mutex reload_mu;
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<const Metrics*> all_metrics;
   std::vector<crypto::Sha256Digest> admin_key_hashes;
@@ -325,8 +339,10 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
     co_return r;
   }
   route_name = m.route->pattern;
+  // Held until the handler is done: a reload in between does not pull the rings from under it.
+  const std::shared_ptr<const Generation> gen = generation;
   RequestContext ctx{
-      req, std::move(m.params), rid, cfg, *server.services, *redis, metrics, server.all_metrics, m.route->access};
+      req, std::move(m.params), rid, cfg, gen->services, *redis, metrics, server.all_metrics, m.route->access};
   std::string failure;
   try {
     co_return co_await m.route->handler(ctx);
@@ -398,7 +414,8 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
   boost::system::error_code ignored;
   std::string remote = socket.remote_endpoint(ignored).address().to_string();
   metrics.add_open_connections(1);
-  if (!server.tls) {
+  const std::shared_ptr<asio::ssl::context> https = tls;  // the certificate at accept time
+  if (!https) {
     beast::tcp_stream stream(std::move(socket));
     auto entry = conns.insert(conns.end(), ConnEntry{&stream.socket(), false, std::move(client)});
     co_await serve_http(stream, *entry, remote, serves);
@@ -407,7 +424,7 @@ awaitable<void> Shard::serve_connection(tcp::socket socket, std::string client, 
     release(*entry);
     conns.erase(entry);
   } else {
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *server.tls);
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *https);
     auto entry =
         conns.insert(conns.end(), ConnEntry{&beast::get_lowest_layer(stream).socket(), true, std::move(client)});
     // The TLS handshake within the first-byte deadline: a client that does not speak TLS (or
@@ -431,7 +448,7 @@ awaitable<void> Shard::serve_http(Stream& stream, ConnEntry& entry_ref, const st
   ConnEntry* entry = &entry_ref;
   auto& lowest = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
-  bool first = !server.tls;  // over TLS the handshake already had the first-byte deadline
+  bool first = std::is_same_v<Stream, beast::tcp_stream>;  // TLS: the handshake had the first-byte deadline
 
   for (;;) {
     if (stopping || entry->released) break;
@@ -636,7 +653,7 @@ Server::~Server() {
 std::optional<std::string> Server::start() {
   Impl& s = *impl_;
   s.scripts = std::make_shared<const redis::ScriptSet>(redis::ScriptSet::embedded());
-  s.services = std::make_unique<Services>(s.config, s.secrets);
+  s.generation = std::make_shared<const Generation>(s.config, std::move(s.initial));
   if (!s.config.tls_cert_file.empty()) {
     std::string tls_why;
     s.tls = make_https_context(s.config, tls_why);
@@ -692,6 +709,8 @@ std::optional<std::string> Server::start() {
   unsigned n = s.config.effective_threads();
   for (unsigned i = 0; i < n; ++i) {
     auto shard = std::make_unique<Shard>(s, i);
+    shard->generation = s.generation;
+    shard->tls = s.tls;
     std::array<std::uint8_t, 4> rnd{};
     crypto::random_bytes(rnd);
     shard->rid_prefix = crypto::hex_encode(rnd) + "-";
@@ -742,6 +761,45 @@ std::optional<std::string> Server::start() {
     sh->thread = std::thread([sh] { sh->ioc.run(); });
   }
   s.started = true;
+  return std::nullopt;
+}
+
+std::optional<std::string> Server::reload(std::string* summary) {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.reload_mu);
+  const Config& c = s.config;
+  // Everything is loaded and checked first; nothing changes unless all of it is usable.
+  std::string warnings;
+  auto loaded = load_secrets(c.secrets_dir, c.secrets_allow_insecure_mode, &warnings);
+  if (auto* err = std::get_if<std::string>(&loaded)) return "key rings: " + *err;
+  if (auto bad = check_signing_algorithms(std::get<Secrets>(loaded), c.token_algorithms)) return "key rings: " + *bad;
+  std::shared_ptr<asio::ssl::context> https = s.tls;
+  if (s.tls) {
+    std::string why;
+    https = make_https_context(c, why);
+    if (!https) return "HTTPS: " + why;
+  }
+  if (c.redis.node.tls)
+    if (std::string why = redis::check_tls_settings(c.redis_tls); !why.empty()) return "Redis TLS: " + why;
+
+  auto next = std::make_shared<const Generation>(c, std::get<Secrets>(std::move(loaded)));
+  if (summary) {
+    std::string kids;
+    for (const auto& k : next->secrets.signing.keys()) kids += (kids.empty() ? "" : ",") + k.key.kid();
+    *summary = "signing keys [" + kids + "], " + std::to_string(next->secrets.encryption.keys().size()) +
+               " encryption keys" + (s.tls ? ", HTTPS certificate" : "") +
+               (c.redis.node.tls ? ", Redis TLS files (used from the next connection)" : "");
+  }
+  s.generation = next;
+  s.tls = https;
+  for (auto& shard : s.shards) {
+    Shard* sh = shard.get();
+    asio::post(sh->ioc, [sh, next, https] {
+      sh->generation = next;
+      sh->tls = https;
+      sh->redis->reload_tls();
+    });
+  }
   return std::nullopt;
 }
 

@@ -36,6 +36,13 @@ class Server {
   void wait();
   // True when every shard's Redis connection is ready.
   bool redis_ready() const;
+  // Re-reads both key rings (secrets_dir) and the TLS files (HTTPS listener, Redis client) and
+  // puts them in force for requests that start afterwards; requests in flight finish with the
+  // rings they started with, and open connections keep their certificates. All or nothing:
+  // when anything fails to load or check, returns why (one line) and the old rings and
+  // certificates stay in force. `summary` (optional) says what is now in force. Safe from any
+  // thread once started (SIGHUP, POST /v1/server/reload).
+  [[nodiscard]] std::optional<std::string> reload(std::string* summary = nullptr);
 
   struct Impl;
 

@@ -632,3 +632,78 @@ TEST(Cli, RoutesPrintsTheTableTheServerServes) {
   for (auto at = json.find("{\"method\""); at != std::string::npos; at = json.find("{\"method\"", at + 1)) ++objects;
   EXPECT_EQ(objects, table.routes().size());
 }
+
+// SIGHUP re-reads the key rings: a signing key added with `latchkey keys add` appears in the
+// JWKS and signs, an added encryption key is used, no request is dropped meanwhile; a broken
+// ring file on SIGHUP is refused with one line and the server keeps serving with the old rings.
+TEST(Cli, SighupReloadsKeyRingsWithoutDroppingARequest) {
+  RedisServer rs;
+  Serving s(rs);
+  Process& p = s.process;
+  ASSERT_TRUE(wait_for_status(s.port, "/readyz", 200, 10s)) << p.err();
+  const std::map<std::string, std::string> admin{{"Authorization", "Bearer " + kAdminKey},
+                                                 {"Content-Type", "application/json"}};
+  auto jwks = [&] { return http_request(s.port, "GET", "/.well-known/jwks.json").body; };
+  auto kid_of = [](const std::string& jwt) {
+    std::string header = jwt.substr(0, jwt.find('.'));
+    return header;  // compared as the encoded header: a new kid gives a new header
+  };
+  auto issue = [&] {
+    auto r = http_request(s.port, "POST", "/v1/tokens", R"({"user_id":"reload-user"})", admin);
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto at = r.body.find("\"access_token\":\"");
+    return r.body.substr(at + 16, r.body.find('"', at + 16) - at - 16);
+  };
+  const std::string before_jwks = jwks();
+  const std::string old_header = kid_of(issue());
+  auto session = http_request(s.port, "POST", "/v1/sessions", R"({"user_id":"reload-user","data":{"a":1}})", admin);
+  ASSERT_EQ(session.status, 201) << session.body;
+
+  // Load during the reloads: every request must be answered 200.
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, dropped{0};
+  std::thread load([&] {
+    while (!stop) {
+      auto r = http_request(s.port, "GET", "/.well-known/jwks.json");
+      (r.status == 200 ? answered : dropped)++;
+    }
+  });
+
+  std::string out;
+  ASSERT_EQ(run({"keys", "add", "--dir", s.secrets}, {}, &out), 0) << out;
+  ASSERT_EQ(run({"keys", "add-encryption", "--dir", s.secrets}, {}, &out), 0) << out;
+  EXPECT_EQ(jwks(), before_jwks) << "nothing changes before the signal";
+  p.signal(SIGHUP);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (jwks() == before_jwks && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_NE(jwks(), before_jwks) << "the new kid is published";
+  EXPECT_NE(kid_of(issue()), old_header) << "the new key signs (active at once: no --activate-in)";
+  auto after = http_request(s.port, "POST", "/v1/sessions", R"({"user_id":"reload-user","data":{"b":2}})", admin);
+  EXPECT_EQ(after.status, 201) << after.body;
+  // The session sealed before the reload still opens (old keys decrypt).
+  auto tok = session.body.substr(session.body.find("\"token\":\"") + 9);
+  tok = tok.substr(0, tok.find('"'));
+  EXPECT_EQ(http_request(s.port, "GET", "/v1/sessions/current", "",
+                         {{"Authorization", "Bearer " + kAdminKey}, {"X-Session-Token", tok}})
+                .status,
+            200);
+
+  // A broken ring: refused, the server keeps its rings and keeps serving.
+  const std::string after_jwks = jwks();
+  {
+    std::ofstream broken(s.secrets + "/signing.json", std::ios::trunc);
+    broken << "{not json";
+  }
+  p.signal(SIGHUP);
+  deadline = std::chrono::steady_clock::now() + 5s;
+  while (p.err().find("reload refused") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_NE(p.err().find("reload refused"), std::string::npos) << p.err();
+  EXPECT_EQ(jwks(), after_jwks);
+  EXPECT_FALSE(issue().empty()) << "still signing with the rings in force";
+  stop = true;
+  load.join();
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(dropped.load(), 0) << "a request was dropped during a reload";
+  EXPECT_EQ(p.wait(0ms), std::nullopt) << "still running";
+}

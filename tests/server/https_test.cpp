@@ -11,6 +11,11 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <unistd.h>
 
 using namespace latchkey;
 using namespace latchkey::test;
@@ -25,10 +30,10 @@ struct Curl {
 
 // curl with the given extra arguments against https://localhost:PORT/PATH; stdout is the
 // body then, after a newline, "http_version status".
-Curl curl(std::uint16_t port, const std::string& path, const std::string& args) {
-  std::string cmd = "curl -s --max-time 5 --resolve localhost:" + std::to_string(port) + ":127.0.0.1 " + args +
-                    " -w '\\n%{http_version} %{http_code}' https://localhost:" + std::to_string(port) + path +
-                    " 2>&1";
+Curl curl(std::uint16_t port, const std::string& path, const std::string& args, const std::string& host = "localhost") {
+  const std::string at = host + ":" + std::to_string(port);
+  std::string cmd = "curl -s --max-time 5 --resolve " + at + ":127.0.0.1 " + args +
+                    " -w '\\n%{http_version} %{http_code}' https://" + at + path + " 2>&1";
   Curl c;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return c;
@@ -87,10 +92,10 @@ TEST(Https, MutualTlsNeedsAClientCertificateFromTheCa) {
   const auto& certs = TlsCerts::get();
   const std::string ca = "--cacert " + certs.pem("ca");
   EXPECT_NE(curl(srv.port(), "/healthz", ca).exit_code, 0) << "no client certificate";
-  EXPECT_NE(curl(srv.port(), "/healthz", ca + " --cert " + certs.pem("other_client") + " --key " +
-                                             certs.key("other_client"))
-                .exit_code,
-            0)
+  EXPECT_NE(
+      curl(srv.port(), "/healthz", ca + " --cert " + certs.pem("other_client") + " --key " + certs.key("other_client"))
+          .exit_code,
+      0)
       << "a client certificate from another CA";
   auto ok = curl(srv.port(), "/healthz", ca + " --cert " + certs.pem("client") + " --key " + certs.key("client"));
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
@@ -113,4 +118,50 @@ TEST(Https, UnusableFilesStopStartUp) {
   };
   EXPECT_NE(start_with(certs.pem("server"), certs.key("client")).find("tls_key_file"), std::string::npos);
   EXPECT_NE(start_with(certs.dir() + "/server.ext", certs.key("server")).find("tls_cert_file"), std::string::npos);
+}
+
+TEST(Https, ReloadSwapsTheCertificateForNewConnectionsAndRefusesABrokenOne) {
+  RedisServer rs;
+  const auto& certs = TlsCerts::get();
+  const std::string dir = certs.dir() + "/reload-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  auto put = [&](const std::string& name) {
+    std::filesystem::copy_file(certs.pem(name), dir + "/https.crt", std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(certs.key(name), dir + "/https.key", std::filesystem::copy_options::overwrite_existing);
+  };
+  put("server");
+  const std::string secrets_dir = dir + "/secrets";  // reload re-reads the rings from here
+  ASSERT_EQ(init_secrets(secrets_dir), std::nullopt);
+  auto rings = load_secrets(secrets_dir);
+  ASSERT_TRUE(std::holds_alternative<Secrets>(rings));
+  TestServer srv(
+      rs,
+      [&](Config& c) {
+        c.tls_cert_file = dir + "/https.crt";
+        c.tls_key_file = dir + "/https.key";
+        c.secrets_dir = secrets_dir;
+      },
+      std::nullopt, std::get<Secrets>(std::move(rings)));
+  const std::string ca = "--cacert " + certs.pem("ca");
+  ASSERT_EQ(curl(srv.port(), "/healthz", ca).exit_code, 0);
+  // A certificate for another name: served to new connections after the reload.
+  put("wrong_name");
+  EXPECT_EQ(curl(srv.port(), "/healthz", ca).exit_code, 0) << "nothing changes before the reload";
+  std::string summary;
+  ASSERT_EQ(srv.server().reload(&summary), std::nullopt);
+  EXPECT_NE(summary.find("HTTPS certificate"), std::string::npos) << summary;
+  std::this_thread::sleep_for(100ms);  // the shards take it on their own threads
+  auto refused = curl(srv.port(), "/healthz", ca);
+  EXPECT_NE(refused.exit_code, 0) << "the new certificate does not name localhost: " << refused.out;
+  // A broken file: refused as a whole, the certificate in force stays.
+  {
+    std::ofstream broken(dir + "/https.crt", std::ios::trunc);
+    broken << "not a certificate";
+  }
+  auto err = srv.server().reload();
+  ASSERT_TRUE(err.has_value());
+  EXPECT_NE(err->find("tls_cert_file"), std::string::npos) << *err;
+  EXPECT_EQ(curl(srv.port(), "/healthz", ca, "wrong.invalid").exit_code, 0)
+      << "still serving with the certificate of the last good reload";
+  std::filesystem::remove_all(dir);
 }

@@ -119,6 +119,11 @@ class Connection {
   // everyone else. *this when the options asked for no second link.
   Connection& durable() noexcept;
 
+  // Re-reads the TLS files of the options (a reload): the next connection uses them, the open
+  // one keeps its session. Call on the connection's thread. False (and the old files stay in
+  // use) when they cannot be used; check_tls_settings says why.
+  bool reload_tls();
+
   // Completes when the connection is ready (success), or when an attempt to make it ready
   // fails after the call (unavailable; last_error() and refused_*() say why), or it stops:
   // what a caller that must know waits for, instead of polling.

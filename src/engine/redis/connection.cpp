@@ -422,6 +422,23 @@ Connection::~Connection() { stop(); }
 
 Connection& Connection::durable() noexcept { return durable_ ? *durable_ : *this; }
 
+bool Connection::reload_tls() {
+  if (durable_) durable_->reload_tls();
+  Impl& im = *impl_;
+  if (!im.opts.target.node.tls) return true;
+  std::string why;
+  auto fresh = TlsContext::make(im.opts.tls, why);
+  if (!fresh) {
+    im.log(log::Level::error, "TLS files not reloaded (" + why + "); the previous ones stay in use");
+    return false;
+  }
+  im.tls = fresh;
+  im.tls_error.clear();
+  im.link.set_tls(fresh);
+  if (im.opts.sentinel_tls) im.topology.set_sentinel_tls(fresh);
+  return true;
+}
+
 void Connection::start() {
   if (durable_) durable_->start();
   asio::co_spawn(

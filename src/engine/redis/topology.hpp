@@ -37,6 +37,8 @@ class Topology {
   // Sentinel only: the last round's failure kind (none after a success).
   SentinelResolver::Failure failure() const noexcept { return failure_; }
   const Target& target() const noexcept { return target_; }
+  // New TLS settings for the sentinels (a reload); null keeps them plaintext.
+  void set_sentinel_tls(std::shared_ptr<const TlsContext> tls) { access_.tls = std::move(tls); }
 
  private:
   Target target_;

@@ -100,6 +100,7 @@ struct Transport::Impl {
   asio::any_io_executor ex;
   tcp::socket plain;                               // plaintext links
   std::optional<ssl::stream<tcp::socket>> secure;  // TLS links: a fresh stream per connect
+  std::shared_ptr<const TlsContext> stream_tls;    // the context `secure` was made from
 
   tcp::socket& socket() { return secure ? secure->next_layer() : plain; }
 };
@@ -121,7 +122,11 @@ void Transport::close() noexcept {
 awaitable<bool> Transport::connect(HostPort where, std::string& why) {
   close();
   Impl& im = *impl_;
-  if (tls_) im.secure.emplace(im.ex, tls_->impl().ctx);
+  if (tls_) {
+    im.secure.reset();  // before its context may go
+    im.stream_tls = tls_;
+    im.secure.emplace(im.ex, tls_->impl().ctx);
+  }
   tcp::resolver resolver(im.ex);
   auto [rec, endpoints] = co_await resolver.async_resolve(where.host, std::to_string(where.port), tuple_awaitable);
   if (rec) {

@@ -56,6 +56,8 @@ class Transport {
   void close() noexcept;
   bool is_open() const noexcept;
   bool tls() const noexcept { return tls_ != nullptr; }
+  // New trust settings (a reload), used from the next connect(); an open link keeps its own.
+  void set_tls(std::shared_ptr<const TlsContext> tls) { tls_ = std::move(tls); }
 
  private:
   struct Impl;
