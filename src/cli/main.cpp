@@ -17,7 +17,11 @@
 #include "latchkey/version.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 
 #include <charconv>
 #include <chrono>
@@ -62,6 +66,9 @@ constexpr CommandHelp kHelp[] = {
      "  config --sample                            print a commented sample config file (docs/latchkey.conf.sample)\n"},
     {"routes",
      "  routes [--json]                            print the route table: method, path, who may call it, listener\n"},
+    {"reload",
+     "  reload [--config FILE] [--name=value ...]  make the running server re-read its key rings and TLS files\n"
+     "                                             (what SIGHUP does; POST /v1/server/reload with the admin key)\n"},
     {"version", "  version                                    print the version\n"},
 };
 
@@ -126,6 +133,50 @@ int check_redis_at_start(const Config& cfg) {
     log::event(log::Level::warn,
                "redis is not reachable at start-up (" + why + "); serving with /readyz = 503 until it is");
   return 0;
+}
+
+// `latchkey reload`: POST /v1/server/reload on the admin listener of the server the same
+// configuration describes, with its first admin key. 0 when the server reloaded, 1 when it
+// refused (it says why) or cannot be reached.
+int reload_command(const std::vector<std::string>& args) {
+  auto loaded = load_config_from_process(args, environ);
+  if (auto* err = std::get_if<ConfigError>(&loaded)) {
+    std::cerr << "latchkey: configuration error: " << err->message << "\n";
+    return 2;
+  }
+  const Config& cfg = std::get<Config>(loaded);
+  if (!cfg.tls_cert_file.empty()) {
+    std::cerr << "latchkey: the server serves HTTPS: send it SIGHUP, or POST /v1/server/reload with curl\n";
+    return 2;
+  }
+  std::string host = cfg.admin_listen ? cfg.admin_listen->host : cfg.listen_host;
+  std::uint16_t port = cfg.admin_listen ? cfg.admin_listen->port : cfg.listen_port;
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::socket sock(ioc);
+  boost::system::error_code ec;
+  asio::ip::tcp::resolver resolver(ioc);
+  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
+  if (!ec) asio::connect(sock, endpoints, ec);
+  if (ec) {
+    std::cerr << "latchkey: cannot reach the server at " << host << ":" << port << ": " << ec.message() << "\n";
+    return 1;
+  }
+  std::string req = "POST /v1/server/reload HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " +
+                    cfg.admin_api_keys.front() + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  asio::write(sock, asio::buffer(req), ec);
+  std::string answer;
+  if (!ec) asio::read(sock, asio::dynamic_buffer(answer), ec);  // to EOF (Connection: close)
+  auto body_at = answer.find("\r\n\r\n");
+  if (!answer.starts_with("HTTP/1.1 200") || body_at == std::string::npos) {
+    std::cerr << "latchkey: the server did not reload: " << answer.substr(0, answer.find("\r\n")) << "\n";
+    return 1;
+  }
+  std::string body = answer.substr(body_at + 4);
+  std::cout << body << "\n";
+  return body.find("\"reloaded\":true") != std::string::npos ? 0 : 1;
 }
 
 int serve(const std::vector<std::string>& args) {
@@ -471,6 +522,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "keys") return keys(args);
+    if (cmd == "reload") return reload_command(args);
     if (cmd == "clients") return clients(args);
     if (cmd == "config") {
       if (args.size() == 1 && args[0] == "--markdown") {

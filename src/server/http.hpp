@@ -88,6 +88,8 @@ struct RequestContext {
   Metrics& metrics;          // this shard's metrics
   const std::vector<const Metrics*>& all_metrics;
   Access access = Access::admin;  // the route's: the surface its errors are answered on
+  // Server::reload (POST /v1/server/reload); null where no server runs the handler.
+  const std::function<std::optional<std::string>(std::string* summary)>* reload = nullptr;
 
   std::string_view param(std::string_view name) const noexcept;
 };

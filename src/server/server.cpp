@@ -276,6 +276,7 @@ struct Server::Impl {
   std::shared_ptr<const redis::ScriptSet> scripts;
   std::shared_ptr<asio::ssl::context> tls;  // HTTPS (tls_cert_file); null: plain HTTP
   std::mutex reload_mu;
+  std::function<std::optional<std::string>(std::string*)> reload_hook;  // Server::reload, for handlers
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<const Metrics*> all_metrics;
   std::vector<crypto::Sha256Digest> admin_key_hashes;
@@ -343,6 +344,7 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
   const std::shared_ptr<const Generation> gen = generation;
   RequestContext ctx{
       req, std::move(m.params), rid, cfg, gen->services, *redis, metrics, server.all_metrics, m.route->access};
+  ctx.reload = &server.reload_hook;
   std::string failure;
   try {
     co_return co_await m.route->handler(ctx);
@@ -654,6 +656,7 @@ std::optional<std::string> Server::start() {
   Impl& s = *impl_;
   s.scripts = std::make_shared<const redis::ScriptSet>(redis::ScriptSet::embedded());
   s.generation = std::make_shared<const Generation>(s.config, std::move(s.initial));
+  s.reload_hook = [this](std::string* summary) { return reload(summary); };
   if (!s.config.tls_cert_file.empty()) {
     std::string tls_why;
     s.tls = make_https_context(s.config, tls_why);

@@ -633,6 +633,12 @@ TEST(Cli, RoutesPrintsTheTableTheServerServes) {
   EXPECT_EQ(objects, table.routes().size());
 }
 
+// A fresh signing ring in place of a broken one (keys init creates only what is missing).
+std::string d_fix(const Serving& s) {
+  std::filesystem::remove(s.secrets + "/signing.json");
+  return s.secrets;
+}
+
 // SIGHUP re-reads the key rings: a signing key added with `latchkey keys add` appears in the
 // JWKS and signs, an added encryption key is used, no request is dropped meanwhile; a broken
 // ring file on SIGHUP is refused with one line and the server keeps serving with the old rings.
@@ -706,4 +712,16 @@ TEST(Cli, SighupReloadsKeyRingsWithoutDroppingARequest) {
   EXPECT_GT(answered.load(), 0);
   EXPECT_EQ(dropped.load(), 0) << "a request was dropped during a reload";
   EXPECT_EQ(p.wait(0ms), std::nullopt) << "still running";
+
+  // `latchkey reload` (no signal): the same, through POST /v1/server/reload.
+  std::string reload_out, reload_err;
+  auto env = serve_env(s.secrets, rs.url(), s.port);
+  EXPECT_EQ(run({"reload"}, env, &reload_out, &reload_err), 1) << "the broken ring is still there: " << reload_err;
+  EXPECT_NE(reload_out.find("\"reloaded\":false"), std::string::npos) << reload_out;
+  ASSERT_EQ(run({"keys", "init", "--dir", d_fix(s)}), 0);
+  EXPECT_EQ(run({"reload"}, env, &reload_out, &reload_err), 0) << reload_out << reload_err;
+  EXPECT_NE(reload_out.find("\"reloaded\":true"), std::string::npos) << reload_out;
+  EXPECT_NE(jwks(), after_jwks) << "a new signing ring is in force";
+  auto unauthorized = http_request(s.port, "POST", "/v1/server/reload", "", {});
+  EXPECT_EQ(unauthorized.status, 401) << "admin only";
 }

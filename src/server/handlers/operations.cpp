@@ -5,6 +5,7 @@
 
 #include "latchkey/config.hpp"
 #include "latchkey/key_schema.hpp"
+#include "latchkey/log.hpp"
 #include "latchkey/metrics.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/version.hpp"
@@ -60,6 +61,24 @@ boost::asio::awaitable<HttpResponse> server_info(RequestContext& ctx) {
                                                         {"redis", std::move(redis)}});
 }
 
+// POST /v1/server/reload (admin): what SIGHUP does, for operators without signals. 200 either
+// way: {"reloaded":true,"in_force":...}, or {"reloaded":false,"refused":...} with the old
+// rings and certificates still in force.
+boost::asio::awaitable<HttpResponse> reload(RequestContext& ctx) {
+  if (!ctx.reload) co_return error_response(errc::internal, "no server to reload");
+  std::string summary;
+  auto refused = (*ctx.reload)(&summary);
+  if (refused) {
+    log::event(log::Level::error, "reload (request " + ctx.request_id +
+                                      ") refused, the previous rings and "
+                                      "certificates stay in force: " +
+                                      *refused);
+    co_return HttpResponse::json(200, boost::json::object{{"reloaded", false}, {"refused", *refused}});
+  }
+  log::event(log::Level::info, "reloaded (request " + ctx.request_id + "): " + summary);
+  co_return HttpResponse::json(200, boost::json::object{{"reloaded", true}, {"in_force", summary}});
+}
+
 boost::asio::awaitable<HttpResponse> metrics(RequestContext& ctx) {
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -74,6 +93,7 @@ void add_operations(Router& r) {
   r.add("GET", "/readyz", Access::public_, every_listener, readyz);
   r.add("GET", "/metrics", Access::public_, metrics_listener, metrics);
   r.add("GET", "/v1/server", Access::admin_read, admin_listener, server_info);
+  r.add("POST", "/v1/server/reload", Access::admin, admin_listener, reload);
 }
 
 }  // namespace latchkey::server::handlers
