@@ -1,5 +1,5 @@
 // The HTTP vocabulary of handlers, free of Beast: handlers see an HttpRequest and return an
-// HttpResponse; only server.cpp knows the wire. Errors use the one body shape of API.md,
+// HttpResponse; only transport.cpp knows the wire. Errors use the one body shape of API.md,
 // {"error", "error_description"}, with the one errc -> status mapping in http.cpp.
 #pragma once
 

@@ -3,7 +3,7 @@
 // non-empty segment and become path parameters. The pattern doubles as the route's name in
 // metrics and logs (never the raw path).
 //
-// Dispatch (server.cpp) applies the policy: a route is invisible (404) on a listener that
+// Dispatch (dispatch.cpp) applies the policy: a route is invisible (404) on a listener that
 // does not serve it, and an admin route is answered only after the admin key is checked, so
 // no handler checks the key itself. `latchkey routes` prints the table.
 #pragma once

@@ -1,0 +1,165 @@
+// What happens to a request once it is parsed: the route table's policy (listener, admin
+// key), the handler call with this shard's generation, request ids, and the record of every
+// answer (metrics, the buffered access log). No Beast here: requests and responses are
+// server/http.hpp values.
+#include "server/shard.hpp"
+
+#include <chrono>
+
+namespace latchkey::server {
+
+namespace {
+std::string sanitize_method(std::string_view m) {
+  static constexpr std::string_view known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+  for (auto k : known)
+    if (k == m) return std::string(k);
+  return "other";
+}
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Names of query parameters that would carry a credential. Credentials are accepted only in
+// headers and bodies (ASVS V3.1.1, V8.3.1); such a request is refused outright.
+bool query_carries_credential(std::string_view query) {
+  static constexpr std::string_view names[] = {"token",         "access_token", "refresh_token", "session",
+                                               "session_token", "id_token",     "code",          "code_verifier",
+                                               "client_secret", "api_key",      "password"};
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    std::string_view name = pair.substr(0, pair.find('='));
+    for (auto n : names)
+      if (name == n) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+}  // namespace
+
+bool Server::Impl::authorized(std::string_view authorization) const {
+  // "Bearer <key>", scheme case-insensitive (RFC 6750 section 2.1).
+  if (authorization.size() < 7) return false;
+  std::string scheme(authorization.substr(0, 7));
+  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer ") return false;
+  std::string_view key = authorization.substr(7);
+  while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
+  if (key.empty()) return false;
+  // Compare digests, so the comparison time depends on neither the key's length nor its
+  // contents; every configured key is compared (no early exit).
+  auto presented = crypto::sha256(key);
+  bool ok = false;
+  for (const auto& h : admin_key_hashes) ok = crypto::constant_time_equal(presented, h) || ok;
+  return ok;
+}
+
+std::string Shard::request_id(std::string_view presented) {
+  if (valid_request_id(presented)) return std::string(presented);
+  return rid_prefix + std::to_string(++rid_counter);
+}
+
+// The route table's policy, applied here for every route: a route this listener does not
+// serve does not exist on it; an admin route (and any path under an admin route's first
+// segment, so probing reveals nothing) needs the admin key before anything else is said.
+awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_name, const std::string& rid,
+                                        unsigned serves) {
+  const Config& cfg = server.config;
+  auto m = server.router.match(req.method, req.path, serves);
+  bool needs_admin = m.result == RouteMatch::outcome::found
+                         ? (m.route->access == Access::admin || m.route->access == Access::admin_read)
+                         : m.under_admin_prefix;
+  if (needs_admin && !server.authorized(req.header("authorization"))) {
+    count(SecurityEvent::admin_auth_failure);
+    route_name = "unauthorized";
+    co_return error_response(errc::unauthorized, "missing or wrong admin API key");
+  }
+  if (query_carries_credential(req.query)) {
+    route_name = "rejected";
+    co_return error_response(errc::invalid_request,
+                             "credentials are accepted only in headers or the body, never in the URL");
+  }
+  if (m.result == RouteMatch::outcome::not_found) {
+    route_name = "unmatched";
+    co_return error_response(errc::not_found, "no such route");
+  }
+  if (m.result == RouteMatch::outcome::method_not_allowed) {
+    route_name = "method_not_allowed";
+    auto r = error_response(errc::method_not_allowed, "method not allowed on this route");
+    r.headers.emplace_back("Allow", m.allow);
+    co_return r;
+  }
+  route_name = m.route->pattern;
+  // Held until the handler is done: a reload in between does not pull the rings from under it.
+  const std::shared_ptr<const Generation> gen = generation;
+  RequestContext ctx{
+      req, std::move(m.params), rid, cfg, gen->services, *redis, metrics, server.all_metrics, m.route->access};
+  ctx.reload = &server.reload_hook;
+  std::string failure;
+  try {
+    co_return co_await m.route->handler(ctx);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  log::event(log::Level::error, "handler of " + route_name + " threw: " + failure + " (request " + rid + ")");
+  co_return error_response(errc::internal, "internal error");
+}
+
+void Shard::record(const std::string& rid, std::string_view method, std::string_view route, unsigned status,
+                   double seconds, std::size_t bytes_out, const std::string& remote) {
+  std::string m = sanitize_method(method);
+  metrics.observe_http(route, m, status, seconds);
+  if (server.config.access_log) log_access(rid, m, route, status, seconds, bytes_out, remote);
+}
+
+void Shard::log_access(const std::string& rid, std::string_view method, std::string_view route, unsigned status,
+                       double seconds, std::size_t bytes_out, const std::string& remote) {
+  // Every value here is from a closed set or validated (request ids, route patterns, sanitized
+  // methods, IP addresses), so no JSON escaping is needed. Never the path's values, the query
+  // string, headers or bodies.
+  std::string& b = access_buf;
+  b += "{\"ts\":\"";
+  clock.append(b);
+  b += "\",\"type\":\"access\",\"request_id\":\"";
+  b += rid;
+  b += "\",\"method\":\"";
+  b += method;
+  b += "\",\"route\":\"";
+  b += route;
+  b += "\",\"status\":";
+  b += std::to_string(status);
+  b += ",\"duration_us\":";
+  b += std::to_string(static_cast<std::int64_t>(seconds * 1e6));
+  b += ",\"bytes_out\":";
+  b += std::to_string(bytes_out);
+  b += ",\"remote\":\"";
+  b += remote;
+  b += "\"}\n";
+  if (b.size() >= 32 * 1024) {
+    flush_access();
+  } else if (!access_flush_armed) {
+    access_flush_armed = true;
+    if (!access_timer) access_timer.emplace(ioc);
+    access_timer->expires_after(std::chrono::milliseconds(200));
+    access_timer->async_wait([this](boost::system::error_code) {
+      access_flush_armed = false;
+      flush_access();
+    });
+  }
+}
+
+void Shard::flush_access() {
+  if (access_buf.empty()) return;
+  log::write_stdout(access_buf);
+  access_buf.clear();
+}
+
+}  // namespace latchkey::server
