@@ -23,6 +23,42 @@ std::string read_file(const std::string& path) {
 
 std::string latchkey_binary() { return LATCHKEY_BINARY; }
 
+void ChildPid::spawn(std::vector<std::string> args) {
+  kill();
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+}
+
+std::optional<int> ChildPid::exited() {
+  int status = 0;
+  if (pid_ <= 0 || ::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  pid_ = -1;
+  return status;
+}
+
+void ChildPid::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGCONT);
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void ChildPid::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void ChildPid::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 Process::Process(std::vector<std::string> args, std::map<std::string, std::string> env) {
   char tmpl[] = "/tmp/latchkey-proc-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");

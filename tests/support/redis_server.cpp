@@ -51,16 +51,13 @@ RedisServer::RedisServer(std::vector<std::string> extra) : port_(free_port()), e
 }
 
 RedisServer::~RedisServer() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGCONT);
-    kill();
-  }
+  child_.kill();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
 
 void RedisServer::start() {
-  if (pid_ > 0) return;
+  if (child_.running()) return;
   // free_port() only says the port was free a moment ago: a parallel test may take it first.
   // A PONG counts only from our own process (INFO's process_id); on a first start whose
   // server could not bind, take another port.
@@ -93,20 +90,11 @@ bool RedisServer::spawn() {
                                 "--enable-debug-command",
                                 "local"};
   args.insert(args.end(), extra_.begin(), extra_.end());
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp("redis-server", argv.data());
-    ::_exit(127);
-  }
-  const std::string own = "process_id:" + std::to_string(pid_) + "\r";
+  child_.spawn(std::move(args));
+  const std::string own = "process_id:" + std::to_string(child_.pid()) + "\r";
   for (int i = 0; i < 500; ++i) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 127) throw std::runtime_error("redis-server is not installed");
+    if (auto status = child_.exited()) {
+      if (WIFEXITED(*status) && WEXITSTATUS(*status) == 127) throw std::runtime_error("redis-server is not installed");
       return false;  // most likely the port was taken
     }
     std::string pong = command({"PING"});
@@ -121,17 +109,6 @@ bool RedisServer::spawn() {
   }
   throw std::runtime_error("redis-server did not answer PING");
 }
-
-void RedisServer::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
-
-void RedisServer::pause() { ::kill(pid_, SIGSTOP); }
-void RedisServer::resume() { ::kill(pid_, SIGCONT); }
 
 namespace {
 std::string render(const redisReply* r) {

@@ -2,6 +2,8 @@
 // small blocking hiredis client to inspect and disturb it (SCRIPT FLUSH, DEBUG SLEEP, ...).
 #pragma once
 
+#include "support/process.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,11 +47,11 @@ class RedisServer {
   std::uint16_t port() const { return port_; }
   std::string url(int db = 0) const { return "redis://127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db); }
 
-  void start();   // (re)starts on the same port; waits until it answers PING
-  void kill();    // SIGKILL, waits for exit
-  void pause();   // SIGSTOP
-  void resume();  // SIGCONT
-  bool running() const { return pid_ > 0; }
+  void start();                   // (re)starts on the same port; waits until it answers PING
+  void kill() { child_.kill(); }  // SIGKILL, waits for exit
+  void pause() { child_.pause(); }
+  void resume() { child_.resume(); }
+  bool running() const { return child_.running(); }
 
   // One command over a fresh blocking connection; returns the reply rendered as text
   // (integers as digits, arrays joined by '\n', nil as "(nil)", errors prefixed "ERR:").
@@ -60,7 +62,7 @@ class RedisServer {
  private:
   bool spawn();  // false when the server exited at start (the port was taken)
   std::uint16_t port_;
-  int pid_ = -1;
+  ChildPid child_;
   bool started_once_ = false;
   std::vector<std::string> extra_;
   std::string dir_;

@@ -58,11 +58,7 @@ SentinelProcess::SentinelProcess(std::string conf_text, const SentinelSetOptions
     if (!o.sentinel_password.empty()) f << "requirepass " << o.sentinel_password << "\n";
     f << conf_text;
   }
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::execlp("redis-server", "redis-server", conf.c_str(), "--sentinel", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  child_.spawn({"redis-server", conf, "--sentinel"});
   for (int i = 0; i < 500; ++i) {
     std::string pong = command({"PING"});
     if (pong == "PONG") return;
@@ -72,23 +68,10 @@ SentinelProcess::SentinelProcess(std::string conf_text, const SentinelSetOptions
 }
 
 SentinelProcess::~SentinelProcess() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGCONT);
-    kill();
-  }
+  child_.kill();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
-
-void SentinelProcess::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
-void SentinelProcess::pause() { ::kill(pid_, SIGSTOP); }
-void SentinelProcess::resume() { ::kill(pid_, SIGCONT); }
 
 std::string SentinelProcess::command(const std::vector<std::string>& args) const {
   RedisClient c(port_);

@@ -29,16 +29,16 @@ class SentinelProcess {
   SentinelProcess(std::string conf_text, const SentinelSetOptions& o, std::uint16_t tls_port = 0);
   ~SentinelProcess();
   std::uint16_t port() const { return port_; }
-  void kill();
-  void pause();
-  void resume();
-  bool running() const { return pid_ > 0; }
+  void kill() { child_.kill(); }
+  void pause() { child_.pause(); }
+  void resume() { child_.resume(); }
+  bool running() const { return child_.running(); }
   // One command (AUTH first when the sentinels have a password); "ERR:connect" when down.
   std::string command(const std::vector<std::string>& args) const;
 
  private:
   std::uint16_t port_;
-  int pid_ = -1;
+  ChildPid child_;
   std::string dir_;
   std::string password_;
 };

@@ -81,6 +81,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   Multiplexer mux;
   RespReader reader;
   std::array<char, 16 * 1024> read_buf{};
+  bool replied = false;  // the current link has answered at least once (io_failure)
   std::atomic<ConnState> st{ConnState::connecting};
   bool stopping = false;
   bool eviction_refused = false;
@@ -200,10 +201,13 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // Why a read failed, with the likely cause when nothing was read yet.
-  std::string read_failure(boost::system::error_code ec, bool fed) const {
-    std::string what = ec == asio::error::eof ? "connection closed by the server" : "read failed: " + ec.message();
-    if (fed) return what;
+  // Why a read or a write failed, with the likely cause when nothing was read yet: a TLS 1.3
+  // server refuses a missing client certificate after the handshake, so the refusal reaches
+  // the client as a failed first read or write (alert, close or reset, whichever wins).
+  std::string io_failure(std::string_view op, boost::system::error_code ec) const {
+    std::string what =
+        ec == asio::error::eof ? "connection closed by the server" : std::string(op) + " failed: " + ec.message();
+    if (replied) return what;
     if (link.tls())
       return what +
              " before any reply (a TLS server that wants a client certificate closes so: "
@@ -212,23 +216,23 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
   }
 
   awaitable<void> read_loop() {
-    bool fed = false;
+    replied = false;
     for (;;) {
       auto [ec, n] = co_await link.read_some(asio::buffer(read_buf));
       if (ec) {
-        if (ec != asio::error::operation_aborted) teardown(read_failure(ec, fed));
+        if (ec != asio::error::operation_aborted) teardown(io_failure("read", ec));
         co_return;
       }
       reader.feed({read_buf.data(), n});
       for (;;) {
         auto r = reader.next();
         if (!r) {
-          teardown(!fed && !link.tls() ? "malformed RESP from the server (is it a TLS port? then use rediss://)"
-                                       : "malformed RESP from the server");
+          teardown(!replied && !link.tls() ? "malformed RESP from the server (is it a TLS port? then use rediss://)"
+                                           : "malformed RESP from the server");
           co_return;
         }
         if (!*r) break;
-        fed = true;
+        replied = true;
         if (!mux.on_reply(std::move(**r))) {
           teardown("a reply arrived that no request was waiting for");
           co_return;
@@ -244,7 +248,7 @@ struct Connection::Impl : std::enable_shared_from_this<Impl> {
         std::string buf = mux.take_writes();
         auto [ec, n] = co_await link.write(asio::buffer(buf));
         if (ec) {
-          if (ec != asio::error::operation_aborted) teardown("write failed: " + ec.message());
+          if (ec != asio::error::operation_aborted) teardown(io_failure("write", ec));
           co_return;
         }
         continue;

@@ -4,7 +4,7 @@
 // revocations. Each scenario is bounded in time.
 #include "latchkey/redis/connection.hpp"
 
-#include "support/asio_run.hpp"
+#include "support/redis_connection.hpp"
 #include "support/sentinel_set.hpp"
 #include "support/test_server.hpp"
 #include "support/tls_certs.hpp"
@@ -24,6 +24,8 @@ using namespace latchkey;
 using namespace latchkey::redis;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+using test::command;
+using test::first_outcome;
 using test::SentinelSet;
 using test::SentinelSetOptions;
 
@@ -39,27 +41,9 @@ SentinelSetOptions with(int replicas, std::string data_pw = "", std::string sent
 }
 
 ConnectionOptions sentinel_options(const std::string& url) {
-  ConnectionOptions o;
-  o.target = *parse_target(url);
-  o.call_timeout = 500ms;
-  o.connect_timeout = 500ms;
-  o.sentinel_timeout = 300ms;
-  o.reconnect_min = 20ms;
+  auto o = test::quick_options(url);
   o.reconnect_max = 200ms;
-  o.scripts = std::make_shared<const ScriptSet>(ScriptSet::embedded());
   return o;
-}
-
-std::string first_outcome(asio::io_context& ioc, Connection& c) {
-  c.start();
-  auto r = test::run_awaitable(ioc, c.ready_or_failed(), 15s);
-  return r ? std::string() : c.last_error();
-}
-
-asio::awaitable<result<Replies>> command(Connection& c, std::vector<std::string> args) {
-  Request r;
-  r.push(args);
-  co_return co_await c.exec(std::move(r), "test");
 }
 
 std::string port_text(std::uint16_t p) { return ":" + std::to_string(p) + "/"; }
@@ -171,6 +155,44 @@ TEST(RedisSentinel, OverTls) {
   Connection bad(ioc2.get_executor(), o);
   std::string why = first_outcome(ioc2, bad);
   EXPECT_NE(why.find("certificate verify failed"), std::string::npos) << why;
+}
+
+// rediss+sentinel:// with redis_sentinel_tls=false: TLS to the data nodes, plaintext to the
+// sentinels (their plaintext ports here). With sentinel TLS on, the same plaintext sentinel
+// ports refuse the TLS handshake, which proves the option is what decides.
+TEST(RedisSentinel, TlsDataNodesWithPlaintextSentinels) {
+  SentinelSet set(with(1, "", "", true));
+  std::string url = "rediss+sentinel://";
+  for (std::size_t i = 0; i < set.sentinels.size(); ++i)
+    url += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(set.sentinels[i]->port());
+  url += "/" + SentinelSetOptions{}.master_name;
+  auto o = sentinel_options(url);
+  o.tls.ca_file = test::TlsCerts::get().pem("ca");
+  o.sentinel_tls = false;
+  {
+    asio::io_context ioc{1};
+    std::vector<std::string> lines;
+    o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+    Connection c(ioc.get_executor(), o);
+    ASSERT_EQ(first_outcome(ioc, c), "");
+    EXPECT_NE(c.current_endpoint().find(port_text(set.tls_ports[0])), std::string::npos) << c.current_endpoint();
+    bool tls_ready = false;
+    for (const auto& l : lines)
+      tls_ready = tls_ready || (l.starts_with("redis connection ready") && l.ends_with("(TLS)"));
+    EXPECT_TRUE(tls_ready) << "the data node is reached over TLS";
+    auto r = test::run_awaitable(ioc, command(c, {"PING"}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->front().str, "PONG");
+  }
+  {
+    o.log = nullptr;
+    o.sentinel_tls = true;
+    asio::io_context ioc{1};
+    Connection c(ioc.get_executor(), o);
+    std::string why = first_outcome(ioc, c);
+    EXPECT_NE(why.find("sentinel"), std::string::npos) << why;
+    EXPECT_FALSE(c.ready());
+  }
 }
 
 namespace {

@@ -3,7 +3,7 @@
 // reconnect, and what the server reports when TLS refuses (/readyz 503).
 #include "latchkey/redis/connection.hpp"
 
-#include "support/asio_run.hpp"
+#include "support/redis_connection.hpp"
 #include "support/redis_server.hpp"
 #include "support/test_server.hpp"
 #include "support/tls_certs.hpp"
@@ -12,12 +12,17 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
+
+#include <unistd.h>
 
 using namespace latchkey;
 using namespace latchkey::redis;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+using test::first_outcome;
 using test::RedisServer;
 using test::TlsCerts;
 
@@ -39,29 +44,12 @@ struct TlsRedis {
 };
 
 ConnectionOptions tls_options(const std::string& url, const std::string& ca = "ca") {
-  ConnectionOptions o;
-  o.target = *parse_target(url);
+  auto o = test::quick_options(url);
   o.tls.ca_file = TlsCerts::get().pem(ca);
-  o.call_timeout = 500ms;
-  o.connect_timeout = 500ms;
-  o.reconnect_min = 20ms;
-  o.reconnect_max = 100ms;
-  o.scripts = std::make_shared<const ScriptSet>(ScriptSet::embedded());
   return o;
 }
 
-// Starts the connection and waits for the first outcome: "" when ready, else last_error().
-std::string first_outcome(asio::io_context& ioc, Connection& c) {
-  c.start();
-  auto r = test::run_awaitable(ioc, c.ready_or_failed(), 10s);
-  return r ? std::string() : c.last_error();
-}
-
-asio::awaitable<result<Replies>> ping(Connection& c) {
-  Request r;
-  r.push({"PING"});
-  co_return co_await c.exec(std::move(r), "test");
-}
+asio::awaitable<result<Replies>> ping(Connection& c) { return test::command(c, {"PING"}); }
 
 }  // namespace
 
@@ -265,4 +253,62 @@ TEST(RedisTls, ServerIsReadyOverTlsAndNotReadyWithTheWrongCa) {
     auto created = bad.post("/v1/sessions", R"({"user_id":"u-tls"})", {{"Authorization", "Bearer " + test::kAdminKey}});
     EXPECT_EQ(created.status, 503) << created.body;
   }
+}
+
+// A reload (SIGHUP, `latchkey reload`, POST /v1/server/reload) re-reads the Redis client's TLS
+// files for the next connection: here a CA file that was wrong at start is fixed in place, the
+// server stays unready until the reload, and is ready after it without a restart.
+TEST(RedisTls, ReloadReadsTheRedisTlsFilesForTheNextConnection) {
+  TlsRedis t;
+  const auto& certs = TlsCerts::get();
+  const std::string dir = certs.dir() + "/redis-reload-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string ca_file = dir + "/redis-ca.pem";
+  auto put = [&](const std::string& name) {
+    std::filesystem::copy_file(certs.pem(name), ca_file, std::filesystem::copy_options::overwrite_existing);
+  };
+  put("other_ca");
+  const std::string secrets_dir = dir + "/secrets";  // the reload re-reads the rings from here
+  ASSERT_EQ(init_secrets(secrets_dir), std::nullopt);
+  auto rings = load_secrets(secrets_dir);
+  ASSERT_TRUE(std::holds_alternative<Secrets>(rings));
+  test::TestServer srv(
+      t.rs,
+      [&](Config& c) {
+        c.redis = *parse_target(t.url());
+        c.redis_tls.ca_file = ca_file;
+        c.secrets_dir = secrets_dir;
+      },
+      std::nullopt, std::get<Secrets>(std::move(rings)), false);
+  const std::map<std::string, std::string> admin{{"Authorization", "Bearer " + test::kAdminKey}};
+  auto ready_within = [&](std::chrono::milliseconds max) {
+    auto deadline = std::chrono::steady_clock::now() + max;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (srv.get("/readyz").status == 200) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  };
+  EXPECT_FALSE(ready_within(300ms)) << "the wrong CA refuses";
+  put("ca");
+  // The file is right now, but the context in use was built from the old one: still refused
+  // through several reconnect attempts (test_config: redis_reconnect_max 200 ms).
+  EXPECT_FALSE(ready_within(500ms)) << "nothing is re-read without a reload";
+  auto r = srv.post("/v1/server/reload", "", admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("reloaded":true)"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("Redis TLS files"), std::string::npos) << r.body;
+  EXPECT_TRUE(ready_within(5s)) << "the next connection uses the reloaded CA";
+  auto created = srv.post("/v1/sessions", R"({"user_id":"u-tls-reload"})", admin);
+  EXPECT_EQ(created.status, 201) << created.body;
+  // A CA file that is no longer usable: the reload is refused and the link in force stays.
+  {
+    std::ofstream broken(ca_file, std::ios::trunc);
+    broken << "not a certificate";
+  }
+  auto refused = srv.post("/v1/server/reload", "", admin);
+  EXPECT_NE(refused.body.find(R"("reloaded":false)"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("redis_tls_ca_file"), std::string::npos) << refused.body;
+  EXPECT_EQ(srv.get("/readyz").status, 200);
+  std::filesystem::remove_all(dir);
 }
