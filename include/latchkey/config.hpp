@@ -55,6 +55,9 @@ struct Config {
   bool redis_allow_eviction{};
   unsigned redis_wait_replicas{};  // WAIT for this many replicas after revocation writes
   std::chrono::milliseconds redis_wait_timeout{};
+  std::chrono::milliseconds redis_cluster_retry_budget{};  // redis+cluster://: TRYAGAIN etc. retried this long
+  unsigned redis_cluster_max_redirects{};
+  std::chrono::milliseconds redis_cluster_refresh_interval{};
   std::string key_prefix{};
   std::vector<std::string> admin_api_keys;
   std::string secrets_dir{};

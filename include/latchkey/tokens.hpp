@@ -184,7 +184,7 @@ class Service {
   boost::json::object jwks(std::int64_t now) const { return signing_.jwks(now); }
 
  private:
-  [[nodiscard]] boost::asio::awaitable<result<void>> durable(redis::Connection& redis) const;
+  [[nodiscard]] boost::asio::awaitable<result<void>> durable(redis::Connection& redis, std::uint16_t slot) const;
   // The revocation lookup of a locally verified JWT: one MGET appended to `req`; revoked()
   // reads its reply.
   void add_revocation_lookup(redis::Request& req, const AccessClaims& c) const;

@@ -237,7 +237,9 @@ const std::vector<Option>& options() {
       {{"redis_url", "redis://127.0.0.1:6379/0",
         "Redis: `redis://[[user]:password@]host[:port][/db]`, `rediss://...` (TLS), "
         "`redis+sentinel://[[user]:password@]host[:port],host[:port]/<master-name>[/db]` or `rediss+sentinel://...` "
-        "(the master a sentinel names; sentinel port 26379 by default). The user info is the data nodes' "
+        "(the master a sentinel names; sentinel port 26379 by default), "
+        "`redis+cluster://[[user]:password@]host[:port],host[:port]` or `rediss+cluster://...` (Redis Cluster, "
+        "database 0 only; the nodes named are seeds, the rest is learned). The user info is the data nodes' "
         "credentials. Contains a password when AUTH is used, so it is a secret option.",
         true},
        [](Config& c, const std::string& v, std::string& why) {
@@ -312,6 +314,20 @@ const std::vector<Option>& options() {
        uint_setter(&Config::redis_wait_replicas, 0, 16)},
       {{"redis_wait_timeout_ms", "500", "How long a revocation waits for `redis_wait_replicas` replicas.", false},
        duration_setter(&Config::redis_wait_timeout, 1, 60000)},
+      {{"redis_cluster_retry_budget_ms", "2000",
+        "Redis Cluster: how long one request may wait and resend while its slot is being migrated (`TRYAGAIN`), "
+        "the cluster is down (`CLUSTERDOWN`, during a failover) or a node is loading; then 503. Long enough for one "
+        "slot migration.",
+        false},
+       duration_setter(&Config::redis_cluster_retry_budget, 1, 60000)},
+      {{"redis_cluster_max_redirects", "5",
+        "Redis Cluster: how many `MOVED` / `ASK` redirects one request follows before 503 (a loop guard).", false},
+       uint_setter(&Config::redis_cluster_max_redirects, 1, 100)},
+      {{"redis_cluster_refresh_ms", "5000",
+        "Redis Cluster: how often the slot map is asked for when nothing says it changed (a redirect or a lost node "
+        "asks at once, at most every 100 ms).",
+        false},
+       duration_setter(&Config::redis_cluster_refresh_interval, 100, 600000)},
       {{"key_prefix", "lk:", "Prefix of every Redis key latchkey writes (1-32 characters, no spaces or braces).",
         false},
        [](Config& c, const std::string& v, std::string& why) {
@@ -730,7 +746,8 @@ std::optional<ConfigError> check_redis_tls(const Config& cfg, const ConfigInputs
                  !t.server_name.empty() || t.min_version != defaults.min_version;
   if (any_set && !cfg.redis.node.tls)
     return ConfigError{
-        "options 'redis_tls_*' are set but redis_url does not use TLS (rediss:// or rediss+sentinel://)"};
+        "options 'redis_tls_*' are set but redis_url does not use TLS (rediss://, rediss+sentinel:// or "
+        "rediss+cluster://)"};
   if (t.cert_file.empty() != t.key_file.empty())
     return ConfigError{"options 'redis_tls_cert_file' and 'redis_tls_key_file': give both (mutual TLS) or neither"};
   if (!cfg.redis.sentinel() && (!cfg.redis_sentinel_username.empty() || !cfg.redis_sentinel_password.empty()))

@@ -9,11 +9,14 @@
 // socket). A call that passes its deadline fails with errc::timeout and tears the
 // connection down: replies stuck behind a frozen Redis would time out as well.
 //
-// Beneath it (src/engine/redis/): transport.cpp (TCP or TLS, one socket), handshake.cpp (the
-// pure handshake request and verdict), errors.cpp (which error replies mean "did not run"),
-// topology.cpp (where to connect: the URL's node, or the master the sentinels name, asked
-// again before every attempt) and sentinel_resolver.cpp (the pure Sentinel state machine).
-// Choosing one link per node by slot (Cluster) is issue 14; callers keep this interface.
+// Beneath it (src/engine/redis/): link.cpp (one socket to one node: the reader, writer,
+// watchdog, handshake and reconnect loop), transport.cpp (TCP or TLS, one socket),
+// handshake.cpp (the pure handshake request and verdict), errors.cpp (which error replies mean
+// "did not run"), topology.cpp (where a link connects: the URL's node, or the master the
+// sentinels name, asked again before every attempt), sentinel_resolver.cpp (the pure Sentinel
+// state machine), cluster_router.cpp (Redis Cluster: one link per master, each request sent
+// by the hash slot of its keys, MOVED / ASK / TRYAGAIN handled) and cluster_map.cpp (its pure
+// slot map, redirect parsing and retry decision). Callers see this interface only.
 #pragma once
 
 #include "latchkey/error.hpp"
@@ -42,6 +45,8 @@ struct Config;
 
 namespace latchkey::redis {
 
+enum class ConnState { connecting, ready, stopped };
+
 struct ConnectionOptions {
   Target target;             // one node, or a master found through sentinels
   TlsSettings tls;           // used when target.node.tls (rediss://, rediss+sentinel://)
@@ -64,6 +69,16 @@ struct ConnectionOptions {
   bool durable_link = false;
   // false: this link's state does not move the shard's redis_up gauge (the durable link).
   bool reports_health = true;
+  // Cluster (redis+cluster://): how long one request may spend retrying TRYAGAIN, CLUSTERDOWN
+  // and LOADING before it is answered unavailable; how many MOVED / ASK it follows; how often
+  // the slot map is asked for while nothing says it changed.
+  std::chrono::milliseconds cluster_retry_budget{2000};
+  unsigned cluster_max_redirects = 5;
+  std::chrono::milliseconds cluster_refresh_interval{5000};
+  // Set by the router on each node's link: a cluster master (ROLE checked, replies raw), and
+  // told of every change of the link's state.
+  bool cluster_node = false;
+  std::function<void(ConnState)> on_state;
   // msg never contains credentials.
   std::function<void(log::Level level, std::string_view msg)> log;
 
@@ -75,8 +90,6 @@ struct ConnectionOptions {
 // certificate, certificate authorities available for verification); otherwise why not. Checked
 // at start: a problem here is a configuration error, not an outage.
 std::string check_tls_settings(const TlsSettings& tls);
-
-enum class ConnState { connecting, ready, stopped };
 
 class Connection {
  public:

@@ -32,9 +32,20 @@ class Request {
   // slots cannot be sent to one node as it is).
   Request& key(std::string_view k);
 
+  // Sends a keyless request (WAIT after a write) to the node serving `slot`, as a key of that
+  // slot would.
+  Request& route_by_slot(std::uint16_t slot);
   // The slot of the keys named so far; nullopt when none was (TIME, WAIT, ...).
   std::optional<std::uint16_t> slot() const noexcept { return slot_; }
+  // Its commands name keys of several slots: a cluster sends each run of commands of one slot
+  // to its node, in order (a pipeline is never atomic anyway).
   bool spans_slots() const noexcept { return spans_slots_; }
+  // One command names keys of two slots: no node can run it (CROSSSLOT); a bug.
+  bool command_spans_slots() const noexcept { return command_spans_; }
+  // The slot of command `i` (keyless commands: nullopt).
+  std::optional<std::uint16_t> command_slot(std::size_t i) const noexcept;
+  // A request of already-encoded commands (the router's resend with ASKING); no slot.
+  static Request from_payload(std::string payload, std::size_t commands);
 
   std::size_t size() const noexcept { return commands_; }
   const std::string& payload() const noexcept { return payload_; }
@@ -46,8 +57,14 @@ class Request {
   Request& push_range(It first, It last, std::size_t n);
   std::string payload_;
   std::size_t commands_ = 0;
+  void note_slot(std::uint16_t s);
   std::optional<std::uint16_t> slot_;
+  std::optional<std::uint16_t> current_;  // the slot of the command being built
   bool spans_slots_ = false;
+  bool command_spans_ = false;
+  // Once the request spans slots: each command's slot (kNoSlot for keyless ones); empty before.
+  static constexpr std::int32_t kNoSlot = -1;
+  std::vector<std::int32_t> per_command_;
 };
 
 }  // namespace latchkey::redis

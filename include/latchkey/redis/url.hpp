@@ -3,6 +3,8 @@
 //   rediss://...                                          the same over TLS
 //   redis+sentinel://[[user]:password@]s1[:port],s2[:port]/<master-name>[/db]
 //   rediss+sentinel://...                                 TLS to the data nodes (and the sentinels)
+//   redis+cluster://[[user]:password@]seed1[:port],seed2[:port][/0]   Redis Cluster (db 0 only)
+//   rediss+cluster://...                                  the same over TLS (every node)
 // Percent-escapes in user and password are decoded. Query parameters are refused: none is
 // defined, and a silently ignored one is worse than an error.
 #pragma once
@@ -49,22 +51,25 @@ struct Endpoint {
   std::string describe() const;
 };
 
-// What redis_url names: one node, or a master found through sentinels.
+// What redis_url names: one node, a master found through sentinels, or a cluster.
 struct Target {
-  // Standalone: the node. Sentinel: the data nodes' credentials, db and TLS; host and port are
-  // the master's once a sentinel named it.
+  // Standalone: the node. Sentinel and Cluster: the data nodes' credentials, db and TLS; host
+  // and port are the master's once a sentinel named it (Sentinel), unused (Cluster).
   Endpoint node;
-  std::vector<HostPort> sentinels;  // empty: standalone
+  std::vector<HostPort> sentinels;  // empty: standalone or cluster
   std::string master_name;
+  std::vector<HostPort> seeds;  // Cluster: the nodes asked for the slot map; empty otherwise
 
   bool sentinel() const noexcept { return !sentinels.empty(); }
-  // Safe to log: "127.0.0.1:6379/0" or "sentinel master 'mymaster' via h1:26379,h2:26379 /0".
+  bool cluster() const noexcept { return !seeds.empty(); }
+  // Safe to log: "127.0.0.1:6379/0", "sentinel master 'mymaster' via h1:26379,h2:26379 /0"
+  // or "cluster via h1:7000,h2:7001".
   std::string describe() const;
 };
 
 // Returns the target, or config_error with `error` describing what is wrong.
 [[nodiscard]] result<Target> parse_target(std::string_view url, std::string* error = nullptr);
-// One node only (redis:// or rediss://): a Sentinel URL is refused.
+// One node only (redis:// or rediss://): a Sentinel or Cluster URL is refused.
 [[nodiscard]] result<Endpoint> parse_url(std::string_view url, std::string* error = nullptr);
 
 // The name a TLS peer's certificate must carry for `host` (server_name when set).

@@ -20,14 +20,15 @@ struct CounterVerdict {
   std::int64_t busy_until_ms = 0;    // 0: a slot is free
 };
 
-// login_check with two counters (the account's or its device's, then the IP's):
-// {1 reserved | 0 refused, now (ms), then per counter: refuses, locked until, busy until}.
-struct Checked {
+// login_check with one counter, called once per counter (one slot each, as Redis Cluster
+// needs: the account's counter is in the user's slot, the IP's in its own):
+// {1 reserved | 0 refused, now (ms), refuses, locked until, busy until}.
+struct CheckedOne {
   bool reserved = false;
   std::int64_t now_ms = 0;
-  std::array<CounterVerdict, 2> counters{};
+  CounterVerdict counter{};
 };
-[[nodiscard]] result<Checked> login_check(const redis::Reply& r);
+[[nodiscard]] result<CheckedOne> login_check_one(const redis::Reply& r);
 
 // login_failure: {failures in the window, locked until (ms, 0), lockouts, now (ms), 1 when
 // counted on the trusted device}.

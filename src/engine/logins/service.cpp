@@ -181,21 +181,34 @@ awaitable<result<Verdict>> Service::check(redis::Connection& redis, std::string 
   if (!account || !addr) co_return unexpected_reply("login_check_read");
   if (!account->allowed || !addr->allowed) co_return refusal(*account, *addr, now);
 
-  // Both reservations in one script, all or nothing, judged again at the read's `now`.
-  // (Redis Cluster will need one call per slot: the IP's counter is not in the user's.)
-  Call c = call("login_check", {*counter, k.ip},
-                {std::to_string(now), std::to_string(s_.window_ms), std::to_string(s_.attempt_hold_ms),
-                 std::to_string(s_.max_failures), std::to_string(s_.ip_max_failures)});
-  auto r = co_await redis.eval(std::move(c.script), std::move(c.keys), std::move(c.args));
+  // Both reservations, judged again at the read's `now`: one script call per counter (each in
+  // its own slot under Redis Cluster), pipelined. All or nothing: when one reserves and the
+  // other refuses, the reservation taken is released. In between, the counter holds one
+  // reservation too many, which can only refuse a parallel attempt, never allow one.
+  const std::vector<std::string> args{std::to_string(now), std::to_string(s_.window_ms),
+                                      std::to_string(s_.attempt_hold_ms)};
+  std::vector<Call> calls;
+  calls.push_back(call("login_check", {*counter}, args));
+  calls.back().args.push_back(std::to_string(s_.max_failures));
+  calls.push_back(call("login_check", {k.ip}, args));
+  calls.back().args.push_back(std::to_string(s_.ip_max_failures));
+  auto r = co_await redis.evals(std::move(calls));
   if (!r) co_return r.error();
-  auto checked = replies::login_check(*r);
-  if (!checked) co_return checked.error();
-  if (checked->reserved) co_return Verdict{};
-  auto gate = [&checked](std::size_t i) {
-    const auto& v = checked->counters[i];
-    return Gate{!v.refuses, v.locked_until_ms, v.busy_until_ms};
+  if (r->size() != 2) co_return unexpected_reply("login_check");
+  auto acc = replies::login_check_one((*r)[0]);
+  if (!acc) co_return acc.error();
+  auto ipc = replies::login_check_one((*r)[1]);
+  if (!ipc) co_return ipc.error();
+  if (acc->reserved && ipc->reserved) co_return Verdict{};
+  if (acc->reserved || ipc->reserved) {
+    Call undo = call("login_release", {acc->reserved ? *counter : k.ip}, {std::to_string(now)});
+    auto released = co_await redis.eval(std::move(undo.script), std::move(undo.keys), std::move(undo.args));
+    if (!released) co_return released.error();  // it lapses after attempt_hold at the latest
+  }
+  auto gate = [](const replies::CheckedOne& c) {
+    return Gate{!c.counter.refuses, c.counter.locked_until_ms, c.counter.busy_until_ms};
   };
-  co_return refusal(gate(0), gate(1), checked->now_ms);
+  co_return refusal(gate(*acc), gate(*ipc), std::max(acc->now_ms, ipc->now_ms));
 }
 
 awaitable<result<FailureResult>> Service::failure(redis::Connection& redis, std::string user_id, std::string ip,

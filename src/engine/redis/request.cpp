@@ -20,6 +20,8 @@ Request& Request::begin(std::size_t argc) {
   append_number(payload_, argc);
   payload_ += "\r\n";
   ++commands_;
+  current_.reset();
+  if (spans_slots_) per_command_.push_back(kNoSlot);
   return *this;
 }
 
@@ -32,11 +34,42 @@ Request& Request::arg(std::string_view a) {
   return *this;
 }
 
-Request& Request::key(std::string_view k) {
-  std::uint16_t s = key_slot(k);
-  if (slot_ && *slot_ != s) spans_slots_ = true;
+void Request::note_slot(std::uint16_t s) {
+  if (current_ && *current_ != s) command_spans_ = true;
+  current_ = s;
   if (!slot_) slot_ = s;
+  if (!spans_slots_ && *slot_ != s) {
+    // The first command of another slot: from here on every command's slot is kept. Earlier
+    // keyless commands count as the first slot's (they can run anywhere).
+    spans_slots_ = true;
+    per_command_.assign(commands_ - 1, static_cast<std::int32_t>(*slot_));
+    per_command_.push_back(s);
+  } else if (spans_slots_) {
+    per_command_.back() = s;
+  }
+}
+
+Request& Request::key(std::string_view k) {
+  note_slot(key_slot(k));
   return arg(k);
+}
+
+Request& Request::route_by_slot(std::uint16_t slot) {
+  note_slot(slot);
+  return *this;
+}
+
+std::optional<std::uint16_t> Request::command_slot(std::size_t i) const noexcept {
+  if (!spans_slots_) return slot_;
+  if (i >= per_command_.size() || per_command_[i] == kNoSlot) return std::nullopt;
+  return static_cast<std::uint16_t>(per_command_[i]);
+}
+
+Request Request::from_payload(std::string payload, std::size_t commands) {
+  Request r;
+  r.payload_ = std::move(payload);
+  r.commands_ = commands;
+  return r;
 }
 
 template <class It>

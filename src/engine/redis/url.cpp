@@ -63,6 +63,11 @@ std::string HostPort::describe() const {
 std::string Endpoint::describe() const { return HostPort{host, port}.describe() + "/" + std::to_string(db); }
 
 std::string Target::describe() const {
+  if (cluster()) {
+    std::string out = "cluster via ";
+    for (std::size_t i = 0; i < seeds.size(); ++i) out += (i ? "," : "") + seeds[i].describe();
+    return out;
+  }
   if (!sentinel()) return node.describe();
   std::string out = "sentinel master '" + master_name + "' via ";
   for (std::size_t i = 0; i < sentinels.size(); ++i) out += (i ? "," : "") + sentinels[i].describe();
@@ -74,20 +79,27 @@ result<Target> parse_target(std::string_view url, std::string* error) {
     if (error) *error = why;
     return make_error_code(errc::config_error);
   };
+  enum class Kind { node, sentinel, cluster };
   struct Scheme {
     std::string_view prefix;
-    bool tls, sentinel;
+    bool tls;
+    Kind kind;
   };
-  static constexpr Scheme schemes[] = {{"redis://", false, false},
-                                       {"rediss://", true, false},
-                                       {"redis+sentinel://", false, true},
-                                       {"rediss+sentinel://", true, true}};
+  static constexpr Scheme schemes[] = {{"redis://", false, Kind::node},
+                                       {"rediss://", true, Kind::node},
+                                       {"redis+sentinel://", false, Kind::sentinel},
+                                       {"rediss+sentinel://", true, Kind::sentinel},
+                                       {"redis+cluster://", false, Kind::cluster},
+                                       {"rediss+cluster://", true, Kind::cluster}};
   const Scheme* scheme = nullptr;
   for (const auto& s : schemes)
     if (url.starts_with(s.prefix)) scheme = &s;
-  if (!scheme) return fail("must start with redis://, rediss://, redis+sentinel:// or rediss+sentinel://");
+  if (!scheme)
+    return fail(
+        "must start with redis://, rediss://, redis+sentinel://, rediss+sentinel://, redis+cluster:// or "
+        "rediss+cluster://");
   url.remove_prefix(scheme->prefix.size());
-  const bool sentinel = scheme->sentinel;
+  const bool sentinel = scheme->kind == Kind::sentinel;
   Target t;
   t.node.tls = scheme->tls;
   if (url.find('?') != std::string_view::npos || url.find('#') != std::string_view::npos)
@@ -107,9 +119,31 @@ result<Target> parse_target(std::string_view url, std::string* error) {
   }
 
   const char* why = "";
+  // A comma-separated list of host[:port], at least one.
+  auto host_list = [&](std::uint16_t default_port, std::vector<HostPort>& out) {
+    while (!authority.empty()) {
+      auto comma = authority.find(',');
+      HostPort hp;
+      if (!parse_host_port(authority.substr(0, comma), default_port, hp, why)) return false;
+      out.push_back(std::move(hp));
+      if (comma == std::string_view::npos) break;
+      authority.remove_prefix(comma + 1);
+      if (authority.empty()) return why = "missing host after ','", false;
+    }
+    return true;
+  };
+  if (scheme->kind == Kind::cluster) {
+    if (!host_list(6379, t.seeds)) return fail(why);
+    if (t.seeds.empty()) return fail("a Cluster URL needs at least one seed node");
+    if (!path.empty() && path != "0")
+      return fail("Redis Cluster has database 0 only: redis+cluster://host:port,host:port[/0]");
+    t.node.host.clear();
+    t.node.port = 0;
+    return t;
+  }
   if (!sentinel) {
     if (authority.find(',') != std::string_view::npos)
-      return fail("several hosts need redis+sentinel:// (or, later, redis+cluster://)");
+      return fail("several hosts need redis+sentinel:// or redis+cluster://");
     HostPort hp;
     if (!parse_host_port(authority, 6379, hp, why)) return fail(why);
     t.node.host = hp.host;
@@ -118,15 +152,7 @@ result<Target> parse_target(std::string_view url, std::string* error) {
     return t;
   }
 
-  while (!authority.empty()) {
-    auto comma = authority.find(',');
-    HostPort hp;
-    if (!parse_host_port(authority.substr(0, comma), 26379, hp, why)) return fail(why);
-    t.sentinels.push_back(std::move(hp));
-    if (comma == std::string_view::npos) break;
-    authority.remove_prefix(comma + 1);
-    if (authority.empty()) return fail("missing host after ','");
-  }
+  if (!host_list(26379, t.sentinels)) return fail(why);
   if (t.sentinels.empty()) return fail("a Sentinel URL needs at least one sentinel host");
   auto slash = path.find('/');
   t.master_name = std::string(path.substr(0, slash));
@@ -145,8 +171,8 @@ result<Target> parse_target(std::string_view url, std::string* error) {
 result<Endpoint> parse_url(std::string_view url, std::string* error) {
   auto t = parse_target(url, error);
   if (!t) return t.error();
-  if (t->sentinel()) {
-    if (error) *error = "a single node is needed here (redis:// or rediss://), not a Sentinel URL";
+  if (t->sentinel() || t->cluster()) {
+    if (error) *error = "a single node is needed here (redis:// or rediss://), not a Sentinel or Cluster URL";
     return make_error_code(errc::config_error);
   }
   return std::move(t->node);

@@ -110,10 +110,12 @@ Introspection introspection_of(const AccessClaims& c) {
 
 }  // namespace
 
-awaitable<result<void>> Service::durable(redis::Connection& redis) const {
+awaitable<result<void>> Service::durable(redis::Connection& redis, std::uint16_t slot) const {
   if (s_.wait_replicas == 0) co_return result<void>{};
   redis::Request wait;
+  // To the node that took the write (Cluster: the master of its slot), on the same link.
   wait.begin(3).arg("WAIT").arg(std::to_string(s_.wait_replicas)).arg(std::to_string(s_.wait_timeout.count()));
+  wait.route_by_slot(slot);
   auto r = co_await redis.exec(std::move(wait), "wait");
   if (!r) co_return r.error();
   if (r->size() != 1 || !(*r)[0].is_integer() || (*r)[0].integer < static_cast<std::int64_t>(s_.wait_replicas)) {
@@ -342,7 +344,7 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& shard, std::string r
       // introspection of this token checks.
       if (auto st = co_await store_opaque(redis, next.access_token, access_grant, fid, now); !st) co_return st.error();
     }
-    if (auto d = co_await durable(redis); !d) co_return d.error();
+    if (auto d = co_await durable(redis, *slot); !d) co_return d.error();
     co_return next;
   }
   if (outcome == Outcome::grace) {
@@ -367,7 +369,7 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& shard, std::string r
   if (outcome == Outcome::reuse) {
     count(SecurityEvent::refresh_reuse_detected);
     log::event(log::Level::warn, "refresh token reuse detected: family " + short_id(fid) + " revoked");
-    if (auto d = co_await durable(redis); !d) co_return d.error();
+    if (auto d = co_await durable(redis, *slot); !d) co_return d.error();
     co_return make_error_code(errc::invalid_grant);
   }
   if (outcome == Outcome::invalid) co_return make_error_code(errc::invalid_grant);
@@ -384,7 +386,7 @@ awaitable<result<bool>> Service::revoke_family(redis::Connection& shard, std::ui
   if (!r) co_return failed(r.error());
   auto live = replies::revoke_family(*r);
   if (!live) co_return live;
-  if (auto d = co_await durable(redis); !d) co_return failed(d.error());
+  if (auto d = co_await durable(redis, slot); !d) co_return failed(d.error());
   log::event(log::Level::info, "refresh family " + short_id(family_id) + " revoked");
   co_return live;
 }
@@ -415,7 +417,7 @@ awaitable<result<bool>> Service::revoke(redis::Connection& shard, std::string to
   if (auto slot = key_schema::handle_slot(token, key_schema::Handle::opaque_access_token)) {
     std::string key = UserSlot(s_.key_prefix, *slot).opaque_access_token(crypto::sha256_base64url(token));
     redis::Request read;
-    read.begin(3).arg("HGET").arg(key).arg("c");
+    read.begin(3).arg("HGET").key(key).arg("c");
     auto rr = co_await redis.exec(std::move(read), "token_revoke_read");
     if (!rr) co_return failed(rr.error());
     if (rr->size() != 1 || (*rr)[0].is_error()) co_return failed(make_error_code(errc::redis_error));
@@ -425,7 +427,7 @@ awaitable<result<bool>> Service::revoke(redis::Connection& shard, std::string to
     auto r = co_await redis.exec(std::move(del), "token_revoke");
     if (!r) co_return failed(r.error());
     if (r->size() != 1 || !(*r)[0].is_integer()) co_return failed(make_error_code(errc::redis_error));
-    if (auto d = co_await durable(redis); !d) co_return failed(d.error());
+    if (auto d = co_await durable(redis, *slot); !d) co_return failed(d.error());
     co_return (*r)[0].integer == 1;
   }
   // An access token: only one we signed and that has not expired is worth a denylist entry.
@@ -451,7 +453,7 @@ awaitable<result<bool>> Service::revoke(redis::Connection& shard, std::string to
   auto r = co_await redis.exec(std::move(req), "token_revoke");
   if (!r) co_return failed(r.error());
   if (r->size() != 1 || (*r)[0].is_error()) co_return failed(make_error_code(errc::redis_error));
-  if (auto d = co_await durable(redis); !d) co_return failed(d.error());
+  if (auto d = co_await durable(redis, redis::key_slot(uh)); !d) co_return failed(d.error());
   bool fresh = !(*r)[0].is_nil();
   if (fresh) log::event(log::Level::info, "access token revoked (jti " + short_id(c->jti) + ")");
   co_return fresh;
@@ -522,7 +524,7 @@ awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& shard, s
   if (!r) co_return r.error();
   auto n = replies::revoke_user(*r);
   if (!n) co_return n.error();
-  if (auto d = co_await durable(redis); !d) co_return d.error();
+  if (auto d = co_await durable(redis, redis::key_slot(uh)); !d) co_return d.error();
   co_return *n;
 }
 

@@ -11,18 +11,23 @@ using namespace latchkey::test::replies;
 using latchkey::redis::Reply;
 
 TEST(LoginReplies, LoginCheck) {
-  auto ok = replies::login_check(arr({i(1), i(5000), i(0), i(0), i(0), i(0), i(0), i(0)}));
+  auto ok = replies::login_check_one(arr({i(1), i(5000), i(0), i(0), i(0)}));
   ASSERT_TRUE(ok);
   EXPECT_TRUE(ok->reserved);
   EXPECT_EQ(ok->now_ms, 5000);
-  auto refused = replies::login_check(arr({i(0), i(5000), i(1), i(65000), i(0), i(0), i(0), i(0)}));
+  auto refused = replies::login_check_one(arr({i(0), i(5000), i(1), i(65000), i(0)}));
   ASSERT_TRUE(refused);
   EXPECT_FALSE(refused->reserved);
-  EXPECT_TRUE(refused->counters[0].refuses);
-  EXPECT_EQ(refused->counters[0].locked_until_ms, 65000);
-  EXPECT_FALSE(refused->counters[1].refuses);
-  EXPECT_EQ(code(replies::login_check(arr({i(1), i(5000)})).error()), errc::internal);
-  EXPECT_EQ(code(replies::login_check(Reply::make_error("NOSCRIPT")).error()), errc::redis_error);
+  EXPECT_TRUE(refused->counter.refuses);
+  EXPECT_EQ(refused->counter.locked_until_ms, 65000);
+  auto busy = replies::login_check_one(arr({i(0), i(5000), i(1), i(0), i(9000)}));
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->counter.busy_until_ms, 9000);
+  EXPECT_EQ(code(replies::login_check_one(arr({i(1), i(5000)})).error()), errc::internal);
+  EXPECT_EQ(code(replies::login_check_one(arr({i(1), i(5000), i(0), i(0), i(0), i(0), i(0), i(0)})).error()),
+            errc::internal)
+      << "two counters: one call per counter now";
+  EXPECT_EQ(code(replies::login_check_one(Reply::make_error("NOSCRIPT")).error()), errc::redis_error);
 }
 
 TEST(LoginReplies, LoginFailure) {

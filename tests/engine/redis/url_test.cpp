@@ -91,3 +91,31 @@ TEST(RedisUrl, SentinelForms) {
   EXPECT_NE(why.find("query"), std::string::npos) << why;
   EXPECT_FALSE(parse_url("redis+sentinel://h:1/m", &why));  // a single node was asked for
 }
+
+TEST(RedisUrl, ClusterForms) {
+  auto t = parse_target("redis+cluster://app:s%40cret@n1:7000,[::1],n3:7002");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->cluster());
+  EXPECT_FALSE(t->sentinel());
+  ASSERT_EQ(t->seeds.size(), 3u);
+  EXPECT_EQ(t->seeds[0], (HostPort{"n1", 7000}));
+  EXPECT_EQ(t->seeds[1], (HostPort{"::1", 6379}));
+  EXPECT_EQ(t->node.user, "app");
+  EXPECT_EQ(t->node.password, "s@cret");
+  EXPECT_FALSE(t->node.tls);
+  EXPECT_EQ(t->describe(), "cluster via n1:7000,[::1]:6379,n3:7002");
+  EXPECT_EQ(t->describe().find("cret"), std::string::npos);
+  auto tls = parse_target("rediss+cluster://n1:7000/0");
+  ASSERT_TRUE(tls);
+  EXPECT_TRUE(tls->node.tls);
+  EXPECT_TRUE(tls->cluster());
+
+  std::string why;
+  EXPECT_FALSE(parse_target("redis+cluster://n1:7000/1", &why));
+  EXPECT_NE(why.find("database 0 only"), std::string::npos) << why;
+  for (const char* bad : {"redis+cluster://", "redis+cluster://n1:7000,", "redis+cluster://n1:x",
+                          "redis+cluster://n1:7000/0?x=1", "redis+cluster://n1/m"})
+    EXPECT_FALSE(parse_target(bad, &why)) << bad;
+  EXPECT_FALSE(parse_url("redis+cluster://n1:7000", &why));  // a single node was asked for
+  EXPECT_NE(why.find("Cluster"), std::string::npos) << why;
+}

@@ -1,0 +1,238 @@
+// Redis Cluster against real processes (ClusterSet: three masters with a replica each, on
+// loopback): routing by slot, MOVED after a slot moved, ASK and TRYAGAIN during a migration
+// stopped half-way, and every capability through a latchkey server on the cluster. Each
+// scenario is bounded in time.
+#include "latchkey/redis/connection.hpp"
+
+#include "support/cluster_set.hpp"
+#include "support/redis_connection.hpp"
+#include "support/test_server.hpp"
+
+#include "latchkey/redis/slot.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <future>
+#include <set>
+#include <thread>
+
+using namespace latchkey;
+using namespace latchkey::redis;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using test::ClusterSet;
+using test::first_outcome;
+
+namespace {
+
+// A request with its keys declared (Request::key), so the router knows their slot.
+asio::awaitable<result<Replies>> keyed(Connection& c, std::string cmd, std::vector<std::string> keys,
+                                       std::vector<std::string> args = {}) {
+  Request r;
+  r.begin(1 + keys.size() + args.size()).arg(cmd);
+  for (const auto& k : keys) r.key(k);
+  for (const auto& a : args) r.arg(a);
+  co_return co_await c.exec(std::move(r), "test");
+}
+
+// Some other master than the one on `port`.
+std::uint16_t another_master(ClusterSet& set, std::uint16_t port) {
+  for (int s : {0, 6000, 12000}) {
+    auto m = set.master_of(static_cast<std::uint16_t>(s));
+    if (m != 0 && m != port) return m;
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST(RedisCluster, RoutesEveryKeyToTheMasterOfItsSlot) {
+  ClusterSet set;
+  asio::io_context ioc{1};
+  std::vector<std::string> lines;
+  auto o = test::quick_options(set.url());
+  o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+  Connection c(ioc.get_executor(), o);
+  ASSERT_EQ(first_outcome(ioc, c), "");
+  EXPECT_NE(c.current_endpoint().find("3 masters"), std::string::npos) << c.current_endpoint();
+  bool ready_line = false;
+  for (const auto& l : lines) ready_line = ready_line || l.starts_with("redis cluster ready: cluster: 3 masters");
+  EXPECT_TRUE(ready_line) << "the router says when every slot is served";
+  std::set<std::uint16_t> masters_used;
+  for (int i = 0; i < 60; ++i) {
+    std::string key = "lk:route:" + std::to_string(i);
+    auto r = test::run_awaitable(ioc, keyed(c, "SET", {key}, {"v" + std::to_string(i)}));
+    ASSERT_TRUE(r) << key;
+    ASSERT_EQ(r->front().str, "OK") << key << " " << r->front().str;
+    // The key is on the master its slot says, and nowhere else.
+    std::uint16_t owner = set.master_of(key_slot(key));
+    masters_used.insert(owner);
+    EXPECT_EQ(set.node(owner).command({"GET", key}), "v" + std::to_string(i));
+  }
+  EXPECT_EQ(masters_used.size(), 3u) << "sixty keys reach every master";
+  // A pipeline whose commands name keys of several slots: each run to its node, in order.
+  Request mixed;
+  mixed.begin(2).arg("GET").key("lk:route:1");
+  mixed.begin(2).arg("GET").key("lk:route:2");
+  mixed.begin(1).arg("PING");
+  mixed.begin(2).arg("GET").key("lk:route:3");
+  ASSERT_TRUE(mixed.spans_slots());
+  auto r = test::run_awaitable(ioc, c.exec(std::move(mixed), "test"));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 4u);
+  EXPECT_EQ((*r)[0].str, "v1");
+  EXPECT_EQ((*r)[1].str, "v2");
+  EXPECT_EQ((*r)[2].str, "PONG");
+  EXPECT_EQ((*r)[3].str, "v3");
+  // A command naming keys of two slots is never sent (CROSSSLOT is a bug of ours).
+  auto cross = test::run_awaitable(ioc, keyed(c, "MGET", {"lk:route:1", "lk:route:2"}));
+  EXPECT_FALSE(cross);
+}
+
+TEST(RedisCluster, MovedAfterTheSlotMovedIsFollowedAndTheMapPatched) {
+  ClusterSet set;
+  asio::io_context ioc{1};
+  Connection c(ioc.get_executor(), test::quick_options(set.url()));
+  ASSERT_EQ(first_outcome(ioc, c), "");
+  const std::string key = "lk:moved:{u42}k";
+  const std::uint16_t slot = key_slot(key);
+  ASSERT_EQ(test::run_awaitable(ioc, keyed(c, "SET", {key}, {"before"}))->front().str, "OK");
+  const std::uint16_t from = set.master_of(slot), to = another_master(set, from);
+  ASSERT_NE(to, 0);
+  set.begin_migration(slot, from, to);
+  set.migrate_keys(from, to, {key});
+  set.finish_migration(slot, to);
+  // The connection's map still names `from`: it gets MOVED, follows it, and answers right.
+  auto r = test::run_awaitable(ioc, keyed(c, "GET", {key}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->front().str, "before");
+  auto w = test::run_awaitable(ioc, keyed(c, "SET", {key}, {"after"}));
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->front().str, "OK");
+  EXPECT_EQ(set.node(to).command({"GET", key}), "after");
+}
+
+TEST(RedisCluster, AskAndTryAgainDuringAMigrationStoppedHalfWay) {
+  ClusterSet set;
+  asio::io_context ioc{1};
+  auto o = test::quick_options(set.url());
+  o.cluster_retry_budget = 5s;
+  Connection c(ioc.get_executor(), o);
+  ASSERT_EQ(first_outcome(ioc, c), "");
+  const std::string a = "lk:ask:{t7}a", b = "lk:ask:{t7}b";
+  const std::uint16_t slot = key_slot(a);
+  ASSERT_EQ(test::run_awaitable(ioc, keyed(c, "SET", {a}, {"A"}))->front().str, "OK");
+  ASSERT_EQ(test::run_awaitable(ioc, keyed(c, "SET", {b}, {"B"}))->front().str, "OK");
+  const std::uint16_t from = set.master_of(slot), to = another_master(set, from);
+  set.begin_migration(slot, from, to);
+  set.migrate_keys(from, to, {a});  // `a` is on the target now, `b` still on the source
+  // `a`: the source answers ASK; ASKING + GET at the target finds it.
+  auto ra = test::run_awaitable(ioc, keyed(c, "GET", {a}));
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->front().str, "A");
+  // `b`: still served by the source.
+  auto rb = test::run_awaitable(ioc, keyed(c, "GET", {b}));
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(rb->front().str, "B");
+  EXPECT_EQ(set.master_of(slot), from) << "ASK changes no map";
+  // Both keys at once: TRYAGAIN while they are split; resent within the budget, answered once
+  // the migration ends (here 300 ms later).
+  auto finisher = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(300ms);
+    set.migrate_keys(from, to, {b});
+    set.finish_migration(slot, to);
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto both = test::run_awaitable(ioc, keyed(c, "MGET", {a, b}), 10s);
+  finisher.get();
+  ASSERT_TRUE(both);
+  ASSERT_EQ(both->front().elements.size(), 2u);
+  EXPECT_EQ(both->front().elements[0].str, "A");
+  EXPECT_EQ(both->front().elements[1].str, "B");
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms) << "it waited for the migration";
+}
+
+TEST(RedisCluster, WithoutAClusterTheSeedsSayWhy) {
+  test::RedisServer plain;
+  asio::io_context ioc{1};
+  Connection c(ioc.get_executor(), test::quick_options("redis+cluster://127.0.0.1:" + std::to_string(plain.port())));
+  std::string why = first_outcome(ioc, c);
+  EXPECT_NE(why.find("cluster support disabled"), std::string::npos) << why;
+  EXPECT_FALSE(c.ready());
+  asio::io_context ioc2{1};
+  Connection none(ioc2.get_executor(),
+                  test::quick_options("redis+cluster://127.0.0.1:" + std::to_string(test::free_port())));
+  why = first_outcome(ioc2, none);
+  EXPECT_NE(why.find("no cluster node gave the slot map"), std::string::npos) << why;
+}
+
+// Every capability through a latchkey server whose Redis is the cluster: sessions (limits,
+// logout everywhere), tokens (refresh, reuse detection, revoke all), the OAuth code flow and
+// its replay, rate limits and the login lockout.
+TEST(RedisCluster, EveryCapabilityWorksOnTheCluster) {
+  ClusterSet set;
+  test::TestServer srv(*set.nodes[0], [&](Config& cfg) {
+    cfg.redis = *parse_target(set.url());
+    cfg.session_limit = 3;
+    cfg.token_refresh_grace = std::chrono::seconds(0);  // a second presentation is a reuse
+  });
+  auto ready = srv.get("/readyz");
+  ASSERT_EQ(ready.status, 200) << ready.body;
+  // Sessions across many users (so across slots), the per-user limit, logout everywhere.
+  for (int u = 0; u < 12; ++u) {
+    std::string user = "cl-user-" + std::to_string(u);
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 4; ++i) {
+      auto r = srv.post("/v1/sessions", R"({"user_id":")" + user + R"(","data":{"i":)" + std::to_string(i) + "}}");
+      ASSERT_EQ(r.status, 201) << r.body;
+      tokens.emplace_back(test::json_of(r).at("token").as_string());
+    }
+    EXPECT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + tokens[0] + R"("})").status, 401)
+        << "the oldest was evicted by the limit";
+    auto v = srv.post("/v1/sessions/validate", R"({"token":")" + tokens[3] + R"("})");
+    ASSERT_EQ(v.status, 200) << v.body;
+    auto listed = test::json_of(srv.get("/v1/users/" + user + "/sessions")).at("sessions").as_array();
+    EXPECT_EQ(listed.size(), 3u);
+    EXPECT_EQ(srv.del("/v1/users/" + user + "/sessions").status, 200);
+    EXPECT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + tokens[3] + R"("})").status, 401);
+  }
+  // Tokens: refresh rotates, a reuse revokes the family, revoke-all ends the rest.
+  auto issued = srv.post("/v1/tokens", R"({"user_id":"cl-tok"})");
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  std::string rt1(test::json_of(issued).at("refresh_token").as_string());
+  auto rotated = srv.post("/v1/tokens/refresh", R"({"refresh_token":")" + rt1 + R"("})");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  std::string rt2(test::json_of(rotated).at("refresh_token").as_string());
+  std::string at2(test::json_of(rotated).at("access_token").as_string());
+  EXPECT_EQ(srv.post("/v1/tokens/verify", R"({"token":")" + at2 + R"("})").status, 200);
+  EXPECT_NE(srv.post("/v1/tokens/refresh", R"({"refresh_token":")" + rt1 + R"("})").status, 200) << "reuse";
+  EXPECT_NE(srv.post("/v1/tokens/refresh", R"({"refresh_token":")" + rt2 + R"("})").status, 200)
+      << "the family was revoked";
+  auto other = srv.post("/v1/tokens", R"({"user_id":"cl-tok"})");
+  ASSERT_EQ(other.status, 200);
+  EXPECT_EQ(srv.del("/v1/users/cl-tok/tokens").status, 200);
+  std::string rt3(test::json_of(other).at("refresh_token").as_string());
+  EXPECT_NE(srv.post("/v1/tokens/refresh", R"({"refresh_token":")" + rt3 + R"("})").status, 200);
+  // Rate limits: exact across keys of different slots.
+  for (int k = 0; k < 5; ++k) {
+    std::string body =
+        R"({"key":"cl-rl-)" + std::to_string(k) + R"(","algorithm":"fixed_window","limit":3,"window":60})";
+    int admitted = 0;
+    for (int i = 0; i < 5; ++i) admitted += srv.post("/v1/ratelimit/check", body).status == 200;
+    EXPECT_EQ(admitted, 3);
+  }
+  // Login protection: the account locks after login_max_failures.
+  int locked_at = -1;
+  for (int i = 0; i < 10 && locked_at < 0; ++i) {
+    auto chk = srv.post("/v1/logins/check", R"({"user_id":"cl-victim","ip":"203.0.113.9"})");
+    if (chk.status == 429) {
+      locked_at = i;
+      break;
+    }
+    ASSERT_EQ(chk.status, 200) << chk.body;
+    ASSERT_EQ(srv.post("/v1/logins/failure", R"({"user_id":"cl-victim","ip":"203.0.113.9"})").status, 200);
+  }
+  EXPECT_EQ(locked_at, static_cast<int>(srv.config().login_max_failures));
+}
