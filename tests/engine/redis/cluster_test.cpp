@@ -6,6 +6,7 @@
 
 #include "support/cluster_set.hpp"
 #include "support/failover_load.hpp"
+#include "support/oauth_support.hpp"
 #include "support/redis_connection.hpp"
 #include "support/test_server.hpp"
 
@@ -237,6 +238,46 @@ TEST(RedisCluster, EveryCapabilityWorksOnTheCluster) {
     ASSERT_EQ(srv.post("/v1/logins/failure", R"({"user_id":"cl-victim","ip":"203.0.113.9"})").status, 200);
   }
   EXPECT_EQ(locked_at, static_cast<int>(srv.config().login_max_failures));
+
+  // OAuth: code flow with PKCE, introspection (the client record and the token in two slots),
+  // refresh, a replayed code revoking what it gave, client credentials.
+  auto reg = srv.post("/v1/oauth/clients",
+                      R"({"client_name":"Shop","redirect_uris":["https://shop.example/cb"],)"
+                      R"("grant_types":["authorization_code","refresh_token","client_credentials"],"scope":"read"})");
+  ASSERT_EQ(reg.status, 201) << reg.body;
+  const std::string cid(test::json_of(reg).at("client_id").as_string());
+  const std::string secret(test::json_of(reg).at("client_secret").as_string());
+  const std::map<std::string, std::string> client{{"Content-Type", "application/x-www-form-urlencoded"},
+                                                  {"Authorization", test::basic_authorization(cid + ":" + secret)}};
+  auto authz = srv.post("/v1/oauth/authorizations",
+                        R"({"client_id":")" + cid +
+                            R"(","redirect_uri":"https://shop.example/cb","response_type":"code","scope":"read",)"
+                            R"("state":"s","code_challenge":")" +
+                            test::kChallenge + R"(","code_challenge_method":"S256","user_id":"cl-alice"})");
+  ASSERT_EQ(authz.status, 201) << authz.body;
+  const std::string code(test::json_of(authz).at("code").as_string());
+  const std::string redeem = "grant_type=authorization_code&code=" + code +
+                             "&redirect_uri=https%3A%2F%2Fshop.example%2Fcb&code_verifier=" + test::kVerifier;
+  auto tok = srv.post("/oauth2/token", redeem, client);
+  ASSERT_EQ(tok.status, 200) << tok.body;
+  const std::string access(test::json_of(tok).at("access_token").as_string());
+  const std::string refresh(test::json_of(tok).at("refresh_token").as_string());
+  auto intro = srv.post("/oauth2/introspect", "token=" + access, client);
+  ASSERT_EQ(intro.status, 200) << intro.body;
+  EXPECT_TRUE(test::json_of(intro).at("active").as_bool()) << intro.body;
+  auto refreshed = srv.post("/oauth2/token", "grant_type=refresh_token&refresh_token=" + refresh, client);
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  const std::string access2(test::json_of(refreshed).at("access_token").as_string());
+  auto replay = srv.post("/oauth2/token", redeem, client);
+  EXPECT_EQ(replay.status, 400) << replay.body;
+  EXPECT_EQ(test::error_code(replay), "invalid_grant");
+  EXPECT_EQ(srv.post("/oauth2/introspect", "token=" + access2, client).body, R"({"active":false})")
+      << "the replayed code revoked the tokens it gave";
+  auto cc = srv.post("/oauth2/token", "grant_type=client_credentials", client);
+  ASSERT_EQ(cc.status, 200) << cc.body;
+  const std::string machine(test::json_of(cc).at("access_token").as_string());
+  auto mi = srv.post("/oauth2/introspect", "token=" + machine, client);
+  EXPECT_TRUE(test::json_of(mi).at("active").as_bool()) << mi.body;
 }
 
 namespace {
