@@ -68,6 +68,15 @@ class Metrics {
     return redis_endpoint_;
   }
   void count_master_change() noexcept { master_changes_.fetch_add(1, std::memory_order_relaxed); }
+  // Redis Cluster: redirects followed, resends after TRYAGAIN / CLUSTERDOWN / LOADING / a link
+  // down, and slot-map fetches (failed ones too).
+  enum class ClusterEvent : std::uint8_t { moved, ask, retry, refresh, refresh_failure, count_ };
+  void count_cluster(ClusterEvent e) noexcept {
+    cluster_[static_cast<std::size_t>(e)].fetch_add(1, std::memory_order_relaxed);
+  }
+  std::uint64_t cluster_events(ClusterEvent e) const noexcept {
+    return cluster_[static_cast<std::size_t>(e)].load(std::memory_order_relaxed);
+  }
   std::uint64_t master_changes() const noexcept { return master_changes_.load(std::memory_order_relaxed); }
   void add_in_flight(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   void add_open_connections(int delta) noexcept { open_connections_.fetch_add(delta, std::memory_order_relaxed); }
@@ -107,6 +116,7 @@ class Metrics {
   mutable std::mutex endpoint_mu_;
   std::string redis_endpoint_;
   std::atomic<std::uint64_t> master_changes_{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(ClusterEvent::count_)> cluster_{};
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::int64_t> open_connections_{0};
   mutable std::mutex mu_;

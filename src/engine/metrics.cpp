@@ -238,6 +238,22 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
   for (const auto* sh : shards)
     out += "latchkey_redis_master_changes_total{shard=\"" + std::to_string(sh->shard()) + "\"} " +
            std::to_string(sh->master_changes()) + "\n";
+  out +=
+      "# HELP latchkey_redis_cluster_events_total Redis Cluster: redirects followed (moved, ask), resends within "
+      "the retry budget (retry), slot-map fetches (refresh, refresh_failure).\n";
+  out += "# TYPE latchkey_redis_cluster_events_total counter\n";
+  {
+    using E = Metrics::ClusterEvent;
+    static constexpr std::pair<E, const char*> kinds[] = {{E::moved, "moved"},
+                                                          {E::ask, "ask"},
+                                                          {E::retry, "retry"},
+                                                          {E::refresh, "refresh"},
+                                                          {E::refresh_failure, "refresh_failure"}};
+    for (const auto* sh : shards)
+      for (auto [e, name] : kinds)
+        out += "latchkey_redis_cluster_events_total{shard=\"" + std::to_string(sh->shard()) + "\",event=\"" + name +
+               "\"} " + std::to_string(sh->cluster_events(e)) + "\n";
+  }
   out += "# HELP latchkey_redis_endpoint_info The Redis node each shard's link uses (always 1).\n";
   out += "# TYPE latchkey_redis_endpoint_info gauge\n";
   for (const auto* sh : shards)

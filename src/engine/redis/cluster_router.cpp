@@ -52,6 +52,10 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
     if (opts.log) opts.log(level, msg);
   }
 
+  void count(Metrics::ClusterEvent e) const {
+    if (opts.metrics) opts.metrics->count_cluster(e);
+  }
+
   // Asks the refresher for a new map soon (coalesced: many asks, one fetch).
   void want_refresh() {
     if (stopping || refresh_wanted) return;
@@ -191,7 +195,11 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
       } else {
         ++refreshes;
         refresh_wanted = false;
-        if (!co_await refresh_once()) ++refresh_failures;
+        count(Metrics::ClusterEvent::refresh);
+        if (!co_await refresh_once()) {
+          ++refresh_failures;
+          count(Metrics::ClusterEvent::refresh_failure);
+        }
       }
       report_health();
       signal_outcome();
@@ -249,6 +257,7 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
         // still connecting): ask for the map and wait within the budget.
         want_refresh();
         if (clock::now() + backoff > deadline) co_return make_error_code(errc::unavailable);
+        count(Metrics::ClusterEvent::retry);
         co_await pause(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
         ask_target.reset();
@@ -279,15 +288,18 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
             co_return make_error_code(errc::unavailable);
           }
           if (step.redirect->kind == Redirect::Kind::moved) {
+            count(Metrics::ClusterEvent::moved);
             if (map) map->assign(step.redirect->slot, step.redirect->to);
             want_refresh();
           } else {
+            count(Metrics::ClusterEvent::ask);
             ask_target = step.redirect->to;
           }
           continue;
         case ClusterStep::Kind::refresh: want_refresh(); [[fallthrough]];
         case ClusterStep::Kind::retry_later:
           if (clock::now() + backoff > deadline) co_return make_error_code(errc::unavailable);
+          count(Metrics::ClusterEvent::retry);
           co_await pause(backoff);
           backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
           continue;

@@ -40,6 +40,19 @@ asio::awaitable<result<Replies>> keyed(Connection& c, std::string cmd, std::vect
   co_return co_await c.exec(std::move(r), "test");
 }
 
+// The sum over shards of latchkey_redis_cluster_events_total{event} in a /metrics page.
+long cluster_events(const std::string& metrics, const std::string& event) {
+  long total = 0;
+  const std::string tail = "event=\"" + event + "\"} ";
+  for (std::size_t at = 0; (at = metrics.find("latchkey_redis_cluster_events_total{", at)) != std::string::npos;) {
+    auto eol = metrics.find('\n', at);
+    std::string line = metrics.substr(at, eol - at);
+    if (auto t = line.find(tail); t != std::string::npos) total += std::stol(line.substr(t + tail.size()));
+    at = eol;
+  }
+  return total;
+}
+
 // Some other master than the one on `port`.
 std::uint16_t another_master(ClusterSet& set, std::uint16_t port) {
   for (int s : {0, 6000, 12000}) {
@@ -352,4 +365,95 @@ TEST(RedisCluster, MasterKilledUnderLoadRecoversAndKeepsAcknowledgedRevocations)
     EXPECT_EQ(r.status, 401) << "an acknowledged revocation was undone by the failover: " << r.body;
   }
   std::cout << "ledger: " << load.ledger.size() << " acknowledged revocations checked after the failover\n";
+}
+
+// Live resharding: redis-cli moves a thousand slots (keys included) from one master to another
+// while four clients issue and revoke tokens and create and validate sessions. Every answer is
+// right or 503, no session is lost (nothing failed over), and every acknowledged revocation is
+// in force at the end, read through a fresh server.
+TEST(RedisCluster, LiveReshardingUnderLoadLosesNothing) {
+  ClusterSet set;
+  test::TestServer srv(*set.nodes[0], [&](Config& c) { configure(c, set); });
+  test::FailoverLoad load(srv);
+  load.start(4);
+  std::this_thread::sleep_for(1000ms);
+  const std::uint16_t from = set.master_of(0), to = another_master(set, from);
+  auto t0 = std::chrono::steady_clock::now();
+  auto moved = set.reshard(from, to, 1000);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  std::this_thread::sleep_for(500ms);
+  load.finish();
+  ASSERT_EQ(moved.exit_code, 0) << moved.out.substr(0, 2000);
+  EXPECT_EQ(set.master_of(0), to) << "slot 0 moved";
+  std::cout << "resharding 1000 slots under load took " << took.count() << " ms; " << load.ok << " successes, "
+            << load.unavailable << " 503s, " << load.lost_sessions << " sessions lost\n";
+  for (const auto& w : load.wrong) ADD_FAILURE() << "a wrong answer: " << w;
+  EXPECT_EQ(load.lost_sessions.load(), 0) << "a session acknowledged before or during the move was lost";
+  auto metrics = srv.get("/metrics").body;
+  const long moved_n = cluster_events(metrics, "moved"), ask_n = cluster_events(metrics, "ask");
+  std::cout << "redirects followed: " << moved_n << " MOVED, " << ask_n << " ASK, " << cluster_events(metrics, "retry")
+            << " resends, " << cluster_events(metrics, "refresh") << " map fetches\n";
+  EXPECT_GT(moved_n + ask_n, 0) << "the load met the migration";
+  test::TestServer fresh(*set.nodes[1], [&](Config& c) { configure(c, set); });
+  for (const auto& rt : load.ledger) {
+    auto r = fresh.post("/v1/tokens/refresh", R"({"refresh_token":")" + rt + R"("})");
+    EXPECT_EQ(r.status, 401) << "an acknowledged revocation was undone by the resharding: " << r.body;
+  }
+  std::cout << "ledger: " << load.ledger.size() << " acknowledged revocations checked after the resharding\n";
+}
+
+// SCRIPT FLUSH on one master: the next script call there gets NOSCRIPT, loads the script on
+// that node and answers; the other masters are not touched.
+TEST(RedisCluster, ScriptFlushOnOneNodeReloadsThere) {
+  ClusterSet set;
+  test::TestServer srv(*set.nodes[0], [&](Config& c) { c.redis = *parse_target(set.url()); });
+  for (int i = 0; i < 9; ++i)
+    ASSERT_EQ(srv.post("/v1/sessions", R"({"user_id":"sf-)" + std::to_string(i) + R"("})").status, 201);
+  const std::uint16_t flushed = set.master_of(0);
+  ASSERT_EQ(set.node(flushed).command({"SCRIPT", "FLUSH"}), "OK");
+  for (int i = 0; i < 30; ++i) {
+    auto r = srv.post("/v1/sessions", R"({"user_id":"sf-after-)" + std::to_string(i) + R"("})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    auto token = std::string(test::json_of(r).at("token").as_string());
+    ASSERT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + token + R"("})").status, 200);
+  }
+  // The scripts are back on the flushed node, loaded by latchkey.
+  auto info = set.node(flushed).command({"INFO", "memory"});
+  EXPECT_EQ(info.find("number_of_cached_scripts:0\r"), std::string::npos) << "nothing was reloaded";
+}
+
+// A manual CLUSTER FAILOVER (the replica catches up, then takes over) under load: the router
+// follows the new master; no answer is wrong and no acknowledged write is lost, sessions
+// included (a manual failover loses nothing, unlike a kill).
+TEST(RedisCluster, ManualFailoverUnderLoadLosesNoAcknowledgedWrite) {
+  ClusterSet set;
+  test::TestServer srv(*set.nodes[0], [&](Config& c) { configure(c, set); });
+  test::FailoverLoad load(srv);
+  load.start(4);
+  std::this_thread::sleep_for(1000ms);
+  const std::uint16_t old_master = set.master_of(0);
+  test::RedisServer* replica = nullptr;
+  for (auto& n : set.nodes) {
+    std::string role = n->command({"ROLE"});
+    if (role.starts_with("slave\n127.0.0.1\n" + std::to_string(old_master) + "\n")) replica = n.get();
+  }
+  ASSERT_NE(replica, nullptr);
+  ASSERT_EQ(replica->command({"CLUSTER", "FAILOVER"}), "OK");
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline && set.master_of(0) != replica->port())
+    std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(set.master_of(0), replica->port()) << "the replica did not take over";
+  const auto switched_at = load.now_ms();
+  std::this_thread::sleep_for(1500ms);
+  load.finish();
+  EXPECT_GT(load.last_ok_ms.load(), switched_at) << "serving after the switch";
+  std::cout << "manual failover under load: " << load.ok << " successes, " << load.unavailable << " 503s, "
+            << load.lost_sessions << " sessions lost\n";
+  for (const auto& w : load.wrong) ADD_FAILURE() << "a wrong answer: " << w;
+  EXPECT_EQ(load.lost_sessions.load(), 0);
+  test::TestServer fresh(*set.nodes[1], [&](Config& c) { configure(c, set); });
+  for (const auto& rt : load.ledger) {
+    auto r = fresh.post("/v1/tokens/refresh", R"({"refresh_token":")" + rt + R"("})");
+    EXPECT_EQ(r.status, 401) << "an acknowledged revocation was undone by the failover: " << r.body;
+  }
 }
