@@ -10,6 +10,11 @@
 --          it: same slot as KEYS[1]); set in microseconds by token_revoke_user
 -- Returns  {'ok', scope, sealed user id, user hash} | {'mismatch', 'client'|'redirect_uri'|'pkce'}
 --          | {'replay', family id, user hash} | {'invalid'} (unknown or expired)
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local c = redis.call('HMGET', KEYS[1], 'c', 'r', 's', 'cc', 'u', 'uh', 'used', 'ct')
 if not c[1] then return {'invalid'} end
 -- Another client presenting this code learns nothing and changes nothing, spent or not; only

@@ -9,6 +9,11 @@
 --          derived from it, so every key touched shares KEYS[2]'s hash tag (one slot).
 -- Returns  {'ok', created_at, idle_expires_at, expires_at, evicted_id...} or {'limit'}
 -- Time comes from Redis (TIME), the one clock every latchkey node shares.
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1])
 local score = now * 1000000 + tonumber(t[2])

@@ -2,6 +2,11 @@
 -- overlap, the session it forwards to) and removes it from its user's index.
 -- KEYS[1]  session key    ARGV[1] session_id    ARGV[2] session key prefix    ARGV[3] index key prefix
 -- Returns  number of sessions deleted (0 when already gone: logout is idempotent)
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local function destroy(key, sid)
   local uh = redis.call('HGET', key, 'uh')
   local n = redis.call('DEL', key)

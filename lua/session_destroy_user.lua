@@ -4,6 +4,11 @@
 -- ARGV[1]  session key prefix of the slot
 -- ARGV[2]  mode: 'all' (ARGV[3] = session_id to keep, or '') | 'one' (ARGV[3] = session_id)
 -- Returns  number of live sessions deleted
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local now = tonumber(redis.call('TIME')[1])
 local n = 0
 local function kill(sid)

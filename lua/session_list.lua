@@ -1,6 +1,11 @@
 -- session_list: a user's live sessions (metadata only), pruning dead index entries.
 -- KEYS[1]  user index key    ARGV[1] session key prefix of the slot
 -- Returns  flat list of {session_id, created_at, last_seen_at, idle_expires_at, expires_at, meta}
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local now = tonumber(redis.call('TIME')[1])
 local out = {}
 for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do

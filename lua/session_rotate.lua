@@ -7,6 +7,11 @@
 -- ARGV[6]  overlap (s)        ARGV[7] touch interval (s)   ARGV[8] index key prefix
 -- Returns  {'ok', created_at, last_seen_at, idle_expires_at, expires_at, version, user_id}
 --          {'conflict'} (changed meanwhile: re-read and retry) | {'rotated', successor} | {'gone'}
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local now = tonumber(redis.call('TIME')[1])
 local f = redis.call('HMGET', KEYS[1], 'uid', 'ct', 'ls', 'it', 'ae', 'v', 'uh', 'fw')
 if f[8] then return {'rotated', f[8]} end

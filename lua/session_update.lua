@@ -5,6 +5,11 @@
 -- Returns  {'ok', created_at, last_seen_at, idle_expires_at, expires_at, version, user_id, meta}
 --          {'conflict', current version} | {'rotated', successor id} | {'gone'}
 -- A destroyed or expired session stays gone: nothing is written unless the session exists.
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local now = tonumber(redis.call('TIME')[1])
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'uid', 'ct', 'ls', 'it', 'ae', 'v', 'm', 'uh', 'fw')

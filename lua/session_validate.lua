@@ -8,6 +8,11 @@
 --          {session_id, user_id, created_at, last_seen_at, idle_expires_at, expires_at, version, data, meta}
 -- A key rotated with an overlap holds only 'fw' (the successor's id) until the overlap ends;
 -- it answers with its successor.
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local now = tonumber(redis.call('TIME')[1])
 local key, sid = KEYS[1], ARGV[1]
 local f = redis.call('HMGET', key, 'uid', 'ct', 'ls', 'it', 'ae', 'v', 'd', 'm', 'uh', 'fw')

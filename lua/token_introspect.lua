@@ -6,6 +6,11 @@
 -- ARGV[2]  user epoch prefix of the slot (<prefix>te:{T}:)
 -- The marker and epoch keys are in KEYS[1]'s slot (named from the record, like token_refresh).
 -- Returns  {} when inactive, else {client_id, scope, audience, sealed user id, iat, exp}
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local t = redis.call('HMGET', KEYS[1], 'c', 's', 'a', 'u', 'uh', 'f', 'i', 'e')
 if not t[1] then return {} end
 local now = tonumber(redis.call('TIME')[1])

@@ -11,6 +11,11 @@
 -- ARGV[9]  family marker prefix of the slot (<prefix>tf:{T}:)  ARGV[10] marker ttl (s)
 -- Returns  {now, epoch}: Redis's clock, which the access token's iat must follow, and the
 --          user's revocation epoch (0 when none), which iat must exceed.
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local time = redis.call('TIME')
 local now = tonumber(time[1])
 local created_us = now * 1000000 + tonumber(time[2])

@@ -8,6 +8,11 @@
 -- ARGV[4]  grace (s; 0 disables)  ARGV[5] idle ttl (s)  ARGV[6] marker ttl (s)
 -- ARGV[7]  family_id read with the presented record  ARGV[8] token record prefix of the slot
 -- Returns  {'rotated'} | {'grace', sealed pair} | {'reuse'} | {'invalid'}
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local now = tonumber(redis.call('TIME')[1])
 local t = redis.call('HMGET', KEYS[1], 'f', 'c', 'u', 'n')
 if t[1] ~= ARGV[7] then return {'invalid'} end

@@ -3,6 +3,11 @@
 -- KEYS[3]  user's code epoch (us): authorization codes created before it are refused
 -- ARGV[1]  family key prefix of the slot  ARGV[2] epoch ttl (s; outlives any access token)
 -- Returns  number of live refresh families deleted
+-- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
+--          script names keys it did not declare (docs/redis.md, Cluster); checked first.
+if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
+  return redis.error_reply('ERR latchkey: the call does not declare its migration guard key')
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1])
 redis.call('SET', KEYS[2], now, 'EX', ARGV[2])

@@ -65,6 +65,13 @@ class UserSlot {
   // OAuth.
   [[nodiscard]] std::string opaque_access_token(std::string_view token_hash) const { return key("ta:", token_hash); }
   [[nodiscard]] std::string authorization_code(std::string_view code_hash) const { return key("ac:", code_hash); }
+  // The slot's migration guard <prefix>mg:{T}: never written. Every script that names a key
+  // it did not declare (a sibling read from an index, a prefix + id) also declares this one,
+  // so the call has two keys of which one never exists: while the slot migrates, Redis
+  // Cluster answers TRYAGAIN (or ASK, then TRYAGAIN at the target) instead of running the
+  // script on a node that holds only some of the slot's keys. Outside a migration it costs
+  // nothing (docs/redis.md, "Cluster").
+  [[nodiscard]] std::string migration_guard() const;
   // Login protection.
   [[nodiscard]] std::string login_account(std::string_view account_id) const { return key("la:", account_id); }
   [[nodiscard]] std::string login_device(std::string_view device_hash) const { return key("ld:", device_hash); }

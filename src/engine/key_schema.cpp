@@ -28,6 +28,8 @@ std::string UserSlot::key(std::string_view family, std::string_view id) const {
   return k;
 }
 
+std::string UserSlot::migration_guard() const { return join(prefix_, "mg:", tag_); }
+
 std::string oauth_client(std::string_view key_prefix, std::string_view client_id) {
   return join(key_prefix, "oc:", client_id);
 }

@@ -4,6 +4,7 @@
 #include "latchkey/identity.hpp"
 #include "latchkey/key_schema.hpp"
 #include "latchkey/redis/request.hpp"
+#include "latchkey/redis/scripts.hpp"
 #include "latchkey/sessions.hpp"
 
 #include "support/process.hpp"
@@ -12,6 +13,7 @@
 
 #include <regex>
 #include <set>
+#include <sstream>
 
 using namespace latchkey;
 using key_schema::UserSlot;
@@ -41,6 +43,7 @@ std::vector<std::string> every_key(std::uint16_t slot) {
           key_schema::ratelimit_sliding_log(kPrefix, "ID"),
           key_schema::ratelimit_sliding_count(kPrefix, "ID"),
           key_schema::ratelimit_gcra(kPrefix, "ID"),
+          u.migration_guard(),
           key_schema::readiness_probe(kPrefix)};
 }
 
@@ -126,4 +129,47 @@ TEST(KeySchema, ARequestKnowsTheSlotOfItsKeys) {
   a.begin(2).arg("GET").arg("k");
   b.begin(2).arg("GET").key("k");
   EXPECT_EQ(a.payload(), b.payload());
+}
+
+// A script that names a key it was not given in KEYS[] (a sibling read from an index, a
+// prefix + id) could run, during a slot migration, on a node that holds only some of the
+// slot's keys. Each such script must declare the slot's migration guard and check it first;
+// docs/redis.md explains why that makes Redis Cluster hold the call until the slot settles.
+TEST(KeySchema, EveryScriptThatNamesUndeclaredKeysDeclaresTheMigrationGuard) {
+  // A key argument is derived when it is built with `..` in place, or is a variable some line
+  // assigns from a `..` expression (`local key = ARGV[1] .. sid`). Names taken from KEYS[] as
+  // they are (`local key = KEYS[2]`) are declared.
+  const std::regex call(R"(redis\.p?call\(\s*'([A-Za-z]+)'\s*(?:,\s*([^,)]+))?)");
+  const std::regex assigned(R"((\w+)\s*=\s*[^=\n]*\.\.)");
+  const std::string check = "if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then";
+  int deriving = 0;
+  for (const auto& s : redis::embedded_scripts()) {
+    std::string code;  // without comment lines
+    std::stringstream in{std::string(s.source)};
+    for (std::string line; std::getline(in, line);)
+      if (!line.starts_with("--")) code += line + "\n";
+    std::set<std::string> built;  // variables assigned a concatenation
+    for (auto it = std::sregex_iterator(code.begin(), code.end(), assigned); it != std::sregex_iterator(); ++it)
+      built.insert((*it)[1]);
+    bool derives = false;
+    for (auto it = std::sregex_iterator(code.begin(), code.end(), call); it != std::sregex_iterator(); ++it) {
+      if ((*it)[1] == "TIME") continue;
+      std::string first = (*it)[2];
+      while (!first.empty() && first.back() == ' ') first.pop_back();
+      if (first.find("..") != std::string::npos || built.count(first)) derives = true;
+    }
+    const bool guarded = code.find(check) != std::string::npos;
+    EXPECT_EQ(derives, guarded) << s.name
+                                << (derives ? " names undeclared keys but does not check the guard"
+                                            : " checks a guard it does not need");
+    if (guarded) {
+      EXPECT_EQ(code.find(check), code.find_first_not_of("\n")) << s.name << ": the check comes first";
+    }
+    deriving += derives;
+  }
+  EXPECT_EQ(deriving, 12) << "the scripts known to derive keys (a change here is worth a look)";
+  // The guard is in the user's slot, and is no other family's key.
+  UserSlot u("lk:", 4242);
+  EXPECT_EQ(redis::key_slot(u.migration_guard()), 4242);
+  EXPECT_EQ(u.migration_guard().find(':', std::string("lk:mg:").size()), std::string::npos);
 }

@@ -130,13 +130,10 @@ awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, 
 
   std::string key = code_key(*code, *slot);
   std::string fid = crypto::random_token(16);
-  std::vector<std::string> keys{key};
-  std::vector<std::string> args{c.client_id,
-                                redirect,
-                                challenge,
-                                fid,
-                                std::to_string(kSpentCodeTtl),
-                                key_schema::UserSlot(s_.key_prefix, *slot).code_epoch_prefix()};
+  key_schema::UserSlot names(s_.key_prefix, *slot);
+  std::vector<std::string> keys{key, names.migration_guard()};
+  std::vector<std::string> args{
+      c.client_id, redirect, challenge, fid, std::to_string(kSpentCodeTtl), names.code_epoch_prefix()};
   auto r = co_await redis.eval("oauth_code_redeem", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   auto redeemed = replies::code_redeem(std::move(*r));

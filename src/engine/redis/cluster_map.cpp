@@ -103,7 +103,7 @@ std::optional<Redirect> parse_redirect(const Reply& r) {
                   std::move(*node)};
 }
 
-ClusterStep decide(const Replies& replies) {
+ClusterStep decide(const Replies& replies, const HostPort* asked) {
   std::size_t redirected = 0, refused = 0, readonly = 0;
   std::optional<Redirect> first;
   bool same_target = true;
@@ -128,6 +128,7 @@ ClusterStep decide(const Replies& replies) {
   if (readonly > 0) return {ClusterStep::Kind::refresh, std::nullopt};
   if (refused > 0) return {ClusterStep::Kind::retry_later, std::nullopt};
   if (!same_target) return {ClusterStep::Kind::retry_later, std::nullopt};  // mid-migration: the map settles
+  if (asked && first->to == *asked) return {ClusterStep::Kind::refresh, std::nullopt};
   return {ClusterStep::Kind::follow, std::move(first)};
 }
 

@@ -55,7 +55,10 @@ struct ClusterStep {
   } kind;
   std::optional<Redirect> redirect;  // follow
 };
-ClusterStep decide(const Replies& replies);
+// `asked`: the node the replies came from. A redirect naming that very node (a node whose
+// view of the slot is in flux, or a misconfigured announce address) is no way forward:
+// following it would loop until the redirect cap, so it is a refresh (wait, ask for the map).
+ClusterStep decide(const Replies& replies, const HostPort* asked = nullptr);
 
 // The commands of a RESP request payload, each as its bytes (a view into `payload`); empty
 // when the payload is not a sequence of complete RESP arrays of bulk strings.

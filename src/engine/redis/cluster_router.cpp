@@ -263,6 +263,7 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
         ask_target.reset();
         continue;
       }
+      const HostPort asked = *owner;  // the map may change while the call is out
       const bool asking = ask_target.has_value();
       Request attempt = asking ? Request::from_payload(with_asking(req.payload()), req.size() * 2) : req;
       auto r = co_await link->call(std::move(attempt), op, true);
@@ -274,7 +275,7 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
         replies = std::move(kept);
       }
       ask_target.reset();
-      ClusterStep step = decide(replies);
+      ClusterStep step = decide(replies, &asked);
       switch (step.kind) {
         case ClusterStep::Kind::done: co_return replies;
         case ClusterStep::Kind::unavailable:
@@ -298,6 +299,10 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
           continue;
         case ClusterStep::Kind::refresh: want_refresh(); [[fallthrough]];
         case ClusterStep::Kind::retry_later:
+          // The cap is for redirects that chase each other with nothing in between (a loop);
+          // an ASK answered TRYAGAIN (a slot mid-migration) waits and starts over, bounded
+          // by the budget instead.
+          redirects = 0;
           if (clock::now() + backoff > deadline) co_return make_error_code(errc::unavailable);
           count(Metrics::ClusterEvent::retry);
           co_await pause(backoff);

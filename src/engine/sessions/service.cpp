@@ -89,7 +89,7 @@ awaitable<result<Issued>> Service::create(redis::Connection& redis, NewSession r
   out.token = new_token(slot);
   std::string sid = session_id_of(out.token);
   std::string key = names.session(sid);
-  std::vector<std::string> keys{key, names.session_index(uh)};
+  std::vector<std::string> keys{key, names.session_index(uh), names.migration_guard()};
   std::vector<std::string> args{sid,
                                 req.user_id,
                                 uh,
@@ -118,7 +118,7 @@ awaitable<result<Issued>> Service::create(redis::Connection& redis, NewSession r
 
 awaitable<result<View>> Service::read(redis::Connection& redis, const ParsedToken& t, bool touch) const {
   key_schema::UserSlot names(s_.key_prefix, t.slot);
-  std::vector<std::string> keys{names.session(t.session_id)};
+  std::vector<std::string> keys{names.session(t.session_id), names.migration_guard()};
   std::vector<std::string> args{t.session_id, touch ? "1" : "0", std::to_string(s_.touch_interval),
                                 names.session_prefix(), names.session_index_prefix()};
   auto r = co_await redis.eval("session_validate", std::move(keys), std::move(args));
@@ -154,7 +154,7 @@ awaitable<result<View>> Service::update(redis::Connection& redis, std::string to
   const std::string& sid = t->session_id;
   {
     std::string key = names.session(sid);
-    std::vector<std::string> keys{key};
+    std::vector<std::string> keys{key, names.migration_guard()};
     std::vector<std::string> args{std::to_string(version), seal_data(data_json, key), std::to_string(s_.touch_interval),
                                   names.session_index_prefix(), sid};
     auto r = co_await redis.eval("session_update", std::move(keys), std::move(args));
@@ -190,7 +190,7 @@ awaitable<result<Issued>> Service::rotate(redis::Connection& redis, std::string 
     std::string new_sid = session_id_of(out.token);
     std::string old_key = names.session(current->session_id);
     std::string new_key = names.session(new_sid);
-    std::vector<std::string> keys{old_key, new_key};
+    std::vector<std::string> keys{old_key, new_key, names.migration_guard()};
     std::vector<std::string> args{std::to_string(current->version),
                                   current->session_id,
                                   new_sid,
@@ -217,7 +217,7 @@ awaitable<result<void>> Service::destroy(redis::Connection& redis, std::string t
   auto t = parse_token(token);
   if (!t) co_return result<void>{};
   key_schema::UserSlot names(s_.key_prefix, t->slot);
-  std::vector<std::string> keys{names.session(t->session_id)};
+  std::vector<std::string> keys{names.session(t->session_id), names.migration_guard()};
   std::vector<std::string> args{t->session_id, names.session_prefix(), names.session_index_prefix()};
   auto r = co_await redis.eval("session_destroy", std::move(keys), std::move(args));
   if (!r) co_return r.error();
@@ -228,7 +228,7 @@ awaitable<result<void>> Service::destroy(redis::Connection& redis, std::string t
 awaitable<result<std::vector<Summary>>> Service::list(redis::Connection& redis, std::string user_id) const {
   std::string uh = user_hash(user_id);
   key_schema::UserSlot names(s_.key_prefix, redis::key_slot(uh));
-  std::vector<std::string> keys{names.session_index(uh)};
+  std::vector<std::string> keys{names.session_index(uh), names.migration_guard()};
   std::vector<std::string> args{names.session_prefix()};
   auto r = co_await redis.eval("session_list", std::move(keys), std::move(args));
   if (!r) co_return r.error();
@@ -256,7 +256,7 @@ awaitable<result<std::int64_t>> Service::destroy_for_user(redis::Connection& red
                                                           const char* mode, std::string session_id) const {
   std::string uh = user_hash(user_id);
   key_schema::UserSlot names(s_.key_prefix, redis::key_slot(uh));
-  std::vector<std::string> keys{names.session_index(uh)};
+  std::vector<std::string> keys{names.session_index(uh), names.migration_guard()};
   std::vector<std::string> args{names.session_prefix(), mode, std::move(session_id)};
   auto r = co_await redis.eval("session_destroy_user", std::move(keys), std::move(args));
   if (!r) co_return r.error();

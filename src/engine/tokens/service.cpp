@@ -175,8 +175,12 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
     std::string family = k.family(fid);
     std::string sealed = ring_.encrypt(seal_grant_json(g), family);
     std::string refresh_hash = crypto::sha256_base64url(out.refresh_token);
-    std::vector<std::string> keys{family, k.refresh_token(refresh_hash), k.family_index(uh), k.revocation_epoch(uh),
-                                  k.family_marker(fid)};
+    std::vector<std::string> keys{family,
+                                  k.refresh_token(refresh_hash),
+                                  k.family_index(uh),
+                                  k.revocation_epoch(uh),
+                                  k.family_marker(fid),
+                                  k.migration_guard()};
     std::vector<std::string> args{fid,
                                   uh,
                                   std::move(sealed),
@@ -322,8 +326,12 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& shard, std::string r
   // Without a grant (a retired token whose grant was pruned, or one that no longer decrypts)
   // the script can only answer reuse or invalid: it never rotates to an empty successor.
   std::string next_hash = grant ? crypto::sha256_base64url(next.refresh_token) : std::string();
-  std::vector<std::string> keys{record, family, k.refresh_token(grant ? next_hash : "-"), k.family_marker(fid),
-                                k.family_index(uh)};
+  std::vector<std::string> keys{record,
+                                family,
+                                k.refresh_token(grant ? next_hash : "-"),
+                                k.family_marker(fid),
+                                k.family_index(uh),
+                                k.migration_guard()};
   std::vector<std::string> args{h,
                                 next_hash,
                                 std::move(sealed_pair),
@@ -466,7 +474,7 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
   if (auto slot = key_schema::handle_slot(token, key_schema::Handle::opaque_access_token)) {
     UserSlot k(s_.key_prefix, *slot);
     std::string key = k.opaque_access_token(crypto::sha256_base64url(token));
-    std::vector<std::string> keys{key};
+    std::vector<std::string> keys{key, k.migration_guard()};
     std::vector<std::string> args{k.family_marker_prefix(), k.revocation_epoch_prefix()};
     auto r = co_await redis.eval_after(std::move(before), "token_introspect", std::move(keys), std::move(args));
     if (!r) co_return r.error();
@@ -518,7 +526,7 @@ awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& shard, s
   redis::Connection& redis = shard.durable();
   std::string uh = user_hash(user_id);
   UserSlot k(s_.key_prefix, redis::key_slot(uh));
-  std::vector<std::string> keys{k.family_index(uh), k.revocation_epoch(uh), k.code_epoch(uh)};
+  std::vector<std::string> keys{k.family_index(uh), k.revocation_epoch(uh), k.code_epoch(uh), k.migration_guard()};
   std::vector<std::string> args{k.family_prefix(), std::to_string(kMarkerTtl)};
   auto r = co_await redis.eval("token_revoke_user", std::move(keys), std::move(args));
   if (!r) co_return r.error();

@@ -105,6 +105,11 @@ TEST(ClusterMap, DecideOnScriptedReplies) {
   EXPECT_EQ(decide({e("MOVED 7 10.0.0.2:7001"), e("ASK 7 10.0.0.3:7002")}).kind, K::retry_later);
   // A malformed MOVED is no address to follow, but it still says nothing ran: ask for the map.
   EXPECT_EQ(decide({e("MOVED nonsense")}).kind, K::refresh);
+  // A node that redirects to itself: following would loop until the cap; wait for the map.
+  const HostPort self{"10.0.0.2", 7001}, other{"10.0.0.3", 7002};
+  EXPECT_EQ(decide({e("MOVED 7 10.0.0.2:7001")}, &self).kind, K::refresh);
+  EXPECT_EQ(decide({e("ASK 7 10.0.0.2:7001")}, &self).kind, K::refresh);
+  EXPECT_EQ(decide({e("MOVED 7 10.0.0.2:7001")}, &other).kind, K::follow);
 }
 
 TEST(ClusterMap, SplitCommandsAndAsking) {

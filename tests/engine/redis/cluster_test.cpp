@@ -9,8 +9,13 @@
 #include "support/oauth_support.hpp"
 #include "support/redis_connection.hpp"
 #include "support/test_server.hpp"
+#include "support/tls_certs.hpp"
 
+#include "latchkey/identity.hpp"
+#include "latchkey/key_schema.hpp"
+#include "latchkey/redis/scripts.hpp"
 #include "latchkey/redis/slot.hpp"
+#include "latchkey/sessions.hpp"
 
 #include <gtest/gtest.h>
 
@@ -60,6 +65,17 @@ std::uint16_t another_master(ClusterSet& set, std::uint16_t port) {
     if (m != 0 && m != port) return m;
   }
   return 0;
+}
+
+// Moves the slot of `key`, with `key`, to another master, step by step; the new master.
+std::uint16_t move_to_another_master(ClusterSet& set, const std::string& key) {
+  const std::uint16_t slot = key_slot(key);
+  const std::uint16_t from = set.master_of(slot), to = another_master(set, from);
+  if (to == 0) return 0;
+  set.begin_migration(slot, from, to);
+  set.migrate_keys(from, to, {key});
+  set.finish_migration(slot, to);
+  return to;
 }
 
 }  // namespace
@@ -113,13 +129,9 @@ TEST(RedisCluster, MovedAfterTheSlotMovedIsFollowedAndTheMapPatched) {
   Connection c(ioc.get_executor(), test::quick_options(set.url()));
   ASSERT_EQ(first_outcome(ioc, c), "");
   const std::string key = "lk:moved:{u42}k";
-  const std::uint16_t slot = key_slot(key);
   ASSERT_EQ(test::run_awaitable(ioc, keyed(c, "SET", {key}, {"before"}))->front().str, "OK");
-  const std::uint16_t from = set.master_of(slot), to = another_master(set, from);
+  const std::uint16_t to = move_to_another_master(set, key);
   ASSERT_NE(to, 0);
-  set.begin_migration(slot, from, to);
-  set.migrate_keys(from, to, {key});
-  set.finish_migration(slot, to);
   // The connection's map still names `from`: it gets MOVED, follows it, and answers right.
   auto r = test::run_awaitable(ioc, keyed(c, "GET", {key}));
   ASSERT_TRUE(r);
@@ -305,6 +317,154 @@ void configure(Config& c, const ClusterSet& set) {
 }
 }  // namespace
 
+// A redirect loop from real nodes: the source marks the slot MIGRATING to a target that was
+// never told to import it. A missing key gets ASK (source) then MOVED back (target), forever;
+// the router stops after redis_cluster_max_redirects and answers unavailable, and the slot
+// serves again once the mark is cleared.
+TEST(RedisCluster, ARedirectLoopIsCappedNotFollowedForever) {
+  ClusterSet set;
+  asio::io_context ioc{1};
+  auto o = test::quick_options(set.url());
+  o.cluster_max_redirects = 5;
+  std::vector<std::string> lines;
+  o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+  Connection c(ioc.get_executor(), o);
+  ASSERT_EQ(first_outcome(ioc, c), "");
+  const std::string key = "lk:loop:{l1}missing";
+  const std::uint16_t slot = key_slot(key);
+  const std::uint16_t from = set.master_of(slot), to = another_master(set, from);
+  ASSERT_EQ(set.node(from).command({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", set.node_id(to)}), "OK");
+  auto looped = test::run_awaitable(ioc, keyed(c, "GET", {key}), 10s);
+  ASSERT_FALSE(looped) << "a redirect loop answered";
+  EXPECT_EQ(looped.error(), make_error_code(errc::unavailable)) << looped.error().message();
+  bool capped = false;
+  for (const auto& l : lines)
+    capped = capped || l.starts_with("more than 5 redirects for slot " + std::to_string(slot));
+  EXPECT_TRUE(capped) << "the cap, not the budget, ended it";
+  ASSERT_EQ(set.node(from).command({"CLUSTER", "SETSLOT", std::to_string(slot), "STABLE"}), "OK");
+  auto served = test::run_awaitable(ioc, keyed(c, "GET", {key}));
+  ASSERT_TRUE(served);
+  EXPECT_TRUE(served->front().is_nil());
+}
+
+// A master added, given slots, then drained and removed (redis-cli --cluster add-node,
+// reshard, del-node) while load runs: the router follows the slots there and back, drops the
+// link to the node that left, and nothing is answered wrong or lost.
+TEST(RedisCluster, ANodeRemovedAfterItsSlotsMovedAwayIsForgotten) {
+  ClusterSet set;
+  const std::uint16_t added = set.add_master();
+  auto given = set.reshard(set.master_of(0), added, 1500);
+  ASSERT_EQ(given.exit_code, 0) << given.out.substr(0, 2000);
+  ASSERT_TRUE(set.wait_settled(30s));
+  ASSERT_EQ(set.slots_of(added), 1500);
+  test::TestServer srv(*set.nodes[1], [&](Config& c) { configure(c, set); });
+  ASSERT_EQ(srv.get("/readyz").status, 200);
+  EXPECT_NE(srv.get("/readyz").body.find("4 masters"), std::string::npos) << srv.get("/readyz").body;
+  test::FailoverLoad load(srv);
+  load.start(4);
+  std::this_thread::sleep_for(1000ms);
+  const std::uint16_t heir = another_master(set, added);
+  auto drained = set.reshard(added, heir, 1500);
+  ASSERT_EQ(drained.exit_code, 0) << drained.out.substr(0, 2000);
+  ASSERT_TRUE(set.wait_settled(30s));
+  EXPECT_EQ(set.slots_of(added), 0);
+  auto removed = set.remove_node(added);
+  ASSERT_EQ(removed.exit_code, 0) << removed.out.substr(0, 2000);
+  std::this_thread::sleep_for(1000ms);
+  load.finish();
+  for (const auto& w : load.wrong) ADD_FAILURE() << "a wrong answer: " << w;
+  EXPECT_EQ(load.lost_sessions.load(), 0);
+  std::cout << "drain of 1500 slots and del-node under load: " << load.ok << " successes, " << load.unavailable
+            << " 503s\n";
+  // The map the router holds now has three masters, and every slot is served.
+  auto ready = srv.get("/readyz");
+  for (auto until = std::chrono::steady_clock::now() + 10s;
+       ready.body.find("3 masters") == std::string::npos && std::chrono::steady_clock::now() < until;
+       ready = srv.get("/readyz"))
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_NE(ready.body.find("3 masters"), std::string::npos) << ready.body;
+  test::TestServer fresh(*set.nodes[0], [&](Config& c) { configure(c, set); });
+  for (const auto& rt : load.ledger)
+    EXPECT_EQ(fresh.post("/v1/tokens/refresh", R"({"refresh_token":")" + rt + R"("})").status, 401);
+}
+
+// A slot stopped half-way through a migration, with a user's session index moved to the
+// target and their sessions still on the source. Without the migration guard a script would
+// answer from half the slot: shown first with the script itself (ASKING + EVAL at the target
+// lists no sessions). Through latchkey, listing, validation and logout everywhere wait
+// (TRYAGAIN) and answer 503 after the budget, never a wrong answer, and change nothing; once
+// the slot settles, the same calls see every session.
+TEST(RedisCluster, ScriptsWaitForASlotMidMigration) {
+  ClusterSet set;
+  test::TestServer srv(*set.nodes[0], [&](Config& c) {
+    c.redis = *parse_target(set.url());
+    c.redis_cluster_retry_budget = 1000ms;
+  });
+  const std::string user = "mid-migration";
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 3; ++i) {
+    auto r = srv.post("/v1/sessions", R"({"user_id":")" + user + R"("})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    tokens.emplace_back(test::json_of(r).at("token").as_string());
+  }
+  const std::uint16_t slot = user_slot(user);
+  key_schema::UserSlot names(srv.config().key_prefix, slot);
+  const std::string index = names.session_index(user_hash(user));
+  const std::uint16_t from = set.master_of(slot), to = another_master(set, from);
+  // A copy of the index (same slot) for the demonstration below, which damages what it reads.
+  const std::string copy = index + ":copy";
+  ASSERT_EQ(set.node(from).command({"COPY", index, copy}), "1");
+  set.begin_migration(slot, from, to);
+  set.migrate_keys(from, to, {index, copy});
+
+  // The hazard: at the target (reached by ASK) the unguarded script lists nothing, and
+  // prunes the index as if the sessions were gone. (On the copy.)
+  const auto* list = ScriptSet::embedded().find("session_list");
+  ASSERT_NE(list, nullptr);
+  std::string unguarded = list->source;  // the script as it was before the guard
+  const auto check = unguarded.find("if not string.find(KEYS[#KEYS]");
+  ASSERT_NE(check, std::string::npos);
+  unguarded.erase(check, unguarded.find("\nend\n", check) + 5 - check);
+  {
+    test::RedisClient target(to);
+    ASSERT_EQ(target.command({"ASKING"}), "OK");
+    EXPECT_EQ(target.command({"EVAL", unguarded, "1", copy, names.session_prefix()}), "")
+        << "an unguarded script at the target would answer from half the slot";
+    ASSERT_EQ(target.command({"ASKING"}), "OK");
+    EXPECT_EQ(target.command({"ZCARD", copy}), "0") << "and it wrote what it believed";
+    ASSERT_EQ(target.command({"ASKING"}), "OK");
+    auto guarded = target.command({"EVAL", list->source, "2", index, names.migration_guard(), names.session_prefix()});
+    EXPECT_TRUE(guarded.starts_with("ERR:TRYAGAIN")) << guarded;
+  }
+
+  // Through latchkey: 503 after the budget, never an empty list, a 401 or a logout.
+  auto listed = srv.get("/v1/users/" + user + "/sessions");
+  EXPECT_EQ(listed.status, 503) << listed.body;
+  EXPECT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + tokens[0] + R"("})").status, 503);
+  EXPECT_EQ(srv.del("/v1/users/" + user + "/sessions").status, 503);
+  EXPECT_EQ(srv.post("/v1/sessions", R"({"user_id":")" + user + R"("})").status, 503);
+
+  // The slot settles while a call waits: it is answered from the whole slot.
+  auto finisher = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(150ms);
+    std::vector<std::string> sessions;
+    for (const auto& t : tokens) sessions.push_back(names.session(sessions::session_id_of(t)));
+    set.migrate_keys(from, to, sessions);
+    set.finish_migration(slot, to);
+  });
+  std::this_thread::sleep_for(50ms);
+  auto during = srv.get("/v1/users/" + user + "/sessions");
+  finisher.get();
+  ASSERT_EQ(during.status, 200) << during.body;
+  EXPECT_EQ(test::json_of(during).at("sessions").as_array().size(), 3u) << "nothing was lost or logged out";
+  ASSERT_TRUE(set.wait_settled(10s));
+  for (const auto& t : tokens) EXPECT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + t + R"("})").status, 200);
+  auto out = srv.del("/v1/users/" + user + "/sessions");
+  ASSERT_EQ(out.status, 200) << out.body;
+  for (const auto& t : tokens) EXPECT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + t + R"("})").status, 401);
+}
+
 // kill -9 of one master under load: its slots answer 503 until the cluster promotes the
 // replica (cluster-node-timeout 1500 ms), then the router finds the new master without a
 // restart; the other masters' slots keep serving; no answer is wrong; every revocation
@@ -456,4 +616,43 @@ TEST(RedisCluster, ManualFailoverUnderLoadLosesNoAcknowledgedWrite) {
     auto r = fresh.post("/v1/tokens/refresh", R"({"refresh_token":")" + rt + R"("})");
     EXPECT_EQ(r.status, 401) << "an acknowledged revocation was undone by the failover: " << r.body;
   }
+}
+
+// rediss+cluster:// to a cluster with tls-cluster yes: the seeds and every master the map
+// names are reached over TLS, each checked against its own address (the certificate names
+// 127.0.0.1); the wrong CA is refused with the reason; redirects give TLS ports.
+TEST(RedisCluster, OverTlsEveryNodeIsVerified) {
+  test::ClusterSetOptions opts;
+  opts.tls = true;
+  ClusterSet set(opts);
+  asio::io_context ioc{1};
+  auto o = test::quick_options(set.url());
+  o.tls.ca_file = test::TlsCerts::get().pem("ca");
+  std::vector<std::string> lines;
+  o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+  Connection c(ioc.get_executor(), o);
+  ASSERT_EQ(first_outcome(ioc, c), "");
+  int tls_links = 0;
+  for (const auto& l : lines)
+    tls_links += l.find("redis connection ready") != std::string::npos && l.ends_with("(TLS)");
+  EXPECT_EQ(tls_links, 3) << "one TLS link per master";
+  for (std::uint16_t p : set.tls_ports) {
+    if (!set.node(p).command({"ROLE"}).starts_with("master")) continue;
+    EXPECT_NE(c.current_endpoint().find(":" + std::to_string(p)), std::string::npos)
+        << "the map names TLS ports: " << c.current_endpoint();
+  }
+  // A moved slot over TLS: MOVED names the target's TLS port.
+  const std::string key = "lk:tls:{u9}k";
+  ASSERT_EQ(test::run_awaitable(ioc, keyed(c, "SET", {key}, {"v"}))->front().str, "OK");
+  ASSERT_NE(move_to_another_master(set, key), 0);
+  auto r = test::run_awaitable(ioc, keyed(c, "GET", {key}));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->front().str, "v");
+
+  asio::io_context ioc2{1};
+  auto bad = test::quick_options(set.url());
+  bad.tls.ca_file = test::TlsCerts::get().pem("other_ca");
+  Connection refused(ioc2.get_executor(), bad);
+  std::string why = first_outcome(ioc2, refused);
+  EXPECT_NE(why.find("certificate verify failed"), std::string::npos) << why;
 }
