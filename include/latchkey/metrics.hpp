@@ -77,6 +77,11 @@ class Metrics {
   std::uint64_t cluster_events(ClusterEvent e) const noexcept {
     return cluster_[static_cast<std::size_t>(e)].load(std::memory_order_relaxed);
   }
+  // Redis Cluster, per node ("host:port"): the calls its links carried (errors, latency) and
+  // the events it was part of (the redirects it answered, the resends it asked for, the map
+  // fetches asked of it). Per shard, count_cluster above.
+  void count_node(ClusterEvent e, std::string_view node);
+  void observe_redis_node(std::string_view node, bool error, double seconds);
   std::uint64_t master_changes() const noexcept { return master_changes_.load(std::memory_order_relaxed); }
   void add_in_flight(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   void add_open_connections(int delta) noexcept { open_connections_.fetch_add(delta, std::memory_order_relaxed); }
@@ -110,7 +115,13 @@ class Metrics {
     std::uint64_t calls = 0;
     std::uint64_t errors = 0;
     LatencyHistogram latency;
+    void add(const RedisSeries& other) noexcept;
   };
+  struct NodeSeries {
+    RedisSeries calls;
+    std::array<std::uint64_t, static_cast<std::size_t>(ClusterEvent::count_)> events{};
+  };
+  NodeSeries& node_series(std::string_view node);  // with mu_ held
   unsigned shard_ = 0;
   std::atomic<bool> redis_up_{false};
   mutable std::mutex endpoint_mu_;
@@ -123,6 +134,7 @@ class Metrics {
   // Transparent comparators: lookups by string_view allocate only for a new series.
   std::map<HttpKey, LatencyHistogram, HttpKeyLess> http_;
   std::map<std::string, RedisSeries, std::less<>> redis_;
+  std::map<std::string, NodeSeries, std::less<>> nodes_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> ratelimit_;
 };
 

@@ -97,6 +97,31 @@ void Metrics::observe_redis(std::string_view op, bool error, double seconds) {
   s.latency.observe(seconds);
 }
 
+void Metrics::RedisSeries::add(const RedisSeries& other) noexcept {
+  calls += other.calls;
+  errors += other.errors;
+  latency.merge(other.latency);
+}
+
+Metrics::NodeSeries& Metrics::node_series(std::string_view node) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) it = nodes_.emplace(std::string(node), NodeSeries{}).first;
+  return it->second;
+}
+
+void Metrics::count_node(ClusterEvent e, std::string_view node) {
+  std::lock_guard lock(mu_);
+  ++node_series(node).events[static_cast<std::size_t>(e)];
+}
+
+void Metrics::observe_redis_node(std::string_view node, bool error, double seconds) {
+  std::lock_guard lock(mu_);
+  auto& s = node_series(node).calls;
+  ++s.calls;
+  if (error) ++s.errors;
+  s.latency.observe(seconds);
+}
+
 void Metrics::observe_ratelimit(std::string_view policy, std::string_view decision) {
   std::lock_guard lock(mu_);
   ++ratelimit_[{std::string(policy), std::string(decision)}];
@@ -106,15 +131,22 @@ void Metrics::merge_into(Metrics& total) const {
   std::scoped_lock lock(mu_, total.mu_);
   for (const auto& [k, n] : ratelimit_) total.ratelimit_[k] += n;
   for (const auto& [k, h] : http_) total.http_[k].merge(h);
-  for (const auto& [k, s] : redis_) {
-    auto& t = total.redis_[k];
-    t.calls += s.calls;
-    t.errors += s.errors;
-    t.latency.merge(s.latency);
+  for (const auto& [k, s] : redis_) total.redis_[k].add(s);
+  for (const auto& [k, s] : nodes_) {
+    auto& t = total.nodes_[k];
+    t.calls.add(s.calls);
+    for (std::size_t i = 0; i < s.events.size(); ++i) t.events[i] += s.events[i];
   }
 }
 
 namespace {
+
+constexpr std::pair<Metrics::ClusterEvent, const char*> kClusterEventNames[] = {
+    {Metrics::ClusterEvent::moved, "moved"},
+    {Metrics::ClusterEvent::ask, "ask"},
+    {Metrics::ClusterEvent::retry, "retry"},
+    {Metrics::ClusterEvent::refresh, "refresh"},
+    {Metrics::ClusterEvent::refresh_failure, "refresh_failure"}};
 
 std::string fmt_double(double v) {
   char buf[64];
@@ -184,6 +216,28 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
   out += "# TYPE latchkey_redis_call_duration_seconds histogram\n";
   for (const auto& [op, s] : total.redis_)
     render_histogram(out, "latchkey_redis_call_duration_seconds", "op=\"" + esc(op) + "\"", s.latency);
+  if (!total.nodes_.empty()) {
+    out += "# HELP latchkey_redis_node_calls_total Redis Cluster: calls by node.\n";
+    out += "# TYPE latchkey_redis_node_calls_total counter\n";
+    for (const auto& [node, s] : total.nodes_)
+      out += "latchkey_redis_node_calls_total{node=\"" + esc(node) + "\"} " + std::to_string(s.calls.calls) + "\n";
+    out += "# HELP latchkey_redis_node_errors_total Redis Cluster: calls that failed, by node.\n";
+    out += "# TYPE latchkey_redis_node_errors_total counter\n";
+    for (const auto& [node, s] : total.nodes_)
+      out += "latchkey_redis_node_errors_total{node=\"" + esc(node) + "\"} " + std::to_string(s.calls.errors) + "\n";
+    out += "# HELP latchkey_redis_node_call_duration_seconds Redis Cluster: call latency by node.\n";
+    out += "# TYPE latchkey_redis_node_call_duration_seconds histogram\n";
+    for (const auto& [node, s] : total.nodes_)
+      render_histogram(out, "latchkey_redis_node_call_duration_seconds", "node=\"" + esc(node) + "\"", s.calls.latency);
+    out +=
+        "# HELP latchkey_redis_node_events_total Redis Cluster: redirects a node answered (moved, ask), resends it "
+        "asked for (retry), slot-map fetches asked of it (refresh, refresh_failure).\n";
+    out += "# TYPE latchkey_redis_node_events_total counter\n";
+    for (const auto& [node, s] : total.nodes_)
+      for (auto [e, name] : kClusterEventNames)
+        out += "latchkey_redis_node_events_total{node=\"" + esc(node) + "\",event=\"" + name + "\"} " +
+               std::to_string(s.events[static_cast<std::size_t>(e)]) + "\n";
+  }
   out += "# HELP latchkey_ratelimit_decisions_total Rate-limit decisions by policy and decision.\n";
   out += "# TYPE latchkey_ratelimit_decisions_total counter\n";
   for (const auto& [k, n] : total.ratelimit_)
@@ -242,18 +296,10 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
       "# HELP latchkey_redis_cluster_events_total Redis Cluster: redirects followed (moved, ask), resends within "
       "the retry budget (retry), slot-map fetches (refresh, refresh_failure).\n";
   out += "# TYPE latchkey_redis_cluster_events_total counter\n";
-  {
-    using E = Metrics::ClusterEvent;
-    static constexpr std::pair<E, const char*> kinds[] = {{E::moved, "moved"},
-                                                          {E::ask, "ask"},
-                                                          {E::retry, "retry"},
-                                                          {E::refresh, "refresh"},
-                                                          {E::refresh_failure, "refresh_failure"}};
-    for (const auto* sh : shards)
-      for (auto [e, name] : kinds)
-        out += "latchkey_redis_cluster_events_total{shard=\"" + std::to_string(sh->shard()) + "\",event=\"" + name +
-               "\"} " + std::to_string(sh->cluster_events(e)) + "\n";
-  }
+  for (const auto* sh : shards)
+    for (auto [e, name] : kClusterEventNames)
+      out += "latchkey_redis_cluster_events_total{shard=\"" + std::to_string(sh->shard()) + "\",event=\"" + name +
+             "\"} " + std::to_string(sh->cluster_events(e)) + "\n";
   out += "# HELP latchkey_redis_endpoint_info The Redis node each shard's link uses (always 1).\n";
   out += "# TYPE latchkey_redis_endpoint_info gauge\n";
   for (const auto* sh : shards)

@@ -31,3 +31,29 @@ TEST(Metrics, MergesShardsIntoCumulativeHistograms) {
   EXPECT_NE(text.find("latchkey_redis_errors_total{op=\"script:ping\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE latchkey_redis_call_duration_seconds histogram"), std::string::npos);
 }
+
+TEST(Metrics, ClusterNodesAreSeriesOfTheirOwnMergedAcrossShards) {
+  Metrics a(0), b(1);
+  EXPECT_EQ(Metrics::render({&a, &b}).find("latchkey_redis_node_"), std::string::npos)
+      << "no node series without a cluster";
+  a.observe_redis_node("10.0.0.1:7000", false, 0.0003);
+  b.observe_redis_node("10.0.0.1:7000", true, 0.2);
+  b.observe_redis_node("10.0.0.2:7001", false, 0.001);
+  a.count_node(Metrics::ClusterEvent::moved, "10.0.0.1:7000");
+  b.count_node(Metrics::ClusterEvent::moved, "10.0.0.1:7000");
+  b.count_node(Metrics::ClusterEvent::refresh, "10.0.0.2:7001");
+  std::string text = Metrics::render({&a, &b});
+  EXPECT_NE(text.find("latchkey_redis_node_calls_total{node=\"10.0.0.1:7000\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("latchkey_redis_node_errors_total{node=\"10.0.0.1:7000\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("latchkey_redis_node_calls_total{node=\"10.0.0.2:7001\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("latchkey_redis_node_call_duration_seconds_bucket{node=\"10.0.0.1:7000\",le=\"+Inf\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("latchkey_redis_node_events_total{node=\"10.0.0.1:7000\",event=\"moved\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("latchkey_redis_node_events_total{node=\"10.0.0.2:7001\",event=\"refresh\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("latchkey_redis_node_events_total{node=\"10.0.0.2:7001\",event=\"moved\"} 0\n"),
+            std::string::npos);
+  // The per-shard counters are the router's to keep: a node event is not also a shard one.
+  EXPECT_NE(text.find("latchkey_redis_cluster_events_total{shard=\"0\",event=\"moved\"} 0\n"), std::string::npos);
+}

@@ -55,6 +55,14 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
   void count(Metrics::ClusterEvent e) const {
     if (opts.metrics) opts.metrics->count_cluster(e);
   }
+  void count(Metrics::ClusterEvent e, const HostPort& node) const {
+    if (!opts.metrics) return;
+    opts.metrics->count_cluster(e);
+    opts.metrics->count_node(e, node.describe());
+  }
+  void count_node(Metrics::ClusterEvent e, const HostPort& node) const {
+    if (opts.metrics) opts.metrics->count_node(e, node.describe());
+  }
 
   // Asks the refresher for a new map soon (coalesced: many asks, one fetch).
   void want_refresh() {
@@ -123,20 +131,24 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
       req.push({"CLUSTER", "SLOTS"});
       HostPort where = node;
       std::string failed;
+      count_node(Metrics::ClusterEvent::refresh, node);
       auto replies = co_await request_once(ex, tls, where, std::move(req), opts.connect_timeout, failed);
       if (stopping) co_return false;
       if (!replies || replies->empty()) {
         why = node.describe() + ": " + failed;
+        count_node(Metrics::ClusterEvent::refresh_failure, node);
         continue;
       }
       if (replies->front().is_error() && replies->size() > 1) {
         why = node.describe() + ": AUTH refused (" + replies->front().str.substr(0, 80) + ")";
+        count_node(Metrics::ClusterEvent::refresh_failure, node);
         continue;
       }
       std::string bad;
       auto fresh = SlotMap::from_cluster_slots(replies->back(), node, bad);
       if (!fresh) {
         why = node.describe() + ": " + bad;
+        count_node(Metrics::ClusterEvent::refresh_failure, node);
         continue;
       }
       adopt(std::move(*fresh));
@@ -289,11 +301,11 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
             co_return make_error_code(errc::unavailable);
           }
           if (step.redirect->kind == Redirect::Kind::moved) {
-            count(Metrics::ClusterEvent::moved);
+            count(Metrics::ClusterEvent::moved, asked);
             if (map) map->assign(step.redirect->slot, step.redirect->to);
             want_refresh();
           } else {
-            count(Metrics::ClusterEvent::ask);
+            count(Metrics::ClusterEvent::ask, asked);
             ask_target = step.redirect->to;
           }
           continue;
@@ -304,7 +316,7 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
           // by the budget instead.
           redirects = 0;
           if (clock::now() + backoff > deadline) co_return make_error_code(errc::unavailable);
-          count(Metrics::ClusterEvent::retry);
+          count(Metrics::ClusterEvent::retry, asked);
           co_await pause(backoff);
           backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
           continue;

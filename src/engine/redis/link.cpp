@@ -94,6 +94,8 @@ struct Link::Impl : std::enable_shared_from_this<Impl> {
   std::mt19937_64 rng;
   Endpoint current;
   std::optional<HostPort> last_master;
+  // A cluster node link's node, as the per-node metrics name it (host:port).
+  const std::string node_label = HostPort{opts.target.node.host, opts.target.node.port}.describe();
 
   void log(log::Level level, std::string_view msg) {
     if (opts.log) opts.log(level, msg);
@@ -124,7 +126,9 @@ struct Link::Impl : std::enable_shared_from_this<Impl> {
 
   void record(std::string_view op, bool error, clock::time_point start) {
     if (!opts.metrics) return;
-    opts.metrics->observe_redis(op, error, std::chrono::duration<double>(clock::now() - start).count());
+    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+    opts.metrics->observe_redis(op, error, seconds);
+    if (opts.cluster_node) opts.metrics->observe_redis_node(node_label, error, seconds);
   }
 
   // Queues the request and suspends until its replies (or a failure) arrive. The handler is

@@ -303,6 +303,22 @@ TEST(RedisCluster, EveryCapabilityWorksOnTheCluster) {
   const std::string machine(test::json_of(cc).at("access_token").as_string());
   auto mi = srv.post("/oauth2/introspect", "token=" + machine, client);
   EXPECT_TRUE(test::json_of(mi).at("active").as_bool()) << mi.body;
+
+  // /metrics per node: every master carried calls, and the map was fetched from one of them.
+  const std::string metrics = srv.get("/metrics").body;
+  long fetches = 0;
+  for (int s : {0, 6000, 12000}) {
+    const std::string node = "node=\"127.0.0.1:" + std::to_string(set.master_of(static_cast<std::uint16_t>(s))) + "\"";
+    const std::string calls = "latchkey_redis_node_calls_total{" + node + "} ";
+    auto at = metrics.find(calls);
+    ASSERT_NE(at, std::string::npos) << calls;
+    EXPECT_GT(std::stol(metrics.substr(at + calls.size())), 0) << node;
+    EXPECT_NE(metrics.find("latchkey_redis_node_call_duration_seconds_count{" + node + "}"), std::string::npos);
+    const std::string fetched = "latchkey_redis_node_events_total{" + node + ",event=\"refresh\"} ";
+    if (auto r = metrics.find(fetched); r != std::string::npos)
+      fetches += std::stol(metrics.substr(r + fetched.size()));
+  }
+  EXPECT_GT(fetches, 0) << "slot-map fetches are counted against the node asked";
 }
 
 namespace {
