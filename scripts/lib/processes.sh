@@ -39,7 +39,36 @@ start_redis() {
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --maxmemory-policy noeviction \
     --logfile "$work/redis.log" "${tls[@]}" &
   pids+=($!)
+  redis_pid=$!
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+}
+# start_cluster [MASTERS (3)] [REPLICAS_PER_MASTER (0)]: a Redis Cluster of that many masters
+# (and replicas) without persistence on free ports, joined by redis-cli --cluster create;
+# sets cluster_url (redis+cluster://, two seeds) and cluster_pids (the redis-server pids).
+start_cluster() {
+  local masters=${1:-3} replicas=${2:-0} nodes=() port bus i
+  cluster_pids=()
+  for ((i = 0; i < masters * (1 + replicas); i++)); do
+    port=$(free_port)
+    bus=$(free_port)
+    mkdir -p "$work/cluster-$port"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --maxmemory-policy noeviction \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-port "$bus" --cluster-node-timeout 1500 \
+      --dir "$work/cluster-$port" --logfile "$work/cluster-$port/redis.log" &
+    pids+=($!)
+    cluster_pids+=($!)
+    nodes+=("127.0.0.1:$port")
+  done
+  for n in "${nodes[@]}"; do
+    for _ in $(seq 100); do redis-cli -p "${n##*:}" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas "$replicas" --cluster-yes >"$work/cluster-create.log" 2>&1 ||
+    { cat "$work/cluster-create.log" >&2; return 1; }
+  for _ in $(seq 200); do
+    redis-cli -p "${nodes[0]##*:}" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+    sleep 0.05
+  done
+  cluster_url="redis+cluster://${nodes[0]},${nodes[1]}"
 }
 # start_latchkey BIN: key rings and an admin API key in $work/var/secrets (the layout
 # ./scripts/run makes, so documented examples run as written), `BIN serve` on a free port
