@@ -62,13 +62,23 @@ std::optional<SlotMap> SlotMap::from_cluster_slots(const Reply& r, const HostPor
     auto idx = m.index_of(hp);
     std::fill(m.owner_.begin() + first, m.owner_.begin() + last + 1, idx);
   }
+  for (auto o : m.owner_)
+    if (o != kNone) ++m.slots_of_[o];
   return m;
+}
+
+std::vector<HostPort> SlotMap::masters() const {
+  std::vector<HostPort> out;
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    if (slots_of_[i] > 0) out.push_back(nodes_[i]);
+  return out;
 }
 
 std::uint16_t SlotMap::index_of(const HostPort& node) {
   auto it = std::find(nodes_.begin(), nodes_.end(), node);
   if (it != nodes_.end()) return static_cast<std::uint16_t>(it - nodes_.begin());
   nodes_.push_back(node);
+  slots_of_.push_back(0);
   return static_cast<std::uint16_t>(nodes_.size() - 1);
 }
 
@@ -78,7 +88,11 @@ const HostPort* SlotMap::master_of(std::uint16_t slot) const noexcept {
 }
 
 void SlotMap::assign(std::uint16_t slot, const HostPort& node) {
-  if (slot < kSlotCount) owner_[slot] = index_of(node);
+  if (slot >= kSlotCount) return;
+  const auto to = index_of(node);
+  if (owner_[slot] != kNone) --slots_of_[owner_[slot]];
+  owner_[slot] = to;
+  ++slots_of_[to];
 }
 
 std::size_t SlotMap::served() const noexcept {

@@ -27,13 +27,15 @@ class SlotMap {
   void assign(std::uint16_t slot, const HostPort& node);  // a MOVED patch
   bool complete() const noexcept;                         // every slot has a master
   std::size_t served() const noexcept;                    // slots with a master
-  const std::vector<HostPort>& masters() const noexcept { return nodes_; }
+  // The masters serving at least one slot (a node every slot moved away from is not one).
+  std::vector<HostPort> masters() const;
 
  private:
   std::uint16_t index_of(const HostPort& node);
   static constexpr std::uint16_t kNone = 0xFFFF;
   std::vector<std::uint16_t> owner_ = std::vector<std::uint16_t>(16384, kNone);  // index into nodes_
   std::vector<HostPort> nodes_;
+  std::vector<std::uint32_t> slots_of_;  // per index into nodes_: how many slots it serves
 };
 
 // "MOVED 3999 127.0.0.1:6381" or "ASK 3999 127.0.0.1:6381".

@@ -119,6 +119,7 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
     for (const auto& s : opts.target.seeds)
       if (std::find(ask.begin(), ask.end(), s) == ask.end()) ask.push_back(s);
     std::string why = "no node to ask";
+    std::optional<SlotMap> partial;
     for (const auto& node : ask) {
       Request req;
       const auto& ep = opts.target.node;
@@ -151,7 +152,22 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
         count_node(Metrics::ClusterEvent::refresh_failure, node);
         continue;
       }
-      adopt(std::move(*fresh));
+      if (fresh->complete()) {
+        adopt(std::move(*fresh));
+        co_return true;
+      }
+      // A partial map: a failover under way (then every node says so), or a node that left
+      // the cluster (del-node resets it: it serves nothing) or has not caught up. Ask the
+      // others; keep the fullest in case none does better.
+      if (fresh->served() == 0) {
+        why = node.describe() + ": serves no slot (not, or no longer, in the cluster)";
+        count_node(Metrics::ClusterEvent::refresh_failure, node);
+        continue;
+      }
+      if (!partial || fresh->served() > partial->served()) partial = std::move(fresh);
+    }
+    if (partial) {
+      adopt(std::move(*partial));
       co_return true;
     }
     last_error = "no cluster node gave the slot map: " + why;
@@ -174,10 +190,11 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
                                 std::to_string(fresh.masters().size()) + " masters");
     }
     map = std::move(fresh);
-    for (const auto& m : map->masters()) link_for(m);
+    const auto masters = map->masters();
+    for (const auto& m : masters) link_for(m);
     for (auto it = links.begin(); it != links.end();) {
       bool master = false;
-      for (const auto& m : map->masters()) master = master || m.describe() == it->first;
+      for (const auto& m : masters) master = master || m.describe() == it->first;
       if (master) {
         ++it;
         continue;
@@ -192,8 +209,9 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
 
   std::string describe() const {
     if (!map) return opts.target.describe();
-    std::string out = "cluster: " + std::to_string(map->masters().size()) + " masters (";
-    for (std::size_t i = 0; i < map->masters().size(); ++i) out += (i ? ", " : "") + map->masters()[i].describe();
+    const auto masters = map->masters();
+    std::string out = "cluster: " + std::to_string(masters.size()) + " masters (";
+    for (std::size_t i = 0; i < masters.size(); ++i) out += (i ? ", " : "") + masters[i].describe();
     return out + ")";
   }
 
@@ -236,7 +254,10 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
       log(log::Level::info, "redis cluster ready: " + describe());
     } else if (last_state == ConnState::ready && now != ConnState::stopped) {
       for (const auto& [name, link] : links)
-        if (!link->ready()) last_error = "node " + name + ": " + link->last_error();
+        if (!link->ready()) {
+          std::string why = link->last_error();
+          last_error = "node " + name + ": " + (why.empty() ? "its link is down" : why);
+        }
       log(log::Level::warn, "redis cluster not ready: " + last_error);
       want_refresh();
     }

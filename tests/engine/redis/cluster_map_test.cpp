@@ -42,6 +42,11 @@ TEST(ClusterMap, FromClusterSlots) {
   EXPECT_EQ(*m->master_of(42), (HostPort{"10.0.0.3", 7002}));
   EXPECT_EQ(*m->master_of(41), (HostPort{"10.0.0.1", 7000}));
   EXPECT_EQ(m->masters().size(), 3u);
+  // Every slot of a node moved away by MOVED patches: it is no longer a master of the map.
+  for (std::uint16_t s = 0; s < 16384; ++s)
+    if (*m->master_of(s) == HostPort{"10.0.0.1", 7000}) m->assign(s, HostPort{"10.0.0.3", 7002});
+  EXPECT_EQ(m->masters().size(), 2u);
+  EXPECT_TRUE(m->complete());
 }
 
 TEST(ClusterMap, GapsAndUnknownEndpointsLeaveSlotsUnserved) {

@@ -333,6 +333,22 @@ void configure(Config& c, const ClusterSet& set) {
 }
 }  // namespace
 
+// A seed that is a cluster node but serves no slot (never joined, or reset by del-node)
+// answers CLUSTER SLOTS with nothing: that is no map to adopt. The router asks the next seed,
+// and is ready.
+TEST(RedisCluster, ASeedThatServesNoSlotIsPassedOver) {
+  ClusterSet set;
+  test::RedisServer lone({"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port",
+                          std::to_string(test::free_port())});
+  const std::string url =
+      "redis+cluster://127.0.0.1:" + std::to_string(lone.port()) + ",127.0.0.1:" + std::to_string(set.nodes[0]->port());
+  asio::io_context ioc{1};
+  Connection c(ioc.get_executor(), test::quick_options(url));
+  ASSERT_EQ(first_outcome(ioc, c), "");
+  EXPECT_TRUE(c.ready());
+  EXPECT_NE(c.current_endpoint().find("3 masters"), std::string::npos) << c.current_endpoint();
+}
+
 // A redirect loop from real nodes: the source marks the slot MIGRATING to a target that was
 // never told to import it. A missing key gets ASK (source) then MOVED back (target), forever;
 // the router stops after redis_cluster_max_redirects and answers unavailable, and the slot
@@ -373,7 +389,11 @@ TEST(RedisCluster, ANodeRemovedAfterItsSlotsMovedAwayIsForgotten) {
   ASSERT_EQ(given.exit_code, 0) << given.out.substr(0, 2000);
   ASSERT_TRUE(set.wait_settled(30s));
   ASSERT_EQ(set.slots_of(added), 1500);
-  test::TestServer srv(*set.nodes[1], [&](Config& c) { configure(c, set); });
+  // The added master has no replica: a revocation WAITing for one would answer 503 there.
+  test::TestServer srv(*set.nodes[1], [&](Config& c) {
+    configure(c, set);
+    c.redis_wait_replicas = 0;
+  });
   ASSERT_EQ(srv.get("/readyz").status, 200);
   EXPECT_NE(srv.get("/readyz").body.find("4 masters"), std::string::npos) << srv.get("/readyz").body;
   test::FailoverLoad load(srv);
