@@ -393,11 +393,7 @@ void ClusterRouter::stop() {
 awaitable<result<Replies>> ClusterRouter::call(Request req, std::string_view op) {
   auto impl = impl_;
   if (req.empty()) co_return make_error_code(errc::internal);
-  if (req.command_spans_slots()) {
-    impl->log(log::Level::error,
-              std::string("a command of ") + std::string(op) + " names keys of two slots (CROSSSLOT); not sent");
-    co_return make_error_code(errc::internal);
-  }
+  // A command spanning slots never gets here (Connection refuses it on every topology).
   // Not ready as a whole may still serve this slot (another master down): route() decides.
   if (impl->stopping || !impl->map) co_return make_error_code(errc::unavailable);
   if (req.spans_slots()) co_return co_await impl->route_split(std::move(req), op);

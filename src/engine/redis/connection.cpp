@@ -24,6 +24,14 @@ struct Connection::Impl {
   std::unique_ptr<ClusterRouter> cluster;
 
   awaitable<result<Replies>> call(Request req, std::string_view op) {
+    // One rule on every topology: a command naming keys of two slots is a bug (Redis Cluster
+    // refuses it with CROSSSLOT), so a standalone or Sentinel deployment refuses it too, and
+    // the whole test suite, run on standalone Redis, proves no call site sends one.
+    if (req.command_spans_slots()) {
+      log(log::Level::error,
+          std::string("a command of ") + std::string(op) + " names keys of two slots (CROSSSLOT); not sent");
+      co_return make_error_code(errc::internal);
+    }
     if (cluster) co_return co_await cluster->call(std::move(req), op);
     co_return co_await link->call(std::move(req), op);
   }

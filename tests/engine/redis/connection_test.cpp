@@ -6,6 +6,7 @@
 #include "latchkey/metrics.hpp"
 #include "latchkey/log.hpp"
 #include "support/asio_run.hpp"
+#include "support/redis_connection.hpp"
 #include "support/redis_server.hpp"
 
 #include <boost/asio/detached.hpp>
@@ -435,4 +436,33 @@ TEST(RedisConnection, ATaskThatThrowsIsLoggedNotLost) {
   std::string err = testing::internal::GetCapturedStderr();
   EXPECT_NE(err.find("test task ended with an exception: boom"), std::string::npos) << err;
   EXPECT_EQ(err.find("quiet task"), std::string::npos) << err;
+}
+
+// The cluster's rule holds on standalone Redis too: a command naming keys of two slots is
+// refused before it is sent (so the suite, run on standalone Redis, catches any call site
+// that would fail with CROSSSLOT on a cluster); keys of one tag, or a pipeline of commands of
+// different slots, go.
+TEST(RedisConnection, ACommandSpanningSlotsIsRefusedOnEveryTopology) {
+  RedisServer rs;
+  asio::io_context ioc{1};
+  std::vector<std::string> lines;
+  auto o = test::quick_options(rs.url());
+  o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+  Connection c(ioc.get_executor(), o);
+  ASSERT_EQ(test::first_outcome(ioc, c), "");
+  Request cross;
+  cross.begin(5).arg("MSET").key("lk:a:{x1}").arg("1").key("lk:a:{y2}").arg("2");
+  auto refused = test::run_awaitable(ioc, c.exec(std::move(cross), "test"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), make_error_code(errc::internal));
+  EXPECT_EQ(rs.command({"EXISTS", "lk:a:{x1}", "lk:a:{y2}"}), "0") << "nothing was sent";
+  bool logged = false;
+  for (const auto& l : lines) logged = logged || l.find("names keys of two slots (CROSSSLOT)") != std::string::npos;
+  EXPECT_TRUE(logged);
+  Request same;
+  same.begin(5).arg("MSET").key("lk:a:{x1}1").arg("1").key("lk:a:{x1}2").arg("2");
+  same.begin(2).arg("GET").key("lk:a:{y2}");
+  auto sent = test::run_awaitable(ioc, c.exec(std::move(same), "test"));
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->front().str, "OK");
 }
