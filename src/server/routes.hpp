@@ -9,7 +9,7 @@ namespace latchkey::server {
 Router make_routes();
 
 namespace handlers {
-void add_operations(Router& r);  // /healthz, /readyz, /metrics, /v1/server
+void add_operations(Router& r);  // /healthz, /readyz, /metrics, /openapi.json, /v1/server
 void add_sessions(Router& r);    // /v1/sessions..., /v1/users/{user_id}/sessions...
 void add_tokens(Router& r);      // /v1/tokens..., /v1/users/{user_id}/tokens, /.well-known/jwks.json
 void add_oauth(Router& r);       // /v1/oauth/clients..., /v1/oauth/authorizations

@@ -84,7 +84,7 @@ TEST(Router, AnUnmatchedPathUnderAnAdminRoutesPrefixAsksForTheKeyFirst) {
 
 // The production table's policy, as the contract states it: /v1 is the admin API on the admin
 // listener, /metrics on the metrics listener, OAuth and /.well-known on the public listener,
-// health on every listener; only the OAuth endpoints authenticate a client themselves.
+// health and the OpenAPI document on every listener; only the OAuth endpoints authenticate a client themselves.
 TEST(Router, TheProductionTableGivesEveryRouteItsListenerAndAccess) {
   Router r = make_routes();
   ASSERT_GT(r.routes().size(), 30u);
@@ -102,7 +102,7 @@ TEST(Router, TheProductionTableGivesEveryRouteItsListenerAndAccess) {
     } else if (p == "/metrics") {
       EXPECT_EQ(route.listeners, unsigned{metrics_listener});
       EXPECT_EQ(route.access, Access::public_);
-    } else if (p == "/healthz" || p == "/readyz") {
+    } else if (p == "/healthz" || p == "/readyz" || p == "/openapi.json") {
       EXPECT_EQ(route.listeners, unsigned{every_listener});
       EXPECT_EQ(route.access, Access::public_);
     } else if (p.starts_with("/oauth2/")) {

@@ -106,6 +106,28 @@ TEST_F(ServerTest, HealthzAndRequestIds) {
   EXPECT_EQ(replaced.find_first_not_of("0123456789abcdef-"), std::string::npos) << replaced;
 }
 
+// GET /openapi.json: the document built into the binary, as JSON, naming every production
+// route with its method (tests/openapi/coverage.py checks the YAML the same way, and more).
+TEST_F(ServerTest, OpenApiDocumentNamesEveryRoute) {
+  auto r = http_request(port, "GET", "/openapi.json");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.header("cache-control"), "public, max-age=300");
+  auto doc = json(r);
+  EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
+  const auto& paths = doc.at("paths").as_object();
+  const Router production = make_routes();
+  for (const auto& route : production.routes()) {
+    auto it = paths.find(route.pattern);
+    ASSERT_NE(it, paths.end()) << route.pattern;
+    std::string method = route.method;
+    for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    EXPECT_TRUE(it->value().as_object().contains(method)) << route.method << " " << route.pattern;
+  }
+  // The security schemes are published with it (public: it names no secret).
+  EXPECT_EQ(doc.at("components").at("securitySchemes").at("adminKey").at("scheme").as_string(), "bearer");
+}
+
 TEST_F(ServerTest, ReadyzFollowsRedisAndRecoversWithoutRestart) {
   EXPECT_EQ(http_request(port, "GET", "/readyz").status, 200);
   rs.kill();

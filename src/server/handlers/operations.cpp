@@ -1,6 +1,6 @@
 // Operations endpoints: liveness, readiness (a real script round trip to Redis on this shard,
 // so a lost script cache or a refusing server shows, and every other shard's connection
-// state), and Prometheus metrics. No authentication.
+// state), Prometheus metrics, and the OpenAPI document. No authentication.
 #include "server/routes.hpp"
 
 #include "latchkey/config.hpp"
@@ -13,6 +13,10 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+
+namespace latchkey::server {
+std::string_view openapi_json() noexcept;  // generated from docs/openapi.yaml (cmake/openapi_to_cpp.py)
+}  // namespace latchkey::server
 
 namespace latchkey::server::handlers {
 namespace {
@@ -86,12 +90,21 @@ boost::asio::awaitable<HttpResponse> metrics(RequestContext& ctx) {
   co_return r;
 }
 
+// GET /openapi.json: docs/openapi.yaml as built into this binary (the contract it serves).
+boost::asio::awaitable<HttpResponse> openapi(RequestContext&) {
+  HttpResponse r;
+  r.body = std::string(openapi_json());
+  r.headers.emplace_back("Cache-Control", "public, max-age=300");
+  co_return r;
+}
+
 }  // namespace
 
 void add_operations(Router& r) {
   r.add("GET", "/healthz", Access::public_, every_listener, healthz);
   r.add("GET", "/readyz", Access::public_, every_listener, readyz);
   r.add("GET", "/metrics", Access::public_, metrics_listener, metrics);
+  r.add("GET", "/openapi.json", Access::public_, every_listener, openapi);
   r.add("GET", "/v1/server", Access::admin_read, admin_listener, server_info);
   r.add("POST", "/v1/server/reload", Access::admin, admin_listener, reload);
 }
