@@ -26,16 +26,35 @@ LATCHKEY_LISTEN="127.0.0.1:$lk_port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redi
 pids+=($!)
 wait_http "http://127.0.0.1:$lk_port/readyz" || { cat "$work/latchkey.err"; exit 1; }
 
-prism_port=$(free_port)
-/usr/bin/python3 tests/openapi/strict.py docs/openapi.yaml "$work/openapi.strict.yaml"
-tests/openapi/node_modules/.bin/prism proxy "$work/openapi.strict.yaml" "http://127.0.0.1:$lk_port" \
-  --host 127.0.0.1 --port "$prism_port" >"$work/prism.log" 2>&1 &
+# A second latchkey with the settings the remaining statuses need: reject_new (409), the OAuth
+# endpoints throttled (429), and a token_issuer that publishes no metadata (404).
+lk2_port=$(free_port)
+LATCHKEY_LISTEN="127.0.0.1:$lk2_port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_port/1" \
+  LATCHKEY_SECRETS_DIR="$work/secrets" LATCHKEY_ADMIN_API_KEYS="$admin_key" LATCHKEY_THREADS=1 \
+  LATCHKEY_SESSION_LIMIT=1 LATCHKEY_SESSION_LIMIT_POLICY=reject_new \
+  LATCHKEY_RATELIMIT_POLICIES="oauth:fixed_window:2/60" LATCHKEY_OAUTH_RATELIMIT_POLICY=oauth \
+  "$bin" serve >"$work/latchkey2.out" 2>"$work/latchkey2.err" &
 pids+=($!)
-for _ in $(seq 300); do
-  curl -s -o /dev/null "http://127.0.0.1:$prism_port/healthz" && break
-  sleep 0.05
-done
-curl -s -o /dev/null "http://127.0.0.1:$prism_port/healthz" || { cat "$work/prism.log"; exit 1; }
+wait_http "http://127.0.0.1:$lk2_port/readyz" || { cat "$work/latchkey2.err"; exit 1; }
 
-/usr/bin/python3 tests/openapi/corpus.py "http://127.0.0.1:$prism_port" "$admin_key" "$redis_port" ||
+/usr/bin/python3 tests/openapi/strict.py docs/openapi.yaml "$work/openapi.strict.yaml"
+start_prism() {  # upstream-port; sets prism (its URL)
+  local p
+  p=$(free_port)
+  tests/openapi/node_modules/.bin/prism proxy "$work/openapi.strict.yaml" "http://127.0.0.1:$1" \
+    --host 127.0.0.1 --port "$p" >"$work/prism-$p.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 300); do
+    curl -s -o /dev/null "http://127.0.0.1:$p/healthz" && break
+    sleep 0.05
+  done
+  curl -s -o /dev/null "http://127.0.0.1:$p/healthz" || { cat "$work/prism-$p.log"; exit 1; }
+  prism="http://127.0.0.1:$p"
+}
+start_prism "$lk_port"
+first=$prism
+start_prism "$lk2_port"
+second=$prism
+
+/usr/bin/python3 tests/openapi/corpus.py "$first" "$admin_key" "$redis_port" docs/openapi.yaml "$second" ||
   { echo "--- latchkey log (tail)"; tail -20 "$work/latchkey.err"; exit 1; }

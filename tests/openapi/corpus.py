@@ -4,7 +4,7 @@ documented operation, and every status the document names that a single server c
 to answer, sent through Prism's validating proxy. Each answer must have the expected status
 and no response violation (Prism's `sl-violations` header); a request the corpus means to be
 valid must have no request violation either (malformed requests, sent on purpose, do).
-Usage: corpus.py PROXY_URL ADMIN_KEY REDIS_PORT [OPENAPI_YAML]"""
+Usage: corpus.py PROXY_URL ADMIN_KEY REDIS_PORT [OPENAPI_YAML [SECOND_PROXY_URL]]"""
 import base64
 import hashlib
 import http.client
@@ -173,6 +173,23 @@ LO = "/v1/users/{user_id}/lockout"
 admin("lockout", "GET", "/v1/users/frank/lockout", LO, 200)
 admin("unlock", "DELETE", "/v1/users/frank/lockout", LO, 204)
 admin("login success", "POST", "/v1/logins/success", "/v1/logins/success", 200, login)
+
+# The second server (reject_new with a limit of 1, the OAuth endpoints throttled to 2 a
+# minute per address, no https issuer): 409, 429 and 404.
+if len(sys.argv) > 5:
+    first_host = host
+    host = urllib.parse.urlsplit(sys.argv[5])
+    admin("create: the first", "POST", S, S, 201, {"user_id": "ivy"})
+    admin("create: over the limit", "POST", S, S, 409, {"user_id": "ivy"})
+    call("metadata: no https issuer", "GET", "/.well-known/oauth-authorization-server",
+         "/.well-known/oauth-authorization-server", 404)
+    for i in range(2):
+        call(f"token: within the throttle {i + 1}", "POST", OT, OT, 401, "grant_type=client_credentials", FORM,
+             valid=False)
+    call("token: throttled", "POST", OT, OT, 429, "grant_type=client_credentials", FORM, valid=False)
+    call("introspect: throttled", "POST", OI, OI, 429, "token=x", FORM, valid=False)
+    call("revoke: throttled", "POST", ORV, ORV, 429, "token=x", FORM, valid=False)
+    host = first_host
 
 # Malformed requests each route refuses with 400. (Not a user id that is not UTF-8: Prism
 # drops the connection on %FF in a path.)
