@@ -27,6 +27,15 @@ void ChildPid::spawn(std::vector<std::string> args) {
   kill();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // The servers log to files of their own. Not holding the test's stdout and stderr means
+    // a test that dies (an ASan abort) without stopping them does not keep ctest waiting on
+    // its output until the timeout.
+    if (int null = ::open("/dev/null", O_RDWR); null >= 0) {
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      if (null > 2) ::close(null);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

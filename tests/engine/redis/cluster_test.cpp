@@ -456,7 +456,8 @@ TEST(RedisCluster, ScriptsWaitForASlotMidMigration) {
 
   // The hazard: at the target (reached by ASK) the unguarded script lists nothing, and
   // prunes the index as if the sessions were gone. (On the copy.)
-  const auto* list = ScriptSet::embedded().find("session_list");
+  const ScriptSet scripts = ScriptSet::embedded();
+  const auto* list = scripts.find("session_list");
   ASSERT_NE(list, nullptr);
   std::string unguarded = list->source;  // the script as it was before the guard
   const auto check = unguarded.find("if not string.find(KEYS[#KEYS]");
