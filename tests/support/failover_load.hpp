@@ -81,4 +81,15 @@ struct FailoverLoad {
   }
 };
 
+// GET /readyz until it answers 200 or `max` passes; the last answer. After a failover the
+// topology may still be settling (on a loaded machine the sentinels have been seen to move
+// the master a second time right after the first), so one probe is not the verdict.
+inline HttpResult ready_within(TestServer& srv, std::chrono::milliseconds max) {
+  auto ready = srv.get("/readyz");
+  for (auto until = std::chrono::steady_clock::now() + max;
+       ready.status != 200 && std::chrono::steady_clock::now() < until; ready = srv.get("/readyz"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return ready;
+}
+
 }  // namespace latchkey::test

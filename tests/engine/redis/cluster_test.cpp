@@ -545,8 +545,8 @@ TEST(RedisCluster, MasterKilledUnderLoadRecoversAndKeepsAcknowledgedRevocations)
             << " sessions lost with the old master\n";
   for (const auto& w : load.wrong) ADD_FAILURE() << "a wrong answer: " << w;
   EXPECT_GT(load.unavailable.load(), unavailable_before) << "the killed master's slots answered 503 meanwhile";
-  auto ready = srv.get("/readyz");
-  EXPECT_EQ(ready.status, 200) << ready.body;
+  auto ready = test::ready_within(srv, 15s);
+  ASSERT_EQ(ready.status, 200) << ready.body;
   EXPECT_EQ(std::string(test::json_of(ready).at("redis").at("endpoint").as_string()).find(std::to_string(victim)),
             std::string::npos)
       << "still names the killed master";
