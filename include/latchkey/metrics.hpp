@@ -81,13 +81,14 @@ class Metrics {
   // the events it was part of (the redirects it answered, the resends it asked for, the map
   // fetches asked of it). Per shard, count_cluster above.
   void count_node(ClusterEvent e, std::string_view node);
-  void observe_redis_node(std::string_view node, bool error, double seconds);
   std::uint64_t master_changes() const noexcept { return master_changes_.load(std::memory_order_relaxed); }
   void add_in_flight(int delta) noexcept { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
   void add_open_connections(int delta) noexcept { open_connections_.fetch_add(delta, std::memory_order_relaxed); }
 
   void observe_http(std::string_view route, std::string_view method, unsigned status, double seconds);
-  void observe_redis(std::string_view op, bool error, double seconds);
+  // A Redis call by operation; with `node` (a cluster node link) also in that node's series,
+  // under the same lock.
+  void observe_redis(std::string_view op, bool error, double seconds, std::string_view node = {});
   // A rate-limit decision of a named policy ("adhoc" for limits in the request): allowed,
   // denied, shadow_denied (a shadow policy would have denied) or fail_open.
   void observe_ratelimit(std::string_view policy, std::string_view decision);
@@ -116,6 +117,7 @@ class Metrics {
     std::uint64_t errors = 0;
     LatencyHistogram latency;
     void add(const RedisSeries& other) noexcept;
+    void observe(bool error, double seconds) noexcept;
   };
   struct NodeSeries {
     RedisSeries calls;

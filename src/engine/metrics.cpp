@@ -87,14 +87,18 @@ void Metrics::observe_http(std::string_view route, std::string_view method, unsi
   it->second.observe(seconds);
 }
 
-void Metrics::observe_redis(std::string_view op, bool error, double seconds) {
+void Metrics::RedisSeries::observe(bool error, double seconds) noexcept {
+  ++calls;
+  if (error) ++errors;
+  latency.observe(seconds);
+}
+
+void Metrics::observe_redis(std::string_view op, bool error, double seconds, std::string_view node) {
   std::lock_guard lock(mu_);
   auto it = redis_.find(op);
   if (it == redis_.end()) it = redis_.emplace(std::string(op), RedisSeries{}).first;
-  auto& s = it->second;
-  ++s.calls;
-  if (error) ++s.errors;
-  s.latency.observe(seconds);
+  it->second.observe(error, seconds);
+  if (!node.empty()) node_series(node).calls.observe(error, seconds);
 }
 
 void Metrics::RedisSeries::add(const RedisSeries& other) noexcept {
@@ -112,14 +116,6 @@ Metrics::NodeSeries& Metrics::node_series(std::string_view node) {
 void Metrics::count_node(ClusterEvent e, std::string_view node) {
   std::lock_guard lock(mu_);
   ++node_series(node).events[static_cast<std::size_t>(e)];
-}
-
-void Metrics::observe_redis_node(std::string_view node, bool error, double seconds) {
-  std::lock_guard lock(mu_);
-  auto& s = node_series(node).calls;
-  ++s.calls;
-  if (error) ++s.errors;
-  s.latency.observe(seconds);
 }
 
 void Metrics::observe_ratelimit(std::string_view policy, std::string_view decision) {

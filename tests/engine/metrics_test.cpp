@@ -36,9 +36,9 @@ TEST(Metrics, ClusterNodesAreSeriesOfTheirOwnMergedAcrossShards) {
   Metrics a(0), b(1);
   EXPECT_EQ(Metrics::render({&a, &b}).find("latchkey_redis_node_"), std::string::npos)
       << "no node series without a cluster";
-  a.observe_redis_node("10.0.0.1:7000", false, 0.0003);
-  b.observe_redis_node("10.0.0.1:7000", true, 0.2);
-  b.observe_redis_node("10.0.0.2:7001", false, 0.001);
+  a.observe_redis("script:x", false, 0.0003, "10.0.0.1:7000");
+  b.observe_redis("script:x", true, 0.2, "10.0.0.1:7000");
+  b.observe_redis("script:x", false, 0.001, "10.0.0.2:7001");
   a.count_node(Metrics::ClusterEvent::moved, "10.0.0.1:7000");
   b.count_node(Metrics::ClusterEvent::moved, "10.0.0.1:7000");
   b.count_node(Metrics::ClusterEvent::refresh, "10.0.0.2:7001");

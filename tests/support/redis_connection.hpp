@@ -4,6 +4,7 @@
 
 #include "support/asio_run.hpp"
 
+#include "latchkey/log.hpp"
 #include "latchkey/redis/connection.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -34,6 +35,11 @@ inline std::string first_outcome(boost::asio::io_context& ioc, redis::Connection
   c.start();
   auto r = run_awaitable(ioc, c.ready_or_failed(), max);
   return r ? std::string() : c.last_error();
+}
+
+// Every line the connection logs goes to `lines` (which must outlive it).
+inline void capture_log(redis::ConnectionOptions& o, std::vector<std::string>& lines) {
+  o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
 }
 
 inline boost::asio::awaitable<result<redis::Replies>> command(redis::Connection& c, std::vector<std::string> args) {

@@ -127,8 +127,8 @@ struct Link::Impl : std::enable_shared_from_this<Impl> {
   void record(std::string_view op, bool error, clock::time_point start) {
     if (!opts.metrics) return;
     const double seconds = std::chrono::duration<double>(clock::now() - start).count();
-    opts.metrics->observe_redis(op, error, seconds);
-    if (opts.cluster_node) opts.metrics->observe_redis_node(node_label, error, seconds);
+    opts.metrics->observe_redis(op, error, seconds,
+                                opts.cluster_node ? std::string_view(node_label) : std::string_view());
   }
 
   // Queues the request and suspends until its replies (or a failure) arrive. The handler is

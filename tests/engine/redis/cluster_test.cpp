@@ -85,7 +85,7 @@ TEST(RedisCluster, RoutesEveryKeyToTheMasterOfItsSlot) {
   asio::io_context ioc{1};
   std::vector<std::string> lines;
   auto o = test::quick_options(set.url());
-  o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+  test::capture_log(o, lines);
   Connection c(ioc.get_executor(), o);
   ASSERT_EQ(first_outcome(ioc, c), "");
   EXPECT_NE(c.current_endpoint().find("3 masters"), std::string::npos) << c.current_endpoint();
@@ -359,7 +359,7 @@ TEST(RedisCluster, ARedirectLoopIsCappedNotFollowedForever) {
   auto o = test::quick_options(set.url());
   o.cluster_max_redirects = 5;
   std::vector<std::string> lines;
-  o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+  test::capture_log(o, lines);
   Connection c(ioc.get_executor(), o);
   ASSERT_EQ(first_outcome(ioc, c), "");
   const std::string key = "lk:loop:{l1}missing";
@@ -666,7 +666,7 @@ TEST(RedisCluster, OverTlsEveryNodeIsVerified) {
   auto o = test::quick_options(set.url());
   o.tls.ca_file = test::TlsCerts::get().pem("ca");
   std::vector<std::string> lines;
-  o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+  test::capture_log(o, lines);
   Connection c(ioc.get_executor(), o);
   ASSERT_EQ(first_outcome(ioc, c), "");
   int tls_links = 0;

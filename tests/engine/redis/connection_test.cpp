@@ -447,7 +447,7 @@ TEST(RedisConnection, ACommandSpanningSlotsIsRefusedOnEveryTopology) {
   asio::io_context ioc{1};
   std::vector<std::string> lines;
   auto o = test::quick_options(rs.url());
-  o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+  test::capture_log(o, lines);
   Connection c(ioc.get_executor(), o);
   ASSERT_EQ(test::first_outcome(ioc, c), "");
   Request cross;

@@ -173,7 +173,7 @@ TEST(RedisSentinel, TlsDataNodesWithPlaintextSentinels) {
   {
     asio::io_context ioc{1};
     std::vector<std::string> lines;
-    o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+    test::capture_log(o, lines);
     Connection c(ioc.get_executor(), o);
     ASSERT_EQ(first_outcome(ioc, c), "");
     EXPECT_NE(c.current_endpoint().find(port_text(set.tls_ports[0])), std::string::npos) << c.current_endpoint();

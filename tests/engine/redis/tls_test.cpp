@@ -59,7 +59,7 @@ TEST(RedisTls, RightCaConnectsByIpAndByName) {
     asio::io_context ioc{1};
     std::vector<std::string> lines;
     auto o = tls_options(t.url(host));
-    o.log = [&lines](log::Level, std::string_view msg) { lines.emplace_back(msg); };
+    test::capture_log(o, lines);
     Connection c(ioc.get_executor(), o);
     EXPECT_EQ(first_outcome(ioc, c), "") << host;
     auto r = test::run_awaitable(ioc, ping(c));
