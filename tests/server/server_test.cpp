@@ -185,6 +185,8 @@ TEST_F(ServerTest, ServerInfoNeedsTheApiKeyAndReportsRedis) {
   EXPECT_EQ(v.at("name").as_string(), "latchkey");
   EXPECT_TRUE(v.at("redis").at("ready").as_bool());
   EXPECT_GT(v.at("redis").at("time").as_int64(), 1700000000);
+  EXPECT_EQ(v.at("token_issuer").as_string(), "latchkey");
+  EXPECT_EQ(v.at("session_cookie_name").as_string(), "__Host-session");
   EXPECT_EQ(r.body.find(kAdminKey), std::string::npos);
 }
 

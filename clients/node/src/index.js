@@ -17,10 +17,10 @@ export class Latchkey {
    * @param {string} o.apiKey an admin API key
    * @param {string} [o.publicUrl] the listener of /oauth2/* and /.well-known/* when it differs
    * @param {number} [o.timeoutMs=2000] per call; beyond it: Unavailable
-   * @param {string} [o.issuer="latchkey"] latchkey's token_issuer, checked by local verification
+   * @param {string} [o.issuer] latchkey's token_issuer, checked by local verification (default: read once from GET /v1/server)
    * @param {string} [o.cookieName="__Host-session"] the session cookie the middleware reads
    */
-  constructor({ baseUrl, apiKey, publicUrl, timeoutMs = 2000, issuer = "latchkey", jwksTtlMs = 300_000,
+  constructor({ baseUrl, apiKey, publicUrl, timeoutMs = 2000, issuer, jwksTtlMs = 300_000,
                 cookieName = "__Host-session" }) {
     const u = new URL(baseUrl);
     if (!["http:", "https:"].includes(u.protocol) || u.search || u.hash || u.username)
@@ -130,6 +130,7 @@ export class Latchkey {
   async #verifyLocally(token, header, audience, acceptOauth) {
     if (["jku", "jwk", "x5u", "x5c", "crit"].some((h) => h in header) || !ALGS.includes(header.alg) || typeof header.kid !== "string")
       throw new E.InvalidToken(401, "invalid_token", "refused header");
+    this.issuer ??= (await this.server()).token_issuer;
     let payload;
     try {
       ({ payload } = await jwtVerify(token, this.jwks, {

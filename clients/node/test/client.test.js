@@ -76,6 +76,14 @@ test("tokens verify locally and on the server; scopes, audience, revocation", as
   await assert.rejects(lk.tokens.verify(p.access_token, { audience: "api", checkRevocation: true }), InvalidToken);
 });
 
+test("the issuer is learned from the server when not given; another issuer is refused", async () => {
+  const user = newUser();
+  const learn = new Latchkey({ baseUrl: lk.baseUrl, apiKey: lk.apiKey });
+  assert.equal((await learn.tokens.verify((await learn.tokens.issue({ userId: user })).access_token)).iss, lk.issuer);
+  const wrong = new Latchkey({ baseUrl: lk.baseUrl, apiKey: lk.apiKey, issuer: "https://someone-else.example" });
+  await assert.rejects(wrong.tokens.verify((await wrong.tokens.issue({ userId: user })).access_token), InvalidToken);
+});
+
 test("refresh rotates; reuse revokes the family; revokeUser", async () => {
   const user = newUser();
   const first = await lk.tokens.issue({ userId: user });

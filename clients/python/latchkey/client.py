@@ -34,13 +34,14 @@ class Latchkey:
     api_key    an admin API key (`admin_api_keys` / `admin_api_keys_file`)
     public_url the listener serving /oauth2/* and /.well-known/* when it differs
     timeout    seconds for each call (connect, send, answer); beyond it: Unavailable
-    issuer     latchkey's `token_issuer` (default "latchkey"), checked by local verification
+    issuer     latchkey's `token_issuer`, checked by local verification (default: read once
+               from GET /v1/server)
     cookie_name the session cookie the framework helpers read (latchkey's session_cookie_name)
     verify_tls True, False, or the path of a CA bundle for https URLs
     """
 
     def __init__(self, base_url: str, api_key: str, *, public_url: Optional[str] = None,
-                 timeout: float = 2.0, issuer: str = "latchkey", jwks_ttl: float = 300.0,
+                 timeout: float = 2.0, issuer: Optional[str] = None, jwks_ttl: float = 300.0,
                  cookie_name: str = "__Host-session", verify_tls: Union[bool, str] = True) -> None:
         if not api_key or any(c in api_key for c in "\r\n"):
             raise ValueError("api_key must be a non-empty single line")
@@ -50,7 +51,7 @@ class Latchkey:
                         if public_url else self._admin)
         self._auth = {"Authorization": f"Bearer {api_key}"}
         self.cookie_name = cookie_name
-        self.jwks = JwksVerifier(self._fetch_jwks, issuer=issuer, ttl=jwks_ttl)
+        self.jwks = JwksVerifier(self._fetch_jwks, issuer=issuer or self._server_issuer, ttl=jwks_ttl)
 
     # -- plumbing -------------------------------------------------------------------------------
     def _call(self, method: str, path: str, body: Optional[Mapping[str, Any]] = None, *,
@@ -78,6 +79,9 @@ class Latchkey:
             hdrs["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         data = urllib.parse.urlencode(fields).encode()
         return check(self._public.request("POST", path, headers=hdrs, body=data), *ok)
+
+    def _server_issuer(self) -> str:
+        return str(self.server()["token_issuer"])
 
     def _fetch_jwks(self) -> Dict[str, Any]:
         return json_body(check(self._public.request("GET", "/.well-known/jwks.json", headers={},

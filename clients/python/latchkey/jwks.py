@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import jwt
 from jwt import PyJWK
@@ -23,10 +23,10 @@ _REFUSED_HEADERS = ("jku", "jwk", "x5u", "x5c", "crit")
 
 
 class JwksVerifier:
-    def __init__(self, fetch: Callable[[], Dict[str, Any]], *, issuer: str, ttl: float = 300.0,
+    def __init__(self, fetch: Callable[[], Dict[str, Any]], *, issuer: Union[str, Callable[[], str]], ttl: float = 300.0,
                  min_refetch: float = 10.0, leeway: int = 30) -> None:
         self._fetch = fetch
-        self.issuer = issuer
+        self._issuer = issuer  # or a function that learns it (once)
         self.ttl = ttl
         self.min_refetch = min_refetch
         self.leeway = leeway
@@ -55,6 +55,12 @@ class JwksVerifier:
                         continue  # a key this PyJWT cannot use verifies nothing
             self._keys = keys
             self._fetched_at = time.monotonic()
+
+    @property
+    def issuer(self) -> str:
+        if callable(self._issuer):
+            self._issuer = self._issuer()
+        return self._issuer
 
     def key_for(self, kid: str) -> Optional[Tuple[str, PyJWK]]:
         self._refresh(forced=False)

@@ -128,6 +128,15 @@ def test_tokens_verify_locally_and_on_the_server(lk, user):
         lk.verify_access_token(pair.access_token, audience="other")
 
 
+def test_the_issuer_is_learned_from_the_server_when_not_given(server, user):
+    url, key, issuer = server
+    lk = Latchkey(url, key)
+    assert lk.verify_access_token(lk.issue_tokens(user).access_token)["iss"] == issuer
+    wrong = Latchkey(url, key, issuer="https://someone-else.example")
+    with pytest.raises(InvalidToken):
+        wrong.verify_access_token(wrong.issue_tokens(user).access_token)
+
+
 def test_tampered_and_malformed_tokens_are_refused_locally(lk, user):
     t = lk.issue_tokens(user).access_token
     h, p, s = t.split(".")

@@ -49,7 +49,8 @@ boost::asio::awaitable<HttpResponse> readyz(RequestContext& ctx) {
 }
 
 // GET /v1/server (admin): what this server is and whether its shard reaches Redis, with the
-// Redis server's clock as read through a script (the same probe as /readyz).
+// Redis server's clock as read through a script (the same probe as /readyz); the token issuer
+// and the session cookie name, which client libraries check and read.
 boost::asio::awaitable<HttpResponse> server_info(RequestContext& ctx) {
   std::vector<std::string> keys(1, key_schema::readiness_probe(ctx.config.key_prefix));
   auto r = co_await ctx.redis.eval("ping", std::move(keys), std::vector<std::string>());
@@ -62,6 +63,8 @@ boost::asio::awaitable<HttpResponse> server_info(RequestContext& ctx) {
   co_return HttpResponse::json(200, boost::json::object{{"name", "latchkey"},
                                                         {"version", LATCHKEY_VERSION},
                                                         {"threads", ctx.config.effective_threads()},
+                                                        {"token_issuer", ctx.config.token_issuer},
+                                                        {"session_cookie_name", ctx.config.session_cookie_name},
                                                         {"redis", std::move(redis)}});
 }
 
