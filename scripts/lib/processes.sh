@@ -99,3 +99,5 @@ check_answers() {
   answers_checked=$n
   return $missing
 }
+# npm_deps DIR: the npm packages of DIR (its package-lock.json), unless they are installed.
+npm_deps() { [ -d "$1/node_modules" ] || (cd "$1" && npm ci --silent --no-fund --no-audit >/dev/null); }

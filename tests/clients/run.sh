@@ -12,10 +12,8 @@ shift || true
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(python node)
 source scripts/lib/processes.sh
-[ -x tests/openapi/node_modules/.bin/prism ] ||
-  (cd tests/openapi && npm ci --silent --no-fund --no-audit >/dev/null)
-[ -d clients/node/node_modules/jose ] ||
-  (cd clients/node && npm ci --silent --no-fund --no-audit >/dev/null)
+npm_deps tests/openapi
+npm_deps clients/node
 
 start_redis
 mkdir -p "$work/secrets"

@@ -7,8 +7,7 @@ set -euo pipefail
 root=$(realpath "$1")
 bin=$(realpath "$2")
 source "$root/scripts/lib/processes.sh"
-[ -d "$root/clients/node/node_modules/express" ] ||
-  (cd "$root/clients/node" && npm ci --silent --no-fund --no-audit >/dev/null)
+npm_deps "$root/clients/node"
 start_redis
 start_latchkey "$bin"
 key=$(cat "$work/var/secrets/admin_api_key")
