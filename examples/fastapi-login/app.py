@@ -17,7 +17,8 @@ import secrets
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from latchkey import (Claims, InvalidCredentials, Latchkey, RateLimited, Session, clear_session_cookie)
+from latchkey import (Claims, InvalidCredentials, Latchkey, RateLimited, Session, clear_session_cookie,
+                      token_from_cookie_header)
 from latchkey.fastapi import install, require_session, require_token
 
 lk = Latchkey(os.environ.get("LATCHKEY_URL", "http://127.0.0.1:8080"),
@@ -79,7 +80,6 @@ def login(request: Request, username: str = Form(..., max_length=256), password:
 
 @app.post("/logout")
 def logout(request: Request, session: Session = Depends(require_session())):
-    from latchkey import token_from_cookie_header
     lk.destroy_session(token_from_cookie_header(request.headers.get("cookie"), lk.cookie_name))
     r = RedirectResponse("/", 303)
     r.headers["Set-Cookie"] = clear_session_cookie(name=lk.cookie_name)

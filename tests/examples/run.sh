@@ -24,8 +24,8 @@ for a in "${apps[@]}"; do
     *) echo "unknown app $a" >&2; exit 2 ;;
   esac
   pids+=($!)
-  for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$app_port/" && break; sleep 0.05; done
   echo "== examples/$a-login"
+  wait_http "http://127.0.0.1:$app_port/" || { status=1; tail -20 "$work/$a.log"; continue; }
   /usr/bin/python3 "$root/tests/examples/e2e.py" "http://127.0.0.1:$app_port" "http://127.0.0.1:$port" "$key" ||
     { status=1; tail -20 "$work/$a.log"; }
 done
