@@ -74,6 +74,11 @@ struct Config {
   log::Level log_level{};
   bool access_log{};
   unsigned retry_after_seconds{};
+  // Security events (src/server/events.cpp).
+  bool events{};
+  std::size_t events_max_length{};
+  std::chrono::seconds events_retention{};
+  bool events_stdout{};
 
   // Sessions (seconds unless noted).
   std::chrono::seconds session_idle_ttl{};

@@ -94,6 +94,9 @@ class UserSlot {
 // The sliding log and its unit count: two keys, one tag, one slot.
 [[nodiscard]] std::string ratelimit_sliding_log(std::string_view key_prefix, std::string_view id);
 [[nodiscard]] std::string ratelimit_sliding_count(std::string_view key_prefix, std::string_view id);
+// <prefix>ev:{ev<N>}: security event stream N of events::kPartitions (capped streams, each in
+// its own slot, so a Cluster spreads the writes).
+[[nodiscard]] std::string events_stream(std::string_view key_prefix, unsigned partition);
 // <prefix>probe:{readyz}: what /readyz writes.
 [[nodiscard]] std::string readiness_probe(std::string_view key_prefix);
 

@@ -43,6 +43,14 @@ void count(SecurityEvent e, std::uint64_t n = 1) noexcept;
 std::uint64_t security_events(SecurityEvent e) noexcept;
 const char* security_event_name(SecurityEvent e) noexcept;
 
+// The security event stream (src/server/events.cpp): events written to Redis, and events lost
+// (Redis unreachable or refused the write, or the writer's queue full): latchkey_events_total
+// {result="written"|"lost"}.
+void count_events_written(std::uint64_t n) noexcept;
+void count_events_lost(std::uint64_t n) noexcept;
+std::uint64_t events_written() noexcept;
+std::uint64_t events_lost() noexcept;
+
 // Why an access token was refused at /v1/tokens/verify: latchkey_token_verify_failures_total
 // {reason}. `reason` is one of a closed set (the JWS rejections, the claim checks, "revoked",
 // "client_deleted", "oauth_not_accepted"); anything else counts as "other".

@@ -44,6 +44,9 @@ std::string ratelimit_sliding_log(std::string_view key_prefix, std::string_view 
 std::string ratelimit_sliding_count(std::string_view key_prefix, std::string_view id) {
   return join(key_prefix, "rl:s:{", id, "}:n");
 }
+std::string events_stream(std::string_view key_prefix, unsigned partition) {
+  return join(key_prefix, "ev:{ev" + std::to_string(partition) + "}");
+}
 std::string readiness_probe(std::string_view key_prefix) { return join(key_prefix, "probe:{readyz}"); }
 
 }  // namespace latchkey::key_schema

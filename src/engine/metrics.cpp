@@ -58,6 +58,13 @@ void count(SecurityEvent e, std::uint64_t n) noexcept {
 std::uint64_t security_events(SecurityEvent e) noexcept {
   return g_security[static_cast<std::size_t>(e)].load(std::memory_order_relaxed);
 }
+namespace {
+std::atomic<std::uint64_t> g_events_written{0}, g_events_lost{0};
+}
+void count_events_written(std::uint64_t n) noexcept { g_events_written.fetch_add(n, std::memory_order_relaxed); }
+void count_events_lost(std::uint64_t n) noexcept { g_events_lost.fetch_add(n, std::memory_order_relaxed); }
+std::uint64_t events_written() noexcept { return g_events_written.load(std::memory_order_relaxed); }
+std::uint64_t events_lost() noexcept { return g_events_lost.load(std::memory_order_relaxed); }
 void count_verify_failure(std::string_view reason) noexcept {
   g_verify[verify_index(reason)].fetch_add(1, std::memory_order_relaxed);
 }
@@ -260,6 +267,10 @@ std::string Metrics::render(const std::vector<const Metrics*>& shards) {
     out += std::string("latchkey_security_events_total{event=\"") + security_event_name(e) + "\"} " +
            std::to_string(security_events(e)) + "\n";
   }
+  out += "# HELP latchkey_events_total Security events written to the Redis streams, and lost (not written).\n";
+  out += "# TYPE latchkey_events_total counter\n";
+  out += "latchkey_events_total{result=\"written\"} " + std::to_string(events_written()) + "\n";
+  out += "latchkey_events_total{result=\"lost\"} " + std::to_string(events_lost()) + "\n";
   out += "# HELP latchkey_token_verify_failures_total Access tokens refused at /v1/tokens/verify, by reason.\n";
   out += "# TYPE latchkey_token_verify_failures_total counter\n";
   for (std::size_t i = 0; i < kVerifyReasonCount; ++i)

@@ -79,6 +79,11 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
                          : m.under_admin_prefix;
   if (needs_admin && !server.authorized(req.header("authorization"))) {
     count(SecurityEvent::admin_auth_failure);
+    events::Event e(events::Type::admin_auth_failure, {}, "refused");
+    e.ip = req.remote;
+    e.request_id = rid;
+    e.with("route", m.result == RouteMatch::outcome::found ? m.route->pattern : std::string("unmatched"));
+    events.emit(std::move(e));
     route_name = "unauthorized";
     co_return error_response(errc::unauthorized, "missing or wrong admin API key");
   }
@@ -103,6 +108,7 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
   RequestContext ctx{
       req, std::move(m.params), rid, cfg, gen->services, *redis, metrics, server.all_metrics, m.route->access};
   ctx.reload = &server.reload_hook;
+  ctx.events = events::Scope{&events, rid, req.remote};
   std::string failure;
   try {
     co_return co_await m.route->handler(ctx);
@@ -143,6 +149,12 @@ void Shard::log_access(const std::string& rid, std::string_view method, std::str
   b += ",\"remote\":\"";
   b += remote;
   b += "\"}\n";
+  log_line({});
+}
+
+void Shard::log_line(std::string_view line) {
+  std::string& b = access_buf;
+  b += line;
   if (b.size() >= 32 * 1024) {
     flush_access();
   } else if (!access_flush_armed) {

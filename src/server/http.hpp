@@ -4,6 +4,7 @@
 #pragma once
 
 #include "latchkey/error.hpp"
+#include "latchkey/events.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -90,6 +91,8 @@ struct RequestContext {
   Access access = Access::admin;  // the route's: the surface its errors are answered on
   // Server::reload (POST /v1/server/reload); null where no server runs the handler.
   const std::function<std::optional<std::string>(std::string* summary)>* reload = nullptr;
+  // Security events of this request: its id and the client address filled in.
+  events::Scope events;
 
   std::string_view param(std::string_view name) const noexcept;
 };

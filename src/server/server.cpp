@@ -37,6 +37,7 @@ void Shard::begin_shutdown() {
 
 void Shard::maybe_finish() {
   if (!stopping || !conns.empty()) return;
+  events.stop();
   flush_access();
   if (access_timer) access_timer->cancel();
   if (redis) redis->stop();
@@ -156,6 +157,7 @@ std::optional<std::string> Server::start() {
   for (auto& shard : s.shards) {
     Shard* sh = shard.get();
     sh->redis->start();
+    if (sh->index == 0) sh->events.start_trimming();
     for (auto& a : sh->acceptors)
       asio::co_spawn(
           sh->ioc, [sh, &a]() { return sh->accept_loop(a); },

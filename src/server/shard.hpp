@@ -4,6 +4,7 @@
 // ids, metrics and the access log). A shard is one I/O thread and everything it owns.
 #pragma once
 
+#include "server/events.hpp"
 #include "server/server.hpp"
 #include "server/services.hpp"
 
@@ -49,11 +50,14 @@ struct ConnEntry {
 // What a reload replaces as one: the key rings and the services built on them. Requests hold
 // the generation they started with until they finish.
 struct Generation {
-  Generation(const Config& c, Secrets s) : secrets(std::move(s)), services(c, secrets) {}
+  Generation(const Config& c, Secrets s)
+      : secrets(std::move(s)), services(c, secrets), event_ids(secrets.identifier_key), codec(secrets.encryption, event_ids) {}
   Generation(const Generation&) = delete;
   Generation& operator=(const Generation&) = delete;
   Secrets secrets;
   Services services;  // refers to `secrets`
+  Identifiers event_ids;
+  events::Codec codec;  // how security events are sealed and read back
 };
 
 struct Shard {
@@ -85,6 +89,8 @@ struct Shard {
   std::optional<asio::steady_timer> access_timer;
   bool access_flush_armed = false;
   log::TimestampCache clock;
+  // Security events: queued on this thread, written to Redis without anyone waiting.
+  EventRecorder events{*this};
 
   // transport.cpp: accepting, connection caps, the HTTP/1.1 loop of one connection.
   awaitable<void> accept_loop(Acceptor& acceptor);
@@ -108,6 +114,8 @@ struct Shard {
   void log_access(const std::string& rid, std::string_view method, std::string_view route, unsigned status,
                   double seconds, std::size_t bytes_out, const std::string& remote);
   void flush_access();
+  // One line (with its newline) into the buffered stdout the access log uses.
+  void log_line(std::string_view line);
 
   // server.cpp: shutdown.
   void begin_shutdown();

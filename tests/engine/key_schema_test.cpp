@@ -44,6 +44,7 @@ std::vector<std::string> every_key(std::uint16_t slot) {
           key_schema::ratelimit_sliding_count(kPrefix, "ID"),
           key_schema::ratelimit_gcra(kPrefix, "ID"),
           u.migration_guard(),
+          key_schema::events_stream(kPrefix, 0),
           key_schema::readiness_probe(kPrefix)};
 }
 
