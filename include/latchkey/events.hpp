@@ -26,25 +26,25 @@ namespace latchkey::events {
 
 enum class Type : std::uint8_t {
   session_created,
-  session_destroyed,     // by its token, or revoked by id on the admin API
-  session_evicted,       // pushed out by a new session of the same user (session_limit)
+  session_destroyed,  // by its token, or revoked by id on the admin API
+  session_evicted,    // pushed out by a new session of the same user (session_limit)
   session_rotated,
-  logout_everywhere,     // every session of a user ended (DELETE /v1/users/{id}/sessions)
-  refresh_reuse,         // a retired refresh token came back: its family was revoked
-  code_replay,           // an authorization code was redeemed twice: what it issued was revoked
-  token_revoked,         // an access or refresh token revoked (admin API or RFC 7009)
-  user_tokens_revoked,   // every token of a user revoked
+  logout_everywhere,    // every session of a user ended (DELETE /v1/users/{id}/sessions)
+  refresh_reuse,        // a retired refresh token came back: its family was revoked
+  code_replay,          // an authorization code was redeemed twice: what it issued was revoked
+  token_revoked,        // an access or refresh token revoked (admin API or RFC 7009)
+  user_tokens_revoked,  // every token of a user revoked
   login_failure,
-  lockout,               // an account (or device) locked by failures
-  ip_blocked,            // a client address blocked by failures
-  unlock,                // an account unlocked by an admin
+  lockout,     // an account (or device) locked by failures
+  ip_blocked,  // a client address blocked by failures
+  unlock,      // an account unlocked by an admin
   client_created,
   client_deleted,
-  key_added,             // a signing or encryption key appeared on reload
-  key_retired,           // a signing or encryption key left the ring on reload
-  admin_auth_failure,    // a request to the admin API without a valid key
+  key_added,           // a signing or encryption key appeared on reload
+  key_retired,         // a signing or encryption key left the ring on reload
+  admin_auth_failure,  // a request to the admin API without a valid key
   oauth_client_auth_failure,
-  console_login,         // an admin key exchanged for a console session
+  console_login,  // an admin key exchanged for a console session
   console_login_failure,
 };
 inline constexpr std::size_t kTypeCount = 21;

@@ -105,10 +105,18 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
   route_name = m.route->pattern;
   // Held until the handler is done: a reload in between does not pull the rings from under it.
   const std::shared_ptr<const Generation> gen = generation;
-  RequestContext ctx{
-      req, std::move(m.params), rid, cfg, gen->services, *redis, metrics, server.all_metrics, m.route->access};
-  ctx.reload = &server.reload_hook;
-  ctx.events = events::Scope{&events, rid, req.remote};
+  RequestContext ctx{req,
+                     std::move(m.params),
+                     rid,
+                     cfg,
+                     gen->services,
+                     *redis,
+                     metrics,
+                     server.all_metrics,
+                     m.route->access,
+                     &server.reload_hook,
+                     events::Scope{&events, rid, req.remote},
+                     &gen->codec};
   std::string failure;
   try {
     co_return co_await m.route->handler(ctx);

@@ -93,6 +93,7 @@ struct RequestContext {
   const std::function<std::optional<std::string>(std::string* summary)>* reload = nullptr;
   // Security events of this request: its id and the client address filled in.
   events::Scope events;
+  const events::Codec* event_codec = nullptr;  // how GET /v1/events reads them back
 
   std::string_view param(std::string_view name) const noexcept;
 };

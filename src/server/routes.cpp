@@ -12,6 +12,7 @@ Router make_routes() {
   handlers::add_oauth2(r);
   handlers::add_ratelimit(r);
   handlers::add_logins(r);
+  handlers::add_events(r);
   return r;
 }
 

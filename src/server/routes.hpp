@@ -15,6 +15,7 @@ void add_tokens(Router& r);      // /v1/tokens..., /v1/users/{user_id}/tokens, /
 void add_oauth(Router& r);       // /v1/oauth/clients..., /v1/oauth/authorizations
 void add_oauth2(Router& r);      // /oauth2/token, /introspect, /revoke, OAuth metadata
 void add_ratelimit(Router& r);   // /v1/ratelimit/check
+void add_events(Router& r);      // /v1/events
 void add_logins(Router& r);      // /v1/logins/..., /v1/users/{user_id}/lockout
 }  // namespace handlers
 

@@ -51,7 +51,10 @@ struct ConnEntry {
 // the generation they started with until they finish.
 struct Generation {
   Generation(const Config& c, Secrets s)
-      : secrets(std::move(s)), services(c, secrets), event_ids(secrets.identifier_key), codec(secrets.encryption, event_ids) {}
+      : secrets(std::move(s)),
+        services(c, secrets),
+        event_ids(secrets.identifier_key),
+        codec(secrets.encryption, event_ids) {}
   Generation(const Generation&) = delete;
   Generation& operator=(const Generation&) = delete;
   Secrets secrets;

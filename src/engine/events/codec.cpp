@@ -12,13 +12,27 @@ namespace json = boost::json;
 
 namespace {
 constexpr std::array<std::string_view, kTypeCount> kNames = {
-    "session_created", "session_destroyed",  "session_evicted",
-    "session_rotated", "logout_everywhere",  "refresh_reuse",
-    "code_replay",     "token_revoked",      "user_tokens_revoked",
-    "login_failure",   "lockout",            "ip_blocked",
-    "unlock",          "client_created",     "client_deleted",
-    "key_added",       "key_retired",        "admin_auth_failure",
-    "oauth_client_auth_failure", "console_login", "console_login_failure",
+    "session_created",
+    "session_destroyed",
+    "session_evicted",
+    "session_rotated",
+    "logout_everywhere",
+    "refresh_reuse",
+    "code_replay",
+    "token_revoked",
+    "user_tokens_revoked",
+    "login_failure",
+    "lockout",
+    "ip_blocked",
+    "unlock",
+    "client_created",
+    "client_deleted",
+    "key_added",
+    "key_retired",
+    "admin_auth_failure",
+    "oauth_client_auth_failure",
+    "console_login",
+    "console_login_failure",
 };
 static_assert(static_cast<std::size_t>(Type::console_login_failure) + 1 == kTypeCount);
 
@@ -29,7 +43,7 @@ std::string rfc3339_ms(std::int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
   return buf;

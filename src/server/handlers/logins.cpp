@@ -70,6 +70,15 @@ awaitable<HttpResponse> login_failure(RequestContext& ctx) {
   auto& q = std::get<LoginInput>(in);
   auto f = co_await ctx.services.logins.failure(ctx.redis, q.user_id, q.ip, q.device_token);
   if (!f) co_return engine_error(ctx, f.error());
+  auto ev = [&](events::Type t, std::string outcome) {
+    events::Event e(t, q.user_id, std::move(outcome));
+    e.ip = q.ip;
+    e.with("failures", std::to_string(f->failures));
+    if (f->locked) e.with("locked_until", std::to_string(ceil_seconds(f->locked_until_ms)));
+    ctx.events.emit(std::move(e));
+  };
+  ev(events::Type::login_failure, f->locked ? "locked" : "refused");
+  if (f->locked && f->failures > 0) ev(events::Type::lockout, "locked");
   co_return HttpResponse::json(
       200,
       json::object{{"failures", f->failures}, {"locked", f->locked}, {"retry_after", ceil_seconds(f->retry_after_ms)}});
@@ -104,6 +113,7 @@ awaitable<HttpResponse> lockout_delete(RequestContext& ctx) {
   if (!user) co_return bad(ctx, kBadUserParam);
   auto r = co_await ctx.services.logins.unlock(ctx.redis, *user);
   if (!r) co_return engine_error(ctx, r.error());
+  ctx.events.emit(events::Event(events::Type::unlock, *user));
   co_return HttpResponse::empty(204);
 }
 

@@ -82,6 +82,7 @@ awaitable<HttpResponse> register_client(RequestContext& ctx) {
     o["client_secret"] = out->client_secret;
     o["client_secret_expires_at"] = 0;
   }
+  ctx.events.emit(events::Event(events::Type::client_created).with("client_id", out->client.client_id));
   log::event(log::Level::info,
              "oauth client registered: " + out->client.client_id + " (request " + ctx.request_id + ")");
   auto r = HttpResponse::json(201, o);
@@ -107,6 +108,7 @@ awaitable<HttpResponse> delete_client(RequestContext& ctx) {
     if (r.error() == make_error_code(errc::not_found)) co_return error_response(errc::not_found, "no such client");
     co_return engine_error(ctx, r.error());
   }
+  ctx.events.emit(events::Event(events::Type::client_deleted).with("client_id", id));
   log::event(log::Level::info, "oauth client deleted: " + id + " (request " + ctx.request_id + ")");
   co_return HttpResponse::empty(204);
 }

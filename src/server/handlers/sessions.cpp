@@ -171,8 +171,12 @@ awaitable<HttpResponse> create(RequestContext& ctx) {
     want_cookie = c->as_bool();
   }
 
+  std::string who = req.user_id;
   auto out = co_await ctx.services.sessions.create(ctx.redis, std::move(req));
   if (!out) co_return engine_error(ctx, out.error());
+  ctx.events.emit(events::Event(events::Type::session_created, who).with("session_id", out->view.session_id));
+  for (const auto& e : out->evicted)
+    ctx.events.emit(events::Event(events::Type::session_evicted, who, "evicted").with("session_id", e));
   std::string evicted;
   for (const auto& e : out->evicted) evicted += " " + short_id(e);
   log::event(log::Level::info, "session created " + short_id(out->view.session_id) +
@@ -247,6 +251,8 @@ awaitable<HttpResponse> rotate(RequestContext& ctx) {
   if (!token) co_return missing_token(ctx);
   auto out = co_await ctx.services.sessions.rotate(ctx.redis, std::move(token->value));
   if (!out) co_return engine_error(ctx, out.error());
+  ctx.events.emit(
+      events::Event(events::Type::session_rotated, out->view.user_id).with("session_id", out->view.session_id));
   log::event(log::Level::info,
              "session rotated to " + short_id(out->view.session_id) + " (request " + ctx.request_id + ")");
   co_return issued_response(ctx, 200, *out, false, token->from_cookie);
@@ -256,8 +262,10 @@ awaitable<HttpResponse> rotate(RequestContext& ctx) {
 awaitable<HttpResponse> destroy(RequestContext& ctx) {
   auto token = presented_token(ctx);
   if (!token) co_return missing_token(ctx);
+  std::string sid = sessions::session_id_of(token->value);
   auto r = co_await ctx.services.sessions.destroy(ctx.redis, std::move(token->value));
   if (!r) co_return engine_error(ctx, r.error());
+  ctx.events.emit(events::Event(events::Type::session_destroyed).with("session_id", sid));
   auto resp = HttpResponse::empty(204);
   // Logout clears the cookie too (OWASP session cheat sheet).
   resp.headers.emplace_back("Set-Cookie", cookie(ctx.config, "", 0));
@@ -299,8 +307,10 @@ awaitable<HttpResponse> destroy_all(RequestContext& ctx) {
     if (!sessions::valid_session_id(*e)) co_return bad(ctx, "except must be a session_id");
     except = std::move(*e);
   }
+  std::string who = *user;
   auto n = co_await ctx.services.sessions.destroy_all(ctx.redis, std::move(*user), std::move(except));
   if (!n) co_return engine_error(ctx, n.error());
+  ctx.events.emit(events::Event(events::Type::logout_everywhere, who).with("count", std::to_string(*n)));
   log::event(log::Level::info,
              "sessions revoked for a user: " + std::to_string(*n) + " (request " + ctx.request_id + ")");
   co_return HttpResponse::json(200, json::object{{"revoked", *n}});
@@ -310,13 +320,14 @@ awaitable<HttpResponse> destroy_all(RequestContext& ctx) {
 awaitable<HttpResponse> destroy_one(RequestContext& ctx) {
   auto user = user_param(ctx);
   if (!user) co_return bad(ctx, kBadUserParam);
-  auto r =
-      co_await ctx.services.sessions.destroy_one(ctx.redis, std::move(*user), std::string(ctx.param("session_id")));
+  std::string who = *user, sid(ctx.param("session_id"));
+  auto r = co_await ctx.services.sessions.destroy_one(ctx.redis, std::move(*user), sid);
   if (!r) {
     if (r.error() == make_error_code(errc::not_found))
       co_return error_response(errc::not_found, "this user has no live session with that id");
     co_return engine_error(ctx, r.error());
   }
+  ctx.events.emit(events::Event(events::Type::session_destroyed, who, "revoked").with("session_id", sid));
   co_return HttpResponse::empty(204);
 }
 

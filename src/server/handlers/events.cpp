@@ -1,0 +1,171 @@
+// GET /v1/events: security events read back from the capped streams (src/server/events.cpp
+// writes them). Newest first; with `after`, the events after that cursor, oldest first (to
+// tail). Filters by type, user_id and ip compare what each entry holds in clear (its type,
+// the keyed digests), so only the events answered are decrypted.
+#include "server/handlers/common.hpp"
+#include "server/routes.hpp"
+
+#include "latchkey/config.hpp"
+#include "latchkey/events.hpp"
+#include "latchkey/key_schema.hpp"
+#include "latchkey/redis/connection.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <tuple>
+
+namespace latchkey::server::handlers {
+namespace {
+
+namespace json = boost::json;
+using boost::asio::awaitable;
+
+// An event's id: "<ms>-<seq>-<partition>" (its stream id and stream), ordered as that triple.
+struct EventId {
+  std::uint64_t ms = 0, seq = 0;
+  unsigned partition = 0;
+  auto key() const { return std::tie(ms, seq, partition); }
+  std::string stream_id() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+  std::string text() const { return stream_id() + "-" + std::to_string(partition); }
+};
+
+bool parse_u64(std::string_view s, std::uint64_t& out) {
+  if (s.empty() || s.size() > 20) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+std::optional<EventId> parse_event_id(std::string_view s) {
+  EventId id;
+  auto a = s.find('-');
+  if (a == std::string_view::npos) return std::nullopt;
+  auto b = s.find('-', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  std::uint64_t p = 0;
+  if (!parse_u64(s.substr(0, a), id.ms) || !parse_u64(s.substr(a + 1, b - a - 1), id.seq) ||
+      !parse_u64(s.substr(b + 1), p) || p >= events::kPartitions)
+    return std::nullopt;
+  id.partition = static_cast<unsigned>(p);
+  return id;
+}
+
+constexpr std::size_t kMaxLimit = 1000;
+// With a filter, at most this many entries of each stream are looked at per call.
+constexpr std::size_t kScan = 5000;
+
+awaitable<HttpResponse> list_events(RequestContext& ctx) {
+  const auto& q = ctx.request.query;
+  std::size_t limit = 100;
+  if (auto l = query_param(q, "limit")) {
+    std::uint64_t n = 0;
+    if (!parse_u64(*l, n) || n < 1 || n > kMaxLimit) co_return bad(ctx, "limit must be an integer from 1 to 1000");
+    limit = static_cast<std::size_t>(n);
+  }
+  std::optional<EventId> after;
+  if (auto a = query_param(q, "after")) {
+    after = parse_event_id(*a);
+    if (!after) co_return bad(ctx, "after must be an event id from an earlier answer");
+  }
+  std::optional<events::Type> type;
+  if (auto t = query_param(q, "type")) {
+    type = events::type_from(*t);
+    if (!type) co_return bad(ctx, "type must be one of the event types of docs/api.md");
+  }
+  std::string user_digest, ip_digest, user_id;
+  if (auto u = query_param(q, "user_id")) {
+    if (!valid_user_id(*u)) co_return bad(ctx, kBadUserParam);
+    user_id = *u;
+    user_digest = ctx.event_codec->user_digest(*u);
+  }
+  if (auto i = query_param(q, "ip")) {
+    auto canon = canonical_address(*i, 128);
+    if (!canon) co_return bad(ctx, "ip must be an IPv4 or IPv6 address");
+    ip_digest = ctx.event_codec->ip_digest(*i);
+  }
+  const bool filtered = type || !user_digest.empty() || !ip_digest.empty();
+  const std::string count = std::to_string(filtered ? kScan : limit);
+
+  // A user's events are all in one stream; otherwise every stream is read.
+  std::vector<unsigned> parts;
+  if (!user_id.empty())
+    parts.push_back(events::partition_of(user_id, {}));
+  else
+    for (unsigned p = 0; p < events::kPartitions; ++p) parts.push_back(p);
+  redis::Request req;
+  for (unsigned p : parts) {
+    std::string key = key_schema::events_stream(ctx.config.key_prefix, p);
+    if (after) {
+      // Strictly after the cursor in (ms, seq, partition) order.
+      std::string start = (p > after->partition ? "" : "(") + after->stream_id();
+      req.begin(6).arg("XRANGE").key(key).arg(start).arg("+").arg("COUNT").arg(count);
+    } else {
+      req.begin(6).arg("XREVRANGE").key(key).arg("+").arg("-").arg("COUNT").arg(count);
+    }
+  }
+  auto r = co_await ctx.redis.exec(std::move(req), "events_read");
+  if (!r) co_return engine_error(ctx, r.error());
+
+  struct Found {
+    EventId id;
+    const redis::Reply* fields;
+  };
+  std::vector<Found> found;
+  for (std::size_t i = 0; i < parts.size() && i < r->size(); ++i) {
+    const auto& arr = (*r)[i];
+    if (!arr.is_array()) continue;
+    for (const auto& entry : arr.elements) {
+      if (!entry.is_array() || entry.elements.size() != 2 || !entry.elements[1].is_array()) continue;
+      const auto& sid = entry.elements[0].str;
+      auto dash = sid.find('-');
+      EventId id;
+      id.partition = parts[i];
+      if (dash == std::string::npos || !parse_u64(std::string_view(sid).substr(0, dash), id.ms) ||
+          !parse_u64(std::string_view(sid).substr(dash + 1), id.seq))
+        continue;
+      const auto& f = entry.elements[1].elements;
+      bool keep = true;
+      std::string_view t, u, ip;
+      for (std::size_t k = 0; k + 1 < f.size(); k += 2) {
+        if (f[k].str == "t")
+          t = f[k + 1].str;
+        else if (f[k].str == "u")
+          u = f[k + 1].str;
+        else if (f[k].str == "i")
+          ip = f[k + 1].str;
+      }
+      if (type && t != events::type_name(*type)) keep = false;
+      if (!user_digest.empty() && u != user_digest) keep = false;
+      if (!ip_digest.empty() && ip != ip_digest) keep = false;
+      if (keep) found.push_back({id, &entry.elements[1]});
+    }
+  }
+  if (after)
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.id.key() < b.id.key(); });
+  else
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return b.id.key() < a.id.key(); });
+  if (found.size() > limit) found.resize(limit);
+
+  json::array out;
+  std::string last;
+  for (const auto& f : found) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    const auto& e = f.fields->elements;
+    for (std::size_t k = 0; k + 1 < e.size(); k += 2) fields.emplace_back(e[k].str, e[k + 1].str);
+    auto ev = ctx.event_codec->decode(fields);
+    if (!ev) continue;  // sealed under a retired key, or not ours
+    last = f.id.text();
+    out.push_back(events::to_json(*ev, last));
+  }
+  json::object body{{"events", std::move(out)}};
+  if (!last.empty()) body["next"] = after ? last : std::string();
+  if (!after) body.erase("next");
+  co_return HttpResponse::json(200, body);
+}
+
+}  // namespace
+
+void add_events(Router& r) { r.add("GET", "/v1/events", Access::admin_read, admin_listener, list_events); }
+
+}  // namespace latchkey::server::handlers
