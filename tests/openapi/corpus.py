@@ -174,6 +174,11 @@ admin("lockout", "GET", "/v1/users/frank/lockout", LO, 200)
 admin("unlock", "DELETE", "/v1/users/frank/lockout", LO, 204)
 admin("login success", "POST", "/v1/logins/success", "/v1/logins/success", 200, login)
 
+# Security events (the failures above are among them).
+EV = "/v1/events"
+admin("events", "GET", EV + "?user_id=frank&limit=10", EV, 200)
+admin("events: bad limit", "GET", EV + "?limit=0", EV, 400, valid=False)
+
 # The second server (reject_new with a limit of 1, the OAuth endpoints throttled to 2 a
 # minute per address, no https issuer): 409, 429 and 404.
 if len(sys.argv) > 5:

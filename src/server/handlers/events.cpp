@@ -159,8 +159,7 @@ awaitable<HttpResponse> list_events(RequestContext& ctx) {
     out.push_back(events::to_json(*ev, last));
   }
   json::object body{{"events", std::move(out)}};
-  if (!last.empty()) body["next"] = after ? last : std::string();
-  if (!after) body.erase("next");
+  if (after && !last.empty()) body["next"] = last;
   co_return HttpResponse::json(200, body);
 }
 
