@@ -83,7 +83,7 @@ TEST_F(OAuthTest, RegisterConfidentialClientShowsTheSecretOnce) {
   EXPECT_EQ(str(read, "client_name"), "Shop");
   EXPECT_EQ(str(read, "scope"), "read write");
   EXPECT_EQ(read.at("redirect_uris").as_array().at(0).as_string(), "https://shop.example/cb");
-  std::string dump = rs.dump_all();
+  std::string dump = rs.dump_all(true);
   EXPECT_EQ(dump.find(secret), std::string::npos) << "the secret is stored only hashed";
   EXPECT_NE(dump.find(crypto::base64url_encode(crypto::sha256(secret))), std::string::npos);
 }
@@ -155,7 +155,7 @@ TEST_F(OAuthTest, AuthorizationIssuesAHashedShortLivedCode) {
   EXPECT_EQ(code.size(), 47u);
   EXPECT_EQ(o.at("expires_in").as_int64(), 60);
   EXPECT_EQ(str(o, "redirect_to"), "https://shop.example/cb?code=" + code + "&state=af0ifjsldkj&iss=latchkey");
-  std::string dump = rs.dump_all();
+  std::string dump = rs.dump_all(true);
   EXPECT_EQ(dump.find(code), std::string::npos) << "codes are stored only hashed";
   EXPECT_EQ(dump.find("alice"), std::string::npos) << "the user id is sealed";
   std::string key = rs.command({"KEYS", "lk:ac:*"});

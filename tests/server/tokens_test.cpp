@@ -476,7 +476,7 @@ TEST_F(TokensTest, NoTokenOrClaimInClearAtRest) {
   for (int i = 0; i < 3; ++i)
     made.push_back(issue("gina" + std::to_string(i), R"(,"claims":{"secret_marker":"zebra-42"})"));
   made.push_back(pair_of(refresh(made[0].refresh)));
-  std::string dump = rs.dump_all();
+  std::string dump = rs.dump_all(true);
   for (const auto& t : made) {
     EXPECT_EQ(dump.find(t.refresh), std::string::npos);
     EXPECT_EQ(dump.find(t.access.substr(t.access.rfind('.') + 1)), std::string::npos);

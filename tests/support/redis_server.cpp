@@ -167,7 +167,7 @@ std::string RedisServer::command(const std::vector<std::string>& args, int db) c
   return c.command(args);
 }
 
-std::string RedisServer::dump_all() const {
+std::string RedisServer::dump_all(bool with_events) const {
   std::string out;
   for (int db = 0; db < 16; ++db) {
     std::string keys = command({"KEYS", "*"}, db);
@@ -178,6 +178,8 @@ std::string RedisServer::dump_all() const {
       std::string key = keys.substr(start, end - start);
       start = end + 1;
       if (key.empty()) continue;
+      const bool event_stream = key.find("ev:{ev") != std::string::npos;
+      if (event_stream && !with_events) continue;
       out += key + "\n";
       std::string type = command({"TYPE", key}, db);
       if (type == "string")
@@ -190,6 +192,8 @@ std::string RedisServer::dump_all() const {
         out += command({"SMEMBERS", key}, db) + "\n";
       else if (type == "list")
         out += command({"LRANGE", key, "0", "-1"}, db) + "\n";
+      else if (type == "stream")
+        out += command({"XRANGE", key, "-", "+"}, db) + "\n";
     }
   }
   return out;
