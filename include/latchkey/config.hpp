@@ -59,7 +59,8 @@ struct Config {
   unsigned redis_cluster_max_redirects{};
   std::chrono::milliseconds redis_cluster_refresh_interval{};
   std::string key_prefix{};
-  std::vector<std::string> admin_api_keys;
+  std::vector<std::string> admin_api_keys;        // full access
+  std::vector<std::string> admin_read_only_keys;  // `read:<key>` entries: GET routes and token verification only
   std::string secrets_dir{};
   bool secrets_allow_insecure_mode{};
   std::size_t max_body_bytes{};

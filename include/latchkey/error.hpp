@@ -17,6 +17,7 @@ enum class errc {
   ok = 0,
   invalid_request,            // malformed input (400)
   unauthorized,               // missing or wrong admin API key (401)
+  forbidden,                  // a read-only admin API key on a route that writes (403)
   invalid_session,            // unknown, expired or malformed session token (401)
   invalid_token,              // JWT failed verification (401)
   invalid_grant,              // refresh token / code invalid, reused or expired

@@ -68,6 +68,8 @@ struct FailureResult {
   bool locked = false;
   std::int64_t locked_until_ms = 0;
   std::int64_t retry_after_ms = 0;
+  bool ip_blocked = false;               // this failure locked the address (a security event)
+  std::int64_t ip_blocked_until_ms = 0;  // until then, when ip_blocked
 };
 
 struct LockoutState {

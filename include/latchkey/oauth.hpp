@@ -177,8 +177,10 @@ class Service {
                                                                      MethodRule rule) const;
   // The token endpoint (RFC 6749 4.1.3, 4.4, 6; RFC 7636 4.5) for an authenticated client.
   // Failures: the RFC 6749 5.2 codes with their reasons; unavailable.
+  // A replayed code or a reused refresh token is reported to `events` (when given).
   [[nodiscard]] boost::asio::awaitable<outcome<tokens::Pair>> token(redis::Connection& redis, const Client& client,
-                                                                    const Params& form) const;
+                                                                    const Params& form,
+                                                                    const events::Scope* events = nullptr) const;
   // RFC 7662: authenticates the caller (a confidential client, either secret method) and
   // looks the token up in the same round trip. nullopt when the token is not active (unknown,
   // expired, revoked, malformed, or its client deleted). Failures: invalid_client with its
@@ -199,8 +201,8 @@ class Service {
   // <prefix>ac:{T}:<sha256(code)>
   std::string code_key(std::string_view code, std::uint16_t slot) const;
   [[nodiscard]] boost::asio::awaitable<outcome<tokens::Pair>> redeem_code(redis::Connection& redis,
-                                                                          const Client& client,
-                                                                          const Params& form) const;
+                                                                          const Client& client, const Params& form,
+                                                                          const events::Scope* events) const;
   Settings s_;
   const crypto::KeyRing& ring_;
   const tokens::Service& tokens_;

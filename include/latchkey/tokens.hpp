@@ -18,6 +18,7 @@
 #include "latchkey/crypto/aead.hpp"
 #include "latchkey/crypto/signing_ring.hpp"
 #include "latchkey/error.hpp"
+#include "latchkey/events.hpp"
 #include "latchkey/redis/reply.hpp"
 #include "latchkey/redis/request.hpp"
 
@@ -89,6 +90,7 @@ struct RefreshOptions {
   std::string client_id;             // must equal the grant's (empty for /v1/tokens grants)
   std::optional<std::string> scope;  // narrows the new access token's scope (never widens)
   AccessFormat format = AccessFormat::jwt;
+  const events::Scope* events = nullptr;  // where a detected reuse is reported (refresh_reuse)
 };
 
 // What an active access token (either format) says, for RFC 7662 introspection.

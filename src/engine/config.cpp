@@ -340,15 +340,19 @@ const std::vector<Option>& options() {
        }},
       {{"admin_api_keys", "(none; required)",
         "Comma-separated API keys accepted as `Authorization: Bearer <key>` on /v1/...; each at least 32 characters. "
-        "Compared in constant time.",
+        "Compared in constant time. An entry `read:<key>` is a read-only key: it may call the routes that only read "
+        "(GET, and POST /v1/tokens/verify) and is refused with 403 `forbidden` on every other; at least one key must "
+        "have full access (generated keys never contain `:`).",
         true},
        [](Config& c, const std::string& v, std::string& why) {
-         std::vector<std::string> keys;
+         std::vector<std::string> keys, read_only;
          std::stringstream ss(v);
          std::string item;
          while (std::getline(ss, item, ',')) {
            item = trim(item);
            if (item.empty()) continue;
+           const bool ro = item.starts_with("read:");
+           if (ro) item.erase(0, 5);
            if (item.size() < 32 || item.size() > 256) {
              why = "each key must be 32 to 256 characters (a short key is guessable)";
              return false;
@@ -368,13 +372,15 @@ const std::vector<Option>& options() {
                    " distinct characters); make one with `latchkey keys admin-key --file PATH`";
              return false;
            }
-           keys.push_back(item);
+           (ro ? read_only : keys).push_back(item);
          }
          if (keys.empty()) {
-           why = "at least one key is required";
+           why = read_only.empty() ? "at least one key is required"
+                                   : "at least one key must have full access (not only `read:` keys)";
            return false;
          }
          c.admin_api_keys = std::move(keys);
+         c.admin_read_only_keys = std::move(read_only);
          return true;
        }},
       {{"secrets_dir", "/etc/latchkey/secrets",

@@ -35,6 +35,7 @@ const char* error_name(errc e) noexcept {
     case errc::unsupported_response_type: return "unsupported_response_type";
     case errc::invalid_redirect_uri: return "invalid_redirect_uri";
     case errc::invalid_client_metadata: return "invalid_client_metadata";
+    case errc::forbidden: return "forbidden";
     case errc::not_found: return "not_found";
     case errc::method_not_allowed: return "method_not_allowed";
     case errc::version_conflict: return "version_conflict";

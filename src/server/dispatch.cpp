@@ -45,21 +45,22 @@ bool query_carries_credential(std::string_view query) {
 }
 }  // namespace
 
-bool Server::Impl::authorized(std::string_view authorization) const {
+Server::Impl::AdminGrant Server::Impl::authorized(std::string_view authorization) const {
   // "Bearer <key>", scheme case-insensitive (RFC 6750 section 2.1).
-  if (authorization.size() < 7) return false;
+  if (authorization.size() < 7) return AdminGrant::none;
   std::string scheme(authorization.substr(0, 7));
   for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ") return false;
+  if (scheme != "bearer ") return AdminGrant::none;
   std::string_view key = authorization.substr(7);
   while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-  if (key.empty()) return false;
+  if (key.empty()) return AdminGrant::none;
   // Compare digests, so the comparison time depends on neither the key's length nor its
   // contents; every configured key is compared (no early exit).
   auto presented = crypto::sha256(key);
-  bool ok = false;
-  for (const auto& h : admin_key_hashes) ok = crypto::constant_time_equal(presented, h) || ok;
-  return ok;
+  bool full = false, read = false;
+  for (const auto& h : admin_key_hashes) full = crypto::constant_time_equal(presented, h) || full;
+  for (const auto& h : admin_read_key_hashes) read = crypto::constant_time_equal(presented, h) || read;
+  return full ? AdminGrant::full : read ? AdminGrant::read_only : AdminGrant::none;
 }
 
 std::string Shard::request_id(std::string_view presented) {
@@ -77,14 +78,20 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
   bool needs_admin = m.result == RouteMatch::outcome::found
                          ? (m.route->access == Access::admin || m.route->access == Access::admin_read)
                          : m.under_admin_prefix;
-  if (needs_admin && !server.authorized(req.header("authorization"))) {
+  const auto grant = needs_admin ? server.authorized(req.header("authorization")) : Server::Impl::AdminGrant::none;
+  // A read-only key may call the routes that only read; on any other it is refused before
+  // the handler runs, so nothing it sends can change state.
+  const bool read_only_refused = grant == Server::Impl::AdminGrant::read_only &&
+                                 m.result == RouteMatch::outcome::found && m.route->access != Access::admin_read;
+  if (needs_admin && (grant == Server::Impl::AdminGrant::none || read_only_refused)) {
     count(SecurityEvent::admin_auth_failure);
-    events::Event e(events::Type::admin_auth_failure, {}, "refused");
+    events::Event e(events::Type::admin_auth_failure, {}, read_only_refused ? "read_only" : "refused");
     e.ip = req.remote;
     e.request_id = rid;
     e.with("route", m.result == RouteMatch::outcome::found ? m.route->pattern : std::string("unmatched"));
     events.emit(std::move(e));
-    route_name = "unauthorized";
+    route_name = read_only_refused ? "forbidden" : "unauthorized";
+    if (read_only_refused) co_return error_response(errc::forbidden, "this admin API key is read-only");
     co_return error_response(errc::unauthorized, "missing or wrong admin API key");
   }
   if (query_carries_credential(req.query)) {

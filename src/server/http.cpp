@@ -55,6 +55,7 @@ unsigned http_status(errc e, Access surface) noexcept {
     case errc::invalid_client:
     case errc::invalid_session:
     case errc::invalid_token: return 401;
+    case errc::forbidden: return 403;
     case errc::not_found: return 404;
     case errc::method_not_allowed: return 405;
     case errc::version_conflict:
@@ -83,6 +84,7 @@ const char* standard_description(errc e) noexcept {
     case errc::version_conflict: return "the session changed since this version was read";
     case errc::session_limit_reached: return "the user has reached the session limit";
     case errc::not_found: return "no such resource";
+    case errc::forbidden: return "this admin API key is read-only";
     case errc::invalid_request: return "invalid request";
     case errc::unavailable:
     case errc::timeout:

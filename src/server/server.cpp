@@ -8,6 +8,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -63,6 +65,7 @@ std::optional<std::string> Server::start() {
     if (!s.tls) return "HTTPS: " + tls_why;
   }
   for (const auto& k : s.config.admin_api_keys) s.admin_key_hashes.push_back(crypto::sha256(k));
+  for (const auto& k : s.config.admin_read_only_keys) s.admin_read_key_hashes.push_back(crypto::sha256(k));
 
   // Descriptors: each shard's Redis connection (and its reconnect), the listeners, logs and a
   // margin stay reserved; client connections get the rest, at most max_connections.
@@ -194,8 +197,38 @@ std::optional<std::string> Server::reload(std::string* summary) {
                " encryption keys" + (s.tls ? ", HTTPS certificate" : "") +
                (c.redis.node.tls ? ", Redis TLS files (used from the next connection)" : "");
   }
+  // Keys that appeared or left, as security events (written by the first shard's recorder).
+  std::vector<events::Event> key_events;
+  auto diff = [&](const std::vector<std::string>& before, const std::vector<std::string>& after, const char* kind) {
+    for (const auto& k : after)
+      if (std::find(before.begin(), before.end(), k) == before.end())
+        key_events.push_back(
+            events::Event(events::Type::key_added, {}, "reloaded").with("key_kind", kind).with("kid", k));
+    for (const auto& k : before)
+      if (std::find(after.begin(), after.end(), k) == after.end())
+        key_events.push_back(
+            events::Event(events::Type::key_retired, {}, "reloaded").with("key_kind", kind).with("kid", k));
+  };
+  auto signing_kids = [](const Secrets& x) {
+    std::vector<std::string> v;
+    for (const auto& k : x.signing.keys()) v.push_back(k.key.kid());
+    return v;
+  };
+  auto encryption_kids = [](const Secrets& x) {
+    std::vector<std::string> v;
+    for (const auto& k : x.encryption.keys()) v.push_back(k.kid);
+    return v;
+  };
+  diff(signing_kids(s.generation->secrets), signing_kids(next->secrets), "signing");
+  diff(encryption_kids(s.generation->secrets), encryption_kids(next->secrets), "encryption");
   s.generation = next;
   s.tls = https;
+  if (!key_events.empty() && !s.shards.empty()) {
+    Shard* first = s.shards.front().get();
+    asio::post(first->ioc, [first, evs = std::move(key_events)]() mutable {
+      for (auto& e : evs) first->events.emit(std::move(e));
+    });
+  }
   for (auto& shard : s.shards) {
     Shard* sh = shard.get();
     asio::post(sh->ioc, [sh, next, https] {

@@ -146,7 +146,8 @@ struct Server::Impl {
   std::function<std::optional<std::string>(std::string*)> reload_hook;  // Server::reload, for handlers
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<const Metrics*> all_metrics;
-  std::vector<crypto::Sha256Digest> admin_key_hashes;
+  std::vector<crypto::Sha256Digest> admin_key_hashes;       // full access
+  std::vector<crypto::Sha256Digest> admin_read_key_hashes;  // read-only (`read:<key>`)
   std::vector<BoundListener> listeners;
   std::atomic<bool> stop_requested{false};
   bool started = false;
@@ -158,8 +159,9 @@ struct Server::Impl {
   std::mutex clients_mu;
   std::unordered_map<std::string, std::size_t> per_client;
 
-  // True when `authorization` is "Bearer <one of admin_api_keys>" (dispatch.cpp).
-  bool authorized(std::string_view authorization) const;
+  // What `authorization` ("Bearer <key>") may do on the admin API (dispatch.cpp).
+  enum class AdminGrant : std::uint8_t { none, read_only, full };
+  AdminGrant authorized(std::string_view authorization) const;
 };
 
 // The HTTPS context of tls_cert_file / tls_key_file (and tls_client_ca_file); null and `why`

@@ -363,3 +363,16 @@ TEST(Config, HttpsOptions) {
   missing.environment["LATCHKEY_TLS_KEY_FILE"] = "/nope/https.key";
   EXPECT_NE(error(missing).find("cannot read file '/nope/https.key'"), std::string::npos);
 }
+
+TEST(Config, ReadOnlyAdminKeysAreMarkedAndNeedAFullKeyBeside) {
+  auto in = base();
+  in.environment["LATCHKEY_ADMIN_API_KEYS"] = kKey + ",read:" + kKey + "r";
+  Config c = ok(in);
+  EXPECT_EQ(c.admin_api_keys, std::vector<std::string>{kKey});
+  EXPECT_EQ(c.admin_read_only_keys, std::vector<std::string>{kKey + "r"});
+  in.environment["LATCHKEY_ADMIN_API_KEYS"] = "read:" + kKey;
+  auto e = error(in);
+  EXPECT_NE(e.find("full access"), std::string::npos) << e;
+  in.environment["LATCHKEY_ADMIN_API_KEYS"] = kKey + ",read:short";
+  EXPECT_NE(error(in).find("'admin_api_keys'"), std::string::npos);
+}

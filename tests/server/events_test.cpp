@@ -1,10 +1,14 @@
 // Security events over real HTTP against a real Redis: each cause produces its event with the
 // request's fields and no secret; filters; bad queries refused; nothing in clear in Redis.
+#include "latchkey/secrets.hpp"
+
 #include "support/test_server.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 using namespace latchkey;
@@ -18,22 +22,12 @@ class EventsTest : public ::testing::Test {
   void SetUp() override {
     srv = std::make_unique<TestServer>(rs, [](Config& c) { c.login_max_failures = 2; });
   }
-  // The events answered for `query`, waiting (bounded) until `want` of them are there: the
-  // writer runs after the answer of the request that caused them.
-  json::array events(const std::string& query, std::size_t want) {
-    json::array out;
-    for (int i = 0; i < 100; ++i) {
-      auto r = srv->get("/v1/events" + query);
-      EXPECT_EQ(r.status, 200) << r.body;
-      out = json_of(r).at("events").as_array();
-      if (out.size() >= want) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return out;
-  }
+  json::array events(const std::string& query, std::size_t want) { return events_of(*srv, query, want); }
   RedisServer rs;
   std::unique_ptr<TestServer> srv;
 };
+
+std::string S(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : json::serialize(v); }
 
 }  // namespace
 
@@ -108,4 +102,127 @@ TEST_F(EventsTest, TheStreamsStayWithinTheirCap) {
   auto n = events("?limit=1000", 0).size();
   EXPECT_LE(n, 4u * 200u);
   EXPECT_GE(n, 400u);
+}
+
+TEST_F(EventsTest, SessionTokenAndAddressCausesBecomeTheirEvents) {
+  srv.reset();
+  srv = std::make_unique<TestServer>(rs, [](Config& c) {
+    c.session_limit = 2;
+    c.login_ip_max_failures = 2;
+    c.token_refresh_grace = std::chrono::seconds(0);
+  });
+  auto open = [&](const std::string& user) {
+    auto r = srv->post("/v1/sessions", R"({"user_id":")" + user + R"("})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json_of(r).as_object();
+  };
+  auto s1 = open("erin"), s2 = open("erin"), s3 = open("erin");  // the third evicts the first
+  auto evicted = event_of(*srv, "session_evicted", "&user_id=erin");
+  EXPECT_EQ(S(evicted.at("session_id")), S(s1.at("session_id")));
+  auto rot =
+      srv->post("/v1/sessions/current/rotate", "{}", {{"X-Session-Token", std::string(s2.at("token").as_string())}});
+  ASSERT_EQ(rot.status, 200) << rot.body;
+  auto rotated = event_of(*srv, "session_rotated", "&user_id=erin");
+  EXPECT_EQ(S(rotated.at("user_id")), "erin");
+  EXPECT_FALSE(rotated.at("request_id").as_string().empty());
+  ASSERT_EQ(srv->del("/v1/sessions/current", {{"X-Session-Token", std::string(s3.at("token").as_string())}}).status,
+            204);
+  auto destroyed = event_of(*srv, "session_destroyed");  // by its token: the user is not known here
+  EXPECT_EQ(S(destroyed.at("session_id")), S(s3.at("session_id")));
+
+  // Tokens: a reused refresh token revokes its family; revocations are recorded.
+  auto issued = json_of(srv->post("/v1/tokens", R"({"user_id":"frank"})")).as_object();
+  std::string rt0(issued.at("refresh_token").as_string()), at0(issued.at("access_token").as_string());
+  ASSERT_EQ(srv->post("/v1/tokens/refresh", R"({"refresh_token":")" + rt0 + R"("})").status, 200);
+  ASSERT_EQ(srv->post("/v1/tokens/refresh", R"({"refresh_token":")" + rt0 + R"("})").status, 401);
+  auto reuse = event_of(*srv, "refresh_reuse", "&user_id=frank");
+  EXPECT_EQ(S(reuse.at("outcome")), "family_revoked");
+  EXPECT_FALSE(reuse.at("family").as_string().empty());
+  auto second = json_of(srv->post("/v1/tokens", R"({"user_id":"frank"})")).as_object();
+  ASSERT_EQ(
+      srv->post("/v1/tokens/revoke", R"({"token":")" + std::string(second.at("access_token").as_string()) + R"("})")
+          .status,
+      200);
+  EXPECT_EQ(S(event_of(*srv, "token_revoked").at("outcome")), "revoked");
+  ASSERT_EQ(srv->del("/v1/users/frank/tokens").status, 200);
+  auto all_revoked = event_of(*srv, "user_tokens_revoked", "&user_id=frank");
+  EXPECT_EQ(S(all_revoked.at("count")), "1");
+
+  // An address that fails for two accounts is blocked.
+  ASSERT_EQ(srv->post("/v1/logins/failure", R"({"user_id":"g1","ip":"192.0.2.44"})").status, 200);
+  ASSERT_EQ(srv->post("/v1/logins/failure", R"({"user_id":"g2","ip":"192.0.2.44"})").status, 200);
+  auto blocked = event_of(*srv, "ip_blocked", "&ip=192.0.2.44");
+  EXPECT_EQ(S(blocked.at("ip")), "192.0.2.44");
+  EXPECT_TRUE(blocked.contains("locked_until"));
+  EXPECT_FALSE(blocked.contains("user_id"));
+
+  // No token of any kind is held in an event, in clear or sealed away from the answer.
+  auto everything = json::serialize(events("?limit=1000", 10));
+  for (const auto& t : {s1.at("token"), s2.at("token"), s3.at("token"), issued.at("access_token"),
+                        issued.at("refresh_token"), second.at("access_token")})
+    EXPECT_EQ(everything.find(std::string(t.as_string())), std::string::npos);
+  auto dump = rs.dump_all(true);
+  EXPECT_EQ(dump.find("frank"), std::string::npos);
+  EXPECT_EQ(dump.find("192.0.2.44"), std::string::npos);
+}
+
+TEST_F(EventsTest, ReadOnlyKeysReadAndAreRefusedEveryWrite) {
+  const std::string ro = "r0-read-only-key-9f8e7d6c5b4a39281706f5e4";
+  srv.reset();
+  srv = std::make_unique<TestServer>(rs, [&](Config& c) { c.admin_read_only_keys = {ro}; });
+  const std::map<std::string, std::string> as_ro{{"Authorization", "Bearer " + ro}};
+  ASSERT_EQ(srv->post("/v1/sessions", R"({"user_id":"hana"})").status, 201);
+  EXPECT_EQ(srv->get("/v1/users/hana/sessions", as_ro).status, 200);
+  EXPECT_EQ(srv->get("/v1/events", as_ro).status, 200);
+  EXPECT_EQ(srv->get("/v1/users/hana/lockout", as_ro).status, 200);
+  EXPECT_EQ(srv->get("/v1/server", as_ro).status, 200);
+  const std::string before = rs.dump_all();
+  struct Write {
+    std::string method, path, body;
+  };
+  for (const auto& w : std::vector<Write>{{"POST", "/v1/sessions", R"({"user_id":"hana"})"},
+                                          {"DELETE", "/v1/users/hana/sessions", ""},
+                                          {"DELETE", "/v1/users/hana/lockout", ""},
+                                          {"POST", "/v1/logins/failure", R"({"user_id":"hana","ip":"192.0.2.1"})"},
+                                          {"POST", "/v1/tokens", R"({"user_id":"hana"})"},
+                                          {"POST", "/v1/oauth/clients", "{}"},
+                                          {"POST", "/v1/server/reload", ""},
+                                          {"POST", "/v1/ratelimit/check", "{}"}}) {
+    auto r = w.method == "POST" ? srv->post(w.path, w.body, as_ro) : srv->del(w.path, as_ro);
+    EXPECT_EQ(r.status, 403) << w.method << " " << w.path << " -> " << r.body;
+    EXPECT_EQ(error_code(r), "forbidden") << w.path;
+  }
+  EXPECT_EQ(rs.dump_all(), before) << "a read-only key changed nothing";
+  auto refused = events("?type=admin_auth_failure", 8);
+  ASSERT_EQ(refused.size(), 8u);
+  EXPECT_EQ(S(refused[0].at("outcome")), "read_only");
+}
+
+TEST_F(EventsTest, KeysAddedAndRetiredOnReloadAreEvents) {
+  const std::string dir = ::testing::TempDir() + "events-keys-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(init_secrets(dir), std::nullopt);
+  auto rings = load_secrets(dir);
+  ASSERT_TRUE(std::holds_alternative<Secrets>(rings));
+  srv.reset();
+  srv = std::make_unique<TestServer>(
+      rs, [&](Config& c) { c.secrets_dir = dir; }, std::nullopt, std::get<Secrets>(std::move(rings)));
+  std::string kid;
+  ASSERT_EQ(add_encryption_key(dir, kid), std::nullopt);
+  ASSERT_EQ(srv->server().reload(nullptr), std::nullopt);
+  auto added = event_of(*srv, "key_added");
+  EXPECT_EQ(S(added.at("kid")), kid);
+  EXPECT_EQ(S(added.at("key_kind")), "encryption");
+  // The old key leaves the ring (its file keeps only the new one).
+  std::ifstream in(dir + "/encryption.json");
+  auto ring = json::parse(std::string(std::istreambuf_iterator<char>(in), {})).as_object();
+  auto& keys = ring.at("keys").as_array();
+  std::string old(keys.front().at("kid").as_string());
+  keys.erase(keys.begin());
+  std::ofstream(dir + "/encryption.json", std::ios::trunc) << json::serialize(ring);
+  ASSERT_EQ(srv->server().reload(nullptr), std::nullopt);
+  auto retired = event_of(*srv, "key_retired");
+  EXPECT_EQ(S(retired.at("kid")), old);
+  EXPECT_EQ(S(retired.at("key_kind")), "encryption");
+  std::filesystem::remove_all(dir);
 }

@@ -314,7 +314,31 @@ TEST_F(OAuthTokenTest, ReplayedCodeIsRefusedAndRevokesWhatItIssued) {
     EXPECT_FALSE(obj(again).contains("access_token"));
     EXPECT_FALSE(active(c, str(first, "access_token"))) << format << ": the replay revoked the access token";
     EXPECT_EQ(error_code(refresh(c, str(first, "refresh_token"))), "invalid_grant") << format;
+    // Recorded as a security event, with the client and the family it revoked (never the code).
+    auto replay = event_of(*srv, "code_replay");
+    EXPECT_EQ(str(replay, "client_id"), c.id);
+    EXPECT_EQ(str(replay, "outcome"), "family_revoked");
+    EXPECT_FALSE(str(replay, "family").empty());
+    EXPECT_EQ(json::serialize(replay).find(code), std::string::npos);
   }
+}
+
+TEST_F(OAuthTokenTest, ClientLifecycleAndFailedClientAuthenticationAreEvents) {
+  auto c = confidential();
+  EXPECT_EQ(str(event_of(*srv, "client_created"), "client_id"), c.id);
+  auto wrong = form("/oauth2/token", "grant_type=client_credentials", ClientCreds{c.id, "not-the-secret"});
+  EXPECT_EQ(wrong.status, 401);
+  auto failed = event_of(*srv, "oauth_client_auth_failure");
+  EXPECT_EQ(str(failed, "client_id"), c.id);
+  EXPECT_EQ(str(failed, "route"), "/oauth2/token");
+  EXPECT_EQ(json::serialize(failed).find("not-the-secret"), std::string::npos);
+  auto t = obj(form("/oauth2/token", "grant_type=client_credentials", c));
+  ASSERT_EQ(form("/oauth2/revoke", "token=" + form_escape(str(t, "access_token")), c).status, 200);
+  EXPECT_EQ(str(event_of(*srv, "token_revoked"), "client_id"), c.id);
+  ASSERT_EQ(srv->del("/v1/oauth/clients/" + c.id).status, 204);
+  EXPECT_EQ(str(event_of(*srv, "client_deleted"), "client_id"), c.id);
+  auto dump = rs.dump_all(true);
+  EXPECT_EQ(dump.find(c.secret), std::string::npos);
 }
 
 // --- every error of RFC 6749 5.2, and that none of them issued anything ------------------------------

@@ -1,6 +1,7 @@
 // RedisServer: fork/exec of redis-server, readiness by PING, teardown by pid.
 #include "support/redis_server.hpp"
 
+#include <algorithm>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -170,13 +171,19 @@ std::string RedisServer::command(const std::vector<std::string>& args, int db) c
 std::string RedisServer::dump_all(bool with_events) const {
   std::string out;
   for (int db = 0; db < 16; ++db) {
-    std::string keys = command({"KEYS", "*"}, db);
+    // In key order: KEYS answers in hash-table order, which a rehash (a key added, even one
+    // left out here) changes.
+    std::string listed = command({"KEYS", "*"}, db);
+    std::vector<std::string> keys;
     std::size_t start = 0;
-    while (start < keys.size()) {
-      auto end = keys.find('\n', start);
-      if (end == std::string::npos) end = keys.size();
-      std::string key = keys.substr(start, end - start);
+    while (start < listed.size()) {
+      auto end = listed.find('\n', start);
+      if (end == std::string::npos) end = listed.size();
+      keys.push_back(listed.substr(start, end - start));
       start = end + 1;
+    }
+    std::sort(keys.begin(), keys.end());
+    for (const auto& key : keys) {
       if (key.empty()) continue;
       const bool event_stream = key.find("ev:{ev") != std::string::npos;
       if (event_stream && !with_events) continue;

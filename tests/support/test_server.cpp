@@ -4,6 +4,8 @@
 
 #include "server/routes.hpp"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -90,6 +92,31 @@ boost::json::value json_of(const HttpResult& r) {
   boost::system::error_code ec;
   auto v = boost::json::parse(r.body, ec);
   return ec ? boost::json::value() : v;
+}
+
+boost::json::array events_of(TestServer& srv, const std::string& query, std::size_t want) {
+  boost::json::array out;
+  for (int i = 0; i < 100; ++i) {
+    auto r = srv.get("/v1/events" + query);
+    if (r.status != 200) {
+      ADD_FAILURE() << "GET /v1/events" << query << " -> " << r.status << " " << r.body;
+      return out;
+    }
+    out = json_of(r).at("events").as_array();
+    if (out.size() >= want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return out;
+}
+
+boost::json::object event_of(TestServer& srv, const std::string& type, const std::string& query) {
+  auto found = events_of(srv, "?type=" + type + query, 1);
+  if (found.empty()) {
+    ADD_FAILURE() << "no " << type << " event (" << query << ")";
+    return {};
+  }
+  EXPECT_EQ(found.size(), 1u) << type << ": " << boost::json::serialize(found);
+  return found[0].as_object();
 }
 
 std::string error_code(const HttpResult& r) {

@@ -55,5 +55,10 @@ class TestServer {
 // The error code of a JSON error body ("" when there is none).
 std::string error_code(const HttpResult& r);
 boost::json::value json_of(const HttpResult& r);
+// GET /v1/events`query` (e.g. "?type=lockout"), waiting (bounded, 2 s) until at least `want`
+// events are answered: the writer runs after the answer of the request that caused them.
+boost::json::array events_of(TestServer& srv, const std::string& query, std::size_t want);
+// The one event of `type` (with `query` filters added), or an empty object after the wait.
+boost::json::object event_of(TestServer& srv, const std::string& type, const std::string& query = "");
 
 }  // namespace latchkey::test

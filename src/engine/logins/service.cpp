@@ -246,7 +246,11 @@ awaitable<result<FailureResult>> Service::failure(redis::Connection& redis, std:
   std::string who = (on_device ? "device of account " : "account ") + k.user_hash.substr(0, 8);
   count(SecurityEvent::login_failure);
   if (out.locked && out.failures > 0) count(SecurityEvent::lockout);
-  if (address->locked() && address->failures > 0) count(SecurityEvent::lockout);  // this failure locked the address
+  if (address->locked() && address->failures > 0) {  // this failure locked the address
+    count(SecurityEvent::lockout);
+    out.ip_blocked = true;
+    out.ip_blocked_until_ms = address->locked_until_ms;
+  }
   if (out.locked && out.failures > 0)
     log::event(log::Level::warn,
                "login lockout: " + who + " locked for " + std::to_string(out.retry_after_ms / 1000) + " s");

@@ -62,7 +62,8 @@ awaitable<outcome<Client>> Service::authenticate(redis::Connection& redis, const
   co_return decide_auth(co_await client(redis, *id), p, rule);
 }
 
-awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const Client& c, const Params& form) const {
+awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const Client& c, const Params& form,
+                                                const events::Scope* events) const {
   auto grant_type = param(form, "grant_type");
   if (!grant_type) co_return Failure(errc::invalid_request, "grant_type is required");
   bool known = std::find(std::begin(kGrantTypes), std::end(kGrantTypes), *grant_type) != std::end(kGrantTypes);
@@ -71,7 +72,7 @@ awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const 
   if (!c.allows_grant(*grant_type))
     co_return Failure(errc::unauthorized_client, "the client is not registered for " + std::string(*grant_type));
 
-  if (*grant_type == "authorization_code") co_return co_await redeem_code(redis, c, form);
+  if (*grant_type == "authorization_code") co_return co_await redeem_code(redis, c, form, events);
 
   std::optional<std::string> scope;
   if (auto s = param(form, "scope")) {
@@ -86,6 +87,7 @@ awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const 
     o.client_id = c.client_id;
     o.scope = std::move(scope);
     o.format = s_.access_format;
+    o.events = events;
     auto pair = co_await tokens_.refresh(redis, std::string(*rt), std::move(o));
     if (!pair) {
       if (pair.error() == make_error_code(errc::invalid_grant))
@@ -110,8 +112,8 @@ awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const 
   co_return as_outcome(co_await tokens_.issue(redis, std::move(g), std::move(o)));
 }
 
-awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, const Client& c,
-                                                      const Params& form) const {
+awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, const Client& c, const Params& form,
+                                                      const events::Scope* events) const {
   auto code = param(form, "code");
   if (!code) co_return Failure(errc::invalid_request, "code is required");
   std::string redirect(param(form, "redirect_uri").value_or(""));
@@ -147,6 +149,11 @@ awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, 
       log::event(log::Level::warn, "authorization code replayed: family " + short_id(redeemed->family_id) + " revoked");
       if (auto done = co_await tokens_.revoke_family(redis, *slot, redeemed->family_id, redeemed->user_hash); !done)
         co_return done.error();
+      if (events) {
+        events::Event e(events::Type::code_replay, {}, "family_revoked");
+        e.with("family", redeemed->family_id).with("client_id", c.client_id);
+        events->emit(std::move(e));
+      }
       co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
     case O::mismatch_pkce:
       co_return Failure(errc::invalid_grant,

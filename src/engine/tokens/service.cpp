@@ -377,6 +377,12 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& shard, std::string r
   if (outcome == Outcome::reuse) {
     count(SecurityEvent::refresh_reuse_detected);
     log::event(log::Level::warn, "refresh token reuse detected: family " + short_id(fid) + " revoked");
+    if (o.events) {
+      events::Event e(events::Type::refresh_reuse, grant ? grant->user_id : std::string(), "family_revoked");
+      e.with("family", fid);
+      if (!o.client_id.empty()) e.with("client_id", o.client_id);
+      o.events->emit(std::move(e));
+    }
     if (auto d = co_await durable(redis, *slot); !d) co_return d.error();
     co_return make_error_code(errc::invalid_grant);
   }

@@ -79,6 +79,12 @@ awaitable<HttpResponse> login_failure(RequestContext& ctx) {
   };
   ev(events::Type::login_failure, f->locked ? "locked" : "refused");
   if (f->locked && f->failures > 0) ev(events::Type::lockout, "locked");
+  if (f->ip_blocked) {
+    events::Event e(events::Type::ip_blocked, {}, "blocked");
+    e.ip = q.ip;
+    e.with("locked_until", std::to_string(ceil_seconds(f->ip_blocked_until_ms)));
+    ctx.events.emit(std::move(e));
+  }
   co_return HttpResponse::json(
       200,
       json::object{{"failures", f->failures}, {"locked", f->locked}, {"retry_after", ceil_seconds(f->retry_after_ms)}});

@@ -92,13 +92,26 @@ struct ClientRequest {
   oauth::Client client;
 };
 
+// A client that failed to authenticate at an RFC endpoint: a security event (the client id as
+// presented, when it is one; never the secret).
+void client_auth_failed(RequestContext& ctx, const Failure& f, const oauth::PresentedClient& p) {
+  if (f.code != errc::invalid_client) return;
+  events::Event e(events::Type::oauth_client_auth_failure, {}, "refused");
+  if (auto id = oauth::presented_client_id(p); id && id->size() <= 128) e.with("client_id", *id);
+  e.with("route", ctx.request.path);
+  ctx.events.emit(std::move(e));
+}
+
 awaitable<std::variant<ClientRequest, HttpResponse>> authenticated_form(RequestContext& ctx, oauth::MethodRule rule) {
   if (auto t = co_await throttled(ctx)) co_return std::move(*t);
   auto f = read_form(ctx);
   if (auto* r = std::get_if<HttpResponse>(&f)) co_return std::move(*r);
   auto& fr = std::get<FormRequest>(f);
   auto c = co_await ctx.services.oauth.authenticate(ctx.redis, fr.client, rule);
-  if (!c) co_return engine_error(ctx, c.error());
+  if (!c) {
+    client_auth_failed(ctx, c.error(), fr.client);
+    co_return engine_error(ctx, c.error());
+  }
   co_return ClientRequest{std::move(fr.form), std::move(*c)};
 }
 
@@ -107,7 +120,7 @@ awaitable<HttpResponse> token(RequestContext& ctx) {
   auto in = co_await authenticated_form(ctx, oauth::MethodRule::registered);
   if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
   auto& q = std::get<ClientRequest>(in);
-  auto out = co_await ctx.services.oauth.token(ctx.redis, q.client, q.form);
+  auto out = co_await ctx.services.oauth.token(ctx.redis, q.client, q.form, &ctx.events);
   if (!out) co_return engine_error(ctx, out.error());
   json::object o{{"access_token", out->access_token}, {"token_type", "Bearer"}, {"expires_in", out->expires_in}};
   if (!out->refresh_token.empty()) o["refresh_token"] = out->refresh_token;
@@ -124,7 +137,10 @@ awaitable<HttpResponse> introspect(RequestContext& ctx) {
   auto token = oauth::param(fr.form, "token");
   // Client authentication comes first (it is decided on the same round trip as the lookup).
   auto t = co_await ctx.services.oauth.introspect(ctx.redis, fr.client, std::string(token.value_or("")));
-  if (!t) co_return engine_error(ctx, t.error());
+  if (!t) {
+    client_auth_failed(ctx, t.error(), fr.client);
+    co_return engine_error(ctx, t.error());
+  }
   if (!token) co_return refuse(ctx, errc::invalid_request, "token is required");
   if (!*t) {
     auto r = no_store(HttpResponse::empty(200));
@@ -154,6 +170,7 @@ awaitable<HttpResponse> revoke(RequestContext& ctx) {
   auto r = co_await ctx.services.oauth.revoke(ctx.redis, q.client, std::string(*token));
   // RFC 7009 2.2.1: a revocation that may not have happened is never answered 200.
   if (!r) co_return engine_error(ctx, r.error());
+  ctx.events.emit(events::Event(events::Type::token_revoked, {}, "requested").with("client_id", q.client.client_id));
   co_return no_store(HttpResponse::empty(200));
 }
 

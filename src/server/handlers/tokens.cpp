@@ -116,7 +116,9 @@ awaitable<HttpResponse> refresh(RequestContext& ctx) {
   if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
   auto token = token_field(ctx, std::get<json::object>(parsed), "refresh_token");
   if (auto* r = std::get_if<HttpResponse>(&token)) co_return std::move(*r);
-  auto out = co_await ctx.services.tokens.refresh(ctx.redis, std::move(std::get<std::string>(token)));
+  tokens::RefreshOptions o;
+  o.events = &ctx.events;
+  auto out = co_await ctx.services.tokens.refresh(ctx.redis, std::move(std::get<std::string>(token)), std::move(o));
   // invalid_grant is 401 on this route (API.md; 400 only at /oauth2/token): http_status.
   if (!out) co_return engine_error(ctx, out.error());
   co_return pair_response(*out);
@@ -130,6 +132,8 @@ awaitable<HttpResponse> revoke(RequestContext& ctx) {
   if (auto* r = std::get_if<HttpResponse>(&token)) co_return std::move(*r);
   auto out = co_await ctx.services.tokens.revoke(ctx.redis, std::move(std::get<std::string>(token)));
   if (!out) co_return engine_error(ctx, out.error());
+  // RFC 7009-like: an unknown token is not an error, and is recorded as such.
+  ctx.events.emit(events::Event(events::Type::token_revoked, {}, *out ? "revoked" : "unknown"));
   co_return HttpResponse::json(200, json::object{{"revoked", *out}});
 }
 
@@ -137,8 +141,9 @@ awaitable<HttpResponse> revoke(RequestContext& ctx) {
 awaitable<HttpResponse> revoke_user(RequestContext& ctx) {
   auto user = user_param(ctx);
   if (!user) co_return bad(ctx, kBadUserParam);
-  auto n = co_await ctx.services.tokens.revoke_user(ctx.redis, std::move(*user));
+  auto n = co_await ctx.services.tokens.revoke_user(ctx.redis, *user);
   if (!n) co_return engine_error(ctx, n.error());
+  ctx.events.emit(events::Event(events::Type::user_tokens_revoked, *user, "revoked").with("count", std::to_string(*n)));
   log::event(log::Level::info,
              "tokens revoked for a user: " + std::to_string(*n) + " refresh families (request " + ctx.request_id + ")");
   co_return HttpResponse::json(200, json::object{{"revoked", true}, {"refresh_families", *n}});
