@@ -178,6 +178,7 @@ admin("login success", "POST", "/v1/logins/success", "/v1/logins/success", 200, 
 EV = "/v1/events"
 admin("events", "GET", EV + "?user_id=frank&limit=10", EV, 200)
 admin("events: bad limit", "GET", EV + "?limit=0", EV, 400, valid=False)
+admin("events summary", "GET", EV + "/summary", EV + "/summary", 200)
 
 # The second server (reject_new with a limit of 1, the OAuth endpoints throttled to 2 a
 # minute per address, no https issuer): 409, 429 and 404.

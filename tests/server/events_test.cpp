@@ -226,3 +226,53 @@ TEST_F(EventsTest, KeysAddedAndRetiredOnReloadAreEvents) {
   EXPECT_EQ(S(retired.at("key_kind")), "encryption");
   std::filesystem::remove_all(dir);
 }
+
+TEST_F(EventsTest, TheSummaryShowsWhoIsLockedFromWhereAndHowFast) {
+  const std::string who = R"({"user_id":"alice","ip":"203.0.113.9"})";
+  ASSERT_EQ(srv->post("/v1/logins/failure", who).status, 200);
+  ASSERT_EQ(srv->post("/v1/logins/failure", who).status, 200);  // locks alice (max 2)
+  ASSERT_EQ(srv->post("/v1/logins/failure", R"({"user_id":"bob","ip":"203.0.113.9"})").status, 200);
+  events("?type=login_failure", 3);
+  auto r = srv->get("/v1/events/summary");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto s = json_of(r).as_object();
+  const auto& locked = s.at("locked_accounts").as_array();
+  ASSERT_EQ(locked.size(), 1u) << r.body;
+  EXPECT_EQ(S(locked[0].at("user_id")), "alice");
+  EXPECT_GT(locked[0].at("seconds_left").as_int64(), 0);
+  const auto& top = s.at("top_accounts").as_array();
+  ASSERT_EQ(top.size(), 2u) << r.body;
+  EXPECT_EQ(S(top[0].at("user_id")), "alice");
+  EXPECT_EQ(top[0].at("failures").as_int64(), 2);
+  ASSERT_EQ(s.at("top_ips").as_array().size(), 1u);
+  EXPECT_EQ(S(s.at("top_ips").as_array()[0].at("ip")), "203.0.113.9");
+  EXPECT_EQ(s.at("top_ips").as_array()[0].at("failures").as_int64(), 3);
+  const auto& minutes = s.at("failures_per_minute").as_array();
+  ASSERT_EQ(minutes.size(), 60u);
+  std::int64_t sum = 0;
+  for (const auto& m : minutes) sum += m.as_int64();
+  EXPECT_EQ(sum, 3);
+  EXPECT_FALSE(s.at("truncated").as_bool());
+  EXPECT_TRUE(s.at("locked_ips").as_array().empty()) << r.body;
+  // Unlocked: no longer listed, though its failures still count in the hour.
+  ASSERT_EQ(srv->del("/v1/users/alice/lockout").status, 204);
+  auto after = json_of(srv->get("/v1/events/summary")).as_object();
+  EXPECT_TRUE(after.at("locked_accounts").as_array().empty()) << json::serialize(after);
+  EXPECT_EQ(after.at("top_accounts").as_array().size(), 2u);
+}
+
+TEST(EventsSummaryTest, AnIpOverItsLimitIsListedWithTimeLeft) {
+  RedisServer rs;
+  TestServer srv(rs, [](Config& c) { c.login_ip_max_failures = 3; });
+  for (const char* u : {"u1", "u2", "u3"}) {
+    ASSERT_EQ(srv.post("/v1/logins/failure", std::string(R"({"ip":"198.51.100.7","user_id":")") + u + "\"}").status,
+              200);
+  }
+  events_of(srv, "?type=ip_blocked", 1);
+  auto s = json_of(srv.get("/v1/events/summary")).as_object();
+  const auto& ips = s.at("locked_ips").as_array();
+  ASSERT_EQ(ips.size(), 1u) << json::serialize(s);
+  EXPECT_EQ(ips[0].at("ip").as_string(), "198.51.100.7");
+  EXPECT_GT(ips[0].at("seconds_left").as_int64(), 0);
+  EXPECT_TRUE(s.at("locked_accounts").as_array().empty());
+}

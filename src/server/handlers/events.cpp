@@ -4,7 +4,9 @@
 // the keyed digests), so only the events answered are decrypted.
 #include "server/handlers/common.hpp"
 #include "server/routes.hpp"
+#include "server/services.hpp"
 
+#include "latchkey/clock.hpp"
 #include "latchkey/config.hpp"
 #include "latchkey/events.hpp"
 #include "latchkey/key_schema.hpp"
@@ -14,6 +16,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <tuple>
 
 namespace latchkey::server::handlers {
@@ -163,8 +166,145 @@ awaitable<HttpResponse> list_events(RequestContext& ctx) {
   co_return HttpResponse::json(200, body);
 }
 
+// GET /v1/events/summary: what the console's overview shows during an attack, computed from
+// the newest entries of the streams (at most kScan of each) and confirmed against the lockout
+// state where it can be: accounts and addresses locked now (with the time left), the accounts
+// and addresses with the most failed logins in the last hour, and failures per minute.
+awaitable<HttpResponse> summary(RequestContext& ctx) {
+  const std::int64_t now = unix_now_ms();
+  const std::int64_t hour = 3'600'000;
+  const std::int64_t lock_span = std::max<std::int64_t>(
+      hour, std::chrono::duration_cast<std::chrono::milliseconds>(ctx.config.login_lockout_max).count());
+  const std::string since = std::to_string(now - lock_span);
+  redis::Request req;
+  for (unsigned p = 0; p < events::kPartitions; ++p)
+    req.begin(6)
+        .arg("XREVRANGE")
+        .key(key_schema::events_stream(ctx.config.key_prefix, p))
+        .arg("+")
+        .arg(since)
+        .arg("COUNT")
+        .arg(std::to_string(kScan));
+  auto r = co_await ctx.redis.exec(std::move(req), "events_read");
+  if (!r) co_return engine_error(ctx, r.error());
+
+  struct Tally {
+    std::int64_t failures = 0;
+    const redis::Reply* sample = nullptr;  // one entry, decrypted for the name or address
+  };
+  std::map<std::string, Tally> accounts, addresses;
+  // The newest lock-related event per account / address: a lockout or block, or an unlock.
+  std::map<std::string, const redis::Reply*> account_lock, address_lock;
+  std::vector<std::int64_t> per_minute(60, 0);
+  bool truncated = false;
+  auto fields_of = [](const redis::Reply& entry) {
+    std::vector<std::pair<std::string, std::string>> f;
+    const auto& e = entry.elements[1].elements;
+    for (std::size_t k = 0; k + 1 < e.size(); k += 2) f.emplace_back(e[k].str, e[k + 1].str);
+    return f;
+  };
+  for (std::size_t i = 0; i < r->size(); ++i) {
+    const auto& arr = (*r)[i];
+    if (!arr.is_array()) continue;
+    if (arr.elements.size() >= kScan) truncated = true;
+    for (const auto& entry : arr.elements) {  // newest first
+      if (!entry.is_array() || entry.elements.size() != 2 || !entry.elements[1].is_array()) continue;
+      std::uint64_t ms = 0;
+      const auto& sid = entry.elements[0].str;
+      if (!parse_u64(std::string_view(sid).substr(0, sid.find('-')), ms)) continue;
+      std::string_view t, u, ip;
+      const auto& f = entry.elements[1].elements;
+      for (std::size_t k = 0; k + 1 < f.size(); k += 2) {
+        if (f[k].str == "t")
+          t = f[k + 1].str;
+        else if (f[k].str == "u")
+          u = f[k + 1].str;
+        else if (f[k].str == "i")
+          ip = f[k + 1].str;
+      }
+      const auto age = now - static_cast<std::int64_t>(ms);
+      if (t == "login_failure" && age < hour) {
+        if (age >= 0) ++per_minute[static_cast<std::size_t>(59 - age / 60'000)];
+        if (!u.empty()) {
+          auto& a = accounts[std::string(u)];
+          ++a.failures;
+          if (!a.sample) a.sample = &entry;
+        }
+        if (!ip.empty()) {
+          auto& a = addresses[std::string(ip)];
+          ++a.failures;
+          if (!a.sample) a.sample = &entry;
+        }
+      } else if ((t == "lockout" || t == "unlock") && !u.empty()) {
+        account_lock.try_emplace(std::string(u), &entry);
+      } else if (t == "ip_blocked" && !ip.empty()) {
+        address_lock.try_emplace(std::string(ip), &entry);
+      }
+    }
+  }
+
+  auto top = [&](std::map<std::string, Tally>& m, bool by_user) {
+    std::vector<std::pair<std::int64_t, const redis::Reply*>> v;
+    for (auto& [k, t] : m) v.emplace_back(t.failures, t.sample);
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    json::array out;
+    for (const auto& [n, sample] : v) {
+      if (out.size() == 10) break;
+      auto ev = ctx.event_codec->decode(fields_of(*sample));
+      if (!ev) continue;
+      const std::string& name = by_user ? ev->user_id : ev->ip;
+      if (name.empty()) continue;
+      out.push_back(json::object{{by_user ? "user_id" : "ip", name}, {"failures", n}});
+    }
+    return out;
+  };
+  json::array top_accounts = top(accounts, true), top_ips = top(addresses, false);
+
+  // Locked accounts: the newest lock event of each, confirmed (and timed) by its real state.
+  json::array locked_accounts, locked_ips;
+  std::size_t confirmed = 0;
+  for (const auto& [digest, entry] : account_lock) {
+    if (confirmed == 50) {
+      truncated = true;
+      break;
+    }
+    auto ev = ctx.event_codec->decode(fields_of(*entry));
+    if (!ev || ev->type != events::Type::lockout || ev->user_id.empty()) continue;
+    ++confirmed;
+    auto st = co_await ctx.services.logins.state(ctx.redis, ev->user_id);
+    if (!st) co_return engine_error(ctx, st.error());
+    if (st->locked_until_ms <= now) continue;
+    locked_accounts.push_back(json::object{{"user_id", ev->user_id},
+                                           {"locked_until", ceil_seconds(st->locked_until_ms)},
+                                           {"seconds_left", ceil_seconds(st->locked_until_ms - now)}});
+  }
+  for (const auto& [digest, entry] : address_lock) {
+    auto ev = ctx.event_codec->decode(fields_of(*entry));
+    if (!ev || ev->ip.empty()) continue;
+    std::int64_t until_s = 0;
+    for (const auto& [k, v] : ev->ids)
+      if (k == "locked_until") until_s = std::atoll(v.c_str());
+    if (until_s * 1000 <= now) continue;
+    locked_ips.push_back(
+        json::object{{"ip", ev->ip}, {"locked_until", until_s}, {"seconds_left", until_s - now / 1000}});
+    if (locked_ips.size() == 50) break;
+  }
+  json::array minutes;
+  for (auto n : per_minute) minutes.push_back(n);
+  co_return HttpResponse::json(200, json::object{{"time", now / 1000},
+                                                 {"locked_accounts", std::move(locked_accounts)},
+                                                 {"locked_ips", std::move(locked_ips)},
+                                                 {"top_accounts", std::move(top_accounts)},
+                                                 {"top_ips", std::move(top_ips)},
+                                                 {"failures_per_minute", std::move(minutes)},
+                                                 {"truncated", truncated}});
+}
+
 }  // namespace
 
-void add_events(Router& r) { r.add("GET", "/v1/events", Access::admin_read, admin_listener, list_events); }
+void add_events(Router& r) {
+  r.add("GET", "/v1/events", Access::admin_read, admin_listener, list_events);
+  r.add("GET", "/v1/events/summary", Access::admin_read, admin_listener, summary);
+}
 
 }  // namespace latchkey::server::handlers
