@@ -40,6 +40,24 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+// The clear index fields of a stored event (type, user digest, address digest).
+struct IndexFields {
+  std::string_view type, user, ip;
+};
+IndexFields index_fields(const redis::Reply& fields) {
+  IndexFields out;
+  const auto& f = fields.elements;
+  for (std::size_t k = 0; k + 1 < f.size(); k += 2) {
+    if (f[k].str == "t")
+      out.type = f[k + 1].str;
+    else if (f[k].str == "u")
+      out.user = f[k + 1].str;
+    else if (f[k].str == "i")
+      out.ip = f[k + 1].str;
+  }
+  return out;
+}
+
 std::optional<EventId> parse_event_id(std::string_view s) {
   EventId id;
   auto a = s.find('-');
@@ -127,17 +145,8 @@ awaitable<HttpResponse> list_events(RequestContext& ctx) {
       if (dash == std::string::npos || !parse_u64(std::string_view(sid).substr(0, dash), id.ms) ||
           !parse_u64(std::string_view(sid).substr(dash + 1), id.seq))
         continue;
-      const auto& f = entry.elements[1].elements;
       bool keep = true;
-      std::string_view t, u, ip;
-      for (std::size_t k = 0; k + 1 < f.size(); k += 2) {
-        if (f[k].str == "t")
-          t = f[k + 1].str;
-        else if (f[k].str == "u")
-          u = f[k + 1].str;
-        else if (f[k].str == "i")
-          ip = f[k + 1].str;
-      }
+      auto [t, u, ip] = index_fields(entry.elements[1]);
       if (type && t != events::type_name(*type)) keep = false;
       if (!user_digest.empty() && u != user_digest) keep = false;
       if (!ip_digest.empty() && ip != ip_digest) keep = false;
@@ -212,16 +221,7 @@ awaitable<HttpResponse> summary(RequestContext& ctx) {
       std::uint64_t ms = 0;
       const auto& sid = entry.elements[0].str;
       if (!parse_u64(std::string_view(sid).substr(0, sid.find('-')), ms)) continue;
-      std::string_view t, u, ip;
-      const auto& f = entry.elements[1].elements;
-      for (std::size_t k = 0; k + 1 < f.size(); k += 2) {
-        if (f[k].str == "t")
-          t = f[k + 1].str;
-        else if (f[k].str == "u")
-          u = f[k + 1].str;
-        else if (f[k].str == "i")
-          ip = f[k + 1].str;
-      }
+      auto [t, u, ip] = index_fields(entry.elements[1]);
       const auto age = now - static_cast<std::int64_t>(ms);
       if (t == "login_failure" && age < hour) {
         if (age >= 0) ++per_minute[static_cast<std::size_t>(59 - age / 60'000)];
