@@ -86,6 +86,8 @@ class UserSlot {
 // Keys of no user, each in its own slot.
 // <prefix>oc:<client_id>: an OAuth client.
 [[nodiscard]] std::string oauth_client(std::string_view key_prefix, std::string_view client_id);
+// <prefix>ocs: every client id (a sorted set, score 0, in id order) for the admin list.
+[[nodiscard]] std::string oauth_client_index(std::string_view key_prefix);
 // <prefix>lp:<id>: an IP's (IPv6: a prefix's) failed logins; `id` is its keyed identifier.
 [[nodiscard]] std::string login_ip(std::string_view key_prefix, std::string_view id);
 // Rate-limit counters by algorithm; `id` is the keyed identifier of (scope, key).

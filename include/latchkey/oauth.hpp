@@ -161,6 +161,14 @@ class Service {
   [[nodiscard]] boost::asio::awaitable<result<Registered>> register_client(redis::Connection& redis, NewClient c) const;
   // errc: not_found, unavailable.
   [[nodiscard]] boost::asio::awaitable<result<Client>> client(redis::Connection& redis, std::string client_id) const;
+  // Up to `limit` clients in id order after `after` (empty: from the first); `next` is the
+  // cursor of the following page, empty at the end. Ids whose record is gone are pruned.
+  struct ClientPage {
+    std::vector<Client> clients;
+    std::string next;
+  };
+  [[nodiscard]] boost::asio::awaitable<result<ClientPage>> list_clients(redis::Connection& redis, std::string after,
+                                                                        std::size_t limit) const;
   // errc: not_found, unavailable.
   [[nodiscard]] boost::asio::awaitable<result<void>> delete_client(redis::Connection& redis,
                                                                    std::string client_id) const;

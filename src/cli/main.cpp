@@ -60,7 +60,8 @@ constexpr CommandHelp kHelp[] = {
     {"clients",
      "  clients add --redirect-uri URI [--redirect-uri URI ...] [--client-name N] [--grant-type G ...]\n"
      "              [--scope S] [--auth-method client_secret_basic|client_secret_post|none]\n"
-     "  clients get ID | clients delete ID         OAuth clients (Redis and secrets as for serve)\n"},
+     "  clients get ID | clients delete ID | clients list\n"
+     "                                             OAuth clients (Redis and secrets as for serve)\n"},
     {"config",
      "  config --markdown                          print the option reference (docs/configuration.md)\n"
      "  config --sample                            print a commented sample config file (docs/latchkey.conf.sample)\n"},
@@ -411,7 +412,7 @@ int with_redis(const Config& cfg, const std::function<boost::asio::awaitable<int
 
 // clients add [--client-name N] --redirect-uri U [--redirect-uri U2] [--grant-type G ...]
 //             [--scope S] [--auth-method M] [--config FILE] [--option=value ...]
-// clients get ID | clients delete ID
+// clients get ID | clients delete ID | clients list (one "client_id<TAB>name" line each)
 // The same configuration as `serve` (environment, --config, flags) says where Redis is.
 int clients(const std::vector<std::string>& args) {
   if (args.empty()) return command_usage("clients", stderr, 2, "give a subcommand");
@@ -449,10 +450,11 @@ int clients(const std::vector<std::string>& args) {
       if (a == "--config" && i + 1 < args.size()) config_args.push_back(args[++i]);
     }
   }
-  if (sub != "add" && sub != "get" && sub != "delete")
+  if (sub != "add" && sub != "get" && sub != "delete" && sub != "list")
     return command_usage("clients", stderr, 2, "unknown subcommand '" + sub + "'");
   if ((sub == "get" || sub == "delete") && id.empty())
     return command_usage("clients", stderr, 2, sub + " needs a client ID");
+  if (sub == "list" && !id.empty()) return command_usage("clients", stderr, 2, "list takes no ID ('" + id + "')");
   if (sub == "add" && !id.empty()) return command_usage("clients", stderr, 2, "add takes no ID ('" + id + "')");
   auto loaded = load_config_from_process(config_args, environ);
   if (auto* e = std::get_if<ConfigError>(&loaded)) return keys_fail("configuration error: " + e->message);
@@ -475,6 +477,19 @@ int clients(const std::vector<std::string>& args) {
       std::cout << "client_id: " << r->client.client_id << "\n";
       if (!r->client.is_public())
         std::cout << "client_secret: " << r->client_secret << "   (shown once; stored hashed)\n";
+      co_return 0;
+    }
+    if (sub == "list") {
+      std::string after;
+      do {
+        auto page = co_await service.list_clients(conn, after, 1000);
+        if (!page) {
+          std::cerr << "latchkey: " << page.error().message() << "\n";
+          co_return 1;
+        }
+        for (const auto& c : page->clients) std::cout << c.client_id << "\t" << c.client_name << "\n";
+        after = page->next;
+      } while (!after.empty());
       co_return 0;
     }
     if (sub == "get") {

@@ -33,6 +33,8 @@ std::string UserSlot::migration_guard() const { return join(prefix_, "mg:", tag_
 std::string oauth_client(std::string_view key_prefix, std::string_view client_id) {
   return join(key_prefix, "oc:", client_id);
 }
+std::string oauth_client_index(std::string_view key_prefix) { return join(key_prefix, "ocs"); }
+
 std::string login_ip(std::string_view key_prefix, std::string_view id) { return join(key_prefix, "lp:", id); }
 std::string ratelimit_fixed_window(std::string_view key_prefix, std::string_view id) {
   return join(key_prefix, "rl:f:", id);

@@ -360,7 +360,7 @@ TEST(Cli, AccessLogIsJsonAndCarriesNoSecret) {
   EXPECT_GE(n, 4);
 }
 
-TEST(Cli, ClientsAddGetDeleteAgainstTheConfiguredRedis) {
+TEST(Cli, ClientsAddGetListDeleteAgainstTheConfiguredRedis) {
   RedisServer rs;
   TempDir d;
   std::string dir = init_keys(d);
@@ -384,7 +384,14 @@ TEST(Cli, ClientsAddGetDeleteAgainstTheConfiguredRedis) {
   ASSERT_EQ(run({"clients", "add", "--redirect-uri=https://app.example/cb", "--auth-method=none"}, env, &out, &err), 0)
       << err;
   EXPECT_EQ(out.find("client_secret"), std::string::npos) << "public clients have no secret";
+  const std::string app_id = out.substr(out.find("client_id: ") + 11, 22);
+  ASSERT_EQ(run({"clients", "list"}, env, &out, &err), 0) << err;
+  const std::string shop_line = id + "\tShop\n", app_line = app_id + "\t\n";
+  EXPECT_EQ(out, id < app_id ? shop_line + app_line : app_line + shop_line);
+  EXPECT_EQ(run({"clients", "list", id}, env, &out, &err), 2);
   EXPECT_EQ(run({"clients", "delete", id}, env, &out, &err), 0) << err;
+  ASSERT_EQ(run({"clients", "list"}, env, &out, &err), 0) << err;
+  EXPECT_EQ(out, app_line);
   EXPECT_EQ(run({"clients", "get", id}, env, &out, &err), 1);
   EXPECT_NE(err.find("no such client"), std::string::npos);
   EXPECT_EQ(run({"clients", "add", "--redirect-uri", "http://shop.example/cb"}, env, &out, &err), 1);

@@ -125,6 +125,8 @@ cid, secret = client["client_id"], client["client_secret"]
 OCI = "/v1/oauth/clients/{client_id}"
 admin("get client", "GET", f"{OC}/{cid}", OCI, 200)
 admin("get client: unknown", "GET", f"{OC}/nope", OCI, 404)
+admin("list clients", "GET", OC + "?limit=5", OC, 200)
+admin("list clients: bad cursor", "GET", OC + "?after=nope", OC, 400, valid=False)
 verifier = "v" * 50
 challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 OA = "/v1/oauth/authorizations"

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <thread>
 
 using namespace latchkey;
@@ -145,6 +147,52 @@ TEST_F(OAuthTest, ReadAndDeleteClients) {
   EXPECT_EQ(error_code(authorize(id)), "invalid_request") << "a deleted client gets no codes";
 }
 
+TEST_F(OAuthTest, ClientsAreListedInPagesAndADeletedOneIsGone) {
+  std::set<std::string> made;
+  for (int i = 0; i < 5; ++i) made.insert(str(i % 2 ? confidential() : public_client(), "client_id"));
+  // Pages of two, in client_id order, until next is null.
+  std::vector<std::string> seen;
+  std::string after;
+  for (int page = 0; page < 10; ++page) {
+    auto r = srv->get("/v1/oauth/clients?limit=2" + (after.empty() ? "" : "&after=" + after));
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto o = json_of(r).as_object();
+    const auto& cs = o.at("clients").as_array();
+    EXPECT_LE(cs.size(), 2u);
+    for (const auto& c : cs) {
+      seen.emplace_back(c.at("client_id").as_string());
+      EXPECT_FALSE(c.as_object().contains("client_secret")) << "the secret is shown once, at registration";
+      EXPECT_FALSE(c.at("redirect_uris").as_array().empty());
+    }
+    if (o.at("next").is_null()) break;
+    after = std::string(o.at("next").as_string());
+  }
+  EXPECT_EQ(seen, std::vector<std::string>(made.begin(), made.end()));
+  // A deleted client is not listed; an id left in the index without its record (a delete cut
+  // off after its DEL) is skipped and pruned.
+  const std::string first = *made.begin(), second = *std::next(made.begin());
+  ASSERT_EQ(srv->del("/v1/oauth/clients/" + first).status, 204);
+  ASSERT_EQ(rs.command({"DEL", "lk:oc:" + second}), "1") << second;
+  auto all = json_of(srv->get("/v1/oauth/clients")).as_object();
+  ASSERT_EQ(all.at("clients").as_array().size(), 3u) << json::serialize(all);
+  EXPECT_TRUE(all.at("next").is_null());
+  for (const auto& c : all.at("clients").as_array()) {
+    EXPECT_NE(c.at("client_id").as_string(), first);
+    EXPECT_NE(c.at("client_id").as_string(), second);
+  }
+  EXPECT_EQ(rs.command({"ZCARD", "lk:ocs"}), "3");
+  // Bad paging is refused and changes nothing; the list needs the admin key.
+  const std::string before = rs.dump_all();
+  for (const char* q : {"?limit=0", "?limit=1001", "?limit=x", "?limit=", "?limit=-1", "?limit=2.5", "?after=short",
+                        "?after=AAAAAAAAAAAAAAAAAAAAA%00", "?limit=99999999999999999999999"}) {
+    auto r = srv->get(std::string("/v1/oauth/clients") + q);
+    EXPECT_EQ(r.status, 400) << q << " -> " << r.body;
+    EXPECT_EQ(error_code(r), "invalid_request") << q;
+  }
+  EXPECT_EQ(srv->get("/v1/oauth/clients", {{"Authorization", ""}}).status, 401);
+  EXPECT_EQ(rs.dump_all(), before);
+}
+
 TEST_F(OAuthTest, AuthorizationIssuesAHashedShortLivedCode) {
   std::string id = str(confidential(), "client_id");
   auto r = authorize(id);
@@ -275,7 +323,7 @@ TEST_F(OAuthTest, BadInputIsRejected) {
 TEST_F(OAuthTest, RedisDownMeansUnavailable) {
   std::string id = str(confidential(), "client_id");
   rs.kill();
-  for (auto r : {authorize(id), srv->get("/v1/oauth/clients/" + id),
+  for (auto r : {authorize(id), srv->get("/v1/oauth/clients/" + id), srv->get("/v1/oauth/clients"),
                  srv->post("/v1/oauth/clients", R"({"redirect_uris":["https://a.example/cb"]})"),
                  srv->del("/v1/oauth/clients/" + id)}) {
     EXPECT_EQ(r.status, 503) << r.body;

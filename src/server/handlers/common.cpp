@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
+
 namespace latchkey::server::handlers {
 
 namespace json = boost::json;
@@ -25,6 +27,16 @@ std::variant<json::object, HttpResponse> read_body(const RequestContext& ctx,
     if (!known) return bad(ctx, "unknown field '" + std::string(k) + "'");
   }
   return std::move(*body);
+}
+
+std::variant<std::size_t, HttpResponse> limit_param(const RequestContext& ctx, std::size_t fallback) {
+  auto l = query_param(ctx.request.query, "limit");
+  if (!l) return fallback;
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+  if (l->empty() || ec != std::errc() || p != l->data() + l->size() || n < 1 || n > kMaxPageLimit)
+    return bad(ctx, "limit must be an integer from 1 to 1000");
+  return n;
 }
 
 std::optional<std::string> user_param(const RequestContext& ctx) {

@@ -29,6 +29,11 @@ std::variant<boost::json::object, HttpResponse> read_body(const RequestContext& 
                                                           std::initializer_list<std::string_view> allowed,
                                                           boost::json::storage_ptr storage = {});
 
+// The `limit` query parameter: absent, `fallback`; else an integer from 1 to 1000, or the
+// 400 that says so.
+std::variant<std::size_t, HttpResponse> limit_param(const RequestContext& ctx, std::size_t fallback);
+inline constexpr std::size_t kMaxPageLimit = 1000;
+
 // The percent-decoded {user_id} path parameter, when valid.
 std::optional<std::string> user_param(const RequestContext& ctx);
 inline constexpr const char* kBadUserParam =

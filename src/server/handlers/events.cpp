@@ -72,18 +72,14 @@ std::optional<EventId> parse_event_id(std::string_view s) {
   return id;
 }
 
-constexpr std::size_t kMaxLimit = 1000;
 // With a filter, at most this many entries of each stream are looked at per call.
 constexpr std::size_t kScan = 5000;
 
 awaitable<HttpResponse> list_events(RequestContext& ctx) {
   const auto& q = ctx.request.query;
-  std::size_t limit = 100;
-  if (auto l = query_param(q, "limit")) {
-    std::uint64_t n = 0;
-    if (!parse_u64(*l, n) || n < 1 || n > kMaxLimit) co_return bad(ctx, "limit must be an integer from 1 to 1000");
-    limit = static_cast<std::size_t>(n);
-  }
+  auto limit_or = limit_param(ctx, 100);
+  if (auto* r = std::get_if<HttpResponse>(&limit_or)) co_return std::move(*r);
+  const std::size_t limit = std::get<std::size_t>(limit_or);
   std::optional<EventId> after;
   if (auto a = query_param(q, "after")) {
     after = parse_event_id(*a);

@@ -90,6 +90,24 @@ awaitable<HttpResponse> register_client(RequestContext& ctx) {
   co_return r;
 }
 
+// GET /v1/oauth/clients?after=&limit=: every client, in client_id order, a page at a time.
+awaitable<HttpResponse> list_clients(RequestContext& ctx) {
+  auto limit = limit_param(ctx, 100);
+  if (auto* r = std::get_if<HttpResponse>(&limit)) co_return std::move(*r);
+  std::string after;
+  if (auto a = query_param(ctx.request.query, "after")) {
+    if (!oauth::valid_client_id(*a)) co_return bad(ctx, "after must be a client_id (the next of an earlier answer)");
+    after = *a;
+  }
+  auto page = co_await ctx.services.oauth.list_clients(ctx.redis, std::move(after), std::get<std::size_t>(limit));
+  if (!page) co_return engine_error(ctx, page.error());
+  json::array clients;
+  for (const auto& c : page->clients) clients.push_back(client_json(c));
+  json::value next = nullptr;
+  if (!page->next.empty()) next = json::string(page->next);
+  co_return HttpResponse::json(200, json::object{{"clients", std::move(clients)}, {"next", std::move(next)}});
+}
+
 // GET /v1/oauth/clients/{client_id}
 awaitable<HttpResponse> get_client(RequestContext& ctx) {
   auto c = co_await ctx.services.oauth.client(ctx.redis, std::string(ctx.param("client_id")));
@@ -152,6 +170,7 @@ awaitable<HttpResponse> authorize(RequestContext& ctx) {
 
 void add_oauth(Router& r) {
   r.add("POST", "/v1/oauth/clients", Access::admin, admin_listener, register_client);
+  r.add("GET", "/v1/oauth/clients", Access::admin_read, admin_listener, list_clients);
   r.add("GET", "/v1/oauth/clients/{client_id}", Access::admin_read, admin_listener, get_client);
   r.add("DELETE", "/v1/oauth/clients/{client_id}", Access::admin, admin_listener, delete_client);
   r.add("POST", "/v1/oauth/authorizations", Access::admin, admin_listener, authorize);

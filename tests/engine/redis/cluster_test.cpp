@@ -272,6 +272,11 @@ TEST(RedisCluster, EveryCapabilityWorksOnTheCluster) {
   ASSERT_EQ(reg.status, 201) << reg.body;
   const std::string cid(test::json_of(reg).at("client_id").as_string());
   const std::string secret(test::json_of(reg).at("client_secret").as_string());
+  // The list reads the index (its own slot) and the records (theirs).
+  auto listed = srv.get("/v1/oauth/clients");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(test::json_of(listed).at("clients").as_array().size(), 1u) << listed.body;
+  EXPECT_EQ(test::json_of(listed).at("clients").as_array()[0].at("client_id").as_string(), cid);
   const std::map<std::string, std::string> client{{"Content-Type", "application/x-www-form-urlencoded"},
                                                   {"Authorization", test::basic_authorization(cid + ":" + secret)}};
   auto authz = srv.post("/v1/oauth/authorizations",
