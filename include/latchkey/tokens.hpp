@@ -182,6 +182,18 @@ class Service {
   // families deleted. Returns the number of families revoked.
   [[nodiscard]] boost::asio::awaitable<result<std::int64_t>> revoke_user(redis::Connection& redis,
                                                                          std::string user_id) const;
+  // The user's live refresh families (one per login or OAuth grant), oldest first: read only
+  // (a family whose record has expired is skipped, not pruned). Times in Unix seconds.
+  struct Family {
+    std::string family_id, client_id, scope, audience;
+    std::int64_t created_at = 0, last_used_at = 0, idle_expires_at = 0, expires_at = 0;
+  };
+  [[nodiscard]] boost::asio::awaitable<result<std::vector<Family>>> families(redis::Connection& redis,
+                                                                             std::string user_id) const;
+  // Revokes one of the user's families (and the access tokens minted from it). False when
+  // the user has no such live family (nothing changes then). errc: unavailable.
+  [[nodiscard]] boost::asio::awaitable<result<bool>> revoke_user_family(redis::Connection& redis, std::string user_id,
+                                                                        std::string family_id) const;
 
   boost::json::object jwks(std::int64_t now) const { return signing_.jwks(now); }
 

@@ -112,6 +112,12 @@ admin("refresh: unknown", "POST", TR, TR, 401, {"refresh_token": "B" * 47})
 TK = "/v1/tokens/revoke"
 admin("revoke", "POST", TK, TK, 200, {"token": pair2["access_token"]})
 admin("revoke: missing token", "POST", TK, TK, 400, {}, valid=False)
+_, dave_fams, _ = admin("dave's token families", "GET", "/v1/users/dave/tokens", "/v1/users/{user_id}/tokens", 200)
+admin("token families: bad user", "GET", "/v1/users/%00/tokens", "/v1/users/{user_id}/tokens", 400)
+UTF = "/v1/users/{user_id}/tokens/{family_id}"
+admin("revoke a token family", "DELETE", "/v1/users/dave/tokens/" + dave_fams["families"][0]["family_id"], UTF, 204)
+admin("revoke a token family: unknown", "DELETE", "/v1/users/dave/tokens/" + "A" * 22, UTF, 404)
+admin("revoke a token family: bad user", "DELETE", "/v1/users/%00/tokens/" + "A" * 22, UTF, 400)
 admin("revoke a user's tokens", "DELETE", "/v1/users/dave/tokens", "/v1/users/{user_id}/tokens", 200)
 call("jwks", "GET", "/.well-known/jwks.json", "/.well-known/jwks.json", 200)
 

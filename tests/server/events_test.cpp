@@ -2,6 +2,8 @@
 // request's fields and no secret; filters; bad queries refused; nothing in clear in Redis.
 #include "latchkey/secrets.hpp"
 
+#include "server/router.hpp"
+#include "server/routes.hpp"
 #include "support/test_server.hpp"
 
 #include <gtest/gtest.h>
@@ -177,24 +179,34 @@ TEST_F(EventsTest, ReadOnlyKeysReadAndAreRefusedEveryWrite) {
   EXPECT_EQ(srv->get("/v1/users/hana/lockout", as_ro).status, 200);
   EXPECT_EQ(srv->get("/v1/server", as_ro).status, 200);
   const std::string before = rs.dump_all();
-  struct Write {
-    std::string method, path, body;
-  };
-  for (const auto& w : std::vector<Write>{{"POST", "/v1/sessions", R"({"user_id":"hana"})"},
-                                          {"DELETE", "/v1/users/hana/sessions", ""},
-                                          {"DELETE", "/v1/users/hana/lockout", ""},
-                                          {"POST", "/v1/logins/failure", R"({"user_id":"hana","ip":"192.0.2.1"})"},
-                                          {"POST", "/v1/tokens", R"({"user_id":"hana"})"},
-                                          {"POST", "/v1/oauth/clients", "{}"},
-                                          {"POST", "/v1/server/reload", ""},
-                                          {"POST", "/v1/ratelimit/check", "{}"}}) {
-    auto r = w.method == "POST" ? srv->post(w.path, w.body, as_ro) : srv->del(w.path, as_ro);
-    EXPECT_EQ(r.status, 403) << w.method << " " << w.path << " -> " << r.body;
-    EXPECT_EQ(error_code(r), "forbidden") << w.path;
+  // Every admin route of the table that is not admin_read, with a body that would be valid.
+  std::size_t writes = 0;
+  const server::Router table = server::make_routes();
+  for (const auto& route : table.routes()) {
+    if (route.access != server::Access::admin) continue;
+    std::string path = route.pattern;
+    for (const auto& [param, value] :
+         std::vector<std::pair<std::string, std::string>>{{"{user_id}", "hana"},
+                                                          {"{client_id}", std::string(22, 'A')},
+                                                          {"{family_id}", std::string(22, 'A')},
+                                                          {"{session_id}", std::string(22, 'A')}})
+      if (auto at = path.find(param); at != std::string::npos) path.replace(at, param.size(), value);
+    ASSERT_EQ(path.find('{'), std::string::npos) << route.pattern;
+    const std::string body = R"({"user_id":"hana","ip":"192.0.2.1","key":"k","limit":1,"window":1})";
+    HttpResult r = route.method == "POST"     ? srv->post(path, body, as_ro)
+                   : route.method == "PATCH"  ? srv->patch(path, body, as_ro)
+                   : route.method == "DELETE" ? srv->del(path, as_ro)
+                   : route.method == "GET"    ? srv->get(path, as_ro)  // validation slides the idle deadline
+                                              : HttpResult{};
+    ASSERT_NE(r.status, 0) << "a write route of method " << route.method << " this test cannot send";
+    EXPECT_EQ(r.status, 403) << route.method << " " << path << " -> " << r.body;
+    EXPECT_EQ(error_code(r), "forbidden") << path;
+    ++writes;
   }
+  EXPECT_GE(writes, 14u);
   EXPECT_EQ(rs.dump_all(), before) << "a read-only key changed nothing";
-  auto refused = events("?type=admin_auth_failure", 8);
-  ASSERT_EQ(refused.size(), 8u);
+  auto refused = events("?type=admin_auth_failure", writes);
+  ASSERT_EQ(refused.size(), writes);
   EXPECT_EQ(S(refused[0].at("outcome")), "read_only");
 }
 

@@ -191,6 +191,16 @@ TEST_F(OAuthTokenTest, CodeFlowWithPkceRefreshIntrospectAndRevoke) {
   EXPECT_EQ(str(t2, "scope"), "read");
   EXPECT_TRUE(active(c, str(t2, "access_token")));
 
+  // The admin list shows the grant's family with its client and scope, and no token.
+  auto fl = srv->get("/v1/users/alice/tokens");
+  ASSERT_EQ(fl.status, 200) << fl.body;
+  const auto fams = json_of(fl).at("families").as_array();
+  ASSERT_EQ(fams.size(), 1u) << fl.body;
+  EXPECT_EQ(fams[0].at("client_id").as_string(), c.id);
+  EXPECT_EQ(fams[0].at("scope").as_string(), "read");
+  for (const auto& s : {rt, str(t2, "refresh_token"), str(t2, "access_token")})
+    EXPECT_EQ(fl.body.find(s), std::string::npos);
+
   // Revoking the refresh token revokes its family's access tokens (RFC 7009 2.1).
   auto rv = form("/oauth2/revoke", "token=" + str(t2, "refresh_token") + "&token_type_hint=refresh_token", c);
   EXPECT_EQ(rv.status, 200) << rv.body;

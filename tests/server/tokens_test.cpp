@@ -550,6 +550,67 @@ TEST_F(TokensTest, RevokeAllOfAUserKillsEverythingIssuedBefore) {
   EXPECT_EQ(json_of(srv->del("/v1/users/nobody/tokens")).at("refresh_families").as_int64(), 0);
 }
 
+TEST_F(TokensTest, AUsersFamiliesAreListedAndOneIsRevokedByItsId) {
+  auto a = issue("kim");
+  std::this_thread::sleep_for(5ms);  // families are listed by creation time (µs)
+  auto b = issue("kim", R"(,"audience":"orders","scope":"read")");
+  auto lee = issue("lee");
+  auto b1 = pair_of(refresh(b.refresh));
+  auto listed = srv->get("/v1/users/kim/tokens");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const auto fams = json_of(listed).at("families").as_array();
+  ASSERT_EQ(fams.size(), 2u) << listed.body;
+  const auto& fa = fams[0].as_object();
+  const auto& fb = fams[1].as_object();
+  EXPECT_TRUE(fa.at("client_id").is_null()) << "a /v1/tokens login has no client";
+  EXPECT_EQ(fa.at("audience").as_string(), "");
+  EXPECT_EQ(fb.at("audience").as_string(), "orders");
+  EXPECT_EQ(fb.at("scope").as_string(), "read");
+  const auto now = unix_now();
+  for (const auto* f : {&fa, &fb}) {
+    EXPECT_EQ(f->at("family_id").as_string().size(), 22u);
+    EXPECT_LE(f->at("created_at").as_int64(), now);
+    EXPECT_GE(f->at("last_used_at").as_int64(), f->at("created_at").as_int64());
+    EXPECT_GT(f->at("idle_expires_at").as_int64(), now);
+    EXPECT_LE(f->at("idle_expires_at").as_int64(), f->at("expires_at").as_int64());
+  }
+  for (const auto& s : {a.access, a.refresh, b.refresh, b1.refresh, b1.access})
+    EXPECT_EQ(listed.body.find(s), std::string::npos) << "no token in the list";
+  const std::string fb_id(fb.at("family_id").as_string());
+  const std::string lee_id(
+      json_of(srv->get("/v1/users/lee/tokens")).at("families").as_array()[0].at("family_id").as_string());
+
+  // Another user's family through kim's path, unknown and malformed ids: 404, nothing changes.
+  const std::string before = rs.dump_all();
+  for (const std::string& id : {lee_id, std::string("AAAAAAAAAAAAAAAAAAAAAA"), std::string("short"),
+                                std::string("AAAAAAAAAAAAAAAAAAAAA%2F"), std::string(300, 'A')}) {
+    auto r = srv->del("/v1/users/kim/tokens/" + id);
+    EXPECT_EQ(r.status, 404) << id << " -> " << r.body;
+    EXPECT_EQ(error_code(r), "not_found");
+  }
+  EXPECT_EQ(srv->del("/v1/users/%00/tokens/" + fb_id).status, 400);
+  EXPECT_EQ(srv->get("/v1/users/%00/tokens").status, 400);
+  EXPECT_EQ(srv->get("/v1/users/kim/tokens", {{"Authorization", ""}}).status, 401);
+  EXPECT_EQ(srv->del("/v1/users/kim/tokens/" + fb_id, {{"Authorization", ""}}).status, 401);
+  EXPECT_EQ(rs.dump_all(), before);
+
+  // Revoke b's family: its refresh and access tokens die; kim's other login and lee live.
+  ASSERT_EQ(srv->del("/v1/users/kim/tokens/" + fb_id).status, 204);
+  EXPECT_EQ(refresh(b1.refresh).status, 401);
+  expect_invalid(b1.access, R"(,"audience":"orders")");
+  expect_invalid(b.access, R"(,"audience":"orders")");
+  EXPECT_EQ(verify(a.access).status, 200);
+  EXPECT_EQ(verify(lee.access).status, 200);
+  EXPECT_EQ(srv->del("/v1/users/kim/tokens/" + fb_id).status, 404) << "already revoked";
+  const auto left = json_of(srv->get("/v1/users/kim/tokens")).at("families").as_array();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].at("family_id").as_string(), fa.at("family_id").as_string());
+  auto ev = event_of(*srv, "token_revoked", "&user_id=kim");
+  EXPECT_EQ(ev.at("family").as_string(), fb_id);
+  EXPECT_EQ(ev.at("outcome").as_string(), "revoked");
+  EXPECT_TRUE(json_of(srv->get("/v1/users/nobody/tokens")).at("families").as_array().empty());
+}
+
 // --- JWKS and key rotation ------------------------------------------------------------------
 
 TEST_F(TokensTest, JwksPublishesPublicKeysOnlyWithCacheHeaders) {
@@ -676,6 +737,8 @@ TEST_F(TokensTest, RedisDownMeansUnavailableNeverActive) {
   EXPECT_EQ(revoke(t.refresh).status, 503);
   EXPECT_EQ(srv->post("/v1/tokens", R"({"user_id":"omar"})").status, 503);
   EXPECT_EQ(srv->del("/v1/users/omar/tokens").status, 503);
+  EXPECT_EQ(srv->get("/v1/users/omar/tokens").status, 503);
+  EXPECT_EQ(srv->del("/v1/users/omar/tokens/AAAAAAAAAAAAAAAAAAAAAA").status, 503);
   EXPECT_EQ(srv->get("/.well-known/jwks.json").status, 200) << "JWKS needs no Redis";
   rs.start();
   auto deadline = std::chrono::steady_clock::now() + 10s;

@@ -27,6 +27,8 @@ void random_bytes(std::span<std::uint8_t> out);
 // A fresh CSPRNG token of `bytes` bytes (default 256 bits), base64url without padding (43
 // characters for 32 bytes, 22 for 16).
 std::string random_token(std::size_t bytes = 32);
+// Whether `s` has random_token(bytes)'s shape: base64url of exactly `bytes` bytes.
+bool is_random_token(std::string_view s, std::size_t bytes) noexcept;
 
 Sha256Digest sha256(bytes_view data) noexcept;
 inline Sha256Digest sha256(std::string_view s) noexcept { return sha256(as_bytes(s)); }

@@ -25,6 +25,12 @@ void random_bytes(std::span<std::uint8_t> out) {
   }
 }
 
+bool is_random_token(std::string_view s, std::size_t bytes) noexcept {
+  if (s.size() != (bytes * 4 + 2) / 3) return false;
+  auto raw = base64url_decode(s);
+  return raw && raw->size() == bytes;
+}
+
 std::string random_token(std::size_t bytes) {
   std::array<std::uint8_t, 64> raw{};
   auto out = std::span<std::uint8_t>(raw).first(std::min(bytes, raw.size()));

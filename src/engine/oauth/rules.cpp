@@ -138,11 +138,7 @@ bool scope_within(std::string_view requested, std::string_view allowed) {
   return ok;
 }
 
-bool valid_client_id(std::string_view id) {
-  if (id.size() != 22) return false;
-  auto raw = crypto::base64url_decode(id);
-  return raw && raw->size() == 16;
-}
+bool valid_client_id(std::string_view id) { return crypto::is_random_token(id, 16); }
 
 bool valid_code_verifier(std::string_view v) {
   if (v.size() < 43 || v.size() > 128) return false;

@@ -527,6 +527,79 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
   co_return out;
 }
 
+awaitable<result<std::vector<Service::Family>>> Service::families(redis::Connection& redis, std::string user_id) const {
+  std::string uh = user_hash(user_id);
+  UserSlot k(s_.key_prefix, redis::key_slot(uh));
+  redis::Request index;
+  index.begin(4).arg("ZRANGE").key(k.family_index(uh)).arg("0").arg("-1");
+  auto ir = co_await redis.exec(std::move(index), "token_family_index");
+  if (!ir) co_return ir.error();
+  if (ir->size() != 1 || !(*ir)[0].is_array()) co_return make_error_code(errc::redis_error);
+  std::vector<std::string> ids;
+  for (const auto& e : (*ir)[0].elements)
+    if (!e.str.empty()) ids.push_back(e.str);
+  std::vector<Family> out;
+  if (ids.empty()) co_return out;
+  // The families' records and idle deadlines, then each live token's sealed grant.
+  redis::Request fams;
+  for (const auto& id : ids) {
+    fams.begin(7).arg("HMGET").key(k.family(id)).arg("uh").arg("ct").arg("ae").arg("le").arg("cur");
+    fams.begin(2).arg("EXPIRETIME").key(k.family(id));
+  }
+  auto fr = co_await redis.exec(std::move(fams), "token_family_read");
+  if (!fr) co_return fr.error();
+  if (fr->size() != 2 * ids.size()) co_return make_error_code(errc::redis_error);
+  redis::Request grants;
+  std::vector<std::string> grant_of;  // family ids whose grant is asked for, in order
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const Reply& h = (*fr)[2 * i];
+    const Reply& ttl = (*fr)[2 * i + 1];
+    if (!h.is_array() || h.elements.size() != 5 || !ttl.is_integer()) co_return make_error_code(errc::redis_error);
+    const auto& f = h.elements;
+    if (f[0].is_nil() || f[0].str != uh || ttl.integer < 0) continue;  // expired or revoked meanwhile
+    Family fam;
+    fam.family_id = ids[i];
+    fam.created_at = integer_of(f[1]);
+    fam.expires_at = integer_of(f[2]);
+    fam.last_used_at = integer_of(f[3]);
+    fam.idle_expires_at = ttl.integer;
+    out.push_back(std::move(fam));
+    grants.begin(3).arg("HGET").key(k.refresh_token(f[4].str)).arg("c");
+    grant_of.push_back(ids[i]);
+  }
+  if (out.empty()) co_return out;
+  auto gr = co_await redis.exec(std::move(grants), "token_family_grant");
+  if (!gr) co_return gr.error();
+  if (gr->size() != out.size()) co_return make_error_code(errc::redis_error);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const Reply& c = (*gr)[i];
+    if (c.is_error()) co_return make_error_code(errc::redis_error);
+    if (c.is_nil()) continue;  // rotated between the reads: the family stands, its grant unread
+    auto plain = ring_.decrypt(c.str, k.family(out[i].family_id));
+    auto g = plain ? open_grant_json(*plain) : std::nullopt;
+    if (!g) continue;
+    out[i].client_id = g->client_id;
+    out[i].scope = g->scope;
+    out[i].audience = g->audience;
+  }
+  co_return out;
+}
+
+awaitable<result<bool>> Service::revoke_user_family(redis::Connection& redis, std::string user_id,
+                                                    std::string family_id) const {
+  std::string uh = user_hash(user_id);
+  const std::uint16_t slot = redis::key_slot(uh);
+  UserSlot k(s_.key_prefix, slot);
+  // Only a family in this user's index: another user's family in the same slot is not hers.
+  redis::Request read;
+  read.begin(3).arg("ZSCORE").key(k.family_index(uh)).arg(family_id);
+  auto r = co_await redis.exec(std::move(read), "token_family_member");
+  if (!r) co_return failed(r.error());
+  if (r->size() != 1 || (*r)[0].is_error()) co_return failed(make_error_code(errc::redis_error));
+  if ((*r)[0].is_nil()) co_return false;
+  co_return co_await revoke_family(redis, slot, std::move(family_id), std::move(uh));
+}
+
 awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& shard, std::string user_id) const {
   // Writes that WAIT go on the link kept for them (Connection::durable).
   redis::Connection& redis = shard.durable();

@@ -5,6 +5,7 @@
 #include "server/services.hpp"
 
 #include "latchkey/config.hpp"
+#include "latchkey/crypto/primitives.hpp"
 #include "latchkey/clock.hpp"
 #include "latchkey/log.hpp"
 #include "latchkey/oauth.hpp"
@@ -149,6 +150,44 @@ awaitable<HttpResponse> revoke_user(RequestContext& ctx) {
   co_return HttpResponse::json(200, json::object{{"revoked", true}, {"refresh_families", *n}});
 }
 
+// GET /v1/users/{user_id}/tokens: the user's live refresh families (logins and OAuth grants).
+awaitable<HttpResponse> list_user_tokens(RequestContext& ctx) {
+  auto user = user_param(ctx);
+  if (!user) co_return bad(ctx, kBadUserParam);
+  auto fams = co_await ctx.services.tokens.families(ctx.redis, *user);
+  if (!fams) co_return engine_error(ctx, fams.error());
+  json::array out;
+  for (const auto& f : *fams) {
+    json::value client = nullptr;
+    if (!f.client_id.empty()) client = json::string(f.client_id);
+    out.push_back(json::object{{"family_id", f.family_id},
+                               {"client_id", std::move(client)},
+                               {"scope", f.scope},
+                               {"audience", f.audience},
+                               {"created_at", f.created_at},
+                               {"last_used_at", f.last_used_at},
+                               {"idle_expires_at", f.idle_expires_at},
+                               {"expires_at", f.expires_at}});
+  }
+  co_return HttpResponse::json(200, json::object{{"families", std::move(out)}});
+}
+
+// DELETE /v1/users/{user_id}/tokens/{family_id}: one login's (or grant's) refresh family and
+// the access tokens minted from it.
+awaitable<HttpResponse> revoke_user_family(RequestContext& ctx) {
+  auto user = user_param(ctx);
+  if (!user) co_return bad(ctx, kBadUserParam);
+  std::string family(ctx.param("family_id"));
+  // Family ids are 128 random bits, base64url: anything else names none.
+  if (!crypto::is_random_token(family, 16)) co_return error_response(errc::not_found, "no such token family");
+  auto r = co_await ctx.services.tokens.revoke_user_family(ctx.redis, *user, family);
+  if (!r) co_return engine_error(ctx, r.error());
+  if (!*r) co_return error_response(errc::not_found, "no such token family");
+  ctx.events.emit(events::Event(events::Type::token_revoked, *user, "revoked").with("family", family));
+  log::event(log::Level::info, "token family revoked by an admin (request " + ctx.request_id + ")");
+  co_return HttpResponse::empty(204);
+}
+
 // GET /.well-known/jwks.json: public keys only; caches may keep it a few minutes (a new key
 // should be added with `keys add --activate-in` at least that long before it signs).
 awaitable<HttpResponse> jwks(RequestContext& ctx) {
@@ -167,6 +206,8 @@ void add_tokens(Router& r) {
   r.add("POST", "/v1/tokens/refresh", Access::admin, admin_listener, refresh);
   r.add("POST", "/v1/tokens/revoke", Access::admin, admin_listener, revoke);
   r.add("DELETE", "/v1/users/{user_id}/tokens", Access::admin, admin_listener, revoke_user);
+  r.add("GET", "/v1/users/{user_id}/tokens", Access::admin_read, admin_listener, list_user_tokens);
+  r.add("DELETE", "/v1/users/{user_id}/tokens/{family_id}", Access::admin, admin_listener, revoke_user_family);
   r.add("GET", "/.well-known/jwks.json", Access::public_, public_listener, jwks);
 }
 
