@@ -40,6 +40,9 @@ struct Config {
   // The admin API (/v1/...) and /metrics on listeners of their own; unset: served on `listen`.
   std::optional<ListenAddress> admin_listen;
   std::optional<ListenAddress> metrics_listen;
+  // The browser console (/console/) on a listener of its own; unset: no console.
+  std::optional<ListenAddress> console_listen;
+  std::chrono::seconds console_idle_ttl{}, console_absolute_ttl{};
   // HTTPS on every listener when both are set; mutual TLS with tls_client_ca_file.
   std::string tls_cert_file{}, tls_key_file{}, tls_client_ca_file{};
   unsigned threads{};            // 0: one per core

@@ -196,6 +196,7 @@ class Service {
                                                                         std::string family_id) const;
 
   boost::json::object jwks(std::int64_t now) const { return signing_.jwks(now); }
+  const crypto::SigningRing& signing_ring() const noexcept { return signing_; }
 
  private:
   [[nodiscard]] boost::asio::awaitable<result<void>> durable(redis::Connection& redis, std::uint16_t slot) const;

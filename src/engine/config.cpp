@@ -220,6 +220,16 @@ const std::vector<Option>& options() {
         "(`/healthz`, `/readyz`) is answered on every listener.",
         false},
        listen_setter(&Config::metrics_listen)},
+      {{"console_listen", "",
+        "Address and port (`host:port`) of the admin console in the browser (`/console/`), a listener of its own: "
+        "an admin API key is exchanged there for a console session (cookie), and the page calls the admin API with "
+        "it. Empty: no console. A host other than loopback needs `tls_cert_file` (HTTPS).",
+        false},
+       listen_setter(&Config::console_listen)},
+      {{"console_idle_ttl", "900", "Idle timeout of a console session (s).", false},
+       duration_setter(&Config::console_idle_ttl, 60, 86400)},
+      {{"console_absolute_ttl", "28800", "Absolute lifetime of a console session (s), however active.", false},
+       duration_setter(&Config::console_absolute_ttl, 60, 604800)},
       {{"tls_cert_file", "",
         "PEM certificate chain of latchkey's own HTTPS: with `tls_key_file`, every listener serves HTTPS only "
         "(TLS 1.2 and 1.3, forward-secret AEAD ciphers, ALPN http/1.1). Empty: plain HTTP (behind a TLS proxy).",
@@ -871,6 +881,26 @@ std::variant<Config, ConfigError> load_config(const ConfigInputs& in) {
                                    {"tls_key_file", &cfg.tls_key_file},
                                    {"tls_client_ca_file", &cfg.tls_client_ca_file}}))
     return *e;
+  if (cfg.console_listen) {
+    const auto& h = cfg.console_listen->host;
+    const bool loopback = h == "localhost" || h == "::1" || h.starts_with("127.");
+    if (!loopback && cfg.tls_cert_file.empty())
+      return ConfigError{"option 'console_listen': a console on '" + h +
+                         "' (not loopback) needs HTTPS (tls_cert_file and tls_key_file): its cookie is an admin "
+                         "session"};
+    for (const auto* other : {&cfg.admin_listen, &cfg.metrics_listen})
+      if (*other && **other == *cfg.console_listen && cfg.console_listen->port != 0)
+        return ConfigError{"option 'console_listen': must be a listener of its own, not another option's"};
+    if (!cfg.admin_listen && h == cfg.listen_host && cfg.console_listen->port == cfg.listen_port &&
+        cfg.listen_port != 0)
+      return ConfigError{"option 'console_listen': must be a listener of its own, not listen's"};
+  }
+  if (cfg.console_idle_ttl > cfg.console_absolute_ttl)
+    return ConfigError{"option 'console_idle_ttl': must not exceed console_absolute_ttl"};
+  if (cfg.console_idle_ttl > cfg.session_max_idle_ttl || cfg.console_absolute_ttl > cfg.session_max_absolute_ttl)
+    return ConfigError{
+        "options 'console_idle_ttl' and 'console_absolute_ttl': a console session is a session, within "
+        "session_max_idle_ttl and session_max_absolute_ttl"};
   if (cfg.redis_reconnect_min > cfg.redis_reconnect_max)
     return ConfigError{"option 'redis_reconnect_min_ms': must not exceed redis_reconnect_max_ms"};
   if (cfg.session_idle_ttl > cfg.session_max_idle_ttl)

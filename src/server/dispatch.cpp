@@ -2,6 +2,7 @@
 // key), the handler call with this shard's generation, request ids, and the record of every
 // answer (metrics, the buffered access log). No Beast here: requests and responses are
 // server/http.hpp values.
+#include "server/console/console.hpp"
 #include "server/shard.hpp"
 
 #include <chrono>
@@ -45,24 +46,6 @@ bool query_carries_credential(std::string_view query) {
 }
 }  // namespace
 
-Server::Impl::AdminGrant Server::Impl::authorized(std::string_view authorization) const {
-  // "Bearer <key>", scheme case-insensitive (RFC 6750 section 2.1).
-  if (authorization.size() < 7) return AdminGrant::none;
-  std::string scheme(authorization.substr(0, 7));
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ") return AdminGrant::none;
-  std::string_view key = authorization.substr(7);
-  while (!key.empty() && key.front() == ' ') key.remove_prefix(1);
-  if (key.empty()) return AdminGrant::none;
-  // Compare digests, so the comparison time depends on neither the key's length nor its
-  // contents; every configured key is compared (no early exit).
-  auto presented = crypto::sha256(key);
-  bool full = false, read = false;
-  for (const auto& h : admin_key_hashes) full = crypto::constant_time_equal(presented, h) || full;
-  for (const auto& h : admin_read_key_hashes) read = crypto::constant_time_equal(presented, h) || read;
-  return full ? AdminGrant::full : read ? AdminGrant::read_only : AdminGrant::none;
-}
-
 std::string Shard::request_id(std::string_view presented) {
   if (valid_request_id(presented)) return std::string(presented);
   return rid_prefix + std::to_string(++rid_counter);
@@ -73,26 +56,55 @@ std::string Shard::request_id(std::string_view presented) {
 // segment, so probing reveals nothing) needs the admin key before anything else is said.
 awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_name, const std::string& rid,
                                         unsigned serves) {
+  auto r = co_await dispatch_route(req, route_name, rid, serves);
+  if (serves & console_listener) console::secure(r);
+  co_return r;
+}
+
+awaitable<HttpResponse> Shard::dispatch_route(HttpRequest& req, std::string& route_name, const std::string& rid,
+                                              unsigned serves) {
   const Config& cfg = server.config;
   auto m = server.router.match(req.method, req.path, serves);
-  bool needs_admin = m.result == RouteMatch::outcome::found
-                         ? (m.route->access == Access::admin || m.route->access == Access::admin_read)
-                         : m.under_admin_prefix;
-  const auto grant = needs_admin ? server.authorized(req.header("authorization")) : Server::Impl::AdminGrant::none;
+  const bool found = m.result == RouteMatch::outcome::found;
+  bool needs_admin =
+      found ? (m.route->access == Access::admin || m.route->access == Access::admin_read) : m.under_admin_prefix;
+  // On the console's listener the admin API is called by its page, with the console session
+  // (and, for a write, its CSRF token) instead of a key.
+  const bool on_console = (serves & console_listener) != 0;
+  const bool write = found && m.route->access != Access::admin_read;
+  AdminGrant grant = AdminGrant::none;
+  bool csrf_refused = false;
+  if (needs_admin && on_console) {
+    auto a = co_await console::authenticate(req, write, generation->services, *redis);
+    grant = a.grant;
+    csrf_refused = a.csrf_refused;
+    if (a.unavailable) {
+      route_name = "unavailable";
+      co_return error_response(errc::unavailable, "", cfg.retry_after_seconds);
+    }
+  } else if (needs_admin) {
+    grant = server.admin_keys.of_authorization(req.header("authorization"));
+  }
   // A read-only key may call the routes that only read; on any other it is refused before
   // the handler runs, so nothing it sends can change state.
-  const bool read_only_refused = grant == Server::Impl::AdminGrant::read_only &&
-                                 m.result == RouteMatch::outcome::found && m.route->access != Access::admin_read;
-  if (needs_admin && (grant == Server::Impl::AdminGrant::none || read_only_refused)) {
+  const bool read_only_refused = grant == AdminGrant::read_only && write;
+  if (needs_admin && (grant == AdminGrant::none || read_only_refused || csrf_refused)) {
     count(SecurityEvent::admin_auth_failure);
-    events::Event e(events::Type::admin_auth_failure, {}, read_only_refused ? "read_only" : "refused");
+    const char* outcome = grant == AdminGrant::none ? "refused" : csrf_refused ? "csrf" : "read_only";
+    events::Event e(events::Type::admin_auth_failure, {}, outcome);
     e.ip = req.remote;
     e.request_id = rid;
-    e.with("route", m.result == RouteMatch::outcome::found ? m.route->pattern : std::string("unmatched"));
+    e.with("route", found ? m.route->pattern : std::string("unmatched"));
+    if (on_console) e.with("via", "console");
     events.emit(std::move(e));
-    route_name = read_only_refused ? "forbidden" : "unauthorized";
-    if (read_only_refused) co_return error_response(errc::forbidden, "this admin API key is read-only");
-    co_return error_response(errc::unauthorized, "missing or wrong admin API key");
+    if (grant == AdminGrant::none) {
+      route_name = "unauthorized";
+      co_return error_response(errc::unauthorized,
+                               on_console ? "no console session: log in" : "missing or wrong admin API key");
+    }
+    route_name = "forbidden";
+    if (csrf_refused) co_return error_response(errc::forbidden, "missing or wrong X-CSRF-Token for this session");
+    co_return error_response(errc::forbidden, "this admin API key is read-only");
   }
   if (query_carries_credential(req.query)) {
     route_name = "rejected";
@@ -123,7 +135,8 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
                      m.route->access,
                      &server.reload_hook,
                      events::Scope{&events, rid, req.remote},
-                     &gen->codec};
+                     &gen->codec,
+                     &server.admin_keys};
   std::string failure;
   try {
     co_return co_await m.route->handler(ctx);

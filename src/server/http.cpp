@@ -20,6 +20,23 @@ std::string_view HttpRequest::header(std::string_view lower_name) const noexcept
   return {};
 }
 
+std::optional<std::string_view> cookie_value(const HttpRequest& req, std::string_view name) {
+  for (const auto& [h, value] : req.headers) {
+    if (h != "cookie") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      auto eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+      if (semi == std::string_view::npos) break;
+      rest.remove_prefix(semi + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 std::string_view RequestContext::param(std::string_view name) const noexcept {
   for (const auto& [k, v] : params)
     if (k == name) return v;

@@ -29,6 +29,7 @@ class Connection;
 namespace latchkey::server {
 
 struct Services;
+class AdminKeys;
 
 // Who may call a route (the route table names it; dispatch applies it). It is also the
 // surface an error is answered on: the RFC endpoints (oauth_client) answer RFC 6749's way.
@@ -51,6 +52,9 @@ struct HttpRequest {
 
   std::string_view header(std::string_view lower_name) const noexcept;
 };
+
+// The value of cookie `name` in the request's Cookie headers (the first one), if any.
+std::optional<std::string_view> cookie_value(const HttpRequest& req, std::string_view name);
 
 struct HttpResponse {
   unsigned status = 200;
@@ -94,6 +98,7 @@ struct RequestContext {
   // Security events of this request: its id and the client address filled in.
   events::Scope events;
   const events::Codec* event_codec = nullptr;  // how GET /v1/events reads them back
+  const AdminKeys* admin_keys = nullptr;       // the console's login exchanges a key for a session
 
   std::string_view param(std::string_view name) const noexcept;
 };

@@ -60,8 +60,10 @@ std::string_view access_name(Access a) noexcept {
 
 std::string listeners_name(unsigned listeners) {
   std::string out;
-  for (auto [bit, name] :
-       {std::pair{public_listener, "public"}, {admin_listener, "admin"}, {metrics_listener, "metrics"}}) {
+  for (auto [bit, name] : {std::pair{public_listener, "public"},
+                           {admin_listener, "admin"},
+                           {metrics_listener, "metrics"},
+                           {console_listener, "console"}}) {
     if (!(listeners & bit)) continue;
     if (!out.empty()) out += '+';
     out += name;

@@ -24,6 +24,9 @@ enum Listener : std::uint8_t {
   admin_listener = 2,
   metrics_listener = 4,
   every_listener = public_listener | admin_listener | metrics_listener,
+  // `console_listen`: the console's own routes, and the admin API its page calls there
+  // (authenticated by the console session instead of a key; src/server/console/).
+  console_listener = 8,
 };
 
 std::string_view access_name(Access a) noexcept;

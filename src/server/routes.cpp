@@ -1,6 +1,8 @@
 // make_routes: the one routing table.
 #include "server/routes.hpp"
 
+#include "server/console/console.hpp"
+
 namespace latchkey::server {
 
 Router make_routes() {
@@ -13,6 +15,7 @@ Router make_routes() {
   handlers::add_ratelimit(r);
   handlers::add_logins(r);
   handlers::add_events(r);
+  console::add_routes(r);
   return r;
 }
 

@@ -64,8 +64,7 @@ std::optional<std::string> Server::start() {
     s.tls = make_https_context(s.config, tls_why);
     if (!s.tls) return "HTTPS: " + tls_why;
   }
-  for (const auto& k : s.config.admin_api_keys) s.admin_key_hashes.push_back(crypto::sha256(k));
-  for (const auto& k : s.config.admin_read_only_keys) s.admin_read_key_hashes.push_back(crypto::sha256(k));
+  s.admin_keys = AdminKeys(s.config.admin_api_keys, s.config.admin_read_only_keys);
 
   // Descriptors: each shard's Redis connection (and its reconnect), the listeners, logs and a
   // margin stay reserved; client connections get the rest, at most max_connections.
@@ -110,6 +109,13 @@ std::optional<std::string> Server::start() {
       s.listeners.front().serves |= bit;
     else if (auto err = plan(**option, bit))
       return err;
+  }
+  if (s.config.console_listen) {
+    // Its own listener (the configuration refuses a shared one): the console's routes and the
+    // admin API, which the page calls with its session there.
+    const auto before = s.listeners.size();
+    if (auto err = plan(*s.config.console_listen, console_listener | admin_listener)) return err;
+    if (s.listeners.size() == before) return "console_listen: must be a listener of its own";
   }
 
   unsigned n = s.config.effective_threads();

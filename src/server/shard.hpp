@@ -4,6 +4,7 @@
 // ids, metrics and the access log). A shard is one I/O thread and everything it owns.
 #pragma once
 
+#include "server/admin_keys.hpp"
 #include "server/events.hpp"
 #include "server/server.hpp"
 #include "server/services.hpp"
@@ -111,6 +112,8 @@ struct Shard {
   // The request's id: the client's X-Request-Id when it is a plain token, else a new one.
   std::string request_id(std::string_view presented);
   awaitable<HttpResponse> dispatch(HttpRequest& req, std::string& route_name, const std::string& rid, unsigned serves);
+  awaitable<HttpResponse> dispatch_route(HttpRequest& req, std::string& route_name, const std::string& rid,
+                                         unsigned serves);
   // Metrics and the access log of one answered request (`seconds` to a ready response).
   void record(const std::string& rid, std::string_view method, std::string_view route, unsigned status, double seconds,
               std::size_t bytes_out, const std::string& remote);
@@ -146,8 +149,7 @@ struct Server::Impl {
   std::function<std::optional<std::string>(std::string*)> reload_hook;  // Server::reload, for handlers
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<const Metrics*> all_metrics;
-  std::vector<crypto::Sha256Digest> admin_key_hashes;       // full access
-  std::vector<crypto::Sha256Digest> admin_read_key_hashes;  // read-only (`read:<key>`)
+  AdminKeys admin_keys;  // admin_api_keys: full and read-only (`read:<key>`)
   std::vector<BoundListener> listeners;
   std::atomic<bool> stop_requested{false};
   bool started = false;
@@ -158,10 +160,6 @@ struct Server::Impl {
   std::atomic<std::size_t> open_connections{0};
   std::mutex clients_mu;
   std::unordered_map<std::string, std::size_t> per_client;
-
-  // What `authorization` ("Bearer <key>") may do on the admin API (dispatch.cpp).
-  enum class AdminGrant : std::uint8_t { none, read_only, full };
-  AdminGrant authorized(std::string_view authorization) const;
 };
 
 // The HTTPS context of tls_cert_file / tls_key_file (and tls_client_ca_file); null and `why`

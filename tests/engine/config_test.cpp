@@ -128,6 +128,36 @@ TEST(Config, ErrorsNameTheOption) {
   }
 }
 
+TEST(Config, TheConsoleListensAloneAndOnlyOnLoopbackWithoutHttps) {
+  auto in = base();
+  in.environment["LATCHKEY_CONSOLE_LISTEN"] = "127.0.0.1:9091";
+  const Config c = ok(in);
+  EXPECT_EQ(c.console_listen, (ListenAddress{"127.0.0.1", 9091}));
+  EXPECT_EQ(c.console_idle_ttl, std::chrono::seconds(900));
+  EXPECT_EQ(c.console_absolute_ttl, std::chrono::seconds(28800));
+  EXPECT_FALSE(ok(base()).console_listen) << "off by default";
+  const std::pair<std::map<std::string, std::string>, std::string> bad[] = {
+      {{{"LATCHKEY_CONSOLE_LISTEN", "0.0.0.0:9091"}}, "needs HTTPS"},
+      {{{"LATCHKEY_CONSOLE_LISTEN", "10.0.0.5:9091"}}, "needs HTTPS"},
+      {{{"LATCHKEY_CONSOLE_LISTEN", "127.0.0.1:9090"}, {"LATCHKEY_ADMIN_LISTEN", "127.0.0.1:9090"}}, "of its own"},
+      {{{"LATCHKEY_CONSOLE_LISTEN", "127.0.0.1:8080"}}, "of its own"},
+      {{{"LATCHKEY_CONSOLE_LISTEN", "nowhere"}}, "'console_listen'"},
+      {{{"LATCHKEY_CONSOLE_IDLE_TTL", "7200"}, {"LATCHKEY_CONSOLE_ABSOLUTE_TTL", "3600"}}, "console_idle_ttl"},
+      {{{"LATCHKEY_CONSOLE_IDLE_TTL", "10"}}, "'console_idle_ttl'"},
+      {{{"LATCHKEY_CONSOLE_ABSOLUTE_TTL", "99999999"}}, "'console_absolute_ttl'"},
+      {{{"LATCHKEY_CONSOLE_ABSOLUTE_TTL", "86400"},
+        {"LATCHKEY_SESSION_MAX_ABSOLUTE_TTL", "3600"},
+        {"LATCHKEY_SESSION_ABSOLUTE_TTL", "3600"}},
+       "a console session is a session"},
+  };
+  for (const auto& [env, want] : bad) {
+    auto b = base();
+    for (const auto& [k, v] : env) b.environment[k] = v;
+    auto e = error(b);
+    EXPECT_NE(e.find(want), std::string::npos) << want << " <- " << e;
+  }
+}
+
 TEST(Config, AdminKeysAreRequiredAndStrong) {
   ConfigInputs none;
   EXPECT_NE(error(none).find("'admin_api_keys'"), std::string::npos);

@@ -9,8 +9,10 @@ cd "$1"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 redis_port=$(free_port)
 port=$(free_port)
+console_port=$(free_port)
 log=$(mktemp)
-DEV_REDIS_PORT=$redis_port LATCHKEY_LISTEN=127.0.0.1:$port setsid ./scripts/run >"$log" 2>&1 &
+DEV_REDIS_PORT=$redis_port LATCHKEY_LISTEN=127.0.0.1:$port LATCHKEY_CONSOLE_LISTEN=127.0.0.1:$console_port \
+  setsid ./scripts/run >"$log" 2>&1 &
 pid=$!
 cleanup() { kill -INT -- -"$pid" 2>/dev/null || true; rm -f "$log"; }
 trap cleanup EXIT
@@ -40,6 +42,12 @@ verified=$(curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application
   -d "{\"token\":\"$access\"}" "http://127.0.0.1:$port/v1/tokens/verify")
 grep -q '"active":true' <<<"$verified" || { echo "token verification failed: $verified"; exit 1; }
 curl -s "http://127.0.0.1:$port/.well-known/jwks.json" | grep -q '"keys":\[{' || { echo "no JWKS"; exit 1; }
+# The console is on, at the URL printed, and its login takes the generated key.
+grep -q "Console: http://127.0.0.1:$console_port/console/" "$log" || { echo "the console URL is not printed"; exit 1; }
+curl -sf "http://127.0.0.1:$console_port/console/" | grep -q '<title>latchkey console</title>' ||
+  { echo "no console at the printed URL"; exit 1; }
+curl -s -H 'Content-Type: application/json' -d "{\"key\":\"$KEY\"}" "http://127.0.0.1:$console_port/console/login" |
+  grep -q '"grant":"full"' || { echo "console login with the generated key failed"; exit 1; }
 
 kill -INT -- -"$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

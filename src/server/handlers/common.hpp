@@ -3,7 +3,9 @@
 
 #include "server/http.hpp"
 
+#include "latchkey/events.hpp"
 #include "latchkey/identity.hpp"
+#include "latchkey/logins.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -33,6 +35,13 @@ std::variant<boost::json::object, HttpResponse> read_body(const RequestContext& 
 // 400 that says so.
 std::variant<std::size_t, HttpResponse> limit_param(const RequestContext& ctx, std::size_t fallback);
 inline constexpr std::size_t kMaxPageLimit = 1000;
+
+// A refused login check as POST /v1/logins/check answers it (429 account_locked or
+// rate_limited, retry_after, locked_until, Retry-After), and the events of a reported
+// failure: `failure_type` (login_failure, console_login_failure), lockout, ip_blocked.
+HttpResponse login_refused(const RequestContext& ctx, const logins::Verdict& v);
+void login_failure_events(const RequestContext& ctx, const std::string& user_id, const std::string& ip,
+                          const logins::FailureResult& f, events::Type failure_type);
 
 // The percent-decoded {user_id} path parameter, when valid.
 std::optional<std::string> user_param(const RequestContext& ctx);

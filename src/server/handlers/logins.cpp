@@ -10,6 +10,40 @@
 #include <boost/json.hpp>
 
 namespace latchkey::server::handlers {
+
+HttpResponse login_refused(const RequestContext& ctx, const logins::Verdict& v) {
+  std::int64_t retry = ceil_seconds(v.retry_after_ms);
+  Failure refused(v.ip_blocked ? errc::rate_limited : errc::account_locked,
+                  v.busy         ? (v.ip_blocked ? "too many login attempts in progress from this address"
+                                                 : "too many login attempts in progress for this account")
+                  : v.ip_blocked ? "too many failed logins from this address"
+                                 : "too many failed logins");
+  auto r = boost::json::object{
+      {"allowed", false}, {"retry_after", retry}, {"locked_until", ceil_seconds(v.locked_until_ms)}};
+  auto out = engine_error(ctx, refused, std::move(r));
+  out.headers.emplace_back("Retry-After", std::to_string(retry));
+  return out;
+}
+
+void login_failure_events(const RequestContext& ctx, const std::string& user_id, const std::string& ip,
+                          const logins::FailureResult& f, events::Type failure_type) {
+  auto ev = [&](events::Type t, std::string outcome) {
+    events::Event e(t, user_id, std::move(outcome));
+    e.ip = ip;
+    e.with("failures", std::to_string(f.failures));
+    if (f.locked) e.with("locked_until", std::to_string(ceil_seconds(f.locked_until_ms)));
+    ctx.events.emit(std::move(e));
+  };
+  ev(failure_type, f.locked ? "locked" : "refused");
+  if (f.locked && f.failures > 0) ev(events::Type::lockout, "locked");
+  if (f.ip_blocked) {
+    events::Event e(events::Type::ip_blocked, {}, "blocked");
+    e.ip = ip;
+    e.with("locked_until", std::to_string(ceil_seconds(f.ip_blocked_until_ms)));
+    ctx.events.emit(std::move(e));
+  }
+}
+
 namespace {
 
 namespace json = boost::json;
@@ -50,17 +84,7 @@ awaitable<HttpResponse> login_check(RequestContext& ctx) {
   auto v = co_await ctx.services.logins.check(ctx.redis, q.user_id, q.ip, q.device_token);
   if (!v) co_return engine_error(ctx, v.error());
   if (v->allowed) co_return HttpResponse::json(200, json::object{{"allowed", true}});
-  std::int64_t retry = ceil_seconds(v->retry_after_ms);
-  Failure refused(v->ip_blocked ? errc::rate_limited : errc::account_locked,
-                  v->busy         ? (v->ip_blocked ? "too many login attempts in progress from this address"
-                                                   : "too many login attempts in progress for this account")
-                  : v->ip_blocked ? "too many failed logins from this address"
-                                  : "too many failed logins");
-  auto r = engine_error(
-      ctx, refused,
-      json::object{{"allowed", false}, {"retry_after", retry}, {"locked_until", ceil_seconds(v->locked_until_ms)}});
-  r.headers.emplace_back("Retry-After", std::to_string(retry));
-  co_return r;
+  co_return login_refused(ctx, *v);
 }
 
 // POST /v1/logins/failure
@@ -70,21 +94,7 @@ awaitable<HttpResponse> login_failure(RequestContext& ctx) {
   auto& q = std::get<LoginInput>(in);
   auto f = co_await ctx.services.logins.failure(ctx.redis, q.user_id, q.ip, q.device_token);
   if (!f) co_return engine_error(ctx, f.error());
-  auto ev = [&](events::Type t, std::string outcome) {
-    events::Event e(t, q.user_id, std::move(outcome));
-    e.ip = q.ip;
-    e.with("failures", std::to_string(f->failures));
-    if (f->locked) e.with("locked_until", std::to_string(ceil_seconds(f->locked_until_ms)));
-    ctx.events.emit(std::move(e));
-  };
-  ev(events::Type::login_failure, f->locked ? "locked" : "refused");
-  if (f->locked && f->failures > 0) ev(events::Type::lockout, "locked");
-  if (f->ip_blocked) {
-    events::Event e(events::Type::ip_blocked, {}, "blocked");
-    e.ip = q.ip;
-    e.with("locked_until", std::to_string(ceil_seconds(f->ip_blocked_until_ms)));
-    ctx.events.emit(std::move(e));
-  }
+  login_failure_events(ctx, q.user_id, q.ip, *f, events::Type::login_failure);
   co_return HttpResponse::json(
       200,
       json::object{{"failures", f->failures}, {"locked", f->locked}, {"retry_after", ceil_seconds(f->retry_after_ms)}});

@@ -2,7 +2,9 @@
 // so a lost script cache or a refusing server shows, and every other shard's connection
 // state), Prometheus metrics, and the OpenAPI document. No authentication.
 #include "server/routes.hpp"
+#include "server/services.hpp"
 
+#include "latchkey/clock.hpp"
 #include "latchkey/config.hpp"
 #include "latchkey/key_schema.hpp"
 #include "latchkey/log.hpp"
@@ -60,12 +62,26 @@ boost::asio::awaitable<HttpResponse> server_info(RequestContext& ctx) {
     std::int64_t seconds = 0;
     if (std::from_chars(t.data(), t.data() + t.size(), seconds).ec == std::errc()) redis["time"] = seconds;
   }
+  // The signing ring without secrets: which key signs now, which verify, until when.
+  const auto& ring = ctx.services.tokens.signing_ring();
+  const auto now = unix_now();
+  const std::string signer(ring.signer(now).kid());
+  boost::json::array signing_keys;
+  for (const auto& k : ring.keys())
+    signing_keys.push_back(boost::json::object{{"kid", k.key.kid()},
+                                               {"alg", crypto::jws::alg_name(k.key.alg())},
+                                               {"created_at", k.created_at},
+                                               {"activates_at", k.activates_at},
+                                               {"expires_at", k.expires_at},
+                                               {"signing", k.key.kid() == signer},
+                                               {"expired", k.expired(now)}});
   co_return HttpResponse::json(200, boost::json::object{{"name", "latchkey"},
                                                         {"version", LATCHKEY_VERSION},
                                                         {"threads", ctx.config.effective_threads()},
                                                         {"token_issuer", ctx.config.token_issuer},
                                                         {"session_cookie_name", ctx.config.session_cookie_name},
-                                                        {"redis", std::move(redis)}});
+                                                        {"redis", std::move(redis)},
+                                                        {"signing_keys", std::move(signing_keys)}});
 }
 
 // POST /v1/server/reload (admin): what SIGHUP does, for operators without signals. 200 either

@@ -37,20 +37,7 @@ struct PresentedToken {
 std::optional<PresentedToken> presented_token(const RequestContext& ctx) {
   std::string_view header = ctx.request.header("x-session-token");
   if (!header.empty()) return PresentedToken{std::string(header), false};
-  for (const auto& [name, value] : ctx.request.headers) {
-    if (name != "cookie") continue;
-    std::string_view rest = value;
-    while (!rest.empty()) {
-      auto semi = rest.find(';');
-      std::string_view pair = rest.substr(0, semi);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      auto eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == ctx.config.session_cookie_name)
-        return PresentedToken{std::string(pair.substr(eq + 1)), true};
-      if (semi == std::string_view::npos) break;
-      rest.remove_prefix(semi + 1);
-    }
-  }
+  if (auto c = cookie_value(ctx.request, ctx.config.session_cookie_name)) return PresentedToken{std::string(*c), true};
   return std::nullopt;
 }
 
