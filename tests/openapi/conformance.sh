@@ -18,9 +18,10 @@ start_redis
 mkdir -p "$work/secrets"
 "$bin" keys init --dir "$work/secrets" >/dev/null
 admin_key="conformance-admin-key-0123456789abcdef"
+read_only_key="conformance-read-only-key-0123456789abcdef"  # corpus.py's READ_ONLY_KEY
 lk_port=$(free_port)
 LATCHKEY_LISTEN="127.0.0.1:$lk_port" LATCHKEY_REDIS_URL="redis://127.0.0.1:$redis_port/0" \
-  LATCHKEY_SECRETS_DIR="$work/secrets" LATCHKEY_ADMIN_API_KEYS="$admin_key" LATCHKEY_THREADS=1 \
+  LATCHKEY_SECRETS_DIR="$work/secrets" LATCHKEY_ADMIN_API_KEYS="$admin_key,read:$read_only_key" LATCHKEY_THREADS=1 \
   LATCHKEY_TOKEN_ISSUER="http://127.0.0.1:$lk_port" LATCHKEY_SESSION_LIMIT=2 LATCHKEY_MAX_BODY_BYTES=4096 \
   "$bin" serve >"$work/latchkey.out" 2>"$work/latchkey.err" &
 pids+=($!)

@@ -14,6 +14,7 @@ import sys
 import urllib.parse
 
 proxy, admin_key, redis_port = sys.argv[1], sys.argv[2], sys.argv[3]
+READ_ONLY_KEY = "conformance-read-only-key-0123456789abcdef"  # a read: key of conformance.sh's first server
 host = urllib.parse.urlsplit(proxy)
 ADMIN = {"Authorization": "Bearer " + admin_key}
 JSON = {"Content-Type": "application/json"}
@@ -242,6 +243,9 @@ for (method, template), op in sorted(operations.items()):
     if admin_op and "401" in statuses:
         call(f"{template} without the key", method, path, template, 401, body,
              {k: v for k, v in headers.items() if k != "Authorization"}, valid=False)
+    if admin_op and "403" in statuses:
+        call(f"{template} with a read-only key", method, path, template, 403, body,
+             dict(headers, Authorization="Bearer " + READ_ONLY_KEY), valid=False)
     if "415" in statuses:
         call(f"{template} not JSON", method, path, template, 415, "x", dict(headers, **{"Content-Type": "text/plain"}),
              valid=False)

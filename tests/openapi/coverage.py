@@ -95,6 +95,8 @@ for key in sorted(served.keys() & documented.keys()):
     responses = documented[key].get("responses", {})
     if access in ("admin", "admin_read") and "401" not in responses:
         problems.append(f"{key[0]} {key[1]}: an admin route without its 401")
+    if access == "admin" and "403" not in responses:
+        problems.append(f"{key[0]} {key[1]}: a route that writes without its 403 (a read-only key is refused there)")
 
 for p in problems:
     print("openapi:", p)
