@@ -108,6 +108,10 @@ TEST(Router, TheProductionTableGivesEveryRouteItsListenerAndAccess) {
     } else if (p.starts_with("/oauth2/")) {
       EXPECT_EQ(route.listeners, unsigned{public_listener});
       EXPECT_EQ(route.access, Access::oauth_client);
+    } else if (p == "/" || p.starts_with("/console")) {
+      // The console's own routes: only on its listener; each authenticates itself.
+      EXPECT_EQ(route.listeners, unsigned{console_listener});
+      EXPECT_EQ(route.access, Access::public_);
     } else {
       EXPECT_TRUE(p.starts_with("/.well-known/"));
       EXPECT_EQ(route.listeners, unsigned{public_listener});

@@ -118,6 +118,7 @@ TEST_F(ServerTest, OpenApiDocumentNamesEveryRoute) {
   const auto& paths = doc.at("paths").as_object();
   const Router production = make_routes();
   for (const auto& route : production.routes()) {
+    if (route.listeners == console_listener) continue;  // the console's own (docs/api.md "Console")
     auto it = paths.find(route.pattern);
     ASSERT_NE(it, paths.end()) << route.pattern;
     std::string method = route.method;
