@@ -59,6 +59,9 @@ struct Event {
   std::string ip;              // the client address (the end user's when the caller says it)
   std::string request_id;
   std::int64_t time_ms = 0;  // set by the recorder when 0
+  // The microseconds within time_ms (0-999), stored as the fraction of `ts` so a listing can
+  // order two events of one millisecond that reached Redis in the other order.
+  std::int64_t time_us_part = 0;
   // The ids involved, by name: session_id, family, client_id, kid, key_kind, count,
   // locked_until. Never a token or a secret.
   std::vector<std::pair<std::string, std::string>> ids;

@@ -16,7 +16,16 @@ namespace latchkey::server {
 void EventRecorder::emit(events::Event e) {
   const Config& cfg = shard_.server.config;
   if (!cfg.events && !cfg.events_stdout) return;
-  if (e.time_ms == 0) e.time_ms = unix_now_ms();
+  if (e.time_ms == 0) {
+    // Strictly increasing within the shard, so events of one request (a failure and the lockout
+    // it causes) keep their order even where two share a microsecond.
+    const auto us = last_us_ = std::max<std::int64_t>(
+        last_us_ + 1,
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    e.time_ms = us / 1000;
+    e.time_us_part = us % 1000;
+  }
   if (cfg.events_stdout) shard_.log_line(events::to_log_line(e));
   if (!cfg.events || stopped_) return;
   if (queue_.size() >= kMaxQueued) {

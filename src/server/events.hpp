@@ -41,6 +41,7 @@ class EventRecorder final : public events::Sink {
   std::vector<events::Event> queue_;
   std::size_t queued_ = 0;
   bool armed_ = false;
+  std::int64_t last_us_ = 0;  // each event of this shard strictly after the one before
   bool stopped_ = false;
 };
 

@@ -288,3 +288,38 @@ TEST(EventsSummaryTest, AnIpOverItsLimitIsListedWithTimeLeft) {
   EXPECT_GT(ips[0].at("seconds_left").as_int64(), 0);
   EXPECT_TRUE(s.at("locked_accounts").as_array().empty());
 }
+
+// Two shards' events may reach Redis in the other order than they happened (each shard writes
+// its own after its answers). The newest-first listing orders by when they happened; shown by
+// recording a user's events again in reverse order.
+TEST_F(EventsTest, NewestFirstIsByWhenEventsHappenedNotWhenTheyWereRecorded) {
+  ASSERT_EQ(srv->post("/v1/sessions", R"({"user_id":"zed"})").status, 201);
+  ASSERT_EQ(srv->post("/v1/logins/failure", R"({"user_id":"zed","ip":"192.0.2.5"})").status, 200);
+  ASSERT_EQ(srv->post("/v1/logins/failure", R"({"user_id":"zed","ip":"192.0.2.5"})").status, 200);  // locks
+  ASSERT_EQ(srv->del("/v1/users/zed/lockout").status, 204);
+  auto before = events("?user_id=zed", 5);
+  ASSERT_EQ(before.size(), 5u);
+  std::vector<std::string> want;
+  for (const auto& e : before) want.emplace_back(e.at("type").as_string());
+  EXPECT_EQ(want.front(), "unlock");
+  EXPECT_EQ(want.back(), "session_created");
+  // Every entry of zed's stream recorded again, last first: the stream order is now reversed.
+  std::string streams = rs.command({"KEYS", "lk:ev:*"});
+  std::size_t reordered = 0;
+  for (std::size_t at = 0; at < streams.size();) {
+    auto end = streams.find('\n', at);
+    std::string key = streams.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    at = end == std::string::npos ? streams.size() : end + 1;
+    if (key.empty()) continue;
+    auto n = rs.command({"EVAL",
+                         "local e = redis.call('XRANGE', KEYS[1], '-', '+') redis.call('DEL', KEYS[1]) "
+                         "for i = #e, 1, -1 do redis.call('XADD', KEYS[1], '*', unpack(e[i][2])) end return #e",
+                         "1", key});
+    reordered += std::stoul(n);
+  }
+  ASSERT_GE(reordered, 5u);
+  auto after = json_of(srv->get("/v1/events?user_id=zed")).at("events").as_array();
+  std::vector<std::string> got;
+  for (const auto& e : after) got.emplace_back(e.at("type").as_string());
+  EXPECT_EQ(got, want);
+}

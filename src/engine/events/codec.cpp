@@ -78,7 +78,12 @@ std::vector<std::pair<std::string, std::string>> Codec::encode(const Event& e) c
   std::vector<std::pair<std::string, std::string>> f;
   f.reserve(5);
   f.emplace_back("t", std::string(type_name(e.type)));
-  f.emplace_back("ts", std::to_string(e.time_ms));
+  std::string ts = std::to_string(e.time_ms);
+  if (e.time_us_part > 0 && e.time_us_part < 1000) {
+    const std::string frac = std::to_string(e.time_us_part);
+    ts += "." + std::string(3 - frac.size(), '0') + frac;  // "1796412877366.042"
+  }
+  f.emplace_back("ts", std::move(ts));
   if (!e.user_id.empty()) f.emplace_back("u", user_digest(e.user_id));
   if (!e.ip.empty()) f.emplace_back("i", ip_digest(e.ip));
   f.emplace_back("d", ring_.encrypt(json::serialize(sealed), kAad));
@@ -98,6 +103,7 @@ std::optional<Event> Codec::decode(const std::vector<std::pair<std::string, std:
     } else if (k == "ts") {
       try {
         e.time_ms = std::stoll(v);
+        if (auto dot = v.find('.'); dot != std::string::npos) e.time_us_part = std::stoll(v.substr(dot + 1));
       } catch (...) {
         return std::nullopt;
       }

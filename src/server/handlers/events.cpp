@@ -40,9 +40,9 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-// The clear index fields of a stored event (type, user digest, address digest).
+// The clear index fields of a stored event (type, user digest, address digest, its time).
 struct IndexFields {
-  std::string_view type, user, ip;
+  std::string_view type, user, ip, ts;
 };
 IndexFields index_fields(const redis::Reply& fields) {
   IndexFields out;
@@ -54,6 +54,8 @@ IndexFields index_fields(const redis::Reply& fields) {
       out.user = f[k + 1].str;
     else if (f[k].str == "i")
       out.ip = f[k + 1].str;
+    else if (f[k].str == "ts")
+      out.ts = f[k + 1].str;
   }
   return out;
 }
@@ -126,6 +128,8 @@ awaitable<HttpResponse> list_events(RequestContext& ctx) {
 
   struct Found {
     EventId id;
+    std::pair<std::uint64_t, std::uint64_t> ts;  // when it happened (ms, µs within): a write
+                                                 // delayed in flight is recorded later
     const redis::Reply* fields;
   };
   std::vector<Found> found;
@@ -142,17 +146,27 @@ awaitable<HttpResponse> list_events(RequestContext& ctx) {
           !parse_u64(std::string_view(sid).substr(dash + 1), id.seq))
         continue;
       bool keep = true;
-      auto [t, u, ip] = index_fields(entry.elements[1]);
+      auto [t, u, ip, ts] = index_fields(entry.elements[1]);
       if (type && t != events::type_name(*type)) keep = false;
       if (!user_digest.empty() && u != user_digest) keep = false;
       if (!ip_digest.empty() && ip != ip_digest) keep = false;
-      if (keep) found.push_back({id, &entry.elements[1]});
+      std::pair<std::uint64_t, std::uint64_t> when{id.ms, 0};
+      if (auto dot = ts.find('.'); !ts.empty()) {
+        (void)parse_u64(ts.substr(0, dot), when.first);
+        if (dot != std::string_view::npos) (void)parse_u64(ts.substr(dot + 1), when.second);
+      }
+      if (keep) found.push_back({id, when, &entry.elements[1]});
     }
   }
+  // After a cursor: in the order recorded (what a tail needs: nothing recorded later is ever
+  // behind the cursor). Newest first: by when each happened (events of two shards may reach
+  // Redis in the other order), then as recorded.
   if (after)
     std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.id.key() < b.id.key(); });
   else
-    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return b.id.key() < a.id.key(); });
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+      return std::tuple(b.ts, b.id.key()) < std::tuple(a.ts, a.id.key());
+    });
   if (found.size() > limit) found.resize(limit);
 
   json::array out;
@@ -217,7 +231,8 @@ awaitable<HttpResponse> summary(RequestContext& ctx) {
       std::uint64_t ms = 0;
       const auto& sid = entry.elements[0].str;
       if (!parse_u64(std::string_view(sid).substr(0, sid.find('-')), ms)) continue;
-      auto [t, u, ip] = index_fields(entry.elements[1]);
+      const auto idx = index_fields(entry.elements[1]);
+      const std::string_view t = idx.type, u = idx.user, ip = idx.ip;
       const auto age = now - static_cast<std::int64_t>(ms);
       if (t == "login_failure" && age < hour) {
         if (age >= 0) ++per_minute[static_cast<std::size_t>(59 - age / 60'000)];
