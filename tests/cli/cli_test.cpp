@@ -92,6 +92,17 @@ bool wait_for_status(std::uint16_t port, const std::string& path, int status, st
 
 }  // namespace
 
+// The server binary allocates with mimalloc (src/CMakeLists.txt), except in sanitizer builds.
+TEST(Cli, TheServerAllocatesWithMimalloc) {
+  std::string out, err;
+  ASSERT_EQ(run({"version"}, {{"MIMALLOC_VERBOSE", "1"}}, &out, &err), 0);
+#ifdef LATCHKEY_EXPECT_MIMALLOC
+  EXPECT_NE(err.find("mimalloc: process init"), std::string::npos) << err;
+#else
+  EXPECT_EQ(err.find("mimalloc"), std::string::npos) << "a sanitizer build keeps the sanitizer's allocator: " << err;
+#endif
+}
+
 TEST(Cli, VersionAndUsage) {
   std::string out, err;
   EXPECT_EQ(run({"version"}, {}, &out), 0);

@@ -78,29 +78,42 @@ awaitable<HttpResponse> issue(RequestContext& ctx) {
   co_return pair_response(*out);
 }
 
-// POST /v1/tokens/verify
-awaitable<HttpResponse> verify(RequestContext& ctx) {
-  // The hottest token route: the body is parsed into this frame's buffer, not the heap.
+struct VerifyInput {
+  std::string token, audience;
+  bool accept_oauth = false;
+};
+
+// The hottest token route: the body is parsed into a buffer on this (ordinary) function's
+// stack, not the heap; inside the coroutine the buffer would make its frame too large for
+// Asio's per-thread recycling (every request would allocate it afresh).
+std::variant<VerifyInput, HttpResponse> verify_input(const RequestContext& ctx) {
   unsigned char buffer[2048];
   json::monotonic_resource arena(buffer, sizeof buffer);
   auto parsed = read_body(ctx, {"token", "audience", "accept_oauth"}, json::storage_ptr(&arena));
-  if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
+  if (auto* r = std::get_if<HttpResponse>(&parsed)) return std::move(*r);
   auto& body = std::get<json::object>(parsed);
   auto token = token_field(ctx, body, "token");
-  if (auto* r = std::get_if<HttpResponse>(&token)) co_return std::move(*r);
-  std::string audience;
+  if (auto* r = std::get_if<HttpResponse>(&token)) return std::move(*r);
+  VerifyInput in;
+  in.token = std::move(std::get<std::string>(token));
   if (const auto* a = body.if_contains("audience")) {
     if (!a->is_string() || !valid_audience(a->as_string()))
-      co_return bad(ctx, "audience must be a string of 1-256 bytes of UTF-8 without control characters");
-    audience = std::string(a->as_string());
+      return bad(ctx, "audience must be a string of 1-256 bytes of UTF-8 without control characters");
+    in.audience = std::string(a->as_string());
   }
-  bool accept_oauth = false;
   if (const auto* a = body.if_contains("accept_oauth")) {
-    if (!a->is_bool()) co_return bad(ctx, "accept_oauth must be true or false");
-    accept_oauth = a->as_bool();
+    if (!a->is_bool()) return bad(ctx, "accept_oauth must be true or false");
+    in.accept_oauth = a->as_bool();
   }
-  auto c = co_await ctx.services.tokens.verify(ctx.redis, std::move(std::get<std::string>(token)), std::move(audience),
-                                               accept_oauth);
+  return in;
+}
+
+// POST /v1/tokens/verify
+awaitable<HttpResponse> verify(RequestContext& ctx) {
+  auto in = verify_input(ctx);
+  if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
+  auto& q = std::get<VerifyInput>(in);
+  auto c = co_await ctx.services.tokens.verify(ctx.redis, std::move(q.token), std::move(q.audience), q.accept_oauth);
   if (!c) co_return engine_error(ctx, c.error());
   // The claims exactly as signed: verified UTF-8 JSON produced by us (or by a key of our ring).
   HttpResponse r;
