@@ -94,6 +94,10 @@ class Service {
   [[nodiscard]] boost::asio::awaitable<result<std::string>> success(redis::Connection& redis, std::string user_id,
                                                                     std::string ip, std::string device_token) const;
   [[nodiscard]] boost::asio::awaitable<result<LockoutState>> state(redis::Connection& redis, std::string user_id) const;
+  // The states of several accounts in one round trip (in the order given). In Cluster the
+  // pipeline goes to each account's node.
+  [[nodiscard]] boost::asio::awaitable<result<std::vector<LockoutState>>> states(
+      redis::Connection& redis, std::vector<std::string> user_ids) const;
   [[nodiscard]] boost::asio::awaitable<result<void>> unlock(redis::Connection& redis, std::string user_id) const;
 
  private:

@@ -56,13 +56,6 @@ std::string Shard::request_id(std::string_view presented) {
 // segment, so probing reveals nothing) needs the admin key before anything else is said.
 awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_name, const std::string& rid,
                                         unsigned serves) {
-  auto r = co_await dispatch_route(req, route_name, rid, serves);
-  if (serves & console_listener) console::secure(r);
-  co_return r;
-}
-
-awaitable<HttpResponse> Shard::dispatch_route(HttpRequest& req, std::string& route_name, const std::string& rid,
-                                              unsigned serves) {
   const Config& cfg = server.config;
   auto m = server.router.match(req.method, req.path, serves);
   const bool found = m.result == RouteMatch::outcome::found;

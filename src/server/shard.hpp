@@ -112,8 +112,6 @@ struct Shard {
   // The request's id: the client's X-Request-Id when it is a plain token, else a new one.
   std::string request_id(std::string_view presented);
   awaitable<HttpResponse> dispatch(HttpRequest& req, std::string& route_name, const std::string& rid, unsigned serves);
-  awaitable<HttpResponse> dispatch_route(HttpRequest& req, std::string& route_name, const std::string& rid,
-                                         unsigned serves);
   // Metrics and the access log of one answered request (`seconds` to a ready response).
   void record(const std::string& rid, std::string_view method, std::string_view route, unsigned status, double seconds,
               std::size_t bytes_out, const std::string& remote);

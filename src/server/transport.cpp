@@ -2,6 +2,7 @@
 // (the HTTPS context and handshake), and the HTTP/1.1 loop of one connection as one template
 // over the stream (TCP or TLS): limits, deadlines, keep-alive, the response writer. The only
 // translation unit that includes Beast.
+#include "server/console/console.hpp"
 #include "server/shard.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -329,6 +330,8 @@ awaitable<void> Shard::serve_http(Stream& stream, ConnEntry& entry_ref, const st
       resp = co_await dispatch(req, route_name, rid, serves);
     }
     keep_alive = keep_alive && !stopping;
+    // Every answer of the console's listener, malformed requests' included, carries its headers.
+    if (serves & console_listener) console::secure(resp);
 
     // Recorded before the response is written, so a scrape made after a client has its answer
     // always counts it; the duration is the time to a ready response.

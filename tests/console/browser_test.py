@@ -158,7 +158,8 @@ try:
         text_in("login-error", "Login refused")
     log_in(key)
     text_in("login-error", "Too many failed logins")
-    check(True, "five wrong keys lock console login (the right key is refused too)")
+    check(driver.find_element(By.ID, "login-view").is_displayed() and not driver.get_cookies(),
+          "five wrong keys lock console login (the right key is refused too: no session, still the login page)")
     st = admin("GET", "/v1/users/console@127.0.0.1/lockout")[1]
     check(st["locked"], "the lockout is latchkey's own (GET /v1/users/console@127.0.0.1/lockout)")
     evs = admin("GET", "/v1/events?type=console_login_failure")[1]["events"]
@@ -243,8 +244,10 @@ try:
     text_in("events", "mallory")
     check("session_created" not in driver.find_element(By.ID, "events").text, "the type filter holds")
     admin("POST", "/v1/logins/failure", {"user_id": "carol-after", "ip": "192.0.2.99"})
+    url_before = driver.current_url
     wait.until(lambda d: "carol-after" in d.find_element(By.ID, "events").text)
-    check(True, "a new event appears without a reload (auto-refresh)")
+    check(driver.current_url == url_before and driver.find_element(By.ID, "ev-auto").is_selected(),
+          "a new event appears without a reload (auto-refresh)")
     shot("events")
 
     # CSRF: a write without the token is refused, whatever the cookie.

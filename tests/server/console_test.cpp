@@ -67,6 +67,12 @@ TEST_F(ConsoleTest, OnlyOnItsOwnListenerWithItsHeaders) {
   EXPECT_EQ(plain.get("/console/").status, 404);
   // Errors on the console listener carry the headers too.
   EXPECT_EQ(at("GET", "/v1/events").header("content-security-policy").empty(), false);
+  HttpConnection raw(port);
+  ASSERT_TRUE(raw.send_raw("NOT HTTP AT ALL\r\n\r\n"));
+  auto malformed = raw.read_response();
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(malformed.header("content-security-policy").find("frame-ancestors 'none'"), std::string::npos)
+      << "even a request that never reached the router";
 }
 
 TEST_F(ConsoleTest, TheAdminApiThereTakesTheSessionNeverAKey) {

@@ -280,25 +280,39 @@ awaitable<result<std::string>> Service::success(redis::Connection& redis, std::s
 }
 
 awaitable<result<LockoutState>> Service::state(redis::Connection& redis, std::string user_id) const {
-  auto keys = keys_of(user_id, "", "");
-  if (!keys) co_return make_error_code(errc::invalid_request);
-  const Keys& k = *keys;
+  std::vector<std::string> one;
+  one.push_back(std::move(user_id));
+  auto all = co_await states(redis, std::move(one));
+  if (!all) co_return all.error();
+  co_return all->front();
+}
+
+awaitable<result<std::vector<LockoutState>>> Service::states(redis::Connection& redis,
+                                                             std::vector<std::string> user_ids) const {
   redis::Request req;
-  req.begin(6).arg("HMGET").key(k.account).arg("c").arg("ws").arg("n").arg("lu");
+  for (const auto& u : user_ids) {
+    auto keys = keys_of(u, "", "");
+    if (!keys) co_return make_error_code(errc::invalid_request);
+    req.begin(6).arg("HMGET").key(keys->account).arg("c").arg("ws").arg("n").arg("lu");
+  }
   req.push({"TIME"});
   auto r = co_await redis.exec(std::move(req), "login_state");
   if (!r) co_return r.error();
-  if (r->size() != 2 || !(*r)[0].is_array() || (*r)[0].elements.size() != 4)
-    co_return make_error_code(errc::redis_error);
-  const auto& f = (*r)[0].elements;
-  const auto& time = (*r)[1].elements;
+  if (r->size() != user_ids.size() + 1) co_return make_error_code(errc::redis_error);
+  const auto& time = r->back().elements;
   if (!clock_ && time.size() != 2) co_return unexpected_reply("TIME");
   const std::int64_t now = clock_ ? clock_() : integer_of(time[0]) * 1000 + integer_of(time[1]) / 1000;
-  LockoutState st;
-  st.failures = num(f[1]) + s_.window_ms > now ? num(f[0]) : 0;
-  st.lockouts = num(f[2]);
-  st.locked_until_ms = num(f[3]) > now ? num(f[3]) : 0;
-  co_return st;
+  std::vector<LockoutState> out;
+  for (std::size_t i = 0; i < user_ids.size(); ++i) {
+    if (!(*r)[i].is_array() || (*r)[i].elements.size() != 4) co_return make_error_code(errc::redis_error);
+    const auto& f = (*r)[i].elements;
+    LockoutState st;
+    st.failures = num(f[1]) + s_.window_ms > now ? num(f[0]) : 0;
+    st.lockouts = num(f[2]);
+    st.locked_until_ms = num(f[3]) > now ? num(f[3]) : 0;
+    out.push_back(st);
+  }
+  co_return out;
 }
 
 awaitable<result<void>> Service::unlock(redis::Connection& redis, std::string user_id) const {

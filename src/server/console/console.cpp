@@ -72,17 +72,36 @@ json::object session_json(const sessions::View& v, const Held& h) {
 HttpResponse no_session() { return error_response(errc::unauthorized, "no console session: log in"); }
 
 // The live console session of this request, or the answer that says why not.
-awaitable<std::variant<std::pair<sessions::View, Held>, HttpResponse>> current(RequestContext& ctx) {
-  auto token = cookie_value(ctx.request, kCookie);
-  if (!token) co_return no_session();
-  auto v = co_await ctx.services.sessions.validate(ctx.redis, std::string(*token), true);
-  if (!v) {
-    if (v.error() == make_error_code(errc::invalid_session)) co_return no_session();
-    co_return engine_error(ctx, v.error());
+// The request's console session: its cookie, validated (sliding its idle deadline) and proved.
+// `view` fails with invalid_session when there is none, or with what Redis said.
+struct Found {
+  std::string token;
+  result<sessions::View> view = make_error_code(errc::invalid_session);
+  Held held;
+};
+awaitable<Found> find_session(const HttpRequest& req, const Services& services, redis::Connection& redis) {
+  Found f;
+  auto token = cookie_value(req, kCookie);
+  if (!token) co_return f;
+  f.token = std::string(*token);
+  f.view = co_await services.sessions.validate(redis, f.token, true);
+  if (f.view) f.held = held_of(services, *f.view);
+  if (f.view && f.held.grant == AdminGrant::none) f.view = make_error_code(errc::invalid_session);
+  co_return f;
+}
+
+bool csrf_ok(const HttpRequest& req, const Held& h) {
+  return crypto::constant_time_equal(req.header("x-csrf-token"), h.csrf);
+}
+
+// The live console session of this request, or the answer that says why not.
+awaitable<std::variant<Found, HttpResponse>> current(RequestContext& ctx) {
+  Found f = co_await find_session(ctx.request, ctx.services, ctx.redis);
+  if (!f.view) {
+    if (f.view.error() == make_error_code(errc::invalid_session)) co_return no_session();
+    co_return engine_error(ctx, f.view.error());
   }
-  Held h = held_of(ctx.services, *v);
-  if (h.grant == AdminGrant::none) co_return no_session();
-  co_return std::pair{std::move(*v), std::move(h)};
+  co_return f;
 }
 
 // POST /console/login {"key": "<admin API key>"}
@@ -144,18 +163,18 @@ awaitable<HttpResponse> login(RequestContext& ctx) {
 awaitable<HttpResponse> session(RequestContext& ctx) {
   auto c = co_await current(ctx);
   if (auto* r = std::get_if<HttpResponse>(&c)) co_return std::move(*r);
-  auto& [view, held] = std::get<0>(c);
-  co_return HttpResponse::json(200, session_json(view, held));
+  const Found& f = std::get<Found>(c);
+  co_return HttpResponse::json(200, session_json(*f.view, f.held));
 }
 
 // POST /console/logout (X-CSRF-Token)
 awaitable<HttpResponse> logout(RequestContext& ctx) {
   auto c = co_await current(ctx);
   if (auto* r = std::get_if<HttpResponse>(&c)) co_return std::move(*r);
-  auto& [view, held] = std::get<0>(c);
-  if (!crypto::constant_time_equal(ctx.request.header("x-csrf-token"), held.csrf))
+  Found& f = std::get<Found>(c);
+  if (!csrf_ok(ctx.request, f.held))
     co_return error_response(errc::forbidden, "missing or wrong X-CSRF-Token for this session");
-  if (auto d = co_await ctx.services.sessions.destroy(ctx.redis, std::string(*cookie_value(ctx.request, kCookie))); !d)
+  if (auto d = co_await ctx.services.sessions.destroy(ctx.redis, std::move(f.token)); !d)
     co_return engine_error(ctx, d.error());
   auto r = HttpResponse::empty(204);
   r.headers.emplace_back("Set-Cookie", set_cookie("", 0));
@@ -194,16 +213,13 @@ void add_routes(Router& r) {
 awaitable<Authenticated> authenticate(const HttpRequest& req, bool write, const Services& services,
                                       redis::Connection& redis) {
   Authenticated out;
-  auto token = cookie_value(req, kCookie);
-  if (!token) co_return out;
-  auto v = co_await services.sessions.validate(redis, std::string(*token), true);
-  if (!v) {
-    out.unavailable = v.error() != make_error_code(errc::invalid_session);
+  Found f = co_await find_session(req, services, redis);
+  if (!f.view) {
+    out.unavailable = f.view.error() != make_error_code(errc::invalid_session);
     co_return out;
   }
-  Held h = held_of(services, *v);
-  out.grant = h.grant;
-  if (write && !crypto::constant_time_equal(req.header("x-csrf-token"), h.csrf)) out.csrf_refused = true;
+  out.grant = f.held.grant;
+  out.csrf_refused = write && !csrf_ok(req, f.held);
   co_return out;
 }
 

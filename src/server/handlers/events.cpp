@@ -60,6 +60,14 @@ IndexFields index_fields(const redis::Reply& fields) {
   return out;
 }
 
+// A stored event's fields as name/value pairs, for events::Codec::decode.
+std::vector<std::pair<std::string, std::string>> stored_fields(const redis::Reply& fields) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto& e = fields.elements;
+  for (std::size_t k = 0; k + 1 < e.size(); k += 2) out.emplace_back(e[k].str, e[k + 1].str);
+  return out;
+}
+
 std::optional<EventId> parse_event_id(std::string_view s) {
   EventId id;
   auto a = s.find('-');
@@ -172,10 +180,7 @@ awaitable<HttpResponse> list_events(RequestContext& ctx) {
   json::array out;
   std::string last;
   for (const auto& f : found) {
-    std::vector<std::pair<std::string, std::string>> fields;
-    const auto& e = f.fields->elements;
-    for (std::size_t k = 0; k + 1 < e.size(); k += 2) fields.emplace_back(e[k].str, e[k + 1].str);
-    auto ev = ctx.event_codec->decode(fields);
+    auto ev = ctx.event_codec->decode(stored_fields(*f.fields));
     if (!ev) continue;  // sealed under a retired key, or not ours
     last = f.id.text();
     out.push_back(events::to_json(*ev, last));
@@ -216,12 +221,6 @@ awaitable<HttpResponse> summary(RequestContext& ctx) {
   std::map<std::string, const redis::Reply*> account_lock, address_lock;
   std::vector<std::int64_t> per_minute(60, 0);
   bool truncated = false;
-  auto fields_of = [](const redis::Reply& entry) {
-    std::vector<std::pair<std::string, std::string>> f;
-    const auto& e = entry.elements[1].elements;
-    for (std::size_t k = 0; k + 1 < e.size(); k += 2) f.emplace_back(e[k].str, e[k + 1].str);
-    return f;
-  };
   for (std::size_t i = 0; i < r->size(); ++i) {
     const auto& arr = (*r)[i];
     if (!arr.is_array()) continue;
@@ -261,7 +260,7 @@ awaitable<HttpResponse> summary(RequestContext& ctx) {
     json::array out;
     for (const auto& [n, sample] : v) {
       if (out.size() == 10) break;
-      auto ev = ctx.event_codec->decode(fields_of(*sample));
+      auto ev = ctx.event_codec->decode(stored_fields(sample->elements[1]));
       if (!ev) continue;
       const std::string& name = by_user ? ev->user_id : ev->ip;
       if (name.empty()) continue;
@@ -271,26 +270,29 @@ awaitable<HttpResponse> summary(RequestContext& ctx) {
   };
   json::array top_accounts = top(accounts, true), top_ips = top(addresses, false);
 
-  // Locked accounts: the newest lock event of each, confirmed (and timed) by its real state.
+  // Locked accounts: the newest lock event of each (at most 50), confirmed (and timed) by
+  // their real states, read in one round trip.
   json::array locked_accounts, locked_ips;
-  std::size_t confirmed = 0;
+  std::vector<std::string> candidates;
   for (const auto& [digest, entry] : account_lock) {
-    if (confirmed == 50) {
+    if (candidates.size() == 50) {
       truncated = true;
       break;
     }
-    auto ev = ctx.event_codec->decode(fields_of(*entry));
-    if (!ev || ev->type != events::Type::lockout || ev->user_id.empty()) continue;
-    ++confirmed;
-    auto st = co_await ctx.services.logins.state(ctx.redis, ev->user_id);
-    if (!st) co_return engine_error(ctx, st.error());
-    if (st->locked_until_ms <= now) continue;
-    locked_accounts.push_back(json::object{{"user_id", ev->user_id},
-                                           {"locked_until", ceil_seconds(st->locked_until_ms)},
-                                           {"seconds_left", ceil_seconds(st->locked_until_ms - now)}});
+    auto ev = ctx.event_codec->decode(stored_fields(entry->elements[1]));
+    if (ev && ev->type == events::Type::lockout && !ev->user_id.empty()) candidates.push_back(std::move(ev->user_id));
+  }
+  auto states = co_await ctx.services.logins.states(ctx.redis, candidates);
+  if (!states) co_return engine_error(ctx, states.error());
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const auto until = (*states)[i].locked_until_ms;
+    if (until <= now) continue;
+    locked_accounts.push_back(json::object{{"user_id", candidates[i]},
+                                           {"locked_until", ceil_seconds(until)},
+                                           {"seconds_left", ceil_seconds(until - now)}});
   }
   for (const auto& [digest, entry] : address_lock) {
-    auto ev = ctx.event_codec->decode(fields_of(*entry));
+    auto ev = ctx.event_codec->decode(stored_fields(entry->elements[1]));
     if (!ev || ev->ip.empty()) continue;
     std::int64_t until_s = 0;
     for (const auto& [k, v] : ev->ids)
