@@ -34,7 +34,10 @@ redis.call('ZADD', idx, score, ARGV[3])
 redis.call('DEL', KEYS[1])
 local overlap = tonumber(ARGV[6])
 if overlap > 0 then
-  redis.call('HSET', KEYS[1], 'fw', ARGV[3])
-  redis.call('EXPIREAT', KEYS[1], math.min(now + overlap, ae))
+  -- 'fe' keeps the end of the overlap: validation's pipeline may slide this key's TTL before it
+  -- sees 'fw' (lua/session_validate.lua puts the TTL back and refuses the key after 'fe').
+  local forward_until = math.min(now + overlap, ae)
+  redis.call('HSET', KEYS[1], 'fw', ARGV[3], 'fe', forward_until)
+  redis.call('EXPIREAT', KEYS[1], forward_until)
 end
 return {'ok', tonumber(f[2]), now, idle_expires_at, ae, v, f[1]}

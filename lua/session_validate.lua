@@ -6,8 +6,10 @@
 -- ARGV[4]  session key prefix of the slot (<prefix>s:{T}:)  ARGV[5] index key prefix (<prefix>u:{T}:)
 -- Returns  false when there is no live session, else
 --          {session_id, user_id, created_at, last_seen_at, idle_expires_at, expires_at, version, data, meta}
--- A key rotated with an overlap holds only 'fw' (the successor's id) until the overlap ends;
--- it answers with its successor.
+-- A key rotated with an overlap holds only 'fw' (the successor's id) and 'fe' (the end of the
+-- overlap) until the overlap ends; it answers with its successor. Validation's pipeline
+-- (sessions::Service::read) may have slid such a key's TTL before it saw 'fw': its deadline
+-- is put back here, and the stored 'fe' decides.
 -- KEYS[#KEYS]  the slot's migration guard <prefix>mg:{T}: never written, declared because this
 --          script names keys it did not declare (docs/redis.md, Cluster); checked first.
 if not string.find(KEYS[#KEYS] or '', 'mg:{', 1, true) then
@@ -17,6 +19,12 @@ local now = tonumber(redis.call('TIME')[1])
 local key, sid = KEYS[1], ARGV[1]
 local f = redis.call('HMGET', key, 'uid', 'ct', 'ls', 'it', 'ae', 'v', 'd', 'm', 'uh', 'fw')
 if f[10] then
+  local fe = tonumber(redis.call('HGET', key, 'fe'))
+  if not fe or now >= fe then
+    redis.call('DEL', key)
+    return false
+  end
+  redis.call('EXPIREAT', key, fe)
   sid = f[10]
   key = ARGV[4] .. sid
   f = redis.call('HMGET', key, 'uid', 'ct', 'ls', 'it', 'ae', 'v', 'd', 'm', 'uh', 'fw')

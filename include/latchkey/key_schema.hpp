@@ -25,13 +25,17 @@ enum class Handle : std::uint8_t {
   authorization_code = 3,
   opaque_access_token = 4,
   device_token = 5,
+  // A session token that also carries its session's idle timeout (4 bytes, big endian), so
+  // validation can slide the idle deadline in the same pipeline that reads the session.
+  session_with_idle = 6,
 };
 
-[[nodiscard]] inline std::string new_handle(Handle kind, std::uint16_t slot) {
-  return redis::new_handle(static_cast<std::uint8_t>(kind), slot);
+[[nodiscard]] inline std::string new_handle(Handle kind, std::uint16_t slot, std::span<const std::uint8_t> extra = {}) {
+  return redis::new_handle(static_cast<std::uint8_t>(kind), slot, extra);
 }
-[[nodiscard]] inline std::optional<std::uint16_t> handle_slot(std::string_view handle, Handle kind) {
-  return redis::handle_slot(handle, static_cast<std::uint8_t>(kind));
+[[nodiscard]] inline std::optional<std::uint16_t> handle_slot(std::string_view handle, Handle kind,
+                                                              std::span<std::uint8_t> extra = {}) {
+  return redis::handle_slot(handle, static_cast<std::uint8_t>(kind), extra);
 }
 
 // The keys of one user's slot: <prefix><family>:{T}:<id>. The *_prefix forms (everything up

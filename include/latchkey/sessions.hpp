@@ -48,13 +48,18 @@ struct Settings {
 struct ParsedToken {
   std::uint16_t slot;
   std::string session_id;
+  // The session's idle timeout (s) as the token carries it (bound by session_id, the hash of
+  // the whole token); 0 for a token of the first format, which carries none.
+  std::int64_t idle_ttl = 0;
 };
 
-std::string new_token(std::uint16_t slot);
+// A token whose session idles out after `idle_ttl` seconds (1 .. 2^32-1): 52 characters. With
+// idle_ttl 0, the first format (47 characters, no idle timeout), which is still accepted.
+std::string new_token(std::uint16_t slot, std::int64_t idle_ttl = 0);
 // base64url(SHA-256(token)): the public handle and the Redis key suffix of a session.
 std::string session_id_of(std::string_view token);
-// Strict: exact length, canonical base64url, known version, slot in range. Anything else is
-// not a token (and never reaches Redis).
+// Strict: exact length, canonical base64url, known version (either format), slot in range,
+// idle timeout not 0. Anything else is not a token (and never reaches Redis).
 std::optional<ParsedToken> parse_token(std::string_view token);
 bool valid_session_id(std::string_view id) noexcept;
 

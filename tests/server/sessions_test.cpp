@@ -4,6 +4,7 @@
 #include "latchkey/identity.hpp"
 #include "latchkey/sessions.hpp"
 #include "latchkey/key_schema.hpp"
+#include "latchkey/crypto/primitives.hpp"
 
 #include "support/test_server.hpp"
 
@@ -70,7 +71,7 @@ TEST_F(SessionsTest, CreateThenValidateReturnsTheSessionView) {
   ASSERT_EQ(r.status, 201) << r.body;
   auto c = json_of(r);
   std::string token(c.at("token").as_string());
-  EXPECT_EQ(token.size(), 47u);
+  EXPECT_EQ(token.size(), 52u) << "a token that carries its idle timeout";
   EXPECT_EQ(c.at("session_id").as_string().size(), 43u);
   EXPECT_EQ(c.at("user_id").as_string(), "alice");
   EXPECT_EQ(c.at("version").as_int64(), 1);
@@ -201,21 +202,31 @@ TEST_F(SessionsTest, CreateRejectsBadInputAndChangesNothing) {
 TEST_F(SessionsTest, MalformedAndUnknownTokensAreInvalidSessionsAndChangeNothing) {
   auto s = create("dave");
   const std::string before = snapshot();
+  ASSERT_EQ(s.token.size(), 52u);
+  ASSERT_EQ(s.token[0], 'B') << "version 6: 000001|10...";
   std::string other_version = s.token;
-  other_version[0] = 'B';  // first byte is the format version
+  other_version[0] = 'A';       // first byte is the format version: now 2
+  std::string raw(39, '\x07');  // version 6, slot 0x0707, idle timeout 0: never issued
+  raw[0] = 6;
+  raw.replace(3, 4, 4, '\0');
+  const std::string no_idle = crypto::base64url_encode(raw);
   std::vector<std::string> bad_tokens{
       "",
       "short",
       s.token + "A",
-      s.token.substr(0, 46),
+      s.token.substr(0, 51),
+      s.token.substr(0, 47),  // the first format's length, not its version
       std::string(47, '+'),
-      s.token.substr(0, 43) + "a/b=",
-      s.token.substr(0, 46) + "=",
+      std::string(52, '+'),
+      s.token.substr(0, 48) + "a/b=",
+      s.token.substr(0, 51) + "=",
       s.token.substr(0, 10) + " " + s.token.substr(11),
       other_version,
+      no_idle,
       "Af__" + s.token.substr(4),  // slot 0xffff: out of range
       sessions::new_token(0),      // well formed, never issued (SM-3: not adopted)
       sessions::new_token(sessions::parse_token(s.token)->slot),
+      sessions::new_token(sessions::parse_token(s.token)->slot, 1800),  // the current format
   };
   for (const auto& t : bad_tokens) {
     auto r = validate(t);
@@ -317,6 +328,40 @@ TEST_F(SessionsTest, RotateOverlapKeepsTheOldTokenBrieflyAsItsSuccessor) {
   std::this_thread::sleep_for(3100ms);
   EXPECT_EQ(validate(s.token).status, 401) << "after the overlap";
   EXPECT_EQ(validate(std::string(json_of(r).at("token").as_string())).status, 200);
+}
+
+// Validation's pipeline (TIME, HMGET, EXPIRE) slides the key before it sees that a rotation
+// left it: a rotation between a validation's read and its EXPIRE, or a retired token presented
+// inside the overlap. The stored end of the overlap ('fe') decides, never the TTL: the script
+// puts the TTL back, and after the overlap the old token neither reads nor ends the session.
+TEST_F(SessionsTest, APipelinedSlideNeverExtendsARotationOverlap) {
+  srv.reset();
+  start([](Config& c) { c.session_rotate_overlap = std::chrono::seconds(2); });
+  auto s = create("ivy");
+  auto r = http_request(srv->port(), "POST", "/v1/sessions/current/rotate", "",
+                        {{"Authorization", "Bearer " + kAdminKey}, {"X-Session-Token", s.token}});
+  ASSERT_EQ(r.status, 200);
+  const std::string fresh(json_of(r).at("token").as_string());
+  const std::string old_key = session_key(s.token);
+  ASSERT_EQ(validate(s.token).status, 200) << "inside the overlap";
+  EXPECT_LE(std::stoll(rs.command({"TTL", old_key})), 2) << "the slide the pipeline made was put back";
+  // What a validation racing the rotation leaves: the retired key slid to the idle timeout.
+  ASSERT_EQ(rs.command({"EXPIRE", old_key, "1800"}), "1");
+  std::this_thread::sleep_for(2100ms);
+  EXPECT_EQ(validate(s.token).status, 401) << "after the overlap, whatever the TTL";
+  EXPECT_EQ(rs.command({"EXISTS", old_key}), "0") << "and the key is gone";
+  ASSERT_EQ(validate(fresh).status, 200);
+
+  // A retired token past its overlap cannot log the new session out either.
+  auto s2 = create("ivy");
+  auto r2 = http_request(srv->port(), "POST", "/v1/sessions/current/rotate", "",
+                         {{"Authorization", "Bearer " + kAdminKey}, {"X-Session-Token", s2.token}});
+  ASSERT_EQ(r2.status, 200);
+  const std::string fresh2(json_of(r2).at("token").as_string());
+  ASSERT_EQ(rs.command({"EXPIRE", session_key(s2.token), "1800"}), "1");
+  std::this_thread::sleep_for(2100ms);
+  EXPECT_EQ(srv->del("/v1/sessions/current", {{"X-Session-Token", s2.token}}).status, 204);
+  EXPECT_EQ(validate(fresh2).status, 200) << "the successor lives";
 }
 
 TEST_F(SessionsTest, ListShowsMetadataOnly) {

@@ -13,7 +13,7 @@ after(close);
 test("session lifecycle", async () => {
   const user = newUser();
   const s = await lk.sessions.create({ userId: user, data: { role: "admin" }, ip: "203.0.113.9" });
-  assert.equal(s.user_id, user); assert.equal(s.version, 1); assert.equal(s.token.length, 47);
+  assert.equal(s.user_id, user); assert.equal(s.version, 1); assert.equal(s.token.length, 52);
   assert.deepEqual((await lk.sessions.validate(s.token)).data, { role: "admin" });
   assert.equal((await lk.sessions.update(s.token, { role: "viewer" }, { version: 1 })).version, 2);
   await assert.rejects(lk.sessions.update(s.token, {}, { version: 1 }), (e) => e instanceof Conflict && e.error === "version_conflict");

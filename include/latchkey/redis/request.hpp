@@ -44,8 +44,16 @@ class Request {
   bool command_spans_slots() const noexcept { return command_spans_; }
   // The slot of command `i` (keyless commands: nullopt).
   std::optional<std::uint16_t> command_slot(std::size_t i) const noexcept;
-  // A request of already-encoded commands (the router's resend with ASKING); no slot.
-  static Request from_payload(std::string payload, std::size_t commands);
+  // Command `i` named no key (TIME, WAIT, ...): any node answers it, so its reply never
+  // says where the request belongs. Known for the first 64 commands (later ones: false).
+  bool keyless(std::size_t i) const noexcept { return i < 64 && !((keyed_ >> i) & 1U); }
+  // Bit i set: command i is keyless (the first 64).
+  std::uint64_t keyless_mask() const noexcept {
+    return commands_ >= 64 ? ~keyed_ : (~keyed_ & ((std::uint64_t{1} << commands_) - 1));
+  }
+  // A request of already-encoded commands (the router's resend with ASKING, or one run of a
+  // split pipeline); no slot. `keyless_mask` as keyless_mask() gives it.
+  static Request from_payload(std::string payload, std::size_t commands, std::uint64_t keyless_mask = 0);
 
   std::size_t size() const noexcept { return commands_; }
   const std::string& payload() const noexcept { return payload_; }
@@ -65,6 +73,7 @@ class Request {
   // Once the request spans slots: each command's slot (kNoSlot for keyless ones); empty before.
   static constexpr std::int32_t kNoSlot = -1;
   std::vector<std::int32_t> per_command_;
+  std::uint64_t keyed_ = 0;  // bit i: command i named a key
 };
 
 }  // namespace latchkey::redis

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <span>
 #include <string_view>
 
 namespace latchkey::redis {
@@ -20,11 +21,14 @@ std::uint16_t key_slot(std::string_view key) noexcept;
 const std::string& slot_tag(std::uint16_t slot);
 
 // An opaque bearer handle that finds its keys: base64url(version (1 byte) | slot (2 bytes, big
-// endian) | 32 CSPRNG bytes), 47 characters. Sessions use version 1, refresh tokens 2, so a
-// token of one kind is never even looked up as the other.
-std::string new_handle(std::uint8_t version, std::uint16_t slot);
-// The slot of a well-formed handle of `version` (exact length, canonical base64url, slot in
-// range); nullopt for anything else.
-std::optional<std::uint16_t> handle_slot(std::string_view handle, std::uint8_t version);
+// endian) | `extra` | 32 CSPRNG bytes), 47 characters without extra bytes. Each kind of handle
+// has its own version byte (key_schema::Handle), so a token of one kind is never even looked
+// up as another. `extra` (at most 8 bytes) is public and bound to the handle only through its
+// hash: a store keyed by SHA-256 of the handle finds nothing for an altered one.
+std::string new_handle(std::uint8_t version, std::uint16_t slot, std::span<const std::uint8_t> extra = {});
+// The slot of a well-formed handle of `version` with extra.size() extra bytes (exact length,
+// canonical base64url, slot in range), which are copied into `extra`; nullopt for anything else.
+std::optional<std::uint16_t> handle_slot(std::string_view handle, std::uint8_t version,
+                                         std::span<std::uint8_t> extra = {});
 
 }  // namespace latchkey::redis

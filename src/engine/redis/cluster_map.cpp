@@ -117,11 +117,19 @@ std::optional<Redirect> parse_redirect(const Reply& r) {
                   std::move(*node)};
 }
 
-ClusterStep decide(const Replies& replies, const HostPort* asked) {
-  std::size_t redirected = 0, refused = 0, readonly = 0;
+ClusterStep decide(const Replies& replies, const HostPort* asked, std::uint64_t keyless) {
+  std::size_t redirected = 0, refused = 0, readonly = 0, skipped = 0;
   std::optional<Redirect> first;
   bool same_target = true;
-  for (const auto& r : replies) {
+  auto is_keyless = [keyless](std::size_t i) { return i < 64 && ((keyless >> i) & 1U) != 0; };
+  bool any_keyed = false;
+  for (std::size_t i = 0; i < replies.size(); ++i) any_keyed = any_keyed || !is_keyless(i);
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    const Reply& r = replies[i];
+    if (any_keyed && is_keyless(i)) {  // a request of keyless commands only is judged by them
+      ++skipped;
+      continue;
+    }
     if (!r.is_error()) continue;
     std::string_view code = r.error_code();
     if (auto red = parse_redirect(r)) {
@@ -136,7 +144,7 @@ ClusterStep decide(const Replies& replies, const HostPort* asked) {
       ++readonly;  // READONLY, also as a script's error: a demoted master
     }
   }
-  const std::size_t n = replies.size();
+  const std::size_t n = replies.size() - skipped;
   if (redirected + refused + readonly == 0) return {ClusterStep::Kind::done, std::nullopt};
   if (redirected + refused + readonly != n) return {ClusterStep::Kind::unavailable, std::nullopt};
   if (readonly > 0) return {ClusterStep::Kind::refresh, std::nullopt};

@@ -60,7 +60,10 @@ struct ClusterStep {
 // `asked`: the node the replies came from. A redirect naming that very node (a node whose
 // view of the slot is in flux, or a misconfigured announce address) is no way forward:
 // following it would loop until the redirect cap, so it is a refresh (wait, ask for the map).
-ClusterStep decide(const Replies& replies, const HostPort* asked = nullptr);
+// `keyless` (bit i: command i named no key, Request::keyless_mask): such a reply (TIME in a
+// pipeline with a key's commands) says nothing about where the request belongs and running it
+// again is harmless, so it neither counts as a command that ran nor as one redirected.
+ClusterStep decide(const Replies& replies, const HostPort* asked = nullptr, std::uint64_t keyless = 0);
 
 // The commands of a RESP request payload, each as its bytes (a view into `payload`); empty
 // when the payload is not a sequence of complete RESP arrays of bulk strings.

@@ -308,7 +308,7 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
         replies = std::move(kept);
       }
       ask_target.reset();
-      ClusterStep step = decide(replies, &asked);
+      ClusterStep step = decide(replies, &asked, req.keyless_mask());
       switch (step.kind) {
         case ClusterStep::Kind::done: co_return replies;
         case ClusterStep::Kind::unavailable:
@@ -361,8 +361,12 @@ struct ClusterRouter::Impl : std::enable_shared_from_this<Impl> {
         if (s) slot = s;
       }
       std::string payload;
-      for (std::size_t k = i; k < j; ++k) payload += commands[k];
-      Request part = Request::from_payload(std::move(payload), j - i);
+      std::uint64_t keyless = 0;
+      for (std::size_t k = i; k < j; ++k) {
+        payload += commands[k];
+        if (req.keyless(k) && k - i < 64) keyless |= std::uint64_t{1} << (k - i);
+      }
+      Request part = Request::from_payload(std::move(payload), j - i, keyless);
       auto r = co_await route(std::move(part), slot.value_or(0), op);
       if (!r) co_return r.error();
       for (auto& rep : *r) out.push_back(std::move(rep));

@@ -51,6 +51,7 @@ void Request::note_slot(std::uint16_t s) {
 
 Request& Request::key(std::string_view k) {
   note_slot(key_slot(k));
+  if (commands_ > 0 && commands_ <= 64) keyed_ |= std::uint64_t{1} << (commands_ - 1);
   return arg(k);
 }
 
@@ -65,10 +66,11 @@ std::optional<std::uint16_t> Request::command_slot(std::size_t i) const noexcept
   return static_cast<std::uint16_t>(per_command_[i]);
 }
 
-Request Request::from_payload(std::string payload, std::size_t commands) {
+Request Request::from_payload(std::string payload, std::size_t commands, std::uint64_t keyless_mask) {
   Request r;
   r.payload_ = std::move(payload);
   r.commands_ = commands;
+  r.keyed_ = ~keyless_mask;
   return r;
 }
 

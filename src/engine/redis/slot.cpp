@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <vector>
@@ -60,28 +61,33 @@ const std::string& slot_tag(std::uint16_t slot) {
 }
 
 namespace {
-constexpr std::size_t kHandleBytes = 35;
-constexpr std::size_t kHandleChars = 47;
+constexpr std::size_t kHandleBytes = 35;  // version, slot, 32 random bytes
+constexpr std::size_t kMaxExtra = 8;
+constexpr std::size_t encoded_size(std::size_t bytes) { return (bytes * 4 + 2) / 3; }
 }  // namespace
 
-std::string new_handle(std::uint8_t version, std::uint16_t slot) {
-  std::array<std::uint8_t, kHandleBytes> raw{};
+std::string new_handle(std::uint8_t version, std::uint16_t slot, std::span<const std::uint8_t> extra) {
+  std::array<std::uint8_t, kHandleBytes + kMaxExtra> raw{};
+  const std::size_t n = kHandleBytes + std::min(extra.size(), kMaxExtra);
   raw[0] = version;
   raw[1] = static_cast<std::uint8_t>(slot >> 8);
   raw[2] = static_cast<std::uint8_t>(slot & 0xFF);
-  crypto::random_bytes(std::span<std::uint8_t>(raw).subspan(3));
-  auto out = crypto::base64url_encode(raw);
+  std::copy_n(extra.begin(), n - kHandleBytes, raw.begin() + 3);
+  crypto::random_bytes(std::span<std::uint8_t>(raw).subspan(3 + (n - kHandleBytes), 32));
+  auto out = crypto::base64url_encode(std::span<const std::uint8_t>(raw.data(), n));
   OPENSSL_cleanse(raw.data(), raw.size());
   return out;
 }
 
-std::optional<std::uint16_t> handle_slot(std::string_view handle, std::uint8_t version) {
-  if (handle.size() != kHandleChars) return std::nullopt;
+std::optional<std::uint16_t> handle_slot(std::string_view handle, std::uint8_t version, std::span<std::uint8_t> extra) {
+  if (extra.size() > kMaxExtra || handle.size() != encoded_size(kHandleBytes + extra.size())) return std::nullopt;
   auto raw = crypto::base64url_decode(handle);
-  if (!raw || raw->size() != kHandleBytes || static_cast<std::uint8_t>((*raw)[0]) != version) return std::nullopt;
+  if (!raw || raw->size() != kHandleBytes + extra.size() || static_cast<std::uint8_t>((*raw)[0]) != version)
+    return std::nullopt;
   auto slot =
       static_cast<std::uint16_t>((static_cast<std::uint8_t>((*raw)[1]) << 8) | static_cast<std::uint8_t>((*raw)[2]));
   if (slot >= kSlotCount) return std::nullopt;
+  for (std::size_t i = 0; i < extra.size(); ++i) extra[i] = static_cast<std::uint8_t>((*raw)[3 + i]);
   return slot;
 }
 

@@ -43,6 +43,16 @@ struct Stored {
 };
 [[nodiscard]] result<Stored> validate(redis::Reply r);
 
+// Validation's pipeline (sessions::Service::read, for a token that carries its idle timeout):
+// TIME, HMGET <key> <kValidateFields>, EXPIRE <key> <idle timeout>. The session when the
+// stored values say the script would answer it unchanged: live by both stored deadlines (Redis's
+// clock), the slide not past the absolute deadline, no last_seen_at rewrite due, not a key
+// left by a rotation, the token's idle timeout the stored one. nullopt when the script must
+// decide (it also forwards, cleans up, caps at the absolute deadline and rewrites last_seen_at).
+inline constexpr const char* kValidateFields[] = {"uid", "ct", "ls", "it", "ae", "v", "d", "m", "uh", "fw"};
+[[nodiscard]] std::optional<Stored> pipelined_validate(redis::Replies& r, const std::string& session_id,
+                                                       std::int64_t idle_ttl, std::int64_t touch_interval);
+
 // session_update: {'ok', created_at, last_seen_at, idle_expires_at, expires_at, version,
 // user_id, meta} | {'conflict', version} | {'rotated', successor} | {'gone'}. A retired token
 // never writes: 'rotated' is invalid_session, as 'gone' is.

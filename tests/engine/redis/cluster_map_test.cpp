@@ -106,6 +106,28 @@ TEST(ClusterMap, DecideOnScriptedReplies) {
   // Some commands ran, some were redirected: never resent as a whole.
   EXPECT_EQ(decide({Reply::make_integer(1), e("MOVED 7 10.0.0.2:7001")}).kind, K::unavailable);
   EXPECT_EQ(decide({Reply::make_integer(1), e("TRYAGAIN x")}).kind, K::unavailable);
+  // A keyless command's answer (TIME beside a key's commands) says nothing about where the
+  // request belongs: the keyed ones decide, and resending repeats only a harmless TIME.
+  const Reply time = Reply::make_string("1000");
+  EXPECT_EQ(decide({time, e("ASK 7 10.0.0.2:7001"), e("ASK 7 10.0.0.2:7001")}, nullptr, 0b001).kind, K::follow);
+  EXPECT_EQ(decide({time, e("ASK 7 10.0.0.2:7001"), e("ASK 7 10.0.0.2:7001")}, nullptr, 0).kind, K::unavailable);
+  EXPECT_EQ(decide({time, Reply::make_integer(1), e("ASK 7 10.0.0.2:7001")}, nullptr, 0b001).kind, K::unavailable);
+  EXPECT_EQ(decide({time, e("TRYAGAIN x")}, nullptr, 0b01).kind, K::retry_later);
+  EXPECT_EQ(decide({time, Reply::make_integer(1)}, nullptr, 0b01).kind, K::done);
+  EXPECT_EQ(decide({e("LOADING x")}, nullptr, 0b1).kind, K::retry_later) << "only keyless commands: they decide";
+  {
+    Request req;
+    req.push({"TIME"});
+    req.begin(2).arg("HMGET").key("a");
+    req.begin(3).arg("EXPIRE").key("a").arg("5");
+    req.push({"WAIT", "1", "0"});
+    EXPECT_TRUE(req.keyless(0));
+    EXPECT_FALSE(req.keyless(1));
+    EXPECT_FALSE(req.keyless(2));
+    EXPECT_TRUE(req.keyless(3));
+    EXPECT_EQ(req.keyless_mask(), 0b1001u);
+    EXPECT_EQ(Request::from_payload(req.payload(), 4, 0b1001).keyless_mask(), 0b1001u);
+  }
   // Redirected to two places (mid-migration): wait for the map to settle.
   EXPECT_EQ(decide({e("MOVED 7 10.0.0.2:7001"), e("ASK 7 10.0.0.3:7002")}).kind, K::retry_later);
   // A malformed MOVED is no address to follow, but it still says nothing ran: ask for the map.

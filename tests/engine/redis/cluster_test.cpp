@@ -483,7 +483,19 @@ TEST(RedisCluster, ScriptsWaitForASlotMidMigration) {
   // Through latchkey: 503 after the budget, never an empty list, a 401 or a logout.
   auto listed = srv.get("/v1/users/" + user + "/sessions");
   EXPECT_EQ(listed.status, 503) << listed.body;
-  EXPECT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + tokens[0] + R"("})").status, 503);
+  // Validation reads and slides only the session's own key (three plain commands): the node
+  // that holds it answers, as it does for a key already moved (ASK, TIME's answer beside the
+  // redirected commands notwithstanding). The script it falls back to is guarded: a session
+  // whose last_seen_at is due waits for the slot like the calls above.
+  EXPECT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + tokens[0] + R"("})").status, 200);
+  set.migrate_keys(from, to, {names.session(sessions::session_id_of(tokens[2]))});
+  EXPECT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + tokens[2] + R"("})").status, 200);
+  {
+    const std::string key = names.session(sessions::session_id_of(tokens[1]));
+    const auto ls = std::stoll(set.node(from).command({"HGET", key, "ls"}));
+    ASSERT_EQ(set.node(from).command({"HSET", key, "ls", std::to_string(ls - 61)}), "0");  // due, still live
+  }
+  EXPECT_EQ(srv.post("/v1/sessions/validate", R"({"token":")" + tokens[1] + R"("})").status, 503);
   EXPECT_EQ(srv.del("/v1/users/" + user + "/sessions").status, 503);
   EXPECT_EQ(srv.post("/v1/sessions", R"({"user_id":")" + user + R"("})").status, 503);
 

@@ -43,6 +43,62 @@ TEST(SessionReplies, Validate) {
   EXPECT_EQ(code(replies::validate(s("sid")).error()), errc::internal);
 }
 
+// TIME, HMGET uid ct ls it ae v d m uh fw, EXPIRE: answered here only when the script would
+// answer the same without writing anything else.
+TEST(SessionReplies, ThePipelineAnswersOnlyWhatTheScriptWouldAnswerUnchanged) {
+  const Reply nil = Reply::make_nil();
+  // now 1000; created 900, last seen 990, idle 1800, absolute deadline 10000, version 3.
+  auto fields = [&](std::string ls = "990", std::string it = "1800", std::string ae = "10000", Reply fw = Reply()) {
+    return arr({s("alice"), s("900"), s(ls), s(it), s(ae), s("3"), s("D"), s("M"), s("uh"), fw});
+  };
+  auto pipeline = [&](Reply f, Reply expire = i(1), Reply time = arr({s("1000"), s("123456")})) {
+    redis::Replies r;
+    r.push_back(std::move(time));
+    r.push_back(std::move(f));
+    r.push_back(std::move(expire));
+    return r;
+  };
+  auto answer = [&](redis::Replies r) { return replies::pipelined_validate(r, "sid", 1800, 60); };
+  auto v = answer(pipeline(fields()));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->session_id, "sid");
+  EXPECT_EQ(v->user_id, "alice");
+  EXPECT_EQ(v->times.created_at, 900);
+  EXPECT_EQ(v->times.last_seen_at, 990);
+  EXPECT_EQ(v->times.idle_expires_at, 2800) << "now + idle, by Redis's clock";
+  EXPECT_EQ(v->times.expires_at, 10000);
+  EXPECT_EQ(v->times.version, 3);
+  EXPECT_EQ(v->sealed_data, "D");
+  EXPECT_EQ(v->sealed_meta, "M");
+
+  EXPECT_FALSE(answer(pipeline(arr({nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}), i(0)))) << "no such key";
+  EXPECT_FALSE(answer(pipeline(fields("990", "1800", "10000", nil), i(0))));
+  EXPECT_FALSE(answer(pipeline(arr({nil, nil, nil, nil, nil, nil, nil, nil, nil, s("successor")}))))
+      << "left by a rotation: the script forwards and puts the TTL back";
+  EXPECT_FALSE(answer(pipeline(fields("990", "1800", "10000", s("successor")))));
+  EXPECT_FALSE(answer(pipeline(fields("940")))) << "last_seen_at due (60 s): the script rewrites it";
+  EXPECT_TRUE(answer(pipeline(fields("941"))));
+  EXPECT_FALSE(answer(pipeline(fields("990", "1800", "1000")))) << "past the absolute deadline";
+  EXPECT_FALSE(answer(pipeline(fields("990", "1800", "2799")))) << "the slide must stop at the absolute deadline";
+  EXPECT_TRUE(answer(pipeline(fields("990", "1800", "2800"))));
+  EXPECT_FALSE(answer(pipeline(fields("990", "900")))) << "the token's idle timeout is not the stored one";
+  EXPECT_FALSE(answer(pipeline(fields("990", "18x0"))));
+  EXPECT_FALSE(answer(pipeline(fields("990", "1800", "")))) << "not a number";
+  EXPECT_FALSE(answer(pipeline(fields(), Reply::make_error("READONLY You can't write")))) << "the script reports it";
+  EXPECT_FALSE(answer(pipeline(Reply::make_error("OOM x"))));
+  EXPECT_FALSE(answer(pipeline(fields(), i(1), Reply::make_error("ERR x"))));
+  EXPECT_FALSE(answer(pipeline(fields(), i(1), arr({s("10x0"), s("0")}))));
+  redis::Replies short_pipeline = pipeline(fields());
+  short_pipeline.pop_back();
+  EXPECT_FALSE(answer(short_pipeline));
+  // An idle check with the touch interval's slack, as the script's: past it is expired (the
+  // script deletes), which the pipeline never answers either.
+  {
+    auto idle5 = pipeline(fields("934", "5"));
+    EXPECT_FALSE(replies::pipelined_validate(idle5, "sid", 5, 60)) << "1000 > 934 + 5 + 60";
+  }
+}
+
 TEST(SessionReplies, UpdateARetiredTokenNeverWrites) {
   auto u = replies::update(arr({s("ok"), i(1), i(2), i(3), i(4), i(5), s("alice"), s("M")}));
   ASSERT_TRUE(u);

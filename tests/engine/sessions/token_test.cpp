@@ -26,6 +26,34 @@ TEST(SessionToken, RoundTripsTheSlot) {
   }
 }
 
+TEST(SessionToken, TheCurrentFormatCarriesTheIdleTimeoutBoundByTheSessionId) {
+  for (std::int64_t idle : {1LL, 60LL, 1800LL, 86400LL * 365, 0xFFFFFFFFLL}) {
+    auto t = new_token(12182, idle);
+    EXPECT_EQ(t.size(), 52u);
+    auto p = parse_token(t);
+    ASSERT_TRUE(p) << idle;
+    EXPECT_EQ(p->slot, 12182);
+    EXPECT_EQ(p->idle_ttl, idle);
+    EXPECT_EQ(p->session_id, crypto::base64url_encode(crypto::sha256(t)));
+  }
+  // Another idle timeout in the same token is another token: another session id.
+  auto t = new_token(5, 1800);
+  auto raw = *crypto::base64url_decode(t);
+  raw[6] = static_cast<char>(raw[6] ^ 1);
+  auto altered = parse_token(crypto::base64url_encode(raw));
+  ASSERT_TRUE(altered);
+  EXPECT_EQ(altered->idle_ttl, 1801);
+  EXPECT_NE(altered->session_id, parse_token(t)->session_id);
+  // Out of range: the first format, which carries none.
+  EXPECT_EQ(new_token(5, 0).size(), 47u);
+  EXPECT_EQ(new_token(5, 0x100000000LL).size(), 47u);
+  EXPECT_EQ(parse_token(new_token(5, 0))->idle_ttl, 0);
+  raw[3] = raw[4] = raw[5] = raw[6] = 0;
+  EXPECT_FALSE(parse_token(crypto::base64url_encode(raw))) << "an idle timeout of 0 is never issued";
+  raw[0] = 1;
+  EXPECT_FALSE(parse_token(crypto::base64url_encode(raw))) << "the first format is 35 bytes";
+}
+
 TEST(SessionToken, RejectsAnythingNotIssuedByThisFormat) {
   auto t = new_token(42);
   EXPECT_FALSE(parse_token(""));
