@@ -2,6 +2,9 @@
 # latchkey and a Node peer of ../shared/peers on free ports, wrk at fixed concurrency, and a
 # table of requests/s, p50, p99 and ratios. Source it from the repository root.
 #   DURATION (10s) WARMUP (2s) CONNECTIONS (32) WRK_THREADS (1) LATCHKEY_THREADS (2) PEER (1)
+#   PIN (0): 1 pins wrk to core 0 and every server (redis-server, latchkey, the peer, with their
+#   threads and children) to core 1 (taskset), so the load generator never takes the servers'
+#   core; the numbers are then of one core's servers. Unpinned runs share both cores.
 root=$PWD
 shared="$root/../shared"
 export PEERS_WRK="$shared/peers/wrk"
@@ -87,12 +90,28 @@ declare -A rps p50 p99 bad flows order
 n_rows=0
 # wrk_call DURATION CONNECTIONS URL [wrk options] [-- script args]: wrk wants the URL
 # between its options and the script's arguments.
+pinned=${PIN:-0}
+# pin_servers: every process started so far (and its descendants, every thread) onto core 1.
+pin_servers() {
+  local queue=("${pids[@]}") p kids
+  while [ ${#queue[@]} -gt 0 ]; do
+    p=${queue[0]}
+    queue=("${queue[@]:1}")
+    taskset -apc 1 "$p" >/dev/null 2>&1 || true
+    kids=$(pgrep -P "$p" || true)
+    for k in $kids; do queue+=("$k"); done
+  done
+}
 wrk_call() {
-  local d=$1 c=$2 url=$3 opts=() rest=()
+  local d=$1 c=$2 url=$3 opts=() rest=() pin=()
   shift 3
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
   [ $# -gt 0 ] && { shift; rest=("$@"); }
-  wrk -t"$wrk_threads" -c"$c" -d"$d" "${opts[@]}" "$url" -- "${rest[@]}"
+  if [ "$pinned" = 1 ]; then
+    pin_servers
+    pin=(taskset -c 0)
+  fi
+  "${pin[@]}" wrk -t"$wrk_threads" -c"$c" -d"$d" "${opts[@]}" "$url" -- "${rest[@]}"
 }
 measure() {  # name connections url [wrk options] [-- script args]
   local name=$1 c=$2 url=$3 line
@@ -117,7 +136,11 @@ measure() {  # name connections url [wrk options] [-- script args]
 print_table() {
   echo
   echo "load benchmark: wrk -t$wrk_threads -c$conns (or -c64 where marked) -d$duration after a $warmup warm-up;"
-  echo "latchkey with $threads I/O threads; one machine ($(nproc) cores) shared by wrk, latchkey, redis-server and node;"
+  if [ "$pinned" = 1 ]; then
+    echo "latchkey with $threads I/O threads; pinned (PIN=1): wrk on core 0, latchkey, redis-server and node on core 1;"
+  else
+    echo "latchkey with $threads I/O threads; one machine ($(nproc) cores) shared by wrk, latchkey, redis-server and node;"
+  fi
   echo "$(date -u +%Y-%m-%dT%H:%MZ)"
   printf '%-36s %10s %8s %8s %7s\n' endpoint req/s p50_ms p99_ms non2xx
   for ((i = 0; i < n_rows; i++)); do
