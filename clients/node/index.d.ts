@@ -38,10 +38,17 @@ export class Latchkey {
     verify(token: string, o?: { audience?: string; scopes?: string[]; checkRevocation?: boolean; acceptOauth?: boolean }): Promise<Claims>;
     revoke(token: string): Promise<boolean>;
     revokeUser(userId: string): Promise<number>;
+    families(userId: string): Promise<Array<{ family_id: string; client_id: string | null; scope: string; audience: string; created_at: number; last_used_at: number; idle_expires_at: number; expires_at: number }>>;
+    revokeFamily(userId: string, familyId: string): Promise<boolean>;
+  };
+  events: {
+    list(o?: { after?: string; type?: string; userId?: string; ip?: string; limit?: number }): Promise<{ events: Array<Record<string, unknown>>; next?: string }>;
+    summary(): Promise<Record<string, unknown> & { locked_accounts: unknown[]; locked_ips: unknown[]; top_accounts: unknown[]; top_ips: unknown[]; failures_per_minute: number[] }>;
   };
   oauth: {
     createClient(o: { redirectUris?: string[]; clientName?: string; grantTypes?: string[]; scope?: string; tokenEndpointAuthMethod?: string }): Promise<Record<string, unknown> & { client_id: string; client_secret?: string }>;
     getClient(clientId: string): Promise<Record<string, unknown> | null>;
+    listClients(o?: { limit?: number; after?: string }): Promise<{ clients: Array<Record<string, unknown> & { client_id: string }>; next: string | null }>;
     deleteClient(clientId: string): Promise<boolean>;
     authorize(o: { userId: string; clientId: string; redirectUri?: string; responseType?: string; scope?: string; state?: string; codeChallenge?: string; codeChallengeMethod?: string }): Promise<{ code: string; redirect_to: string; expires_in: number }>;
     token(form: Record<string, string>, auth: ClientAuth): Promise<TokenPair>;

@@ -125,6 +125,18 @@ export class Latchkey {
     },
     revoke: async (token) => (await this.#call("POST", "/v1/tokens/revoke", { token })).body.revoked,
     revokeUser: async (userId) => (await this.#call("DELETE", `/v1/users/${seg(userId)}/tokens`)).body.refresh_families,
+    // The user's live refresh families (one per login or OAuth grant); never a token.
+    families: async (userId) => (await this.#call("GET", `/v1/users/${seg(userId)}/tokens`)).body.families,
+    // Ends one family (its refresh and access tokens); false when the user has no such live family.
+    revokeFamily: async (userId, familyId) =>
+      (await this.#call("DELETE", `/v1/users/${seg(userId)}/tokens/${seg(familyId)}`, undefined, { ok: [204, 404] })).status === 204,
+  };
+
+  events = {
+    // Newest first; with `after` (an event id), the events after it, oldest first, and `next`.
+    list: async ({ after, type, userId, ip, limit } = {}) =>
+      (await this.#call("GET", "/v1/events" + query({ after, type, user_id: userId, ip, limit }))).body,
+    summary: async () => (await this.#call("GET", "/v1/events/summary")).body,
   };
 
   async #verifyLocally(token, header, audience, acceptOauth) {
@@ -154,6 +166,8 @@ export class Latchkey {
       (await this.#call("POST", "/v1/oauth/clients", drop({ redirect_uris: redirectUris?.length ? redirectUris : undefined,
         client_name: clientName, grant_types: grantTypes, scope, token_endpoint_auth_method: tokenEndpointAuthMethod }), { ok: [201] })).body,
     getClient: async (id) => { const r = await this.#call("GET", `/v1/oauth/clients/${seg(id)}`, undefined, { ok: [200, 404] }); return r.status === 200 ? r.body : null; },
+    // One page of registered clients (no secrets), in client_id order: { clients, next }.
+    listClients: async ({ limit, after } = {}) => (await this.#call("GET", "/v1/oauth/clients" + query({ limit, after }))).body,
     deleteClient: async (id) => (await this.#call("DELETE", `/v1/oauth/clients/${seg(id)}`, undefined, { ok: [204, 404] })).status === 204,
     authorize: async ({ userId, clientId, redirectUri, responseType = "code", scope, state, codeChallenge, codeChallengeMethod }) => {
       try {
@@ -199,5 +213,11 @@ export class Latchkey {
 function check(r, ok) {
   if (ok.includes(r.status)) return r;
   throw E.errorFor(r.status, r.body && typeof r.body === "object" ? r.body : {}, r.headers.get("retry-after"));
+}
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) q.set(k, String(v));
+  const text = q.toString();
+  return text ? "?" + text : "";
 }
 function formEncode(s) { return new URLSearchParams({ s }).toString().slice(2); }

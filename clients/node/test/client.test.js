@@ -95,6 +95,46 @@ test("refresh rotates; reuse revokes the family; revokeUser", async () => {
   assert.equal(await lk.tokens.revokeUser(user), 1);
 });
 
+test("token families are listed (never a token) and revoked one at a time", async () => {
+  const user = newUser();
+  const a = await lk.tokens.issue({ userId: user }), b = await lk.tokens.issue({ userId: user });
+  const families = await lk.tokens.families(user);
+  assert.equal(families.length, 2);
+  assert.ok(!JSON.stringify(families).includes(a.refresh_token));
+  assert.equal(await lk.tokens.revokeFamily(user, families[0].family_id), true);
+  assert.equal(await lk.tokens.revokeFamily(user, families[0].family_id), false);
+  assert.equal(await lk.tokens.revokeFamily(newUser(), families[1].family_id), false, "not that user's");
+  assert.deepEqual((await lk.tokens.families(user)).map((f) => f.family_id), [families[1].family_id]);
+  await assert.rejects(lk.tokens.refresh(a.refresh_token), InvalidGrant);
+  assert.ok((await lk.tokens.refresh(b.refresh_token)).refresh_token);
+});
+
+test("OAuth clients are listed in pages without secrets; events and their summary", async () => {
+  const made = [];
+  for (let i = 0; i < 3; i++) made.push(await lk.oauth.createClient({ grantTypes: ["client_credentials"], scope: "read" }));
+  const seen = [];
+  let after, pages = 0;
+  do {
+    const page = await lk.oauth.listClients({ limit: 2, after });
+    assert.ok(page.clients.length <= 2);
+    assert.ok(page.clients.every((c) => !("client_secret" in c)));
+    seen.push(...page.clients.map((c) => c.client_id));
+    after = page.next ?? undefined;
+    pages++;
+  } while (after);
+  assert.ok(pages >= 2 && made.every((m) => seen.includes(m.client_id)));
+  await assert.rejects(direct.oauth.listClients({ limit: 0 }), BadRequest);  // beside Prism
+
+  const user = newUser();
+  for (let i = 0; i < 4; i++) await lk.logins.failure(user, "198.51.100.78");  // below the lock (5)
+  const listed = (await lk.events.list({ type: "login_failure", userId: user })).events;
+  assert.equal(listed.length, 4);
+  const summary = await lk.events.summary();
+  assert.equal(summary.failures_per_minute.length, 60);
+  assert.ok(summary.top_accounts.some((t) => t.user_id === user && t.failures === 4));
+  await assert.rejects(direct.events.list({ type: "no_such_type" }), BadRequest);
+});
+
 test("OAuth: code flow with PKCE, introspection, revocation, errors with redirect_to", async () => {
   const user = newUser();
   const app = await lk.oauth.createClient({ redirectUris: ["https://app.example/cb"], grantTypes: ["authorization_code", "refresh_token"], scope: "read write" });

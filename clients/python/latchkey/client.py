@@ -18,6 +18,11 @@ from .types import (Authorization, Claims, Lockout, LoginFailure, RateLimitResul
 _UNSET: Any = object()
 
 
+def _query(params: Mapping[str, Any]) -> str:
+    kept = {k: str(v) for k, v in params.items() if v is not None}
+    return "?" + urllib.parse.urlencode(kept) if kept else ""
+
+
 def _q(segment: str) -> str:
     return urllib.parse.quote(segment, safe="")
 
@@ -200,6 +205,16 @@ class Latchkey:
         """Every token of the user issued before now stops; returns the refresh families deleted."""
         return int(json_body(self._call("DELETE", f"/v1/users/{_q(user_id)}/tokens"))["refresh_families"])
 
+    def user_token_families(self, user_id: str) -> List[Dict[str, Any]]:
+        """GET /v1/users/{id}/tokens: the user's live refresh families (one per login or OAuth
+        grant), never a token."""
+        return list(json_body(self._call("GET", f"/v1/users/{_q(user_id)}/tokens"))["families"])
+
+    def revoke_token_family(self, user_id: str, family_id: str) -> bool:
+        """Ends one family (its refresh and access tokens); False when the user has no such live family."""
+        r = self._call("DELETE", f"/v1/users/{_q(user_id)}/tokens/{_q(family_id)}", ok=(204, 404))
+        return r.status == 204
+
     def jwks_document(self) -> Dict[str, Any]:
         return self._fetch_jwks()
 
@@ -216,6 +231,22 @@ class Latchkey:
     def get_oauth_client(self, client_id: str) -> Optional[Dict[str, Any]]:
         r = self._call("GET", f"/v1/oauth/clients/{_q(client_id)}", ok=(200, 404))
         return json_body(r) if r.status == 200 else None
+
+    def list_oauth_clients(self, *, limit: Optional[int] = None, after: Optional[str] = None) -> Dict[str, Any]:
+        """GET /v1/oauth/clients: one page, {"clients": [...], "next": client_id or None}; no secrets."""
+        return json_body(self._call("GET", "/v1/oauth/clients" + _query({"limit": limit, "after": after})))
+
+    # -- security events ------------------------------------------------------------------------
+    def events(self, *, after: Optional[str] = None, type: Optional[str] = None, user_id: Optional[str] = None,
+               ip: Optional[str] = None, limit: Optional[int] = None) -> Dict[str, Any]:
+        """GET /v1/events: newest first; with `after` (an event id), the events after it, oldest
+        first, and `next`."""
+        return json_body(self._call("GET", "/v1/events" + _query(
+            {"after": after, "type": type, "user_id": user_id, "ip": ip, "limit": limit})))
+
+    def events_summary(self) -> Dict[str, Any]:
+        """GET /v1/events/summary: locked accounts and addresses, top offenders, failures per minute."""
+        return json_body(self._call("GET", "/v1/events/summary"))
 
     def delete_oauth_client(self, client_id: str) -> bool:
         return self._call("DELETE", f"/v1/oauth/clients/{_q(client_id)}", ok=(204, 404)).status == 204

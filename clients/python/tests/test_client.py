@@ -184,6 +184,50 @@ def test_revoke_user_tokens(lk, user):
             lk.verify_access_token(p.access_token, check_revocation=True)
 
 
+def test_token_families_are_listed_and_revoked_one_at_a_time(lk, user):
+    a, b = lk.issue_tokens(user), lk.issue_tokens(user)
+    families = lk.user_token_families(user)
+    assert len(families) == 2
+    assert a.refresh_token not in json.dumps(families) and b.refresh_token not in json.dumps(families)
+    first = families[0]["family_id"]
+    assert lk.revoke_token_family(user, first) is True
+    assert lk.revoke_token_family(user, first) is False, "gone: not found"
+    assert lk.revoke_token_family("someone-else-" + user, families[1]["family_id"]) is False, "not that user's"
+    assert [f["family_id"] for f in lk.user_token_families(user)] == [families[1]["family_id"]]
+    with pytest.raises(InvalidGrant):
+        lk.refresh_tokens(a.refresh_token)
+    assert lk.refresh_tokens(b.refresh_token).refresh_token
+
+
+def test_oauth_clients_are_listed_in_pages_without_secrets(lk, lk_direct):
+    made = [lk.create_oauth_client(grant_types=["client_credentials"], scope="read") for _ in range(3)]
+    seen, after, pages = [], None, 0
+    while True:
+        page = lk.list_oauth_clients(limit=2, after=after)
+        assert len(page["clients"]) <= 2
+        seen += [c["client_id"] for c in page["clients"]]
+        assert all("client_secret" not in c for c in page["clients"])
+        pages += 1
+        after = page["next"]
+        if after is None:
+            break
+    assert pages >= 2 and all(m["client_id"] in seen for m in made)
+    with pytest.raises(BadRequest):  # beside Prism: its proxy refuses what the contract forbids
+        lk_direct.list_oauth_clients(limit=0)
+
+
+def test_security_events_and_their_summary(lk, lk_direct, user):
+    for _ in range(4):  # below the lock (5): top_accounts lists the ten with the most failures
+        lk.login_failure(user, "198.51.100.77")
+    listed = lk.events(type="login_failure", user_id=user)["events"]
+    assert len(listed) == 4 and all(e["type"] == "login_failure" for e in listed)
+    summary = lk.events_summary()
+    assert len(summary["failures_per_minute"]) == 60
+    assert any(t["user_id"] == user and t["failures"] == 4 for t in summary["top_accounts"])
+    with pytest.raises(BadRequest):
+        lk_direct.events(type="no_such_type")
+
+
 def test_a_new_signing_key_is_fetched_once_its_kid_is_seen(own_stack):
     s = own_stack
     lk = Latchkey(s.url, s.admin_key, issuer=s.url)
