@@ -112,6 +112,7 @@ struct Config {
 
   // OAuth 2.0.
   std::chrono::seconds oauth_code_ttl{};
+  std::chrono::seconds oauth_client_cache_ttl{};  // 0: every authentication reads Redis
   bool oauth_require_pkce{};
   std::string oauth_access_token_format{};   // opaque | jwt
   std::string oauth_access_token_audience;   // `aud` of OAuth JWT access tokens

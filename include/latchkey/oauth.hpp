@@ -34,8 +34,9 @@ namespace latchkey::oauth {
 struct Settings {
   std::string key_prefix = "lk:";
   std::int64_t code_ttl = 60;
-  bool require_pkce = true;         // for confidential clients too (RFC 9700 2.1.1 recommends it)
-  std::string issuer = "latchkey";  // the `iss` authorization response parameter (RFC 9207)
+  std::int64_t client_cache_ttl = 2;  // s; 0: no cache of client records
+  bool require_pkce = true;           // for confidential clients too (RFC 9700 2.1.1 recommends it)
+  std::string issuer = "latchkey";    // the `iss` authorization response parameter (RFC 9207)
   tokens::AccessFormat access_format = tokens::AccessFormat::opaque;
   std::string audience;  // `aud` of access tokens; empty: none
   static Settings from(const Config& c);
@@ -151,7 +152,7 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 class Service {
  public:
   Service(Settings settings, const crypto::KeyRing& ring, const tokens::Service& tokens)
-      : s_(std::move(settings)), ring_(ring), tokens_(tokens) {}
+      : s_(std::move(settings)), ring_(ring), tokens_(tokens), cache_owner_(new_cache_owner()) {}
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
   const Settings& settings() const noexcept { return s_; }
@@ -204,6 +205,14 @@ class Service {
   // The client record: one HMGET appended to `req`; client_of() reads its reply.
   void add_client_read(redis::Request& req, std::string_view client_id) const;
   [[nodiscard]] static result<Client> client_of(const redis::Reply& r, std::string client_id);
+  // The record from this thread's cache (Settings::client_cache_ttl), else read and kept.
+  [[nodiscard]] boost::asio::awaitable<result<Client>> cached_client(redis::Connection& redis,
+                                                                     std::string client_id) const;
+  // This thread's fresh cached copy, if any.
+  [[nodiscard]] std::optional<Client> cache_hit(std::string_view client_id) const;
+  // Keeps a record read after `deletions_before_read` (ClientCache::deletions()).
+  void remember(const Client& c, std::uint64_t deletions_before_read) const;
+  static std::uint64_t new_cache_owner() noexcept;
   // The authentication decision on a loaded client (or a failed load).
   [[nodiscard]] static outcome<Client> decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule);
   // <prefix>ac:{T}:<sha256(code)>
@@ -214,6 +223,7 @@ class Service {
   Settings s_;
   const crypto::KeyRing& ring_;
   const tokens::Service& tokens_;
+  const std::uint64_t cache_owner_;  // whose entries a thread's client cache holds
 };
 
 // The value of a form parameter, if present.

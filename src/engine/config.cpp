@@ -581,6 +581,12 @@ const std::vector<Option>& options() {
        count_setter(&Config::token_max_families_per_user, 1, 10000)},
       {{"oauth_code_ttl", "60", "Lifetime of an authorization code (s; RFC 6749 recommends at most 600).", false},
        duration_setter(&Config::oauth_code_ttl, 1, 600)},
+      {{"oauth_client_cache_ttl", "2",
+        "How long each I/O thread keeps a client record it read, to authenticate that client's next requests "
+        "without reading Redis (s). A deleted client stops authenticating at once on the node that deleted it and "
+        "within this time on the others. 0 disables the cache.",
+        false},
+       duration_setter(&Config::oauth_client_cache_ttl, 0, 60)},
       {{"oauth_require_pkce", "true",
         "Require PKCE (S256) from confidential clients too; public clients always need it. `plain` is never accepted.",
         false},

@@ -253,6 +253,60 @@ TEST_F(OAuthTokenTest, ClientCredentialsGrant) {
   EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", post).status, 401);
 }
 
+// oauth_client_cache_ttl: an I/O thread authenticates a client it read within the TTL from
+// its copy. A record gone from Redis (another node deleted it) keeps authenticating there
+// until the copy expires; a deletion through this node ends it at once, on every thread.
+TEST_F(OAuthTokenTest, ClientRecordsAreCachedPerThreadAndADeletionHereEndsThemAtOnce) {
+  start([](Config& cfg) {
+    cfg.threads = 1;  // one shard: every request meets the same cache
+    cfg.oauth_client_cache_ttl = std::chrono::seconds(60);
+  });
+  auto c = confidential(), caller = confidential(R"("client_credentials")");
+  auto first = obj(form("/oauth2/token", "grant_type=client_credentials", c));
+  ASSERT_TRUE(active(caller, str(first, "access_token")));
+  auto wrong = c;
+  wrong.secret += "x";
+  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", wrong).status, 401) << "the secret is still checked";
+
+  // Both records leave Redis behind this node's back: the copies still authenticate.
+  rs.command({"RENAME", "lk:oc:" + c.id, "lk:test:c"});
+  rs.command({"RENAME", "lk:oc:" + caller.id, "lk:test:caller"});
+  auto cached = form("/oauth2/token", "grant_type=client_credentials", c);
+  ASSERT_EQ(cached.status, 200) << cached.body;
+  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", wrong).status, 401);
+  EXPECT_EQ(introspect(caller, str(obj(cached), "access_token")).status, 200) << "the caller's copy";
+
+  // A deletion through this node (here of the caller, whose record is back) drops every copy.
+  rs.command({"RENAME", "lk:test:caller", "lk:oc:" + caller.id});
+  ASSERT_EQ(srv->del("/v1/oauth/clients/" + caller.id).status, 204);
+  EXPECT_EQ(introspect(caller, str(first, "access_token")).status, 401);
+  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", c).status, 401) << "c's copy went too";
+  rs.command({"RENAME", "lk:test:c", "lk:oc:" + c.id});
+  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", c).status, 200);
+}
+
+TEST_F(OAuthTokenTest, ClientCacheCopiesExpireAndTtlZeroKeepsNone) {
+  start([](Config& cfg) {
+    cfg.threads = 1;
+    cfg.oauth_client_cache_ttl = std::chrono::seconds(1);
+  });
+  auto c = confidential();
+  ASSERT_EQ(form("/oauth2/token", "grant_type=client_credentials", c).status, 200);
+  rs.command({"RENAME", "lk:oc:" + c.id, "lk:test:c"});
+  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", c).status, 200);
+  std::this_thread::sleep_for(1100ms);  // past the copy's deadline
+  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", c).status, 401);
+
+  start([](Config& cfg) {
+    cfg.threads = 1;
+    cfg.oauth_client_cache_ttl = std::chrono::seconds(0);
+  });
+  rs.command({"RENAME", "lk:test:c", "lk:oc:" + c.id});
+  ASSERT_EQ(form("/oauth2/token", "grant_type=client_credentials", c).status, 200);
+  rs.command({"RENAME", "lk:oc:" + c.id, "lk:test:c"});
+  EXPECT_EQ(form("/oauth2/token", "grant_type=client_credentials", c).status, 401);
+}
+
 TEST_F(OAuthTokenTest, CodeWithoutRefreshGrantGetsNoRefreshToken) {
   auto c = confidential(R"("authorization_code")");
   auto r = redeem(c, code_for(c.id));

@@ -8,6 +8,7 @@
 #include "latchkey/metrics.hpp"
 #include "latchkey/oauth.hpp"
 #include "latchkey/key_schema.hpp"
+#include "engine/oauth/client_cache.hpp"
 #include "engine/oauth/replies.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
@@ -59,7 +60,7 @@ awaitable<outcome<Client>> Service::authenticate(redis::Connection& redis, const
                                                  MethodRule rule) const {
   auto id = presented_client_id(p);
   if (!id) co_return Failure(errc::invalid_client, "client authentication is required");
-  co_return decide_auth(co_await client(redis, *id), p, rule);
+  co_return decide_auth(co_await cached_client(redis, std::string(*id)), p, rule);
 }
 
 awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const Client& c, const Params& form,
@@ -184,14 +185,18 @@ awaitable<outcome<std::optional<tokens::Introspection>>> Service::introspect(red
   auto id = presented_client_id(p);
   if (!id) co_return Failure(errc::invalid_client, "client authentication is required");
   if (!valid_client_id(*id)) co_return Failure(errc::invalid_client, "client authentication failed");
-  // The caller's record and the token's state in one round trip; the token's answer is used
-  // only once the caller has authenticated.
+  // The caller's record (unless this thread holds a fresh copy) and the token's state in one
+  // round trip; the token's answer is used only once the caller has authenticated.
+  auto cached = cache_hit(*id);
+  const std::uint64_t before = ClientCache::deletions();
   redis::Request read;
-  add_client_read(read, *id);
+  if (!cached) add_client_read(read, *id);
   auto t = co_await tokens_.introspect_after(redis, std::move(token), std::move(read));
   if (!t) co_return t.error();
-  if (t->before.size() != 1) co_return unexpected_reply("introspection");
-  auto caller = decide_auth(client_of(t->before[0], *id), p, MethodRule::any_secret);
+  if (t->before.size() != (cached ? 0u : 1u)) co_return unexpected_reply("introspection");
+  result<Client> loaded = cached ? result<Client>(std::move(*cached)) : client_of(t->before[0], std::string(*id));
+  if (!cached && loaded) remember(*loaded, before);
+  auto caller = decide_auth(std::move(loaded), p, MethodRule::any_secret);
   if (!caller) co_return caller.error();
   // Introspection tells whether a token is live: only a client that can prove its identity
   // may ask (RFC 7662 2.1, 4: no token scanning).

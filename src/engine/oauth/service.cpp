@@ -9,7 +9,9 @@
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
 #include "latchkey/sessions.hpp"
+#include "engine/oauth/client_cache.hpp"
 
+#include <atomic>
 #include <chrono>
 
 namespace latchkey::oauth {
@@ -30,6 +32,19 @@ std::string join(const std::vector<std::string>& v, char sep) {
     out += s;
   }
   return out;
+}
+
+std::atomic<std::uint64_t> g_cache_owners{0};
+
+// This thread's client cache, emptied when another Service (a reload's) starts using it.
+ClientCache& thread_cache(std::uint64_t owner) {
+  thread_local std::uint64_t t_owner = 0;
+  thread_local ClientCache t_cache;
+  if (t_owner != owner) {
+    t_cache.clear();
+    t_owner = owner;
+  }
+  return t_cache;
 }
 
 std::vector<std::string> split(std::string_view s, char sep) {
@@ -53,6 +68,7 @@ Settings Settings::from(const Config& c) {
   Settings s;
   s.key_prefix = c.key_prefix;
   s.code_ttl = c.oauth_code_ttl.count();
+  s.client_cache_ttl = c.oauth_client_cache_ttl.count();
   s.require_pkce = c.oauth_require_pkce;
   s.issuer = c.token_issuer;
   s.access_format = c.oauth_access_token_format == "jwt" ? tokens::AccessFormat::jwt : tokens::AccessFormat::opaque;
@@ -173,6 +189,29 @@ awaitable<result<Client>> Service::client(redis::Connection& redis, std::string 
   co_return client_of((*r)[0], std::move(client_id));
 }
 
+std::uint64_t Service::new_cache_owner() noexcept { return g_cache_owners.fetch_add(1) + 1; }
+
+std::optional<Client> Service::cache_hit(std::string_view client_id) const {
+  if (s_.client_cache_ttl <= 0) return std::nullopt;
+  const Client* c = thread_cache(cache_owner_).get(client_id, ClientCache::Clock::now());
+  if (!c) return std::nullopt;
+  return *c;
+}
+
+void Service::remember(const Client& c, std::uint64_t deletions_before_read) const {
+  if (s_.client_cache_ttl <= 0) return;
+  auto now = ClientCache::Clock::now();
+  thread_cache(cache_owner_).put(c, deletions_before_read, now + std::chrono::seconds(s_.client_cache_ttl), now);
+}
+
+awaitable<result<Client>> Service::cached_client(redis::Connection& redis, std::string client_id) const {
+  if (auto hit = cache_hit(client_id)) co_return std::move(*hit);
+  const std::uint64_t before = ClientCache::deletions();
+  auto c = co_await client(redis, std::move(client_id));
+  if (c) remember(*c, before);
+  co_return c;
+}
+
 awaitable<result<Service::ClientPage>> Service::list_clients(redis::Connection& redis, std::string after,
                                                              std::size_t limit) const {
   const std::string index = key_schema::oauth_client_index(s_.key_prefix);
@@ -230,6 +269,7 @@ awaitable<result<void>> Service::delete_client(redis::Connection& redis, std::st
   req.begin(2).arg("DEL").key(key_schema::oauth_client(s_.key_prefix, client_id));
   req.begin(3).arg("ZREM").key(key_schema::oauth_client_index(s_.key_prefix)).arg(client_id);
   auto r = co_await redis.exec(std::move(req), "oauth_client_delete");
+  ClientCache::deleted();  // sent, whatever the answer: no thread here trusts a copy any more
   if (!r) co_return r.error();
   if (r->size() != 2 || !(*r)[0].is_integer()) co_return make_error_code(errc::redis_error);
   if ((*r)[0].integer == 0) co_return make_error_code(errc::not_found);
@@ -254,7 +294,7 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
   if (!valid_user_id(q.user_id))
     co_return fail(errc::invalid_request, "user_id must be 1-256 bytes of UTF-8 without control characters");
   if (q.client_id.empty()) co_return fail(errc::invalid_request, "client_id is required");
-  auto c = co_await client(redis, q.client_id);
+  auto c = co_await cached_client(redis, q.client_id);
   if (!c) {
     if (c.error() == make_error_code(errc::not_found)) co_return fail(errc::invalid_request, "unknown client_id");
     co_return c.error();
