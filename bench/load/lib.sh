@@ -20,7 +20,8 @@ get=(-s "$PEERS_WRK/get.lua")
 [ "${SKIP_BUILD:-0}" = 1 ] || { scripts/install-deps; scripts/build >/dev/null; }
 
 source "$root/scripts/lib/processes.sh"
-start_redis
+# DEBUG HTSTATS from loopback: bench/load/run's memory readings wait for rehashing to end.
+REDIS_EXTRA="--enable-debug-command local" start_redis
 rcli() { redis-cli -p "$redis_port" "$@"; }
 # CLUSTER=1: also a Redis Cluster of CLUSTER_MASTERS (3) masters beside the standalone Redis,
 # for a second latchkey (start_latchkey_on_cluster): the same rows on both, in the same run.

@@ -17,7 +17,8 @@ wait_http() {
 }
 # start_redis: a redis-server without persistence on a free port; sets redis_port. With
 # REDIS_TLS=1 it also serves TLS on redis_tls_port, with a CA and a certificate for
-# 127.0.0.1 made in $work/tls (redis_tls_ca is the CA's file).
+# 127.0.0.1 made in $work/tls (redis_tls_ca is the CA's file). REDIS_EXTRA: more redis-server
+# options (words).
 start_redis() {
   redis_port=$(free_port)
   local tls=()
@@ -37,7 +38,7 @@ start_redis() {
       --tls-ca-cert-file "$d/ca.crt" --tls-auth-clients no)
   fi
   redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --maxmemory-policy noeviction \
-    --logfile "$work/redis.log" "${tls[@]}" &
+    --logfile "$work/redis.log" "${tls[@]}" ${REDIS_EXTRA:-} &
   pids+=($!)
   redis_pid=$!
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
