@@ -128,6 +128,23 @@ TEST(Config, ErrorsNameTheOption) {
   }
 }
 
+// oauth_client_cache_ttl: whole seconds 0 (off) to 60, default 2; anything else names the option
+// and loads nothing.
+TEST(Config, OAuthClientCacheTtl) {
+  EXPECT_EQ(ok(base()).oauth_client_cache_ttl.count(), 2);
+  for (const char* good : {"0", "60", "15"}) {
+    auto in = base();
+    in.environment["LATCHKEY_OAUTH_CLIENT_CACHE_TTL"] = good;
+    EXPECT_EQ(ok(in).oauth_client_cache_ttl.count(), std::stoll(good));
+  }
+  for (const char* bad : {"-1", "61", "2s", "", " ", "1.5", "99999999999999999999", "0x10", "two"}) {
+    auto in = base();
+    in.environment["LATCHKEY_OAUTH_CLIENT_CACHE_TTL"] = bad;
+    auto e = error(in);
+    EXPECT_NE(e.find("'oauth_client_cache_ttl'"), std::string::npos) << "'" << bad << "': " << e;
+  }
+}
+
 TEST(Config, TheConsoleListensAloneAndOnlyOnLoopbackWithoutHttps) {
   auto in = base();
   in.environment["LATCHKEY_CONSOLE_LISTEN"] = "127.0.0.1:9091";
