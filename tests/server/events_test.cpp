@@ -38,10 +38,18 @@ TEST_F(EventsTest, SessionsLoginsAndAdminFailuresBecomeEvents) {
   ASSERT_EQ(c.status, 201) << c.body;
   std::string token(json_of(c).at("token").as_string());
   std::string sid(json_of(c).at("session_id").as_string());
+  // Each step waits until its events are recorded: requests land on either shard, and each
+  // shard writes its events without anyone waiting, so two steps' events may otherwise be
+  // recorded in the other order (the tail below reads in recorded order; the listing sorts by
+  // when they happened).
+  ASSERT_EQ(events("?user_id=alice", 1).size(), 1u);
   const std::string who = R"({"user_id":"alice","ip":"203.0.113.9"})";
   ASSERT_EQ(srv->post("/v1/logins/failure", who).status, 200);
+  ASSERT_EQ(events("?user_id=alice", 2).size(), 2u);
   ASSERT_EQ(srv->post("/v1/logins/failure", who).status, 200);
+  ASSERT_EQ(events("?user_id=alice", 4).size(), 4u);
   ASSERT_EQ(srv->del("/v1/users/alice/lockout").status, 204);
+  ASSERT_EQ(events("?user_id=alice", 5).size(), 5u);
   ASSERT_EQ(srv->del("/v1/users/alice/sessions").status, 200);
   ASSERT_EQ(srv->get("/v1/events", {{"Authorization", "Bearer wrong-key-0123456789abcdef0123456789"}}).status, 401);
 
