@@ -43,6 +43,23 @@ start_redis() {
   redis_pid=$!
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 }
+# wait_rehashed MAX_SECONDS DB...: until no database of the Redis on $redis_port is rehashing a
+# resized table (DEBUG HTSTATS names a "rehashing target" until the incremental rehash ends;
+# needs REDIS_EXTRA="--enable-debug-command local"), at most MAX_SECONDS. Prints the seconds waited.
+wait_rehashed() {
+  local max=$1 steps=0 db busy
+  shift
+  while [ "$steps" -lt $((max * 4)) ]; do
+    busy=0
+    for db in "$@"; do
+      case "$(redis-cli -p "$redis_port" debug htstats "$db")" in *'rehashing target'*) busy=1 ;; esac
+    done
+    [ "$busy" = 0 ] && break
+    sleep 0.25
+    steps=$((steps + 1))
+  done
+  echo $((steps / 4))
+}
 # start_cluster [MASTERS (3)] [REPLICAS_PER_MASTER (0)]: a Redis Cluster of that many masters
 # (and replicas) without persistence on free ports, joined by redis-cli --cluster create;
 # sets cluster_url (redis+cluster://, two seeds) and cluster_pids (the redis-server pids).

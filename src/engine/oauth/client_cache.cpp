@@ -14,7 +14,7 @@ std::uint64_t ClientCache::deletions() noexcept { return g_deletions.load(std::m
 void ClientCache::deleted() noexcept { g_deletions.fetch_add(1, std::memory_order_acq_rel); }
 
 const Client* ClientCache::get(std::string_view client_id, Clock::time_point now) {
-  auto it = entries_.find(std::string(client_id));
+  auto it = entries_.find(client_id);
   if (it == entries_.end()) return nullptr;
   if (now >= it->second.until || it->second.deletions != deletions()) {
     entries_.erase(it);

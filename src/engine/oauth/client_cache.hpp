@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -41,7 +42,12 @@ class ClientCache {
     Clock::time_point until;
     std::uint64_t deletions;
   };
-  std::unordered_map<std::string, Entry> entries_;
+  // Looked up by the presented id's view: no string built per request.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
 };
 
 }  // namespace latchkey::oauth
