@@ -69,6 +69,10 @@ class UserSlot {
   // OAuth.
   [[nodiscard]] std::string opaque_access_token(std::string_view token_hash) const { return key("ta:", token_hash); }
   [[nodiscard]] std::string authorization_code(std::string_view code_hash) const { return key("ac:", code_hash); }
+  // OpenID Connect: the login behind a grant (sealed), by refresh family id.
+  [[nodiscard]] std::string oidc_login(std::string_view family_id) const { return key("oi:", family_id); }
+  // DPoP: a proof's jti seen (the slot is the proof key's thumbprint's, not a user's).
+  [[nodiscard]] std::string dpop_jti(std::string_view jti_hash) const { return key("dj:", jti_hash); }
   // The slot's migration guard <prefix>mg:{T}: never written. Every script that names a key
   // it did not declare (a sibling read from an index, a prefix + id) also declares this one,
   // so the call has two keys of which one never exists: while the slot migrates, Redis

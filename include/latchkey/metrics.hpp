@@ -37,8 +37,9 @@ enum class SecurityEvent : std::uint8_t {
   session_evicted,            // a new session pushed out the user's oldest (session_limit)
   admin_auth_failure,         // a request to an admin route without a valid admin key
   oauth_client_auth_failure,  // an OAuth client failed to authenticate
+  dpop_proof_replayed,        // a DPoP proof came back (same key and jti): refused
 };
-inline constexpr std::size_t kSecurityEventCount = 7;
+inline constexpr std::size_t kSecurityEventCount = 8;
 void count(SecurityEvent e, std::uint64_t n = 1) noexcept;
 std::uint64_t security_events(SecurityEvent e) noexcept;
 const char* security_event_name(SecurityEvent e) noexcept;

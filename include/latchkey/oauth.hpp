@@ -12,6 +12,7 @@
 
 #include "latchkey/crypto/aead.hpp"
 #include "latchkey/error.hpp"
+#include "latchkey/oidc.hpp"
 #include "latchkey/tokens.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -58,7 +59,9 @@ struct Client {
   std::string scope;  // space-separated; what the client may ever be granted
   AuthMethod auth_method = AuthMethod::client_secret_basic;
   std::int64_t created_at = 0;
-  std::string secret_hash;  // base64url(SHA-256(secret)); empty for public clients
+  std::string secret_hash;             // base64url(SHA-256(secret)); empty for public clients
+  bool dpop_bound = false;             // RFC 9449 5.2 dpop_bound_access_tokens: every token request needs a proof
+  std::string backchannel_logout_uri;  // OIDC Back-Channel Logout 1.0; empty: none
 
   bool is_public() const noexcept { return auth_method == AuthMethod::none; }
   bool allows_grant(std::string_view g) const noexcept;
@@ -120,6 +123,8 @@ struct NewClient {
   std::vector<std::string> grant_types = {"authorization_code"};
   std::string scope;
   AuthMethod auth_method = AuthMethod::client_secret_basic;
+  bool dpop_bound = false;
+  std::string backchannel_logout_uri;
 };
 
 struct Registered {
@@ -128,8 +133,11 @@ struct Registered {
 };
 
 // An authorization request as the backend received it, plus the user it authenticated.
+// OpenID Connect: what the backend knows of the login, for the ID token (oidc.hpp).
 struct AuthorizationRequest {
   std::string client_id, redirect_uri, response_type, scope, state, code_challenge, code_challenge_method, user_id;
+  oidc::Login login;
+  std::optional<std::int64_t> max_age;  // OIDC Core 3.1.2.1: refuse (login_required) an older auth_time
 };
 
 // A refusal of the authorization endpoint (RFC 6749 4.1.2.1): the code and description, and
@@ -144,6 +152,12 @@ struct IssuedCode {
   std::string code;
   std::string redirect_to;
   std::int64_t expires_in = 0;
+};
+
+// What the token endpoint answers: the pair, and with scope `openid` an ID token.
+struct TokenResponse {
+  tokens::Pair pair;
+  std::string id_token;
 };
 
 // A form-encoded request's parameters (each name at most once).
@@ -185,11 +199,21 @@ class Service {
   [[nodiscard]] boost::asio::awaitable<outcome<Client>> authenticate(redis::Connection& redis, const PresentedClient& p,
                                                                      MethodRule rule) const;
   // The token endpoint (RFC 6749 4.1.3, 4.4, 6; RFC 7636 4.5) for an authenticated client.
-  // Failures: the RFC 6749 5.2 codes with their reasons; unavailable.
+  // `jkt`: the key of the request's accepted DPoP proof (RFC 9449 5), empty when none; the
+  // access token is bound to it, and a public client's refresh token too. With scope
+  // `openid` the answer has an ID token (OpenID Connect Core 3.1.3.3, 12.2).
+  // Failures: the RFC 6749 5.2 codes with their reasons, invalid_dpop_proof (the client
+  // requires DPoP and sent none); unavailable.
   // A replayed code or a reused refresh token is reported to `events` (when given).
-  [[nodiscard]] boost::asio::awaitable<outcome<tokens::Pair>> token(redis::Connection& redis, const Client& client,
-                                                                    const Params& form,
-                                                                    const events::Scope* events = nullptr) const;
+  [[nodiscard]] boost::asio::awaitable<outcome<TokenResponse>> token(redis::Connection& redis, const Client& client,
+                                                                     const Params& form, const events::Scope* events,
+                                                                     std::string jkt) const;
+  // OpenID Connect UserInfo (Core 5.3): the released claims of the grant an access token
+  // (already found active, `t`) came from, with `sub`. Failures: insufficient_scope (no
+  // `openid`), invalid_token (the grant's login is gone); unavailable.
+  [[nodiscard]] boost::asio::awaitable<outcome<boost::json::object>> userinfo(redis::Connection& redis,
+                                                                              tokens::Introspection t) const;
+
   // RFC 7662: authenticates the caller (a confidential client, either secret method) and
   // looks the token up in the same round trip. nullopt when the token is not active (unknown,
   // expired, revoked, malformed, or its client deleted). Failures: invalid_client with its
@@ -217,9 +241,16 @@ class Service {
   [[nodiscard]] static outcome<Client> decide_auth(result<Client> c, const PresentedClient& p, MethodRule rule);
   // <prefix>ac:{T}:<sha256(code)>
   std::string code_key(std::string_view code, std::uint16_t slot) const;
-  [[nodiscard]] boost::asio::awaitable<outcome<tokens::Pair>> redeem_code(redis::Connection& redis,
-                                                                          const Client& client, const Params& form,
-                                                                          const events::Scope* events) const;
+  [[nodiscard]] boost::asio::awaitable<outcome<TokenResponse>> redeem_code(redis::Connection& redis,
+                                                                           const Client& client, const Params& form,
+                                                                           const events::Scope* events,
+                                                                           std::string jkt) const;
+  // The ID token of a pair issued to `client` (OIDC Core 3.1.3.6, 12.2).
+  [[nodiscard]] outcome<std::string> mint_id_token(const Client& client, const tokens::Pair& pair,
+                                                   const oidc::Login& login) const;
+  // The login behind a family (oidc_login key), or nullopt when gone.
+  [[nodiscard]] boost::asio::awaitable<result<std::optional<oidc::Login>>> stored_login(
+      redis::Connection& redis, const std::string& user_id, const std::string& family_id) const;
   Settings s_;
   const crypto::KeyRing& ring_;
   const tokens::Service& tokens_;

@@ -17,6 +17,7 @@
 
 #include "latchkey/crypto/aead.hpp"
 #include "latchkey/crypto/signing_ring.hpp"
+#include "latchkey/dpop.hpp"
 #include "latchkey/error.hpp"
 #include "latchkey/events.hpp"
 #include "latchkey/redis/reply.hpp"
@@ -55,6 +56,8 @@ struct Settings {
   std::int64_t max_families = 100;  // refresh families per user; the oldest beyond it are revoked
   unsigned wait_replicas = 0;
   std::chrono::milliseconds wait_timeout{500};
+  bool dpop_nonce = false;         // oauth_dpop_nonce: DPoP proofs must carry a server nonce (RFC 9449 8)
+  std::int64_t dpop_max_age = 60;  // oauth_dpop_proof_max_age
 
   static Settings from(const Config& c);
 };
@@ -71,6 +74,8 @@ struct Grant {
   std::string claims_json = "{}";  // serialized JSON object of custom claims, validated
   std::string scope;               // empty: no scope claim
   std::string audience;            // empty: no aud claim
+  std::string jkt;                 // DPoP (RFC 9449): the access token is bound to this key; empty: Bearer
+  std::string refresh_jkt;         // the refresh token is bound to this key (public clients); sealed with the grant
 };
 
 struct Pair {
@@ -78,6 +83,9 @@ struct Pair {
   std::string refresh_token;  // empty when none was issued
   std::int64_t expires_in = 0;
   std::string scope;  // the access token's scope
+  // The grant behind the pair (what an ID token says about it).
+  std::string user_id, family_id;
+  std::string jkt;  // the access token's DPoP binding; empty: Bearer
 };
 
 struct IssueOptions {
@@ -91,11 +99,16 @@ struct RefreshOptions {
   std::optional<std::string> scope;  // narrows the new access token's scope (never widens)
   AccessFormat format = AccessFormat::jwt;
   const events::Scope* events = nullptr;  // where a detected reuse is reported (refresh_reuse)
+  // The key of the DPoP proof sent with the refresh (empty: none). A refresh token bound to a
+  // key (Grant::refresh_jkt) is invalid_grant with any other; the new access token is bound to it.
+  std::string jkt;
 };
 
 // What an active access token (either format) says, for RFC 7662 introspection.
 struct Introspection {
   std::string client_id, sub, scope, audience, jti;
+  std::string sid;  // the refresh family (OAuth grant) the token came from; empty for none
+  std::string jkt;  // cnf.jkt (RFC 9449 6): the DPoP key the token is bound to; empty: Bearer
   std::int64_t iat = 0, exp = 0;
 };
 
@@ -104,6 +117,7 @@ struct AccessClaims {
   std::string payload_json;  // the claims exactly as signed
   std::string sub, jti, sid;
   std::string client_id;  // set in OAuth access tokens (RFC 9068), empty in first-party ones
+  std::string jkt;        // cnf.jkt: bound to this DPoP key (RFC 9449 6.1); empty: Bearer
   std::int64_t iat = 0, exp = 0;
 };
 
@@ -194,6 +208,16 @@ class Service {
   // the user has no such live family (nothing changes then). errc: unavailable.
   [[nodiscard]] boost::asio::awaitable<result<bool>> revoke_user_family(redis::Connection& redis, std::string user_id,
                                                                         std::string family_id) const;
+
+  // A DPoP proof presented with a request (RFC 9449 4.3): checked (dpop::check), its jti
+  // remembered in Redis until it could no longer be accepted (a replay is refused), and with
+  // Settings::dpop_nonce its `nonce` must be one this server issued within the last two
+  // minutes. Failures: invalid_dpop_proof (the reason in the description), use_dpop_nonce;
+  // unavailable (no proof is accepted without the replay check).
+  [[nodiscard]] boost::asio::awaitable<outcome<dpop::Proof>> accept_proof(redis::Connection& redis, std::string proof,
+                                                                          dpop::Expect expect) const;
+  // A fresh server nonce (the DPoP-Nonce header); rotates every minute, accepted for two.
+  std::string dpop_nonce(std::int64_t now) const;
 
   boost::json::object jwks(std::int64_t now) const { return signing_.jwks(now); }
   const crypto::SigningRing& signing_ring() const noexcept { return signing_; }

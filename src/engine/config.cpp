@@ -591,6 +591,17 @@ const std::vector<Option>& options() {
         "Require PKCE (S256) from confidential clients too; public clients always need it. `plain` is never accepted.",
         false},
        bool_setter(&Config::oauth_require_pkce)},
+      {{"oauth_dpop_nonce", "false",
+        "Require DPoP proofs to carry a server nonce (RFC 9449 8): a proof without a fresh one is refused with "
+        "`use_dpop_nonce` and the `DPoP-Nonce` header to retry with. Nonces rotate every minute and are accepted "
+        "for two; every node that shares the encryption keys accepts the others'.",
+        false},
+       bool_setter(&Config::oauth_dpop_nonce)},
+      {{"oauth_dpop_proof_max_age", "60",
+        "How old a DPoP proof's `iat` may be (s, plus token_leeway); its `jti` is remembered that long, so a "
+        "replay is refused.",
+        false},
+       duration_setter(&Config::oauth_dpop_proof_max_age, 10, 600)},
       {{"oauth_access_token_format", "opaque",
         "Access tokens of the OAuth token endpoint: `opaque` (a random handle, stored hashed; resource servers "
         "introspect it) or `jwt` (RFC 9068, signed by the token key ring; resource servers may verify it locally).",

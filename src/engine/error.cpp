@@ -35,6 +35,10 @@ const char* error_name(errc e) noexcept {
     case errc::unsupported_response_type: return "unsupported_response_type";
     case errc::invalid_redirect_uri: return "invalid_redirect_uri";
     case errc::invalid_client_metadata: return "invalid_client_metadata";
+    case errc::login_required: return "login_required";
+    case errc::invalid_dpop_proof: return "invalid_dpop_proof";
+    case errc::use_dpop_nonce: return "use_dpop_nonce";
+    case errc::insufficient_scope: return "insufficient_scope";
     case errc::forbidden: return "forbidden";
     case errc::not_found: return "not_found";
     case errc::method_not_allowed: return "method_not_allowed";

@@ -24,11 +24,29 @@ std::array<std::atomic<std::uint64_t>, kSecurityEventCount> g_security{};
 // /proc/self/stat drifts from the wall clock on hosts whose clock was stepped).
 const double g_start_time = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
-constexpr std::string_view kVerifyReasons[] = {
-    "too_large",        "malformed",     "bad_header",    "forbidden_header", "alg_not_allowed", "unknown_kid",
-    "alg_key_mismatch", "bad_signature", "bad_payload",   "key_expired",      "wrong_typ",       "wrong_iss",
-    "missing_claim",    "expired",       "not_yet_valid", "issued_in_future", "wrong_aud",       "oauth_not_accepted",
-    "client_deleted",   "revoked",       "other"};
+constexpr std::string_view kVerifyReasons[] = {"too_large",
+                                               "malformed",
+                                               "bad_header",
+                                               "forbidden_header",
+                                               "alg_not_allowed",
+                                               "unknown_kid",
+                                               "alg_key_mismatch",
+                                               "bad_signature",
+                                               "bad_payload",
+                                               "key_expired",
+                                               "wrong_typ",
+                                               "wrong_iss",
+                                               "missing_claim",
+                                               "expired",
+                                               "not_yet_valid",
+                                               "issued_in_future",
+                                               "wrong_aud",
+                                               "oauth_not_accepted",
+                                               "client_deleted",
+                                               "revoked",
+                                               "bad_cnf",
+                                               "dpop_proof_required",
+                                               "other"};
 constexpr std::size_t kVerifyReasonCount = std::size(kVerifyReasons);
 std::array<std::atomic<std::uint64_t>, kVerifyReasonCount> g_verify{};
 
@@ -48,6 +66,7 @@ const char* security_event_name(SecurityEvent e) noexcept {
     case SecurityEvent::session_evicted: return "session_evicted";
     case SecurityEvent::admin_auth_failure: return "admin_auth_failure";
     case SecurityEvent::oauth_client_auth_failure: return "oauth_client_auth_failure";
+    case SecurityEvent::dpop_proof_replayed: return "dpop_proof_replayed";
   }
   return "other";
 }

@@ -66,7 +66,11 @@ unsigned http_status(errc e, Access surface) noexcept {
     case errc::unsupported_grant_type:
     case errc::unsupported_response_type:
     case errc::invalid_redirect_uri:
-    case errc::invalid_client_metadata: return 400;
+    case errc::invalid_client_metadata:
+    case errc::login_required:
+    case errc::invalid_dpop_proof:
+    case errc::use_dpop_nonce: return 400;
+    case errc::insufficient_scope: return 403;
     case errc::invalid_grant: return surface == Access::oauth_client ? 400 : 401;
     case errc::unauthorized:
     case errc::invalid_client:

@@ -126,7 +126,7 @@ call("jwks", "GET", "/.well-known/jwks.json", "/.well-known/jwks.json", 200)
 OC = "/v1/oauth/clients"
 _, client, _ = admin("register", "POST", OC, OC, 201, {
     "client_name": "Shop", "redirect_uris": ["https://shop.example/cb"],
-    "grant_types": ["authorization_code", "refresh_token", "client_credentials"], "scope": "read write"})
+    "grant_types": ["authorization_code", "refresh_token", "client_credentials"], "scope": "openid email read write"})
 admin("register: bad redirect", "POST", OC, OC, 400, {"redirect_uris": ["ftp://x"]})
 cid, secret = client["client_id"], client["client_secret"]
 OCI = "/v1/oauth/clients/{client_id}"
@@ -161,6 +161,29 @@ ORV = "/oauth2/revoke"
 call("revoke (RFC 7009)", "POST", ORV, ORV, 200, "token=" + cc["access_token"], client_form)
 call("revoke: no client", "POST", ORV, ORV, 401, "token=x", FORM)
 call("metadata", "GET", "/.well-known/oauth-authorization-server", "/.well-known/oauth-authorization-server", 200)
+OD = "/.well-known/openid-configuration"
+call("openid configuration", "GET", OD, OD, 200)
+# OpenID Connect: a login with claims, its ID token, userinfo.
+_, oidc_code, _ = admin("authorize: openid", "POST", OA, OA, 201, dict(
+    authz, scope="openid email", nonce="n1", auth_time=1700000000, acr="urn:x", amr=["pwd"],
+    claims={"email": "erin@example.com", "email_verified": True, "name": "Erin"}))
+_, oidc_tokens, _ = call("token: openid code", "POST", OT, OT, 200, urllib.parse.urlencode({
+    "grant_type": "authorization_code", "code": oidc_code["code"], "redirect_uri": "https://shop.example/cb",
+    "code_verifier": verifier}), client_form)
+if "id_token" not in (oidc_tokens or {}):
+    failures.append("token: openid code: no id_token")
+UI = "/oauth2/userinfo"
+bearer = {"Authorization": "Bearer " + oidc_tokens["access_token"]}
+call("userinfo", "GET", UI, UI, 200, None, bearer)
+call("userinfo: POST", "POST", UI, UI, 200, None, bearer)
+call("userinfo: POST form", "POST", UI, UI, 200, "access_token=" + oidc_tokens["access_token"], FORM)
+call("userinfo: no token", "GET", UI, UI, 401, None, {})
+call("userinfo: bad token", "GET", UI, UI, 401, None, {"Authorization": "Bearer nope"}, valid=False)
+call("userinfo: token in the URL", "GET", UI + "?access_token=x", UI, 400, None, {}, valid=False)
+_, own, _ = call("token: client credentials for userinfo", "POST", OT, OT, 200, "grant_type=client_credentials",
+                 client_form)
+call("userinfo: no openid", "GET", UI, UI, 403, None, {"Authorization": "Bearer " + own["access_token"]})
+admin("authorize: login too old", "POST", OA, OA, 400, dict(authz, auth_time=1700000000, max_age=60))
 admin("delete client", "DELETE", f"{OC}/{cid}", OCI, 204)
 admin("delete client: gone", "DELETE", f"{OC}/{cid}", OCI, 404)
 

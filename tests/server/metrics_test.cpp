@@ -56,7 +56,7 @@ TEST(MetricsHttp, ProcessBuildAndRedisUpPerShard) {
   // The scrape itself is in flight while it is answered.
   EXPECT_GE(series(m, "latchkey_http_requests_in_flight"), 1);
   for (const char* e : {"refresh_reuse_detected", "code_replayed", "login_failure", "lockout", "session_evicted",
-                        "admin_auth_failure", "oauth_client_auth_failure"})
+                        "admin_auth_failure", "oauth_client_auth_failure", "dpop_proof_replayed"})
     EXPECT_EQ(series(m, std::string("latchkey_security_events_total{event=\"") + e + "\"}"), 0) << e;
 
   // Redis down: every shard reports it, then both come back.

@@ -60,8 +60,6 @@ class OAuthTest : public ::testing::Test {
   std::unique_ptr<TestServer> srv;
 };
 
-std::string str(const json::object& o, const char* k) { return std::string(o.at(k).as_string()); }
-
 }  // namespace
 
 TEST_F(OAuthTest, RegisterConfidentialClientShowsTheSecretOnce) {

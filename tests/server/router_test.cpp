@@ -84,7 +84,8 @@ TEST(Router, AnUnmatchedPathUnderAnAdminRoutesPrefixAsksForTheKeyFirst) {
 
 // The production table's policy, as the contract states it: /v1 is the admin API on the admin
 // listener, /metrics on the metrics listener, OAuth and /.well-known on the public listener,
-// health and the OpenAPI document on every listener; only the OAuth endpoints authenticate a client themselves.
+// health and the OpenAPI document on every listener; only the OAuth endpoints authenticate a client themselves
+// (userinfo its access token).
 TEST(Router, TheProductionTableGivesEveryRouteItsListenerAndAccess) {
   Router r = make_routes();
   ASSERT_GT(r.routes().size(), 30u);
@@ -104,6 +105,10 @@ TEST(Router, TheProductionTableGivesEveryRouteItsListenerAndAccess) {
       EXPECT_EQ(route.access, Access::public_);
     } else if (p == "/healthz" || p == "/readyz" || p == "/openapi.json") {
       EXPECT_EQ(route.listeners, unsigned{every_listener});
+      EXPECT_EQ(route.access, Access::public_);
+    } else if (p == "/oauth2/userinfo") {
+      // OpenID Connect UserInfo: a resource, authenticated by its access token (RFC 6750).
+      EXPECT_EQ(route.listeners, unsigned{public_listener});
       EXPECT_EQ(route.access, Access::public_);
     } else if (p.starts_with("/oauth2/")) {
       EXPECT_EQ(route.listeners, unsigned{public_listener});

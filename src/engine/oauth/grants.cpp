@@ -12,6 +12,11 @@
 #include "engine/oauth/replies.hpp"
 #include "latchkey/redis/connection.hpp"
 #include "latchkey/redis/slot.hpp"
+#include "latchkey/clock.hpp"
+#include "latchkey/identity.hpp"
+#include "latchkey/oidc.hpp"
+
+#include <boost/json.hpp>
 
 namespace latchkey::oauth {
 
@@ -63,8 +68,8 @@ awaitable<outcome<Client>> Service::authenticate(redis::Connection& redis, const
   co_return decide_auth(co_await cached_client(redis, std::string(*id)), p, rule);
 }
 
-awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const Client& c, const Params& form,
-                                                const events::Scope* events) const {
+awaitable<outcome<TokenResponse>> Service::token(redis::Connection& redis, const Client& c, const Params& form,
+                                                 const events::Scope* events, std::string jkt) const {
   auto grant_type = param(form, "grant_type");
   if (!grant_type) co_return Failure(errc::invalid_request, "grant_type is required");
   bool known = std::find(std::begin(kGrantTypes), std::end(kGrantTypes), *grant_type) != std::end(kGrantTypes);
@@ -72,8 +77,11 @@ awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const 
     co_return Failure(errc::unsupported_grant_type, "supported: authorization_code, refresh_token, client_credentials");
   if (!c.allows_grant(*grant_type))
     co_return Failure(errc::unauthorized_client, "the client is not registered for " + std::string(*grant_type));
+  // RFC 9449 5.2: a client registered with dpop_bound_access_tokens never gets a Bearer token.
+  if (c.dpop_bound && jkt.empty())
+    co_return Failure(errc::invalid_dpop_proof, "this client must send a DPoP proof with every token request");
 
-  if (*grant_type == "authorization_code") co_return co_await redeem_code(redis, c, form, events);
+  if (*grant_type == "authorization_code") co_return co_await redeem_code(redis, c, form, events, std::move(jkt));
 
   std::optional<std::string> scope;
   if (auto s = param(form, "scope")) {
@@ -89,15 +97,26 @@ awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const 
     o.scope = std::move(scope);
     o.format = s_.access_format;
     o.events = events;
+    o.jkt = jkt;
     auto pair = co_await tokens_.refresh(redis, std::string(*rt), std::move(o));
     if (!pair) {
       if (pair.error() == make_error_code(errc::invalid_grant))
-        co_return Failure(errc::invalid_grant, "invalid, expired, revoked or reused refresh token");
+        co_return Failure(errc::invalid_grant,
+                          "invalid, expired, revoked or reused refresh token (or not bound to this DPoP key)");
       if (pair.error() == make_error_code(errc::invalid_scope))
         co_return Failure(errc::invalid_scope, "the requested scope exceeds the scope originally granted");
       co_return pair.error();
     }
-    co_return std::move(*pair);
+    TokenResponse out{std::move(*pair), {}};
+    // OIDC Core 12.2: a refresh of an openid grant brings a new ID token (no nonce).
+    if (oidc::has_scope(out.pair.scope, "openid") && !out.pair.user_id.empty()) {
+      auto login = co_await stored_login(redis, out.pair.user_id, out.pair.family_id);
+      if (!login) co_return login.error();
+      auto id = mint_id_token(c, out.pair, login->value_or(oidc::Login{}));
+      if (!id) co_return id.error();
+      out.id_token = std::move(*id);
+    }
+    co_return out;
   }
 
   // client_credentials: the client acts for itself (RFC 6749 4.4); no refresh token (4.4.3).
@@ -107,14 +126,65 @@ awaitable<outcome<tokens::Pair>> Service::token(redis::Connection& redis, const 
   g.client_id = c.client_id;
   g.scope = scope ? *scope : c.scope;
   g.audience = s_.audience;
+  g.jkt = std::move(jkt);
   tokens::IssueOptions o;
   o.format = s_.access_format;
   o.refresh = false;
-  co_return as_outcome(co_await tokens_.issue(redis, std::move(g), std::move(o)));
+  auto pair = co_await tokens_.issue(redis, std::move(g), std::move(o));
+  if (!pair) co_return pair.error();
+  co_return TokenResponse{std::move(*pair), {}};
 }
 
-awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, const Client& c, const Params& form,
-                                                      const events::Scope* events) const {
+outcome<std::string> Service::mint_id_token(const Client& c, const tokens::Pair& pair, const oidc::Login& login) const {
+  oidc::IdTokenInput in;
+  in.issuer = s_.issuer;
+  in.subject = pair.user_id;
+  in.client_id = c.client_id;
+  in.sid = pair.family_id;
+  in.access_token = pair.access_token;
+  in.scope = pair.scope;
+  in.login = login;
+  in.iat = unix_now();
+  in.ttl = tokens_.settings().access_ttl;
+  auto t = oidc::mint_id_token(tokens_.signing_ring(), in);
+  if (!t)
+    return Failure(errc::invalid_scope, "openid needs an asymmetric signing key (the signing ring signs with HS256)");
+  return std::move(*t);
+}
+
+awaitable<result<std::optional<oidc::Login>>> Service::stored_login(redis::Connection& redis,
+                                                                    const std::string& user_id,
+                                                                    const std::string& family_id) const {
+  using Out = std::optional<oidc::Login>;
+  if (family_id.empty()) co_return Out{};
+  key_schema::UserSlot k(s_.key_prefix, redis::key_slot(user_hash(user_id)));
+  std::string key = k.oidc_login(family_id);
+  redis::Request req;
+  req.begin(2).arg("GET").key(key);
+  auto r = co_await redis.exec(std::move(req), "oidc_login_read");
+  if (!r) co_return r.error();
+  if (r->size() != 1 || (*r)[0].is_error()) co_return make_error_code(errc::redis_error);
+  if ((*r)[0].is_nil()) co_return Out{};
+  auto plain = ring_.decrypt((*r)[0].str, key);
+  if (!plain) co_return Out{};
+  co_return oidc::from_stored_json(*plain);
+}
+
+awaitable<outcome<boost::json::object>> Service::userinfo(redis::Connection& redis, tokens::Introspection t) const {
+  if (!oidc::has_scope(t.scope, "openid"))
+    co_return Failure(errc::insufficient_scope, "the access token was not granted the openid scope");
+  if (t.client_id.empty() || t.sid.empty())
+    co_return Failure(errc::insufficient_scope, "the access token was not granted the openid scope");
+  auto login = co_await stored_login(redis, t.sub, t.sid);
+  if (!login) co_return login.error();
+  if (!*login) co_return Failure(errc::invalid_token, "the grant of this access token has ended");
+  boost::json::object out{{"sub", t.sub}};
+  for (auto& [k, v] : oidc::released_claims((*login)->claims_json, t.scope)) out[k] = v;
+  co_return out;
+}
+
+awaitable<outcome<TokenResponse>> Service::redeem_code(redis::Connection& redis, const Client& c, const Params& form,
+                                                       const events::Scope* events, std::string jkt) const {
   auto code = param(form, "code");
   if (!code) co_return Failure(errc::invalid_request, "code is required");
   std::string redirect(param(form, "redirect_uri").value_or(""));
@@ -171,11 +241,49 @@ awaitable<outcome<tokens::Pair>> Service::redeem_code(redis::Connection& redis, 
   g.client_id = c.client_id;
   g.scope = std::move(redeemed->scope);
   g.audience = s_.audience;
+  g.jkt = jkt;
+  // RFC 9449 5: a public client's refresh token is bound to the key too (a confidential
+  // client's is already bound to its credentials).
+  if (c.is_public()) g.refresh_jkt = jkt;
   tokens::IssueOptions o;
   o.format = s_.access_format;
   o.refresh = c.allows_grant("refresh_token");
   o.family_id = fid;
-  co_return as_outcome(co_await tokens_.issue(redis, std::move(g), std::move(o)));
+
+  std::optional<oidc::Login> login;
+  if (oidc::has_scope(g.scope, "openid")) {
+    // The login goes where refreshes and userinfo find it, before anything is issued: a
+    // store that cannot keep it issues nothing (503).
+    login.emplace();
+    if (!redeemed->sealed_login.empty()) {
+      auto plain = ring_.decrypt(redeemed->sealed_login, key + ":oidc");
+      auto l = plain ? oidc::from_stored_json(*plain) : std::nullopt;
+      if (!l) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
+      login = std::move(*l);
+    }
+    key_schema::UserSlot k(s_.key_prefix, *slot);
+    std::string lkey = k.oidc_login(fid);
+    const auto& ts = tokens_.settings();
+    redis::Request put;
+    put.begin(5)
+        .arg("SET")
+        .key(lkey)
+        .arg(ring_.encrypt(oidc::stored_json(*login), lkey))
+        .arg("EX")
+        .arg(std::to_string(o.refresh ? ts.refresh_absolute_ttl : ts.access_ttl));
+    auto w = co_await redis.exec(std::move(put), "oidc_login_store");
+    if (!w) co_return w.error();
+    if (w->size() != 1 || (*w)[0].is_error()) co_return make_error_code(errc::redis_error);
+  }
+  auto pair = co_await tokens_.issue(redis, std::move(g), std::move(o));
+  if (!pair) co_return pair.error();
+  TokenResponse out{std::move(*pair), {}};
+  if (login) {
+    auto id = mint_id_token(c, out.pair, *login);
+    if (!id) co_return id.error();
+    out.id_token = std::move(*id);
+  }
+  co_return out;
 }
 
 awaitable<outcome<std::optional<tokens::Introspection>>> Service::introspect(redis::Connection& redis,

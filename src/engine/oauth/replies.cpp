@@ -11,11 +11,12 @@ result<Redeemed> code_redeem(redis::Reply r) {
   const std::string& status = x[0].str;
   Redeemed out;
   using O = Redeemed::outcome;
-  if (status == "ok" && x.size() == 4) {
+  if (status == "ok" && x.size() == 5) {
     out.result = O::ok;
     out.scope = std::move(x[1].str);
     out.sealed_user = std::move(x[2].str);
     out.user_hash = std::move(x[3].str);
+    out.sealed_login = std::move(x[4].str);
   } else if (status == "mismatch" && x.size() == 2) {
     if (x[1].str == "client")
       out.result = O::mismatch_client;

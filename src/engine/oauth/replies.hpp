@@ -10,7 +10,7 @@
 
 namespace latchkey::oauth::replies {
 
-// {'ok', scope, sealed user id, user hash} | {'mismatch', 'client'|'redirect_uri'|'pkce'}
+// {'ok', scope, sealed user id, user hash, sealed OpenID login or ''} | {'mismatch', 'client'|'redirect_uri'|'pkce'}
 // | {'replay', family id, user hash} | {'invalid'} (unknown or expired).
 struct Redeemed {
   enum class outcome {
@@ -21,10 +21,11 @@ struct Redeemed {
     replay,
     invalid
   } result = outcome::invalid;
-  std::string scope;        // ok
-  std::string sealed_user;  // ok
-  std::string family_id;    // replay: the family the first redemption created
-  std::string user_hash;    // ok, replay
+  std::string scope;         // ok
+  std::string sealed_user;   // ok
+  std::string sealed_login;  // ok: the OpenID Connect login (empty when none was given)
+  std::string family_id;     // replay: the family the first redemption created
+  std::string user_hash;     // ok, replay
 };
 [[nodiscard]] result<Redeemed> code_redeem(redis::Reply r);
 

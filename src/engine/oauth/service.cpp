@@ -11,10 +11,13 @@
 #include "latchkey/sessions.hpp"
 #include "engine/oauth/client_cache.hpp"
 
+#include <boost/json.hpp>
+
 #include <atomic>
 #include <chrono>
 
 namespace latchkey::oauth {
+namespace json = boost::json;
 
 using boost::asio::awaitable;
 using redis::integer_of;
@@ -102,6 +105,12 @@ std::optional<Failure> Service::check(const NewClient& c) {
   }
   if (!c.scope.empty() && !valid_scope(c.scope))
     return Failure{errc::invalid_client_metadata, "scope must be space-separated scope tokens (RFC 6749 3.3)"};
+  if (!c.backchannel_logout_uri.empty()) {
+    std::string why;
+    // The same rules as a redirect URI (absolute, https or loopback http, no fragment).
+    if (!valid_redirect_uri(c.backchannel_logout_uri, &why))
+      return Failure{errc::invalid_client_metadata, "backchannel_logout_uri " + why};
+  }
   return std::nullopt;
 }
 
@@ -115,13 +124,15 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
   cl.grant_types = std::move(c.grant_types);
   cl.scope = std::move(c.scope);
   cl.auth_method = c.auth_method;
+  cl.dpop_bound = c.dpop_bound;
+  cl.backchannel_logout_uri = std::move(c.backchannel_logout_uri);
   cl.created_at = unix_now();
   if (!cl.is_public()) {
     out.client_secret = crypto::random_token(32);
     cl.secret_hash = crypto::sha256_base64url(out.client_secret);
   }
   redis::Request req;
-  req.begin(16)
+  req.begin(20)
       .arg("HSET")
       .key(key_schema::oauth_client(s_.key_prefix, cl.client_id))
       .arg("n")
@@ -137,7 +148,11 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
       .arg("h")
       .arg(cl.secret_hash)
       .arg("ct")
-      .arg(std::to_string(cl.created_at));
+      .arg(std::to_string(cl.created_at))
+      .arg("d")
+      .arg(cl.dpop_bound ? "1" : "")
+      .arg("b")
+      .arg(cl.backchannel_logout_uri);
   // The index after the record: a listed id always has one (a crash between the two leaves
   // a client that works and is not listed, never a listed one that does not exist).
   req.begin(4).arg("ZADD").key(key_schema::oauth_client_index(s_.key_prefix)).arg("0").arg(cl.client_id);
@@ -148,7 +163,7 @@ awaitable<result<Registered>> Service::register_client(redis::Connection& redis,
 }
 
 void Service::add_client_read(redis::Request& req, std::string_view client_id) const {
-  req.begin(9)
+  req.begin(11)
       .arg("HMGET")
       .key(key_schema::oauth_client(s_.key_prefix, client_id))
       .arg("n")
@@ -157,13 +172,15 @@ void Service::add_client_read(redis::Request& req, std::string_view client_id) c
       .arg("s")
       .arg("m")
       .arg("h")
-      .arg("ct");
+      .arg("ct")
+      .arg("d")
+      .arg("b");
 }
 
 result<Client> Service::client_of(const redis::Reply& r, std::string client_id) {
   if (r.is_error()) return make_error_code(errc::redis_error);
   const auto& f = r.elements;
-  if (f.size() != 7) return unexpected_reply("HMGET client");
+  if (f.size() != 9) return unexpected_reply("HMGET client");
   if (f[4].is_nil()) return make_error_code(errc::not_found);
   auto method = auth_method_from_name(f[4].str);
   if (!method) return unexpected_reply("HMGET client (method)");
@@ -176,6 +193,8 @@ result<Client> Service::client_of(const redis::Reply& r, std::string client_id) 
   c.auth_method = *method;
   c.secret_hash = f[5].str;
   c.created_at = integer_of(f[6]);
+  c.dpop_bound = f[7].str == "1";  // absent in records of earlier versions: not required
+  c.backchannel_logout_uri = f[8].str;
   return c;
 }
 
@@ -319,6 +338,20 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
   std::string scope = q.scope.empty() ? c->scope : q.scope;
   if (!scope.empty() && (!valid_scope(scope) || !scope_within(scope, c->scope)))
     co_return fail(errc::invalid_scope, "the requested scope is malformed or exceeds the client's", redirect);
+  // OpenID Connect: what the backend says of the login. Malformed input is the backend's
+  // mistake (not redirected); an old login is the user's (login_required, redirected).
+  const bool openid = oidc::has_scope(scope, "openid");
+  const std::int64_t now = unix_now();
+  if (auto why = oidc::check(q.login, now, tokens_.settings().leeway)) co_return fail(errc::invalid_request, *why);
+  if (q.max_age) {
+    if (*q.max_age < 0) co_return fail(errc::invalid_request, "max_age must be a non-negative integer");
+    if (!q.login.auth_time) co_return fail(errc::invalid_request, "max_age needs auth_time (when the user logged in)");
+    if (now - *q.login.auth_time > *q.max_age)
+      co_return fail(errc::login_required, "the login is older than max_age: authenticate the user again", redirect);
+  }
+  if (openid && tokens_.signing_ring().signer(now).symmetric())
+    co_return fail(errc::invalid_scope, "openid needs an asymmetric signing key (the signing ring signs with HS256)",
+                   redirect);
   if (q.code_challenge.empty()) {
     if (!q.code_challenge_method.empty())
       co_return fail(errc::invalid_request, "code_challenge_method without code_challenge", redirect);
@@ -345,6 +378,12 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
                                 // As sent: the token request must repeat it only if it was sent (RFC 6749 4.1.3).
                                 "r", q.redirect_uri, "s", scope, "cc", q.code_challenge, "u",
                                 ring_.encrypt(q.user_id, key), "uh", uh};
+  if (openid) {
+    // The nonce goes with the code (its ID token only); the rest is kept for the grant.
+    json::object login = json::parse(oidc::stored_json(q.login)).as_object();
+    if (!q.login.nonce.empty()) login["n"] = q.login.nonce;
+    args.insert(args.end(), {"o", ring_.encrypt(json::serialize(login), key + ":oidc")});
+  }
   auto r = co_await redis.eval("hash_create", std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return make_error_code(errc::redis_error);

@@ -27,6 +27,8 @@ Settings Settings::from(const Config& c) {
   s.max_families = c.token_max_families_per_user;
   s.wait_replicas = c.redis_wait_replicas;
   s.wait_timeout = c.redis_wait_timeout;
+  s.dpop_nonce = c.oauth_dpop_nonce;
+  s.dpop_max_age = c.oauth_dpop_proof_max_age.count();
   return s;
 }
 
@@ -263,6 +265,7 @@ std::string AccessTokens::mint(const Grant& g, std::string_view jti, std::string
   if (!sid.empty()) claims["sid"] = sid;
   if (!g.client_id.empty()) claims["client_id"] = g.client_id;
   if (!g.scope.empty()) claims["scope"] = g.scope;
+  if (!g.jkt.empty()) claims["cnf"] = json::object{{"jkt", g.jkt}};  // RFC 9449 6.1
   if (g.claims_json != "{}") {
     json::value custom = json::parse(g.claims_json);
     for (auto& [k, v] : custom.as_object())
@@ -311,6 +314,16 @@ std::variant<AccessClaims, std::string> AccessTokens::check(std::string_view tok
   if (read->sid.state == S::ok) out.sid = std::move(read->sid.value);
   if (read->client_id.state == S::bad) return std::string("missing_claim");
   if (read->client_id.state == S::ok) out.client_id = std::move(read->client_id.value);
+  // A DPoP-bound token (RFC 9449 6.1). Only tokens latchkey signed get here, and it never
+  // escapes member names, so a payload without the text "cnf" has no cnf claim.
+  if (out.payload_json.find("\"cnf\"") != std::string::npos) {
+    boost::system::error_code ec;
+    auto doc = json::parse(out.payload_json, ec);
+    const auto* cnf = !ec && doc.is_object() ? doc.as_object().if_contains("cnf") : nullptr;
+    const auto* jkt = cnf && cnf->is_object() ? string_claim(cnf->as_object(), "jkt") : nullptr;
+    if (cnf && !jkt) return std::string("bad_cnf");
+    if (jkt) out.jkt = std::string(*jkt);
+  }
   out.iat = read->iat.value;
   out.exp = read->exp.value;
   return out;

@@ -46,11 +46,12 @@ result<std::int64_t> revoke_user(const redis::Reply& r) {
 
 result<std::optional<StoredAccess>> introspect(redis::Reply r) {
   if (r.is_error()) return make_error_code(errc::redis_error);
-  if (!r.is_array() || (!r.elements.empty() && r.elements.size() != 6)) return unexpected_reply("token_introspect");
+  if (!r.is_array() || (!r.elements.empty() && r.elements.size() != 8)) return unexpected_reply("token_introspect");
   if (r.elements.empty()) return std::optional<StoredAccess>();
   auto& e = r.elements;
   return std::optional<StoredAccess>(StoredAccess{std::move(e[0].str), std::move(e[1].str), std::move(e[2].str),
-                                                  std::move(e[3].str), integer_of(e[4]), integer_of(e[5])});
+                                                  std::move(e[3].str), integer_of(e[4]), integer_of(e[5]),
+                                                  std::move(e[6].str), std::move(e[7].str)});
 }
 
 }  // namespace latchkey::tokens::replies

@@ -34,7 +34,7 @@ struct Refreshed {
 [[nodiscard]] result<std::int64_t> revoke_user(const redis::Reply& r);
 
 // token_introspect: {} (inactive) | {client_id, scope, audience, sealed user id (empty for a
-// client's own token), iat, exp}.
+// client's own token), iat, exp, family id, DPoP thumbprint ('' when unbound)}.
 struct StoredAccess {
   std::string client_id;
   std::string scope;
@@ -42,6 +42,8 @@ struct StoredAccess {
   std::string sealed_user;
   std::int64_t iat = 0;
   std::int64_t exp = 0;
+  std::string family_id;
+  std::string jkt;
 };
 [[nodiscard]] result<std::optional<StoredAccess>> introspect(redis::Reply r);
 

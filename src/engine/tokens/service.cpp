@@ -51,6 +51,7 @@ using key_schema::UserSlot;
 std::string seal_grant_json(const Grant& g) {
   json::object o{{"uid", g.user_id}, {"scope", g.scope}, {"aud", g.audience}, {"claims", g.claims_json}};
   if (!g.client_id.empty()) o["cid"] = g.client_id;
+  if (!g.refresh_jkt.empty()) o["rk"] = g.refresh_jkt;
   return json::serialize(o);
 }
 
@@ -75,6 +76,10 @@ std::optional<Grant> open_grant_json(std::string_view text) {
     if (!cid->is_string()) return std::nullopt;
     g.client_id = std::string(cid->as_string());
   }
+  if (const auto* rk = o.if_contains("rk")) {
+    if (!rk->is_string()) return std::nullopt;
+    g.refresh_jkt = std::string(rk->as_string());
+  }
   return g;
 }
 
@@ -95,6 +100,8 @@ Introspection introspection_of(const AccessClaims& c) {
   };
   out.client_id = str("client_id");
   out.scope = str("scope");
+  out.sid = c.sid;
+  out.jkt = c.jkt;
   if (const auto* a = o.if_contains("aud")) {
     if (a->is_string()) out.audience = std::string(a->as_string());
     if (a->is_array()) {
@@ -150,6 +157,7 @@ awaitable<result<void>> Service::store_opaque(redis::Connection& redis, const st
                                 std::to_string(iat),
                                 "e",
                                 std::to_string(iat + s_.access_ttl)};
+  if (!g.jkt.empty()) args.insert(args.end(), {"k", g.jkt});
   if (!g.user_id.empty()) {
     args.insert(args.end(), {"u", ring_.encrypt(g.user_id, key), "uh", user_hash(g.user_id)});
   }
@@ -169,6 +177,9 @@ awaitable<result<Pair>> Service::issue(redis::Connection& redis, Grant g, IssueO
   out.scope = g.scope;
   out.expires_in = s_.access_ttl;
   std::string fid = o.family_id.empty() && o.refresh ? crypto::random_token(16) : o.family_id;
+  out.user_id = g.user_id;
+  out.family_id = fid;
+  out.jkt = g.jkt;
   std::int64_t now = 0;
   if (o.refresh) {
     out.refresh_token = key_schema::new_handle(key_schema::Handle::refresh_token, slot);
@@ -302,9 +313,13 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& shard, std::string r
   // A grant belongs to one OAuth client (or to /v1/tokens): presented by anyone else it is
   // invalid, and nothing changes (RFC 6749 6, RFC 6819 5.2.2.2).
   if (grant && grant->client_id != o.client_id) co_return make_error_code(errc::invalid_grant);
+  // RFC 9449 5: a refresh token bound to a key is good only with a proof by that key.
+  if (grant && !grant->refresh_jkt.empty() && grant->refresh_jkt != o.jkt)
+    co_return make_error_code(errc::invalid_grant);
   Grant access_grant;
   if (grant) {
     access_grant = *grant;
+    access_grant.jkt = o.jkt;
     if (o.scope) {
       // RFC 6749 6: the new access token may have a narrower scope; the grant keeps its own.
       if (!oauth::valid_scope(*o.scope) || !oauth::scope_within(*o.scope, grant->scope))
@@ -320,8 +335,12 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& shard, std::string r
     next.access_token = new_access(access_grant, o.format, *slot, fid, now);
     next.expires_in = s_.access_ttl;
     next.scope = access_grant.scope;
-    sealed_pair = ring_.encrypt(
-        json::serialize(json::object{{"a", next.access_token}, {"r", next.refresh_token}, {"s", next.scope}}), record);
+    next.user_id = access_grant.user_id;
+    next.family_id = fid;
+    next.jkt = access_grant.jkt;
+    json::object kept{{"a", next.access_token}, {"r", next.refresh_token}, {"s", next.scope}};
+    if (!next.jkt.empty()) kept["k"] = next.jkt;
+    sealed_pair = ring_.encrypt(json::serialize(kept), record);
   }
   // Without a grant (a retired token whose grant was pruned, or one that no longer decrypts)
   // the script can only answer reuse or invalid: it never rotates to an empty successor.
@@ -371,6 +390,10 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& shard, std::string r
     same.scope = stored_scope && stored_scope->is_string() ? std::string(stored_scope->as_string())
                  : grant                                   ? grant->scope
                                                            : "";
+    if (const auto* kept = v.as_object().if_contains("k"); kept && kept->is_string())
+      same.jkt = std::string(kept->as_string());
+    same.family_id = fid;
+    if (grant) same.user_id = grant->user_id;
     log::event(log::Level::info, "refresh retried within the grace window (family " + short_id(fid) + ")");
     co_return same;
   }
@@ -495,6 +518,8 @@ awaitable<result<Service::Introspected>> Service::introspect_after(redis::Connec
       i.audience = std::move(e.audience);
       i.iat = e.iat;
       i.exp = e.exp;
+      i.sid = std::move(e.family_id);
+      i.jkt = std::move(e.jkt);
       if (e.sealed_user.empty()) {
         i.sub = i.client_id;  // a client's own token
         out.token = std::move(i);
@@ -613,6 +638,63 @@ awaitable<result<std::int64_t>> Service::revoke_user(redis::Connection& shard, s
   if (!n) co_return n.error();
   if (auto d = co_await durable(redis, redis::key_slot(uh)); !d) co_return d.error();
   co_return *n;
+}
+
+namespace {
+constexpr std::int64_t kNonceWindow = 60;
+constexpr std::string_view kNonceContext = "latchkey dpop nonce";
+}  // namespace
+
+std::string Service::dpop_nonce(std::int64_t now) const {
+  // Stateless: the sealed minute, so that every node with the encryption keys accepts it.
+  return crypto::base64url_encode(ring_.encrypt(std::to_string(now / kNonceWindow), kNonceContext));
+}
+
+awaitable<outcome<dpop::Proof>> Service::accept_proof(redis::Connection& redis, std::string proof,
+                                                      dpop::Expect expect) const {
+  expect.now = unix_now();
+  expect.leeway = s_.leeway;
+  expect.max_age = s_.dpop_max_age;
+  auto checked = dpop::check(proof, expect);
+  if (auto* why = std::get_if<std::string>(&checked)) {
+    static log::Throttle refusals("dpop_proof_refused", 10);
+    refusals.event(log::Level::info, "DPoP proof refused: " + *why);
+    co_return Failure(errc::invalid_dpop_proof, "DPoP proof refused (" + *why + ")");
+  }
+  auto& p = std::get<dpop::Proof>(checked);
+  if (s_.dpop_nonce && expect.server_nonce) {
+    bool fresh = false;
+    if (!p.nonce.empty()) {
+      auto sealed = crypto::base64url_decode(p.nonce);
+      auto minute =
+          sealed ? ring_.decrypt(*sealed, kNonceContext) : result<std::string>(make_error_code(errc::crypto_error));
+      std::int64_t m = 0;
+      if (minute && std::from_chars(minute->data(), minute->data() + minute->size(), m).ec == std::errc()) {
+        std::int64_t cur = expect.now / kNonceWindow;
+        fresh = m == cur || m == cur - 1;
+      }
+    }
+    if (!fresh) co_return Failure(errc::use_dpop_nonce, "the DPoP proof must carry the nonce of the DPoP-Nonce header");
+  }
+  // The replay cache (RFC 9449 11.1): one key per (proof key, jti), in the key's slot, kept
+  // as long as the proof could be accepted.
+  UserSlot k(s_.key_prefix, redis::key_slot(p.jkt));
+  redis::Request req;
+  req.begin(6)
+      .arg("SET")
+      .key(k.dpop_jti(crypto::sha256_base64url(p.jkt + "." + p.jti)))
+      .arg("1")
+      .arg("NX")
+      .arg("EX")
+      .arg(std::to_string(s_.dpop_max_age + 2 * s_.leeway + 1));
+  auto r = co_await redis.exec(std::move(req), "dpop_jti");
+  if (!r) co_return r.error();
+  if (r->size() != 1 || (*r)[0].is_error()) co_return make_error_code(errc::redis_error);
+  if ((*r)[0].is_nil()) {
+    count(SecurityEvent::dpop_proof_replayed);
+    co_return Failure(errc::invalid_dpop_proof, "DPoP proof refused (replayed: its jti was seen)");
+  }
+  co_return std::move(p);
 }
 
 }  // namespace latchkey::tokens

@@ -22,14 +22,18 @@ json::object client_json(const oauth::Client& c) {
   for (const auto& g : c.grant_types) grants.push_back(json::string(g));
   json::array response_types;
   if (c.allows_grant("authorization_code")) response_types.push_back("code");
-  return json::object{{"client_id", c.client_id},
-                      {"client_name", c.client_name},
-                      {"redirect_uris", std::move(uris)},
-                      {"grant_types", std::move(grants)},
-                      {"response_types", std::move(response_types)},
-                      {"scope", c.scope},
-                      {"token_endpoint_auth_method", oauth::auth_method_name(c.auth_method)},
-                      {"client_id_issued_at", c.created_at}};
+  return json::object{
+      {"client_id", c.client_id},
+      {"client_name", c.client_name},
+      {"redirect_uris", std::move(uris)},
+      {"grant_types", std::move(grants)},
+      {"response_types", std::move(response_types)},
+      {"scope", c.scope},
+      {"token_endpoint_auth_method", oauth::auth_method_name(c.auth_method)},
+      {"client_id_issued_at", c.created_at},
+      {"dpop_bound_access_tokens", c.dpop_bound},
+      {"backchannel_logout_uri",
+       c.backchannel_logout_uri.empty() ? json::value(nullptr) : json::value(json::string(c.backchannel_logout_uri))}};
 }
 
 // An array of strings, or why not.
@@ -45,7 +49,8 @@ std::optional<std::vector<std::string>> string_array(const json::value& v) {
 
 // POST /v1/oauth/clients (RFC 7591 style)
 awaitable<HttpResponse> register_client(RequestContext& ctx) {
-  auto parsed = read_body(ctx, {"client_name", "redirect_uris", "grant_types", "scope", "token_endpoint_auth_method"});
+  auto parsed = read_body(ctx, {"client_name", "redirect_uris", "grant_types", "scope", "token_endpoint_auth_method",
+                                "dpop_bound_access_tokens", "backchannel_logout_uri"});
   if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
   auto& body = std::get<json::object>(parsed);
   oauth::NewClient c;
@@ -73,6 +78,16 @@ awaitable<HttpResponse> register_client(RequestContext& ctx) {
       co_return refuse(ctx, errc::invalid_client_metadata,
                        "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none");
     c.auth_method = *m;
+  }
+  if (const auto* v = body.if_contains("dpop_bound_access_tokens")) {
+    if (!v->is_bool())
+      co_return refuse(ctx, errc::invalid_client_metadata, "dpop_bound_access_tokens must be a boolean");
+    c.dpop_bound = v->as_bool();
+  }
+  if (const auto* v = body.if_contains("backchannel_logout_uri"); v && !v->is_null()) {
+    if (!v->is_string())
+      co_return refuse(ctx, errc::invalid_client_metadata, "backchannel_logout_uri must be a string");
+    c.backchannel_logout_uri = std::string(v->as_string());
   }
   if (auto e = oauth::Service::check(c)) co_return engine_error(ctx, *e);
   auto out = co_await ctx.services.oauth.register_client(ctx.redis, std::move(c));
@@ -134,8 +149,9 @@ awaitable<HttpResponse> delete_client(RequestContext& ctx) {
 // POST /v1/oauth/authorizations: the backend has authenticated user_id and hands latchkey the
 // authorization request it received; latchkey validates it and issues a code.
 awaitable<HttpResponse> authorize(RequestContext& ctx) {
-  auto parsed = read_body(ctx, {"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge",
-                                "code_challenge_method", "user_id"});
+  auto parsed =
+      read_body(ctx, {"client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge",
+                      "code_challenge_method", "user_id", "nonce", "auth_time", "acr", "amr", "claims", "max_age"});
   if (auto* r = std::get_if<HttpResponse>(&parsed)) co_return std::move(*r);
   auto& body = std::get<json::object>(parsed);
   oauth::AuthorizationRequest q;
@@ -152,6 +168,34 @@ awaitable<HttpResponse> authorize(RequestContext& ctx) {
       if (!v->is_string()) co_return bad(ctx, std::string(name) + " must be a string");
       *target = std::string(v->as_string());
     }
+  }
+  // OpenID Connect: what the backend knows of the login.
+  const std::pair<const char*, std::string*> login_strings[] = {{"nonce", &q.login.nonce}, {"acr", &q.login.acr}};
+  for (const auto& [name, target] : login_strings) {
+    if (const auto* v = body.if_contains(name)) {
+      if (!v->is_string() || v->as_string().empty())
+        co_return bad(ctx, std::string(name) + " must be a non-empty string");
+      *target = std::string(v->as_string());
+    }
+  }
+  for (const char* name : {"auth_time", "max_age"}) {
+    const auto* v = body.if_contains(name);
+    if (!v) continue;
+    if (!v->is_int64() && !v->is_uint64()) co_return bad(ctx, std::string(name) + " must be an integer (seconds)");
+    if (v->is_uint64() && v->as_uint64() > static_cast<std::uint64_t>(INT64_MAX))
+      co_return bad(ctx, std::string(name) + " is out of range");
+    std::int64_t n = v->is_int64() ? v->as_int64() : static_cast<std::int64_t>(v->as_uint64());
+    (std::string_view(name) == "auth_time" ? q.login.auth_time : q.max_age) = n;
+  }
+  if (const auto* v = body.if_contains("amr")) {
+    auto a = string_array(*v);
+    if (!a) co_return bad(ctx, "amr must be an array of strings");
+    q.login.amr = std::move(*a);
+  }
+  if (const auto* v = body.if_contains("claims")) {
+    if (!v->is_object()) co_return bad(ctx, "claims must be an object of the user's standard claims");
+    if (auto why = oidc::check_claims(v->as_object())) co_return bad(ctx, *why);
+    q.login.claims_json = json::serialize(*v);
   }
   auto out = co_await ctx.services.oauth.authorize(ctx.redis, std::move(q));
   if (!out) {

@@ -8,6 +8,7 @@
 #include "latchkey/crypto/primitives.hpp"
 #include "latchkey/clock.hpp"
 #include "latchkey/log.hpp"
+#include "latchkey/metrics.hpp"
 #include "latchkey/oauth.hpp"
 
 #include <boost/json.hpp>
@@ -81,6 +82,7 @@ awaitable<HttpResponse> issue(RequestContext& ctx) {
 struct VerifyInput {
   std::string token, audience;
   bool accept_oauth = false;
+  std::string dpop, htm, htu;  // RFC 9449 7: the proof the resource server received, and its request
 };
 
 // The hottest token route: the body is parsed into a buffer on this (ordinary) function's
@@ -89,7 +91,7 @@ struct VerifyInput {
 std::variant<VerifyInput, HttpResponse> verify_input(const RequestContext& ctx) {
   unsigned char buffer[2048];
   json::monotonic_resource arena(buffer, sizeof buffer);
-  auto parsed = read_body(ctx, {"token", "audience", "accept_oauth"}, json::storage_ptr(&arena));
+  auto parsed = read_body(ctx, {"token", "audience", "accept_oauth", "dpop", "htm", "htu"}, json::storage_ptr(&arena));
   if (auto* r = std::get_if<HttpResponse>(&parsed)) return std::move(*r);
   auto& body = std::get<json::object>(parsed);
   auto token = token_field(ctx, body, "token");
@@ -105,6 +107,23 @@ std::variant<VerifyInput, HttpResponse> verify_input(const RequestContext& ctx) 
     if (!a->is_bool()) return bad(ctx, "accept_oauth must be true or false");
     in.accept_oauth = a->as_bool();
   }
+  if (const auto* d = body.if_contains("dpop")) {
+    if (!d->is_string() || d->as_string().empty() || d->as_string().size() > dpop::kMaxProofBytes)
+      return bad(ctx, "dpop must be the DPoP proof (a JWS of at most 4096 bytes)");
+    const auto* m = body.if_contains("htm");
+    const auto* u = body.if_contains("htu");
+    if (!m || !m->is_string() || m->as_string().empty() || m->as_string().size() > 16 ||
+        !std::all_of(m->as_string().begin(), m->as_string().end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
+      return bad(ctx, "with dpop, htm must be the HTTP method of the request (upper case)");
+    if (!u || !u->is_string() || u->as_string().size() > 2048 ||
+        !(u->as_string().starts_with("https://") || u->as_string().starts_with("http://")))
+      return bad(ctx, "with dpop, htu must be the http(s) URL of the request");
+    in.dpop = std::string(d->as_string());
+    in.htm = std::string(m->as_string());
+    in.htu = std::string(u->as_string());
+  } else if (body.contains("htm") || body.contains("htu")) {
+    return bad(ctx, "htm and htu go with dpop");
+  }
   return in;
 }
 
@@ -113,8 +132,33 @@ awaitable<HttpResponse> verify(RequestContext& ctx) {
   auto in = verify_input(ctx);
   if (auto* r = std::get_if<HttpResponse>(&in)) co_return std::move(*r);
   auto& q = std::get<VerifyInput>(in);
+  std::string presented = q.dpop.empty() ? std::string() : q.token;
   auto c = co_await ctx.services.tokens.verify(ctx.redis, std::move(q.token), std::move(q.audience), q.accept_oauth);
   if (!c) co_return engine_error(ctx, c.error());
+  // RFC 9449 7: a DPoP-bound token is active only with a proof by its key for this request.
+  if (!c->jkt.empty()) {
+    if (q.dpop.empty()) {
+      count_verify_failure("dpop_proof_required");
+      co_return engine_error(
+          ctx, Failure(errc::invalid_token, "the token is DPoP-bound: send the request's dpop, htm and htu"));
+    }
+    dpop::Expect e;
+    e.method = q.htm;
+    e.url = q.htu;
+    e.access_token = presented;
+    e.server_nonce = false;  // the resource server's request: latchkey's nonces are for its own endpoints
+    auto p = co_await ctx.services.tokens.accept_proof(ctx.redis, std::move(q.dpop), e);
+    if (!p) {
+      if (p.error().code != errc::invalid_dpop_proof && p.error().code != errc::use_dpop_nonce)
+        co_return engine_error(ctx, p.error());
+      count_verify_failure("dpop_proof_required");
+      co_return engine_error(ctx, Failure(errc::invalid_token, p.error().description));
+    }
+    if (p->jkt != c->jkt) {
+      count_verify_failure("dpop_proof_required");
+      co_return engine_error(ctx, Failure(errc::invalid_token, "the DPoP proof is not signed by the token's key"));
+    }
+  }
   // The claims exactly as signed: verified UTF-8 JSON produced by us (or by a key of our ring).
   HttpResponse r;
   r.body.reserve(32 + c->payload_json.size());

@@ -12,11 +12,12 @@ using O = latchkey::oauth::replies::Redeemed::outcome;
 namespace oauth_replies = latchkey::oauth::replies;
 
 TEST(OAuthReplies, CodeRedeemOutcomes) {
-  auto ok = oauth_replies::code_redeem(arr({s("ok"), s("read"), s("SEALED"), s("uh")}));
+  auto ok = oauth_replies::code_redeem(arr({s("ok"), s("read"), s("SEALED"), s("uh"), s("LOGIN")}));
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->result, O::ok);
   EXPECT_EQ(ok->scope, "read");
   EXPECT_EQ(ok->sealed_user, "SEALED");
+  EXPECT_EQ(ok->sealed_login, "LOGIN");
   auto replay = oauth_replies::code_redeem(arr({s("replay"), s("fam"), s("uh")}));
   ASSERT_TRUE(replay);
   EXPECT_EQ(replay->result, O::replay);

@@ -45,7 +45,7 @@ TEST(TokenReplies, RevocationsAndIntrospection) {
   auto none = replies::introspect(arr({}));
   ASSERT_TRUE(none);
   EXPECT_FALSE(*none);
-  auto live = replies::introspect(arr({s("client"), s("read"), s("api"), s(""), i(10), i(910)}));
+  auto live = replies::introspect(arr({s("client"), s("read"), s("api"), s(""), i(10), i(910), s("fam"), s("")}));
   ASSERT_TRUE(live);
   ASSERT_TRUE(*live);
   EXPECT_EQ((*live)->client_id, "client");
