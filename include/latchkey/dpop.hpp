@@ -3,12 +3,12 @@
 // nonces need Redis and the key ring: tokens::Service::accept_proof.
 //
 // A proof is accepted only when: it is a compact JWS of at most 4096 bytes; its header has
-// typ "dpop+jwt", alg ES256, EdDSA or RS256, and a public `jwk` (no private members) of that
-// algorithm's key type, and no `kid`/`jku`/`x5u`/`x5c`/`crit`; its signature verifies with that
-// jwk; its claims have a `jti` (1-128 bytes), `htm` equal to the request's method, `htu` equal
-// to the request's URL (scheme and host case-insensitive, default port dropped, query and
-// fragment ignored: RFC 9449 4.3), an integer `iat` no older than `max_age` and no later than
-// `leeway` ahead; and, when an access token is presented, `ath` = base64url(SHA-256(token)).
+// typ "dpop+jwt", alg ES256, EdDSA (or its RFC 9864 name Ed25519) or RS256, and a public `jwk` (no private members) of
+// that algorithm's key type, and no `kid`/`jku`/`x5u`/`x5c`/`crit`; its signature verifies with that jwk; its claims
+// have a `jti` (1-128 bytes), `htm` equal to the request's method, `htu` equal to the request's URL (scheme and host
+// case-insensitive, default port dropped, query and fragment ignored: RFC 9449 4.3), an integer `iat` no older than
+// `max_age` and no later than `leeway` ahead; and, when an access token is presented, `ath` =
+// base64url(SHA-256(token)).
 #pragma once
 
 #include <boost/json/object.hpp>

@@ -192,6 +192,10 @@ TEST_F(DpopTest, BadProofsAtTheTokenEndpointAreRefusedAndIssueNothing) {
   auto e = token_with(c, "grant_type=client_credentials", ed.proof("POST", kTokenUrl));
   EXPECT_EQ(e.status, 200) << e.body;
   EXPECT_EQ(str(obj(e), "token_type"), "DPoP");
+  // ... under its fully-specified name too (RFC 9864; oauth4webapi sends it).
+  auto full = token_with(c, "grant_type=client_credentials",
+                         ed.proof("POST", kTokenUrl, "", [](auto& h, auto&) { h["alg"] = "Ed25519"; }));
+  EXPECT_EQ(full.status, 200) << full.body;
   // htu comparison ignores query and fragment, case of scheme and host, and the default port.
   auto n = token_with(c, "grant_type=client_credentials", k.proof("POST", "HTTPS://Auth.Example:443/oauth2/token?x#y"));
   EXPECT_EQ(n.status, 200) << n.body;

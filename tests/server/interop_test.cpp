@@ -5,6 +5,7 @@
 #include "latchkey/clock.hpp"
 #include "support/process.hpp"
 #include "support/test_server.hpp"
+#include "support/tls_certs.hpp"
 
 #include <gtest/gtest.h>
 
@@ -134,3 +135,45 @@ TEST_P(OAuthInteropTest, AuthlibDrivesEveryGrantIntrospectionAndRevocation) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, OAuthInteropTest, ::testing::Values("opaque", "jwt"));
+
+// An independent, strict OpenID Connect client (npm oauth4webapi, unmodified) drives discovery,
+// the code flow with nonce and ID token checks, userinfo, refresh and DPoP (three key types)
+// over HTTPS, with and without server nonces (tests/interop/node/oidc_interop.mjs); PyJWT
+// (Debian python3-jwt) then verifies every ID token it saw through the JWKS.
+class OidcInteropTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(OidcInteropTest, Oauth4webapiDrivesOpenidConnectAndDpopAndPyJwtVerifiesTheIdTokens) {
+  RedisServer rs;
+  std::uint16_t port = reserved_listen_port();
+  const std::string issuer = "https://localhost:" + std::to_string(port);
+  const bool nonces = GetParam();
+  TestServer srv(rs, [&](Config& c) {
+    const auto& certs = TlsCerts::get();
+    c.tls_cert_file = certs.pem("server");
+    c.tls_key_file = certs.key("server");
+    c.listen_port = port;
+    c.token_issuer = issuer;
+    c.oauth_dpop_nonce = nonces;
+  });
+  char tmpl[] = "/tmp/latchkey-oidc-XXXXXX";
+  ASSERT_TRUE(::mkdtemp(tmpl));
+  const std::string dir = tmpl;
+  Process p({"/usr/bin/env", "node", kInterop + "/node/oidc_interop.mjs", issuer, kAdminKey, dir + "/id_tokens"},
+            {{"NODE_EXTRA_CA_CERTS", TlsCerts::get().pem("ca")}});
+  auto code = p.wait(120s);
+  EXPECT_EQ(code, 0) << p.out() << p.err();
+  EXPECT_EQ(p.out(), "ok\n") << p.err();
+  // With the JWKS as the client fetched it from jwks_uri.
+  auto verified = run(tools()[0], {"verify-id", dir + "/id_tokens.jwks", issuer, dir + "/id_tokens"});
+  EXPECT_TRUE(verified.starts_with("ok ")) << verified;
+  if (verified.starts_with("ok ")) {
+    EXPECT_GE(std::stoi(verified.substr(3)), 5) << verified;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+INSTANTIATE_TEST_SUITE_P(ServerNonces, OidcInteropTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return std::string(p.param ? "DpopNonces" : "NoNonces");
+                         });

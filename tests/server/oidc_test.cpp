@@ -302,7 +302,7 @@ TEST_F(OidcTest, DiscoveryPublishesTheOpenidConfigurationUnderAnHttpsIssuer) {
   EXPECT_EQ(json::serialize(m.at("id_token_signing_alg_values_supported")), R"(["EdDSA"])");
   EXPECT_EQ(json::serialize(m.at("subject_types_supported")), R"(["public"])");
   EXPECT_EQ(json::serialize(m.at("response_types_supported")), R"(["code"])");
-  EXPECT_EQ(json::serialize(m.at("dpop_signing_alg_values_supported")), R"(["ES256","EdDSA","RS256"])");
+  EXPECT_EQ(json::serialize(m.at("dpop_signing_alg_values_supported")), R"(["ES256","EdDSA","Ed25519","RS256"])");
   for (const char* s : {"openid", "profile", "email"})
     EXPECT_NE(json::serialize(m.at("scopes_supported")).find(s), std::string::npos) << s;
   // The RFC 8414 document says the same.

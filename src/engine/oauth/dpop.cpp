@@ -138,7 +138,10 @@ std::variant<Proof, std::string> check(std::string_view proof, const Expect& e) 
   const auto* typ = str(*header, "typ");
   if (!typ || *typ != "dpop+jwt") return std::string("wrong_typ");
   const auto* alg_name = str(*header, "alg");
-  auto alg = alg_name ? crypto::jws::alg_from_name(*alg_name) : std::nullopt;
+  // "Ed25519" is EdDSA's fully-specified name (RFC 9864), what current clients send.
+  auto alg = !alg_name                ? std::nullopt
+             : *alg_name == "Ed25519" ? std::optional<Alg>(Alg::EdDSA)
+                                      : crypto::jws::alg_from_name(*alg_name);
   if (!alg || *alg == Alg::HS256) return std::string("alg_not_allowed");
   for (auto forbidden : {"kid", "jku", "x5u", "x5c", "crit", "b64"})
     if (header->contains(forbidden)) return std::string("forbidden_header");
@@ -149,7 +152,9 @@ std::variant<Proof, std::string> check(std::string_view proof, const Expect& e) 
     if (jwk.contains(priv)) return std::string("private_jwk");
   const auto* kty = str(jwk, "kty");
   if (!kty || *kty != kty_of(*alg)) return std::string("jwk_alg_mismatch");
-  auto key = crypto::jws::Key::from_jwk(jwk, *alg);
+  json::object jwk_for_alg = jwk;
+  jwk_for_alg.erase("alg");  // the header's alg decides (a jwk "alg" of Ed25519 is not a name Key knows)
+  auto key = crypto::jws::Key::from_jwk(jwk_for_alg, *alg);
   if (!key || key->alg() != *alg) return std::string("bad_jwk");
   auto jkt = thumbprint(jwk);
   if (!jkt) return std::string("bad_jwk");

@@ -175,7 +175,7 @@ HttpResponse resource_refusal(const RequestContext& ctx, errc code, std::string_
   if (code == errc::unavailable || code == errc::timeout || code == errc::redis_error)
     return engine_error(ctx, Failure(code));
   auto r = HttpResponse::json(status, json::object{{"error", error_name(code)}, {"error_description", description}});
-  std::string challenge = dpop_scheme ? "DPoP algs=\"ES256 EdDSA RS256\", " : "Bearer ";
+  std::string challenge = dpop_scheme ? "DPoP algs=\"ES256 EdDSA Ed25519 RS256\", " : "Bearer ";
   challenge +=
       "error=\"" + std::string(error_name(code)) + "\", error_description=\"" + std::string(description) + "\"";
   r.headers.emplace_back("WWW-Authenticate", std::move(challenge));
@@ -333,7 +333,7 @@ HttpResponse metadata_document(RequestContext& ctx, bool openid) {
       {"introspection_endpoint_auth_methods_supported", json::array{"client_secret_basic", "client_secret_post"}},
       {"revocation_endpoint_auth_methods_supported", json::array{"client_secret_basic", "client_secret_post", "none"}},
       {"authorization_response_iss_parameter_supported", true},
-      {"dpop_signing_alg_values_supported", json::array{"ES256", "EdDSA", "RS256"}}};  // RFC 9449 5.1
+      {"dpop_signing_alg_values_supported", json::array{"ES256", "EdDSA", "Ed25519", "RS256"}}};  // RFC 9449 5.1
   if (!ctx.config.oauth_authorization_endpoint.empty())
     o["authorization_endpoint"] = ctx.config.oauth_authorization_endpoint;
   json::array algs;
