@@ -32,7 +32,8 @@ CLUSTER_MASTERS_SHOWN=${CLUSTER_MASTERS:-3}
 
 # start_latchkey [keys init options]: sets $lk. LK_BIN (build/latchkey) picks the binary,
 # LK_NAME (latchkey) its secrets folder and log under $work, LK_DB (0) its Redis database,
-# LK_REDIS_URL (the plaintext port) its redis_url.
+# LK_REDIS_URL (the plaintext port) its redis_url, LK_URL_ISSUER=1 its own URL as token_issuer
+# (what DPoP proofs name).
 start_latchkey() {
   local bin=${LK_BIN:-build/latchkey} name=${LK_NAME:-latchkey}
   local dir="$work/secrets"
@@ -40,6 +41,10 @@ start_latchkey() {
   "$bin" keys init --dir "$dir" "$@" >/dev/null
   lk_port=$(free_port)
   lk="http://127.0.0.1:$lk_port"
+  if [ -n "${LK_URL_ISSUER:-}" ]; then
+    local LATCHKEY_TOKEN_ISSUER=$lk
+    export LATCHKEY_TOKEN_ISSUER
+  fi
   LATCHKEY_LISTEN="127.0.0.1:$lk_port" LATCHKEY_REDIS_URL="${LK_REDIS_URL:-redis://127.0.0.1:$redis_port/${LK_DB:-0}}" \
   LATCHKEY_SECRETS_DIR="$dir" LATCHKEY_ADMIN_API_KEYS="$key" \
   LATCHKEY_THREADS="$threads" "$bin" serve >/dev/null 2>"$work/$name.err" &

@@ -115,6 +115,7 @@ struct Config {
   std::chrono::seconds oauth_client_cache_ttl{};  // 0: every authentication reads Redis
   bool oauth_require_pkce{};
   bool oauth_dpop_nonce{};
+  std::string oauth_backchannel_logout_ca_file{};
   std::chrono::seconds oauth_dpop_proof_max_age{};
   std::string oauth_access_token_format{};   // opaque | jwt
   std::string oauth_access_token_audience;   // `aud` of OAuth JWT access tokens

@@ -46,8 +46,9 @@ enum class Type : std::uint8_t {
   oauth_client_auth_failure,
   console_login,  // an admin key exchanged for a console session
   console_login_failure,
+  backchannel_logout,  // a logout token POSTed to a client's backchannel_logout_uri (delivered | failed)
 };
-inline constexpr std::size_t kTypeCount = 21;
+inline constexpr std::size_t kTypeCount = 22;
 
 [[nodiscard]] std::string_view type_name(Type t) noexcept;
 [[nodiscard]] std::optional<Type> type_from(std::string_view name) noexcept;
@@ -82,17 +83,42 @@ class Sink {
   virtual void emit(Event e) = 0;
 };
 
+// An OAuth grant (a refresh family) that latchkey ended: revoked with its user's tokens or
+// alone, or by a replayed code or a reused refresh token.
+struct EndedGrant {
+  std::string client_id;
+  std::string user_id;  // empty when not known (a replayed code: only the grant is)
+  std::string sid;      // the family id: the `sid` of the grant's ID tokens
+  std::string reason;   // user_tokens_revoked | grant_revoked | code_replay | refresh_reuse
+  std::string request_id;
+};
+
+// Where ended grants go: the server tells their clients (OpenID Connect Back-Channel Logout,
+// src/server/backchannel_logout.hpp). ended() never blocks and never fails the caller.
+class GrantEndSink {
+ public:
+  virtual ~GrantEndSink() = default;
+  virtual void ended(EndedGrant g) = 0;
+};
+
 // What a request hands to the engine so that an event found deep inside a capability (a
-// reused refresh token, a replayed code) carries the request's id and client address.
+// reused refresh token, a replayed code) carries the request's id and client address, and a
+// grant the engine ends is told to its client.
 struct Scope {
   Sink* sink = nullptr;
   std::string request_id;
   std::string ip;
+  GrantEndSink* grant_ends = nullptr;
   void emit(Event e) const {
     if (!sink) return;
     if (e.request_id.empty()) e.request_id = request_id;
     if (e.ip.empty()) e.ip = ip;
     sink->emit(std::move(e));
+  }
+  void grant_ended(std::string client_id, std::string user_id, std::string sid, std::string reason) const {
+    if (!grant_ends || client_id.empty() || sid.empty()) return;
+    grant_ends->ended(
+        EndedGrant{std::move(client_id), std::move(user_id), std::move(sid), std::move(reason), request_id});
   }
 };
 

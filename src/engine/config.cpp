@@ -597,6 +597,18 @@ const std::vector<Option>& options() {
         "for two; every node that shares the encryption keys accepts the others'.",
         false},
        bool_setter(&Config::oauth_dpop_nonce)},
+      {{"oauth_backchannel_logout_ca_file", "",
+        "PEM file of the CAs whose certificates latchkey trusts when it POSTs logout tokens to https "
+        "`backchannel_logout_uri`s (OpenID Connect Back-Channel Logout); empty: the system's trusted CAs.",
+        false},
+       [](Config& c, const std::string& v, std::string& why) {
+         if (v.size() > 4096) {
+           why = "must be a file path";
+           return false;
+         }
+         c.oauth_backchannel_logout_ca_file = v;
+         return true;
+       }},
       {{"oauth_dpop_proof_max_age", "60",
         "How old a DPoP proof's `iat` may be (s, plus token_leeway); its `jti` is remembered that long, so a "
         "replay is refused.",

@@ -127,7 +127,7 @@ awaitable<HttpResponse> Shard::dispatch(HttpRequest& req, std::string& route_nam
                      server.all_metrics,
                      m.route->access,
                      &server.reload_hook,
-                     events::Scope{&events, rid, req.remote},
+                     events::Scope{&events, rid, req.remote, &logouts},
                      &gen->codec,
                      &server.admin_keys};
   std::string failure;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "server/admin_keys.hpp"
+#include "server/backchannel_logout.hpp"
 #include "server/events.hpp"
 #include "server/server.hpp"
 #include "server/services.hpp"
@@ -95,6 +96,8 @@ struct Shard {
   log::TimestampCache clock;
   // Security events: queued on this thread, written to Redis without anyone waiting.
   EventRecorder events{*this};
+  // OpenID Connect Back-Channel Logout: logout tokens POSTed to clients, nobody waiting.
+  BackchannelLogout logouts{*this};
 
   // transport.cpp: accepting, connection caps, the HTTP/1.1 loop of one connection.
   awaitable<void> accept_loop(Acceptor& acceptor);

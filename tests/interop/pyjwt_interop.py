@@ -6,6 +6,9 @@
   pyjwt_interop.py verify-id <jwks-file> <issuer> <tokens-file>
       OpenID Connect ID tokens, one per line "<client_id> <nonce or -> <access_token> <id_token>":
       signature by a key of the JWKS, typ JWT, iss, aud = azp = client_id, nonce, at_hash
+  pyjwt_interop.py verify-logout <jwks-file> <issuer> <audience> <token>
+      an OpenID Connect Back-Channel Logout token: typ logout+jwt, iss, aud, iat, jti, the
+      backchannel-logout event, sub or sid, no nonce
   pyjwt_interop.py sign <alg> <kid> <key-file> <issuer> <sub>
       key-file: PKCS#8 PEM, or for HS256 the secret as base64url; prints one token
 Prints "ok <n>" after verifying n tokens; exits non-zero on the first failure.
@@ -68,6 +71,19 @@ def main():
                 raise SystemExit("at_hash does not match the access token")
             n += 1
         print(f"ok {n}")
+    elif cmd == "verify-logout":
+        jwks_file, issuer, audience, token = args
+        keys = {k.key_id: k for k in jwt.PyJWKSet.from_json(open(jwks_file).read()).keys}
+        header = jwt.get_unverified_header(token)
+        if header.get("typ") != "logout+jwt":
+            raise SystemExit(f"logout token typ is {header.get('typ')!r}")
+        claims = jwt.decode(token, keys[header["kid"]].key, algorithms=ALGS, issuer=issuer, audience=audience,
+                            options={"require": ["iat", "iss", "aud", "jti"]})
+        if "http://schemas.openid.net/event/backchannel-logout" not in claims.get("events", {}):
+            raise SystemExit("no backchannel-logout event")
+        if "nonce" in claims or not (claims.get("sub") or claims.get("sid")):
+            raise SystemExit("a nonce, or neither sub nor sid")
+        print("ok 1")
     elif cmd == "verify-hs":
         issuer, secret, tokens = args[0], b64url_decode(args[1]), args[2:]
         for token in tokens:

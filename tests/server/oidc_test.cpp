@@ -301,6 +301,8 @@ TEST_F(OidcTest, DiscoveryPublishesTheOpenidConfigurationUnderAnHttpsIssuer) {
   EXPECT_EQ(str(m, "jwks_uri"), "https://auth.example/.well-known/jwks.json");
   EXPECT_EQ(json::serialize(m.at("id_token_signing_alg_values_supported")), R"(["EdDSA"])");
   EXPECT_EQ(json::serialize(m.at("subject_types_supported")), R"(["public"])");
+  EXPECT_TRUE(m.at("backchannel_logout_supported").as_bool());
+  EXPECT_TRUE(m.at("backchannel_logout_session_supported").as_bool());
   EXPECT_EQ(json::serialize(m.at("response_types_supported")), R"(["code"])");
   EXPECT_EQ(json::serialize(m.at("dpop_signing_alg_values_supported")), R"(["ES256","EdDSA","Ed25519","RS256"])");
   for (const char* s : {"openid", "profile", "email"})

@@ -17,7 +17,7 @@ echo "$out"
 
 fail=0
 # Every answer the README shows under a call, then the finer checks below.
-MIN_ANSWERS=15 check_answers "$(cat "$work/example.sh")" "$out" || fail=1
+MIN_ANSWERS=17 check_answers "$(cat "$work/example.sh")" "$out" || fail=1
 check() { grep -q -- "$1" <<<"$out" || { echo "MISSING in output: $1"; fail=1; }; }
 check '"user_id":"alice"'
 check '"data":{"role":"admin"}'
@@ -38,4 +38,6 @@ check '^{"failures":5,"locked":true,"retry_after":60}$'
 check '"error":"account_locked"'
 check '"lockouts":1,"locked":true'
 check '^200 200 429 $'
+check '"nonce":"n-0S6_WzA2Mj","amr":\["pwd","otp"\]'
+check '^{"sub":"alice","email":"alice@example.com","email_verified":true}$'
 exit $fail

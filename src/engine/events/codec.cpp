@@ -33,8 +33,9 @@ constexpr std::array<std::string_view, kTypeCount> kNames = {
     "oauth_client_auth_failure",
     "console_login",
     "console_login_failure",
+    "backchannel_logout",
 };
-static_assert(static_cast<std::size_t>(Type::console_login_failure) + 1 == kTypeCount);
+static_assert(static_cast<std::size_t>(Type::backchannel_logout) + 1 == kTypeCount);
 
 // Associated data of the sealed part: an event's ciphertext decrypts as nothing else.
 constexpr std::string_view kAad = "latchkey-event-v1";

@@ -224,6 +224,7 @@ awaitable<outcome<TokenResponse>> Service::redeem_code(redis::Connection& redis,
         events::Event e(events::Type::code_replay, {}, "family_revoked");
         e.with("family", redeemed->family_id).with("client_id", c.client_id);
         events->emit(std::move(e));
+        events->grant_ended(c.client_id, {}, redeemed->family_id, "code_replay");
       }
       co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
     case O::mismatch_pkce:

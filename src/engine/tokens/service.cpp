@@ -405,6 +405,7 @@ awaitable<result<Pair>> Service::refresh(redis::Connection& shard, std::string r
       e.with("family", fid);
       if (!o.client_id.empty()) e.with("client_id", o.client_id);
       o.events->emit(std::move(e));
+      o.events->grant_ended(o.client_id, grant ? grant->user_id : std::string(), fid, "refresh_reuse");
     }
     if (auto d = co_await durable(redis, *slot); !d) co_return d.error();
     co_return make_error_code(errc::invalid_grant);

@@ -375,6 +375,9 @@ HttpResponse metadata_document(RequestContext& ctx, bool openid) {
                                         "phone_number",
                                         "phone_number_verified"};
     o["claims_parameter_supported"] = false;
+    // Back-Channel Logout 1.0 2.1: logout tokens carry sid (the grant).
+    o["backchannel_logout_supported"] = true;
+    o["backchannel_logout_session_supported"] = true;
     o["request_parameter_supported"] = false;
     o["request_uri_parameter_supported"] = false;
   }

@@ -195,12 +195,29 @@ awaitable<HttpResponse> revoke(RequestContext& ctx) {
   co_return HttpResponse::json(200, json::object{{"revoked", *out}});
 }
 
+// The user's OAuth grants (client and family), read before they are revoked, so their
+// clients can be told (OpenID Connect Back-Channel Logout). Empty when none, or unreadable
+// (then the revocation that follows fails too, or goes on without telling anyone).
+awaitable<std::vector<std::pair<std::string, std::string>>> oauth_grants(RequestContext& ctx, const std::string& user,
+                                                                         std::string_view only_family) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!ctx.events.grant_ends) co_return out;
+  auto fams = co_await ctx.services.tokens.families(ctx.redis, user);
+  if (!fams) co_return out;
+  for (const auto& f : *fams)
+    if (!f.client_id.empty() && (only_family.empty() || f.family_id == only_family))
+      out.emplace_back(f.client_id, f.family_id);
+  co_return out;
+}
+
 // DELETE /v1/users/{user_id}/tokens
 awaitable<HttpResponse> revoke_user(RequestContext& ctx) {
   auto user = user_param(ctx);
   if (!user) co_return bad(ctx, kBadUserParam);
+  auto grants = co_await oauth_grants(ctx, *user, {});
   auto n = co_await ctx.services.tokens.revoke_user(ctx.redis, *user);
   if (!n) co_return engine_error(ctx, n.error());
+  for (auto& [client, family] : grants) ctx.events.grant_ended(client, *user, family, "user_tokens_revoked");
   ctx.events.emit(events::Event(events::Type::user_tokens_revoked, *user, "revoked").with("count", std::to_string(*n)));
   log::event(log::Level::info,
              "tokens revoked for a user: " + std::to_string(*n) + " refresh families (request " + ctx.request_id + ")");
@@ -237,9 +254,11 @@ awaitable<HttpResponse> revoke_user_family(RequestContext& ctx) {
   std::string family(ctx.param("family_id"));
   // Family ids are 128 random bits, base64url: anything else names none.
   if (!crypto::is_random_token(family, 16)) co_return error_response(errc::not_found, "no such token family");
+  auto grants = co_await oauth_grants(ctx, *user, family);
   auto r = co_await ctx.services.tokens.revoke_user_family(ctx.redis, *user, family);
   if (!r) co_return engine_error(ctx, r.error());
   if (!*r) co_return error_response(errc::not_found, "no such token family");
+  for (auto& [client, fam] : grants) ctx.events.grant_ended(client, *user, fam, "grant_revoked");
   ctx.events.emit(events::Event(events::Type::token_revoked, *user, "revoked").with("family", family));
   log::event(log::Level::info, "token family revoked by an admin (request " + ctx.request_id + ")");
   co_return HttpResponse::empty(204);
