@@ -5,8 +5,8 @@
 -- requests are each; flows_per_s counts completed token responses. Like the peer's
 -- oauth2-code-flow.lua, with latchkey's authorization endpoint. MODE (default plain): openid
 -- adds scope openid with a nonce, auth_time, amr and two claims (an ID token is signed per
--- flow); dpop also sends one of the pre-made DPoP proofs of PROOFS_FILE with each token
--- request (bench/load/dpop-proofs.mjs; a bound access token per flow).
+-- flow); dpop sends one of the pre-made DPoP proofs of PROOFS_FILE with each token request of
+-- the plain flow (bench/load/dpop-proofs.mjs; a bound access token per flow, no ID token).
 --   wrk -t1 -c32 -d10s -s bench/load/oauth-code-flow.lua URL -- ADMIN_KEY CLIENT_ID BASIC_CREDENTIALS [MODE [PROOFS_FILE]]
 package.path = (os.getenv("PEERS_WRK") or "../shared/peers/wrk") .. "/?.lua;" .. package.path
 local common = require "common"
@@ -20,7 +20,7 @@ function init(args)
   counted = true
   local admin, client_id, basic, mode = args[1], args[2], args[3], args[4] or "plain"
   local scope, login = "read write", ""
-  if mode == "openid" or mode == "dpop" then
+  if mode == "openid" then
     scope = "openid read write"
   end
   if mode == "openid" then
