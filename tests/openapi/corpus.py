@@ -177,12 +177,15 @@ bearer = {"Authorization": "Bearer " + oidc_tokens["access_token"]}
 call("userinfo", "GET", UI, UI, 200, None, bearer)
 call("userinfo: POST", "POST", UI, UI, 200, None, bearer)
 call("userinfo: POST form", "POST", UI, UI, 200, "access_token=" + oidc_tokens["access_token"], FORM)
-call("userinfo: no token", "GET", UI, UI, 401, None, {})
+call("userinfo: no token", "GET", UI, UI, 401, None, {}, valid=False)
+call("userinfo: POST, bad token", "POST", UI, UI, 401, None, {"Authorization": "Bearer nope"}, valid=False)
+call("userinfo: POST, another scheme", "POST", UI, UI, 400, None, {"Authorization": "Basic eDp5"}, valid=False)
 call("userinfo: bad token", "GET", UI, UI, 401, None, {"Authorization": "Bearer nope"}, valid=False)
 call("userinfo: token in the URL", "GET", UI + "?access_token=x", UI, 400, None, {}, valid=False)
 _, own, _ = call("token: client credentials for userinfo", "POST", OT, OT, 200, "grant_type=client_credentials",
                  client_form)
 call("userinfo: no openid", "GET", UI, UI, 403, None, {"Authorization": "Bearer " + own["access_token"]})
+call("userinfo: POST, no openid", "POST", UI, UI, 403, None, {"Authorization": "Bearer " + own["access_token"]})
 admin("authorize: login too old", "POST", OA, OA, 400, dict(authz, auth_time=1700000000, max_age=60))
 admin("delete client", "DELETE", f"{OC}/{cid}", OCI, 204)
 admin("delete client: gone", "DELETE", f"{OC}/{cid}", OCI, 404)
@@ -221,6 +224,7 @@ if len(sys.argv) > 5:
     admin("create: over the limit", "POST", S, S, 409, {"user_id": "ivy"})
     call("metadata: no https issuer", "GET", "/.well-known/oauth-authorization-server",
          "/.well-known/oauth-authorization-server", 404)
+    call("openid configuration: no https issuer", "GET", OD, OD, 404)
     for i in range(2):
         call(f"token: within the throttle {i + 1}", "POST", OT, OT, 401, "grant_type=client_credentials", FORM,
              valid=False)
