@@ -8,6 +8,7 @@
 #include "latchkey/crypto/primitives.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ssl.hpp>
@@ -159,9 +160,10 @@ void BackchannelLogout::ended(events::EndedGrant g) {
     return;
   }
   ++in_flight_;
+  auto cancel = cancels_.emplace(cancels_.end());
   asio::co_spawn(
       shard_.ioc,
-      [this, g = std::move(g), record]() -> awaitable<void> {
+      [this, g = std::move(g), record, cancel]() -> awaitable<void> {
         // The rings and services of now, for as long as this delivery runs.
         const std::shared_ptr<const Generation> gen = shard_.generation;
         const Config& cfg = shard_.server.config;
@@ -206,10 +208,15 @@ void BackchannelLogout::ended(events::EndedGrant g) {
           last = std::holds_alternative<unsigned>(r) ? "status " + std::to_string(std::get<unsigned>(r))
                                                      : std::get<std::string>(r);
         }
-        if (attempt > kAttempts) record(g, "failed", kAttempts, last);
+        if (attempt > kAttempts && !shard_.stopping) record(g, "failed", kAttempts, last);
         --in_flight_;
+        cancels_.erase(cancel);
       },
-      asio::detached);
+      asio::bind_cancellation_slot(cancel->slot(), asio::detached));
+}
+
+void BackchannelLogout::stop() {
+  for (auto& c : cancels_) c.emit(asio::cancellation_type::terminal);
 }
 
 }  // namespace latchkey::server

@@ -9,8 +9,11 @@
 
 #include "latchkey/events.hpp"
 
+#include <boost/asio/cancellation_signal.hpp>
+
 #include <chrono>
 #include <cstddef>
+#include <list>
 #include <memory>
 #include <string>
 
@@ -27,6 +30,9 @@ class BackchannelLogout final : public events::GrantEndSink {
   explicit BackchannelLogout(Shard& shard) : shard_(shard) {}
   // Never blocks, never fails the caller.
   void ended(events::EndedGrant g) override;
+  // Shutdown: no new deliveries, and the ones in flight are cancelled (a slow client never
+  // holds the process).
+  void stop();
   std::size_t in_flight() const noexcept { return in_flight_; }
 
   static constexpr int kAttempts = 3;
@@ -38,7 +44,8 @@ class BackchannelLogout final : public events::GrantEndSink {
  private:
   Shard& shard_;
   std::size_t in_flight_ = 0;
-  std::shared_ptr<boost::asio::ssl::context> tls_;  // for https URIs: made on first use
+  std::list<boost::asio::cancellation_signal> cancels_;  // one per delivery in flight
+  std::shared_ptr<boost::asio::ssl::context> tls_;       // for https URIs: made on first use
 };
 
 }  // namespace latchkey::server

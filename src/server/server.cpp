@@ -39,6 +39,7 @@ void Shard::begin_shutdown() {
 
 void Shard::maybe_finish() {
   if (!stopping || !conns.empty()) return;
+  logouts.stop();
   events.stop();
   flush_access();
   if (access_timer) access_timer->cancel();

@@ -367,3 +367,28 @@ TEST_F(BackchannelLogoutTest, HttpsEndpointsAreVerifiedAgainstTheConfiguredCas) 
     rs.command({"FLUSHALL"});
   }
 }
+
+// Shutdown cancels deliveries in flight: a client endpoint that never answers does not hold
+// the process. The receiver is released only after stop() returned, or by a watchdog at 4 s:
+// shorter than one attempt's own deadline (5 s, BackchannelLogout::kTimeout), so a stop()
+// that waited for the attempt to time out trips it (checked: without the cancellation it does).
+TEST_F(BackchannelLogoutTest, ShutdownDoesNotWaitForASlowClient) {
+  auto a = bcl_client(rx.uri());
+  grant(a);
+  rx.hold = true;
+  ASSERT_EQ(srv->del("/v1/users/alice/tokens").status, 200);
+  ASSERT_TRUE(rx.wait_arrived(1));
+  std::atomic<bool> stopped{false}, watchdog_fired{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 400 && !stopped; ++i) std::this_thread::sleep_for(10ms);
+    if (!stopped) {
+      watchdog_fired = true;
+      rx.hold = false;
+    }
+  });
+  srv->stop();
+  stopped = true;
+  watchdog.join();
+  EXPECT_FALSE(watchdog_fired) << "stop() waited for the delivery";
+  rx.hold = false;
+}
