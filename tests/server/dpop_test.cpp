@@ -23,30 +23,6 @@ const std::string kIssuer = "https://auth.example";
 const std::string kTokenUrl = kIssuer + "/oauth2/token";
 const std::string kUserinfoUrl = kIssuer + "/oauth2/userinfo";
 
-// A client's DPoP key and the proofs it signs.
-struct ProofKey {
-  explicit ProofKey(Alg alg = Alg::ES256) : key(crypto::jws::Key::generate(alg, "k")) {}
-  json::object jwk() const {
-    auto j = *key.public_jwk();
-    j.erase("kid");
-    j.erase("use");
-    j.erase("alg");
-    return j;
-  }
-  std::string thumbprint() const { return *dpop::thumbprint(jwk()); }
-  // `edit` may change the header and claims before signing; `signer` signs instead of `key`.
-  std::string proof(const std::string& method, const std::string& url, const std::string& access_token = "",
-                    const std::function<void(json::object&, json::object&)>& edit = {},
-                    const crypto::jws::Key* signer = nullptr) const {
-    json::object header{{"typ", "dpop+jwt"}, {"alg", crypto::jws::alg_name(key.alg())}, {"jwk", jwk()}};
-    json::object claims{{"jti", crypto::random_token(12)}, {"htm", method}, {"htu", url}, {"iat", unix_now()}};
-    if (!access_token.empty()) claims["ath"] = dpop::access_token_hash(access_token);
-    if (edit) edit(header, claims);
-    return crypto::jws::sign_compact(signer ? *signer : key, json::serialize(header), json::serialize(claims));
-  }
-  crypto::jws::Key key;
-};
-
 class DpopTest : public OAuthHttpTest {
  protected:
   void SetUp() override {

@@ -864,6 +864,7 @@ TEST_F(OAuthTokenTest, EveryFlowRunsAsTheReadmesLeastPrivilegeRedisUser) {
         *redis::parse_target("redis://latchkey:change-this-password@127.0.0.1:" + std::to_string(rs.port()) + "/0");
     c.session_limit = 2;
     c.login_max_failures = 2;
+    c.token_issuer = "https://auth.example";  // DPoP proofs name the server's URL
   });
   EXPECT_NE(rs.command({"CLIENT", "LIST"}).find("user=latchkey"), std::string::npos);
   auto ok = [](const HttpResult& r, int status) {
@@ -895,6 +896,21 @@ TEST_F(OAuthTokenTest, EveryFlowRunsAsTheReadmesLeastPrivilegeRedisUser) {
   ok(refresh(c, str(t, "refresh_token")), 200);
   ok(form("/oauth2/revoke", "token=" + form_escape(str(t, "access_token")), c), 200);
   ok(form("/oauth2/token", "grant_type=client_credentials&scope=read", c), 200);
+  // OpenID Connect and DPoP: an ID token (the login kept), userinfo, a bound token (the jti seen).
+  auto oc = register_client(R"({"redirect_uris":[")" + kRedirect +
+                            R"("],"grant_types":["authorization_code","refresh_token","client_credentials"],)"
+                            R"("scope":"openid email"})");
+  auto ot =
+      obj(redeem(oc, code_for(oc.id, R"({"scope":"openid email","nonce":"n","claims":{"email":"u@example.com"}})")));
+  ASSERT_TRUE(ot.contains("id_token"));
+  ok(refresh(oc, str(ot, "refresh_token")), 200);
+  ok(srv->get("/oauth2/userinfo", {{"Authorization", "Bearer " + str(ot, "access_token")}}), 200);
+  ProofKey key;
+  auto bound = ok(form("/oauth2/token", "grant_type=client_credentials", oc,
+                       {{"DPoP", key.proof("POST", "https://auth.example/oauth2/token")}}),
+                  200);
+  EXPECT_EQ(str(bound.as_object(), "token_type"), "DPoP");
+  ok(srv->del("/v1/users/alice/tokens"), 200);
   ok(srv->del("/v1/oauth/clients/" + c.id), 204);
   // Logins: check, failures to a lockout, the admin view, unlock, success with a device token.
   const std::string who = R"({"user_id":"u3","ip":"203.0.113.7"})";

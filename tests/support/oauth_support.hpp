@@ -3,6 +3,11 @@
 
 #include "support/test_server.hpp"
 
+#include "latchkey/clock.hpp"
+#include "latchkey/crypto/jws.hpp"
+#include "latchkey/crypto/primitives.hpp"
+#include "latchkey/dpop.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -145,5 +150,31 @@ inline oauth_support_json::object obj(const HttpResult& r) {
   auto v = json_of(r);
   return v.is_object() ? v.as_object() : oauth_support_json::object{};
 }
+
+// A client's DPoP key and the proofs it signs.
+struct ProofKey {
+  explicit ProofKey(crypto::jws::Alg alg = crypto::jws::Alg::ES256) : key(crypto::jws::Key::generate(alg, "k")) {}
+  oauth_support_json::object jwk() const {
+    auto j = *key.public_jwk();
+    j.erase("kid");
+    j.erase("use");
+    j.erase("alg");
+    return j;
+  }
+  std::string thumbprint() const { return *dpop::thumbprint(jwk()); }
+  // `edit` may change the header and claims before signing; `signer` signs instead of `key`.
+  std::string proof(const std::string& method, const std::string& url, const std::string& access_token = "",
+                    const std::function<void(oauth_support_json::object&, oauth_support_json::object&)>& edit = {},
+                    const crypto::jws::Key* signer = nullptr) const {
+    oauth_support_json::object header{{"typ", "dpop+jwt"}, {"alg", crypto::jws::alg_name(key.alg())}, {"jwk", jwk()}};
+    oauth_support_json::object claims{
+        {"jti", crypto::random_token(12)}, {"htm", method}, {"htu", url}, {"iat", unix_now()}};
+    if (!access_token.empty()) claims["ath"] = dpop::access_token_hash(access_token);
+    if (edit) edit(header, claims);
+    return crypto::jws::sign_compact(signer ? *signer : key, oauth_support_json::serialize(header),
+                                     oauth_support_json::serialize(claims));
+  }
+  crypto::jws::Key key;
+};
 
 }  // namespace latchkey::test
