@@ -69,6 +69,16 @@ struct Client {
 
 // Registration input errors, with RFC 7591 3.2.2 codes.
 // Pure rules (unit-tested):
+// An absolute URI split as written (no case folding): "scheme://host[:port]rest", no userinfo,
+// the port 0-65535 when given; nullopt otherwise. Redirect URIs, DPoP's htu and back-channel
+// logout URIs are all read with it.
+struct UriParts {
+  std::string_view scheme;  // as written ("https", "http", ...)
+  std::string_view host;    // as written, [::1] with brackets
+  std::string_view port;    // digits, or empty
+  std::string_view rest;    // path, query and fragment (from the first '/' or '?'); may be empty
+};
+std::optional<UriParts> split_uri(std::string_view uri);
 // A registrable redirect URI: absolute, https (or http only for a loopback host: 127.0.0.1,
 // [::1], localhost), no fragment, no userinfo, at most 2000 bytes, no whitespace.
 bool valid_redirect_uri(std::string_view uri, std::string* why = nullptr);
@@ -210,7 +220,8 @@ class Service {
                                                                      std::string jkt) const;
   // OpenID Connect UserInfo (Core 5.3): the released claims of the grant an access token
   // (already found active, `t`) came from, with `sub`. Failures: insufficient_scope (no
-  // `openid`), invalid_token (the grant's login is gone); unavailable.
+  // `openid`, or a client's own token), invalid_token (its client deleted, or the grant's
+  // login gone); unavailable.
   [[nodiscard]] boost::asio::awaitable<outcome<boost::json::object>> userinfo(redis::Connection& redis,
                                                                               tokens::Introspection t) const;
 
@@ -248,6 +259,9 @@ class Service {
   // The ID token of a pair issued to `client` (OIDC Core 3.1.3.6, 12.2).
   [[nodiscard]] outcome<std::string> mint_id_token(const Client& client, const tokens::Pair& pair,
                                                    const oidc::Login& login) const;
+  // <prefix>oi:{T}:<family>, and what its GET answered (nullopt: gone, or not readable).
+  std::string login_key(const std::string& user_id, const std::string& family_id) const;
+  [[nodiscard]] result<std::optional<oidc::Login>> login_of(const redis::Reply& r, const std::string& key) const;
   // The login behind a family (oidc_login key), or nullopt when gone.
   [[nodiscard]] boost::asio::awaitable<result<std::optional<oidc::Login>>> stored_login(
       redis::Connection& redis, const std::string& user_id, const std::string& family_id) const;

@@ -40,8 +40,6 @@ std::optional<std::string> check_claims(const boost::json::object& claims);
 std::string stored_json(const Login& l);
 std::optional<Login> from_stored_json(std::string_view text);
 
-// True when the space-separated `scope` has `token`.
-bool has_scope(std::string_view scope, std::string_view token) noexcept;
 // The user's claims that `scope` releases (OIDC Core 5.4: profile, email, address, phone).
 boost::json::object released_claims(std::string_view claims_json, std::string_view scope);
 

@@ -6,6 +6,7 @@
 
 #include "latchkey/clock.hpp"
 #include "latchkey/crypto/primitives.hpp"
+#include "latchkey/oauth.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -36,32 +37,14 @@ struct Target {
 
 // A registered backchannel_logout_uri (absolute http(s), checked at registration).
 std::optional<Target> parse_target(std::string_view uri) {
+  auto p = oauth::split_uri(uri.substr(0, uri.find('#')));
+  if (!p || (p->scheme != "https" && p->scheme != "http")) return std::nullopt;
   Target t;
-  if (uri.starts_with("https://")) {
-    t.https = true;
-    uri.remove_prefix(8);
-  } else if (uri.starts_with("http://")) {
-    uri.remove_prefix(7);
-  } else {
-    return std::nullopt;
-  }
-  auto slash = uri.find_first_of("/?");
-  std::string_view authority = uri.substr(0, slash);
-  t.path = slash == std::string_view::npos ? "/" : std::string(uri.substr(slash));
-  if (t.path.front() == '?') t.path.insert(0, "/");
-  if (authority.empty()) return std::nullopt;
-  if (authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    t.host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size() && authority[close + 1] == ':') t.port = std::string(authority.substr(close + 2));
-  } else if (auto c = authority.rfind(':'); c != std::string_view::npos) {
-    t.host = std::string(authority.substr(0, c));
-    t.port = std::string(authority.substr(c + 1));
-  } else {
-    t.host = std::string(authority);
-  }
-  if (t.port.empty()) t.port = t.https ? "443" : "80";
+  t.https = p->scheme == "https";
+  // Brackets off an IPv6 literal: the resolver and SNI take the address itself.
+  t.host = std::string(p->host.front() == '[' ? p->host.substr(1, p->host.size() - 2) : p->host);
+  t.port = p->port.empty() ? (t.https ? "443" : "80") : std::string(p->port);
+  t.path = p->rest.empty() || p->rest.front() == '?' ? "/" + std::string(p->rest) : std::string(p->rest);
   return t;
 }
 

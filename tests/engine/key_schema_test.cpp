@@ -35,6 +35,8 @@ std::vector<std::string> every_key(std::uint16_t slot) {
           u.code_epoch("ID"),
           u.opaque_access_token("ID"),
           u.authorization_code("ID"),
+          u.oidc_login("ID"),
+          u.dpop_jti("ID"),
           u.login_account("ID"),
           u.login_device("ID"),
           key_schema::oauth_client(kPrefix, "ID"),

@@ -3,6 +3,7 @@
 
 #include "latchkey/crypto/jws.hpp"
 #include "latchkey/crypto/primitives.hpp"
+#include "latchkey/oauth.hpp"
 
 #include <boost/json.hpp>
 
@@ -40,55 +41,38 @@ std::string_view kty_of(Alg a) {
   return {};
 }
 
-struct Url {
-  std::string scheme, host, port, path;
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// RFC 9449 4.3 (RFC 3986 6.2.2-6.2.3): scheme and host case-insensitive, the default port
+// dropped, an empty path is "/"; query and fragment are not compared.
+struct Normalized {
+  std::string scheme, host;
+  std::string_view port, path;
+  bool operator==(const Normalized&) const = default;
 };
 
-std::optional<Url> parse_url(std::string_view u) {
-  auto colon = u.find("://");
-  if (colon == std::string_view::npos) return std::nullopt;
-  Url out;
-  for (char c : u.substr(0, colon))
-    out.scheme.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  if (out.scheme != "https" && out.scheme != "http") return std::nullopt;
-  std::string_view rest = u.substr(colon + 3);
-  rest = rest.substr(0, rest.find_first_of("?#"));
-  auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
-  std::string_view host = authority, port;
-  if (authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    host = authority.substr(0, close + 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return std::nullopt;
-      port = authority.substr(close + 2);
-    }
-  } else if (auto c = authority.rfind(':'); c != std::string_view::npos) {
-    host = authority.substr(0, c);
-    port = authority.substr(c + 1);
-  }
-  if (!std::all_of(port.begin(), port.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-    return std::nullopt;
-  for (char c : host) out.host.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  out.port = std::string(port);
-  if ((out.scheme == "https" && out.port == "443") || (out.scheme == "http" && out.port == "80")) out.port.clear();
-  return out;
+std::optional<Normalized> normalized(std::string_view u) {
+  auto p = oauth::split_uri(u.substr(0, u.find('#')));
+  if (!p) return std::nullopt;
+  Normalized n{lower(p->scheme), lower(p->host), p->port, p->rest.substr(0, p->rest.find('?'))};
+  if (n.scheme != "https" && n.scheme != "http") return std::nullopt;
+  if ((n.scheme == "https" && n.port == "443") || (n.scheme == "http" && n.port == "80")) n.port = {};
+  if (n.path.empty()) n.path = "/";
+  return n;
 }
 
 }  // namespace
 
 bool same_url(std::string_view a, std::string_view b) {
-  auto x = parse_url(a), y = parse_url(b);
-  return x && y && x->scheme == y->scheme && x->host == y->host && x->port == y->port && x->path == y->path;
+  auto x = normalized(a), y = normalized(b);
+  return x && y && *x == *y;
 }
 
-std::string access_token_hash(std::string_view access_token) {
-  auto d = crypto::sha256(access_token);
-  return crypto::base64url_encode(crypto::bytes_view(d.data(), d.size()));
-}
+std::string access_token_hash(std::string_view access_token) { return crypto::sha256_base64url(access_token); }
 
 bool valid_nonce_syntax(std::string_view n) noexcept {
   return !n.empty() && n.size() <= 512 && std::all_of(n.begin(), n.end(), [](char c) {
@@ -119,8 +103,7 @@ std::optional<std::string> thumbprint(const json::object& jwk) {
     canonical += json::serialize(*v);
   }
   canonical.push_back('}');
-  auto d = crypto::sha256(canonical);
-  return crypto::base64url_encode(crypto::bytes_view(d.data(), d.size()));
+  return crypto::sha256_base64url(canonical);
 }
 
 std::variant<Proof, std::string> check(std::string_view proof, const Expect& e) {

@@ -109,7 +109,7 @@ awaitable<outcome<TokenResponse>> Service::token(redis::Connection& redis, const
     }
     TokenResponse out{std::move(*pair), {}};
     // OIDC Core 12.2: a refresh of an openid grant brings a new ID token (no nonce).
-    if (oidc::has_scope(out.pair.scope, "openid") && !out.pair.user_id.empty()) {
+    if (scope_within("openid", out.pair.scope) && !out.pair.user_id.empty()) {
       auto login = co_await stored_login(redis, out.pair.user_id, out.pair.family_id);
       if (!login) co_return login.error();
       auto id = mint_id_token(c, out.pair, login->value_or(oidc::Login{}));
@@ -152,30 +152,48 @@ outcome<std::string> Service::mint_id_token(const Client& c, const tokens::Pair&
   return std::move(*t);
 }
 
+std::string Service::login_key(const std::string& user_id, const std::string& family_id) const {
+  return key_schema::UserSlot(s_.key_prefix, redis::key_slot(user_hash(user_id))).oidc_login(family_id);
+}
+
+result<std::optional<oidc::Login>> Service::login_of(const redis::Reply& r, const std::string& key) const {
+  using Out = std::optional<oidc::Login>;
+  if (r.is_error()) return make_error_code(errc::redis_error);
+  if (r.is_nil()) return Out{};
+  auto plain = ring_.decrypt(r.str, key);
+  if (!plain) return Out{};
+  return oidc::from_stored_json(*plain);
+}
+
 awaitable<result<std::optional<oidc::Login>>> Service::stored_login(redis::Connection& redis,
                                                                     const std::string& user_id,
                                                                     const std::string& family_id) const {
-  using Out = std::optional<oidc::Login>;
-  if (family_id.empty()) co_return Out{};
-  key_schema::UserSlot k(s_.key_prefix, redis::key_slot(user_hash(user_id)));
-  std::string key = k.oidc_login(family_id);
+  if (family_id.empty()) co_return std::optional<oidc::Login>{};
+  std::string key = login_key(user_id, family_id);
   redis::Request req;
   req.begin(2).arg("GET").key(key);
   auto r = co_await redis.exec(std::move(req), "oidc_login_read");
   if (!r) co_return r.error();
-  if (r->size() != 1 || (*r)[0].is_error()) co_return make_error_code(errc::redis_error);
-  if ((*r)[0].is_nil()) co_return Out{};
-  auto plain = ring_.decrypt((*r)[0].str, key);
-  if (!plain) co_return Out{};
-  co_return oidc::from_stored_json(*plain);
+  if (r->size() != 1) co_return make_error_code(errc::redis_error);
+  co_return login_of((*r)[0], key);
 }
 
 awaitable<outcome<boost::json::object>> Service::userinfo(redis::Connection& redis, tokens::Introspection t) const {
-  if (!oidc::has_scope(t.scope, "openid"))
+  if (t.client_id.empty()) co_return Failure(errc::invalid_token, "not an OAuth access token");
+  // A client's own token (no grant of a user) or one without openid releases nothing.
+  if (!scope_within("openid", t.scope) || t.sid.empty())
     co_return Failure(errc::insufficient_scope, "the access token was not granted the openid scope");
-  if (t.client_id.empty() || t.sid.empty())
-    co_return Failure(errc::insufficient_scope, "the access token was not granted the openid scope");
-  auto login = co_await stored_login(redis, t.sub, t.sid);
+  // The token's client (a deleted client's tokens are not active) and the grant's login, in
+  // one round trip.
+  std::string key = login_key(t.sub, t.sid);
+  redis::Request req;
+  req.begin(2).arg("EXISTS").key(key_schema::oauth_client(s_.key_prefix, t.client_id));
+  req.begin(2).arg("GET").key(key);
+  auto r = co_await redis.exec(std::move(req), "oidc_userinfo_read");
+  if (!r) co_return r.error();
+  if (r->size() != 2 || !(*r)[0].is_integer()) co_return make_error_code(errc::redis_error);
+  if ((*r)[0].integer == 0) co_return Failure(errc::invalid_token, "invalid, expired or revoked token");
+  auto login = login_of((*r)[1], key);
   if (!login) co_return login.error();
   if (!*login) co_return Failure(errc::invalid_token, "the grant of this access token has ended");
   boost::json::object out{{"sub", t.sub}};
@@ -252,7 +270,7 @@ awaitable<outcome<TokenResponse>> Service::redeem_code(redis::Connection& redis,
   o.family_id = fid;
 
   std::optional<oidc::Login> login;
-  if (oidc::has_scope(g.scope, "openid")) {
+  if (scope_within("openid", g.scope)) {
     // The login goes where refreshes and userinfo find it, before anything is issued: a
     // store that cannot keep it issues nothing (503).
     login.emplace();
@@ -262,8 +280,7 @@ awaitable<outcome<TokenResponse>> Service::redeem_code(redis::Connection& redis,
       if (!l) co_return Failure(errc::invalid_grant, "invalid, expired or used authorization code");
       login = std::move(*l);
     }
-    key_schema::UserSlot k(s_.key_prefix, *slot);
-    std::string lkey = k.oidc_login(fid);
+    std::string lkey = login_key(g.user_id, fid);
     const auto& ts = tokens_.settings();
     redis::Request put;
     put.begin(5)

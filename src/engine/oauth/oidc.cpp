@@ -3,6 +3,7 @@
 #include "latchkey/oidc.hpp"
 
 #include "latchkey/crypto/primitives.hpp"
+#include "latchkey/oauth.hpp"
 #include "latchkey/utf8.hpp"
 
 #include <boost/json.hpp>
@@ -153,16 +154,6 @@ std::optional<Login> from_stored_json(std::string_view text) {
   return l;
 }
 
-bool has_scope(std::string_view scope, std::string_view token) noexcept {
-  while (!scope.empty()) {
-    auto p = scope.find(' ');
-    if (scope.substr(0, p) == token) return true;
-    if (p == std::string_view::npos) break;
-    scope.remove_prefix(p + 1);
-  }
-  return false;
-}
-
 json::object released_claims(std::string_view claims_json, std::string_view scope) {
   json::object out;
   boost::system::error_code ec;
@@ -170,7 +161,7 @@ json::object released_claims(std::string_view claims_json, std::string_view scop
   if (ec || !v.is_object()) return out;
   for (const auto& [k, value] : v.as_object()) {
     const Standard* s = standard(k);
-    if (s && has_scope(scope, s->scope)) out[k] = value;
+    if (s && oauth::scope_within(s->scope, scope)) out[k] = value;
   }
   return out;
 }

@@ -9,12 +9,19 @@ namespace latchkey::oauth {
 
 namespace {
 
-struct UriParts {
-  std::string_view scheme;  // "https" or "http"
-  std::string_view host;    // as written, [::1] with brackets
-  std::string_view port;    // digits, or empty
-  std::string_view rest;    // path, query (from the first '/' or '?')
-};
+bool loopback_host(std::string_view host) { return host == "127.0.0.1" || host == "[::1]" || host == "localhost"; }
+
+template <class F>
+void for_each_token(std::string_view s, F f) {
+  while (!s.empty()) {
+    auto sp = s.find(' ');
+    f(s.substr(0, sp));
+    if (sp == std::string_view::npos) break;
+    s.remove_prefix(sp + 1);
+  }
+}
+
+}  // namespace
 
 std::optional<UriParts> split_uri(std::string_view uri) {
   UriParts p;
@@ -48,20 +55,6 @@ std::optional<UriParts> split_uri(std::string_view uri) {
   }
   return p;
 }
-
-bool loopback_host(std::string_view host) { return host == "127.0.0.1" || host == "[::1]" || host == "localhost"; }
-
-template <class F>
-void for_each_token(std::string_view s, F f) {
-  while (!s.empty()) {
-    auto sp = s.find(' ');
-    f(s.substr(0, sp));
-    if (sp == std::string_view::npos) break;
-    s.remove_prefix(sp + 1);
-  }
-}
-
-}  // namespace
 
 const char* auth_method_name(AuthMethod m) noexcept {
   switch (m) {

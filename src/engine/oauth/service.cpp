@@ -340,7 +340,7 @@ awaitable<outcome<IssuedCode, AuthorizationFailure>> Service::authorize(redis::C
     co_return fail(errc::invalid_scope, "the requested scope is malformed or exceeds the client's", redirect);
   // OpenID Connect: what the backend says of the login. Malformed input is the backend's
   // mistake (not redirected); an old login is the user's (login_required, redirected).
-  const bool openid = oidc::has_scope(scope, "openid");
+  const bool openid = scope_within("openid", scope);
   const std::int64_t now = unix_now();
   if (auto why = oidc::check(q.login, now, tokens_.settings().leeway)) co_return fail(errc::invalid_request, *why);
   if (q.max_age) {

@@ -240,13 +240,6 @@ awaitable<HttpResponse> userinfo(RequestContext& ctx) {
     if (*jkt != t.jkt)
       co_return resource_refusal(ctx, errc::invalid_dpop_proof, "the proof is not signed by the token's key", true);
   }
-  // A token of a deleted client is not active (as at introspection).
-  auto owner = co_await ctx.services.oauth.client(ctx.redis, t.client_id);
-  if (!owner) {
-    if (owner.error() == make_error_code(errc::not_found))
-      co_return resource_refusal(ctx, errc::invalid_token, "invalid, expired or revoked token", dpop_scheme);
-    co_return resource_refusal(ctx, errc::unavailable, "", dpop_scheme);
-  }
   auto claims = co_await ctx.services.oauth.userinfo(ctx.redis, std::move(t));
   if (!claims) co_return resource_refusal(ctx, claims.error().code, claims.error().description, dpop_scheme);
   co_return no_store(HttpResponse::json(200, *claims));

@@ -2,6 +2,7 @@
 // token as minted (verified with the ring's own keys).
 #include "latchkey/crypto/jws.hpp"
 #include "latchkey/crypto/primitives.hpp"
+#include "latchkey/oauth.hpp"
 #include "latchkey/oidc.hpp"
 
 #include <gtest/gtest.h>
@@ -19,8 +20,9 @@ TEST(Oidc, ReleasedClaimsFollowTheScopes) {
             R"({"email":"a@example.com","email_verified":true})");
   EXPECT_EQ(json::serialize(oidc::released_claims(claims, "profile phone address")),
             R"({"name":"A","phone_number":"1","address":{"country":"NZ"}})");
-  EXPECT_TRUE(oidc::has_scope("a openid b", "openid"));
-  EXPECT_FALSE(oidc::has_scope("openidx", "openid"));
+  // Whether a grant is an OpenID one is oauth::scope_within("openid", scope).
+  EXPECT_TRUE(oauth::scope_within("openid", "a openid b"));
+  EXPECT_FALSE(oauth::scope_within("openid", "openidx"));
 }
 
 TEST(Oidc, LoginChecks) {
